@@ -1,0 +1,407 @@
+//===- KilnOps.cpp - Operations of the kiln dialect -----------------------===//
+//
+// Verifiers and folders of the kiln ops. Verifiers recompute each result shape
+// from the operands and attributes, so passes and importers cannot build a
+// graph whose types disagree with its semantics.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace kiln;
+
+std::optional<SmallVector<int64_t>>
+kiln::broadcastShapes(ArrayRef<ArrayRef<int64_t>> shapes) {
+  size_t rank = 0;
+  for (ArrayRef<int64_t> s : shapes)
+    rank = std::max(rank, s.size());
+  SmallVector<int64_t> out(rank, 1);
+  for (ArrayRef<int64_t> s : shapes) {
+    size_t offset = rank - s.size();
+    for (size_t i = 0; i < s.size(); ++i) {
+      int64_t &d = out[offset + i];
+      if (s[i] == d || s[i] == 1)
+        continue;
+      if (d != 1)
+        return std::nullopt;
+      d = s[i];
+    }
+  }
+  return out;
+}
+
+static ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<ShapedType>(v.getType()).getShape();
+}
+
+static std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+/// Checks that `result` has the broadcast shape of `operands`.
+static LogicalResult verifyBroadcastResult(Operation *op, ValueRange operands,
+                                           Value result) {
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value v : operands)
+    shapes.push_back(shapeOf(v));
+  auto expected = broadcastShapes(shapes);
+  if (!expected)
+    return op->emitOpError("operand shapes do not broadcast");
+  if (ArrayRef<int64_t>(*expected) != shapeOf(result))
+    return op->emitOpError("result shape ")
+           << shapeStr(shapeOf(result)) << " is not the broadcast shape "
+           << shapeStr(*expected);
+  return success();
+}
+
+static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank) {
+  if (axis < 0 || axis >= std::max<int64_t>(rank, 1))
+    return op->emitOpError("axis ") << axis << " out of range for rank " << rank;
+  return success();
+}
+
+static bool isBoolTensor(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType().isInteger(1);
+}
+
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+#define KILN_BINARY_VERIFIER(OP, BOOLEAN_RESULT)                               \
+  LogicalResult OP::verify() {                                                 \
+    if (failed(verifyBroadcastResult(*this, getOperands(), getOutput())))      \
+      return failure();                                                        \
+    Type lhsElt = getElementTypeOrSelf(getLhs().getType());                    \
+    Type outElt = getElementTypeOrSelf(getOutput().getType());                 \
+    if (BOOLEAN_RESULT ? !outElt.isInteger(1) : outElt != lhsElt)              \
+      return emitOpError("unexpected result element type ") << outElt;         \
+    return success();                                                          \
+  }
+KILN_BINARY_VERIFIER(AddOp, false)
+KILN_BINARY_VERIFIER(SubOp, false)
+KILN_BINARY_VERIFIER(MulOp, false)
+KILN_BINARY_VERIFIER(DivOp, false)
+KILN_BINARY_VERIFIER(PowOp, false)
+KILN_BINARY_VERIFIER(MaxOp, false)
+KILN_BINARY_VERIFIER(MinOp, false)
+KILN_BINARY_VERIFIER(EqualOp, true)
+KILN_BINARY_VERIFIER(LessOp, true)
+KILN_BINARY_VERIFIER(GreaterOp, true)
+#undef KILN_BINARY_VERIFIER
+
+LogicalResult WhereOp::verify() {
+  if (!isBoolTensor(getCondition()))
+    return emitOpError("condition must be a boolean tensor");
+  if (getElementTypeOrSelf(getX().getType()) !=
+          getElementTypeOrSelf(getY().getType()) ||
+      getElementTypeOrSelf(getX().getType()) !=
+          getElementTypeOrSelf(getOutput().getType()))
+    return emitOpError("x, y and result element types differ");
+  return verifyBroadcastResult(*this, getOperands(), getOutput());
+}
+
+LogicalResult ConvOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput()), w = shapeOf(getWeight()),
+                    y = shapeOf(getOutput());
+  if (x.size() != 4 || w.size() != 4 || y.size() != 4)
+    return emitOpError("expects rank-4 input, weight and result (NCHW)");
+  if (getStrides().size() != 2 || getDilations().size() != 2 ||
+      getPads().size() != 4)
+    return emitOpError("expects 2 strides, 2 dilations and 4 pads");
+  int64_t group = getGroup();
+  if (group < 1 || x[1] % group || w[0] % group)
+    return emitOpError("group ") << group << " does not divide the channels";
+  if (w[1] * group != x[1])
+    return emitOpError("weight has ")
+           << w[1] << " input channels per group, input has " << x[1]
+           << " channels in " << group << " groups";
+  if (getBias() && shapeOf(getBias()) != ArrayRef<int64_t>{w[0]})
+    return emitOpError("bias must have one element per output channel");
+  for (int64_t v : getStrides())
+    if (v < 1)
+      return emitOpError("strides must be positive");
+  for (int64_t v : getDilations())
+    if (v < 1)
+      return emitOpError("dilations must be positive");
+  for (int64_t v : getPads())
+    if (v < 0)
+      return emitOpError("pads must be non-negative");
+  SmallVector<int64_t> expected = {x[0], w[0], 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    int64_t span = getDilations()[i] * (w[2 + i] - 1) + 1;
+    int64_t padded = x[2 + i] + getPads()[i] + getPads()[2 + i];
+    if (padded < span)
+      return emitOpError("kernel larger than padded input");
+    expected[2 + i] = (padded - span) / getStrides()[i] + 1;
+  }
+  if (ArrayRef<int64_t>(expected) != y)
+    return emitOpError("result shape ")
+           << shapeStr(y) << " differs from computed " << shapeStr(expected);
+  return success();
+}
+
+LogicalResult GemmOp::verify() {
+  ArrayRef<int64_t> a = shapeOf(getA()), b = shapeOf(getB()),
+                    y = shapeOf(getOutput());
+  if (a.size() != 2 || b.size() != 2 || y.size() != 2)
+    return emitOpError("expects rank-2 operands and result");
+  int64_t m = getTransA() ? a[1] : a[0], k = getTransA() ? a[0] : a[1];
+  int64_t kb = getTransB() ? b[1] : b[0], n = getTransB() ? b[0] : b[1];
+  if (k != kb)
+    return emitOpError("inner dimensions differ: ") << k << " vs " << kb;
+  if (y[0] != m || y[1] != n)
+    return emitOpError("result shape ") << shapeStr(y) << " is not " << m
+                                        << "x" << n;
+  if (getC()) {
+    auto bc = broadcastShapes({shapeOf(getC()), y});
+    if (!bc || ArrayRef<int64_t>(*bc) != y)
+      return emitOpError("C does not broadcast to the result");
+  }
+  return success();
+}
+
+LogicalResult MatMulOp::verify() {
+  ArrayRef<int64_t> a = shapeOf(getA()), b = shapeOf(getB()),
+                    y = shapeOf(getOutput());
+  if (a.size() < 2 || b.size() < 2)
+    return emitOpError("expects operands of rank 2 or more");
+  if (a.back() != b[b.size() - 2])
+    return emitOpError("inner dimensions differ: ")
+           << a.back() << " vs " << b[b.size() - 2];
+  auto batch = broadcastShapes({a.drop_back(2), b.drop_back(2)});
+  if (!batch)
+    return emitOpError("batch dimensions do not broadcast");
+  SmallVector<int64_t> expected = *batch;
+  expected.push_back(a[a.size() - 2]);
+  expected.push_back(b.back());
+  if (ArrayRef<int64_t>(expected) != y)
+    return emitOpError("result shape ")
+           << shapeStr(y) << " differs from computed " << shapeStr(expected);
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  return verifyAxis(*this, getAxis(), shapeOf(getInput()).size());
+}
+
+LogicalResult LayerNormOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput());
+  if (failed(verifyAxis(*this, getAxis(), x.size())))
+    return failure();
+  ArrayRef<int64_t> normalized = x.drop_front(getAxis());
+  for (Value p : {getScale(), getBias()}) {
+    if (!p)
+      continue;
+    auto bc = broadcastShapes({shapeOf(p), normalized});
+    if (!bc || ArrayRef<int64_t>(*bc) != normalized)
+      return emitOpError("scale/bias do not broadcast to the normalised shape");
+  }
+  if (shapeOf(getOutput()) != x)
+    return emitOpError("result shape differs from input shape");
+  return success();
+}
+
+LogicalResult BatchNormOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput());
+  if (x.size() < 2)
+    return emitOpError("expects an input of rank 2 or more");
+  for (Value p : {getScale(), getBias(), getMean(), getVariance()})
+    if (shapeOf(p) != ArrayRef<int64_t>{x[1]})
+      return emitOpError("parameters must have one element per channel");
+  if (shapeOf(getOutput()) != x)
+    return emitOpError("result shape differs from input shape");
+  return success();
+}
+
+template <typename Op> static LogicalResult verifyReduce(Op op) {
+  ArrayRef<int64_t> x = shapeOf(op.getInput());
+  SmallVector<int64_t> expected;
+  ArrayRef<int64_t> axes = op.getAxes();
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] < 0 || axes[i] >= (int64_t)x.size() ||
+        (i && axes[i] <= axes[i - 1]))
+      return op.emitOpError("axes must be sorted, unique and within the rank");
+  for (size_t d = 0; d < x.size(); ++d) {
+    bool reduced = llvm::is_contained(axes, (int64_t)d);
+    if (!reduced)
+      expected.push_back(x[d]);
+    else if (op.getKeepdims())
+      expected.push_back(1);
+  }
+  if (ArrayRef<int64_t>(expected) != shapeOf(op.getOutput()))
+    return op.emitOpError("result shape ")
+           << shapeStr(shapeOf(op.getOutput())) << " differs from computed "
+           << shapeStr(expected);
+  return success();
+}
+LogicalResult ReduceMeanOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceSumOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceMaxOp::verify() { return verifyReduce(*this); }
+
+LogicalResult MaxPoolOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput()), y = shapeOf(getOutput());
+  if (x.size() != 4 || y.size() != 4)
+    return emitOpError("expects rank-4 input and result (NCHW)");
+  if (getKernelShape().size() != 2 || getStrides().size() != 2 ||
+      getDilations().size() != 2 || getPads().size() != 4)
+    return emitOpError("expects 2 kernel dims, strides, dilations and 4 pads");
+  if (y[0] != x[0] || y[1] != x[1])
+    return emitOpError("pooling must keep batch and channels");
+  for (int i = 0; i < 2; ++i) {
+    if (getKernelShape()[i] < 1 || getStrides()[i] < 1 || getDilations()[i] < 1)
+      return emitOpError("kernel, strides and dilations must be positive");
+    // Floor and ceil modes both give a result whose every window starts inside
+    // the padded input.
+    int64_t span = getDilations()[i] * (getKernelShape()[i] - 1) + 1;
+    int64_t padded = x[2 + i] + getPads()[i] + getPads()[2 + i];
+    int64_t floorOut = (padded - span) / getStrides()[i] + 1;
+    if (y[2 + i] != floorOut && y[2 + i] != floorOut + 1)
+      return emitOpError("result spatial size ") << y[2 + i]
+             << " does not follow from the attributes";
+  }
+  return success();
+}
+
+LogicalResult GlobalAveragePoolOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput()), y = shapeOf(getOutput());
+  if (x.size() < 3 || y.size() != x.size() || y[0] != x[0] || y[1] != x[1] ||
+      llvm::any_of(y.drop_front(2), [](int64_t d) { return d != 1; }))
+    return emitOpError("expects [N, C, 1, ...] result for [N, C, ...] input");
+  return success();
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = cast<ShapedType>(getInput().getType());
+  auto out = cast<ShapedType>(getOutput().getType());
+  if (in.getNumElements() != out.getNumElements())
+    return emitOpError("element counts differ: ")
+           << in.getNumElements() << " vs " << out.getNumElements();
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getOutput().getType())
+    return getInput();
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput()))
+    return dense.reshape(cast<ShapedType>(getOutput().getType()));
+  return {};
+}
+
+LogicalResult TransposeOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput()), y = shapeOf(getOutput());
+  ArrayRef<int64_t> perm = getPerm();
+  if (perm.size() != x.size() || y.size() != x.size())
+    return emitOpError("perm must list every dimension once");
+  SmallVector<bool> seen(x.size(), false);
+  for (size_t i = 0; i < perm.size(); ++i) {
+    if (perm[i] < 0 || perm[i] >= (int64_t)x.size() || seen[perm[i]])
+      return emitOpError("perm must be a permutation of 0..rank-1");
+    seen[perm[i]] = true;
+    if (y[i] != x[perm[i]])
+      return emitOpError("result dim ") << i << " must be input dim " << perm[i];
+  }
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput()), y = shapeOf(getOutput());
+  if (getStarts().size() != x.size() || getSteps().size() != x.size() ||
+      y.size() != x.size())
+    return emitOpError("expects one start and step per dimension");
+  for (size_t d = 0; d < x.size(); ++d) {
+    int64_t start = getStarts()[d], step = getSteps()[d];
+    if (step == 0)
+      return emitOpError("step must be non-zero");
+    if (y[d] == 0)
+      continue;
+    int64_t last = start + (y[d] - 1) * step;
+    if (start < 0 || start >= x[d] || last < 0 || last >= x[d])
+      return emitOpError("slice of dimension ") << d << " leaves the input";
+  }
+  return success();
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("expects at least one input");
+  ArrayRef<int64_t> y = shapeOf(getOutput());
+  int64_t axis = getAxis();
+  if (failed(verifyAxis(*this, axis, y.size())))
+    return failure();
+  int64_t total = 0;
+  for (Value v : getInputs()) {
+    ArrayRef<int64_t> s = shapeOf(v);
+    if (s.size() != y.size())
+      return emitOpError("inputs must have the result's rank");
+    for (size_t d = 0; d < s.size(); ++d)
+      if ((int64_t)d != axis && s[d] != y[d])
+        return emitOpError("inputs differ from the result off the axis");
+    total += s[axis];
+  }
+  if (total != y[axis])
+    return emitOpError("sizes along the axis do not add up");
+  return success();
+}
+
+LogicalResult SplitOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput());
+  int64_t axis = getAxis();
+  if (failed(verifyAxis(*this, axis, x.size())))
+    return failure();
+  int64_t total = 0;
+  for (Value v : getOutputs()) {
+    ArrayRef<int64_t> s = shapeOf(v);
+    if (s.size() != x.size())
+      return emitOpError("results must have the input's rank");
+    for (size_t d = 0; d < s.size(); ++d)
+      if ((int64_t)d != axis && s[d] != x[d])
+        return emitOpError("results differ from the input off the axis");
+    total += s[axis];
+  }
+  if (total != x[axis])
+    return emitOpError("result sizes along the axis do not add up to ")
+           << x[axis];
+  return success();
+}
+
+LogicalResult GatherOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getData()), idx = shapeOf(getIndices());
+  int64_t axis = getAxis();
+  if (failed(verifyAxis(*this, axis, x.size())))
+    return failure();
+  auto idxType = getElementTypeOrSelf(getIndices().getType());
+  if (!idxType.isInteger(32) && !idxType.isInteger(64))
+    return emitOpError("indices must be int32 or int64");
+  SmallVector<int64_t> expected(x.begin(), x.begin() + axis);
+  expected.append(idx.begin(), idx.end());
+  expected.append(x.begin() + axis + 1, x.end());
+  if (ArrayRef<int64_t>(expected) != shapeOf(getOutput()))
+    return emitOpError("result shape ")
+           << shapeStr(shapeOf(getOutput())) << " differs from computed "
+           << shapeStr(expected);
+  return success();
+}
+
+OpFoldResult ShapeOp::fold(FoldAdaptor) {
+  ArrayRef<int64_t> x = shapeOf(getInput());
+  auto type = cast<RankedTensorType>(getOutput().getType());
+  int64_t start = getStart(), end = getEnd();
+  if (start < 0 || end > (int64_t)x.size() || start > end ||
+      type.getNumElements() != end - start ||
+      !type.getElementType().isInteger(64))
+    return {};
+  return DenseElementsAttr::get(type, x.slice(start, end - start));
+}
+
+#define GET_OP_CLASSES
+#include "dialects/Kiln/KilnOps.cpp.inc"

@@ -1,0 +1,438 @@
+//===- KilnOps.td - Operations of the kiln dialect ---------*- tablegen -*-===//
+//
+// Tensor ops with normalised ONNX semantics. Every op works on statically shaped
+// tensors; result types are computed by the importer (ONNX shape inference) and
+// checked here by each op's verifier, so a malformed graph is rejected before any
+// pass or code generator sees it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_OPS_TD
+#define KILN_OPS_TD
+
+include "dialects/Kiln/KilnDialect.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Kiln_Tensor : StaticShapeTensorOf<[AnyType]>;
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def Kiln_ConstantOp : Kiln_Op<"constant",
+    [ConstantLike, Pure, AllTypesMatch<["value", "result"]>]> {
+  let summary = "A constant tensor (an ONNX initializer or Constant node)";
+  let description = [{
+    Holds a constant tensor. Large constants are model weights: the CPU code
+    generator writes them into the weights file, never into source code.
+
+    ```mlir
+    %w = kiln.constant dense<1.0> : tensor<8x3x3x3xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Pointwise
+//===----------------------------------------------------------------------===//
+
+class Kiln_UnaryOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise " # what;
+  let description = "Applies " # what # [{ to every element (ONNX semantics).
+
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+
+def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)">;
+def Kiln_ErfOp : Kiln_UnaryOp<"erf", "the Gauss error function">;
+def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "the square root">;
+def Kiln_ExpOp : Kiln_UnaryOp<"exp", "the natural exponential">;
+def Kiln_LogOp : Kiln_UnaryOp<"log", "the natural logarithm">;
+def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "the hyperbolic tangent">;
+def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", "the logistic function 1/(1+exp(-x))">;
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation">;
+def Kiln_AbsOp : Kiln_UnaryOp<"abs", "the absolute value">;
+def Kiln_ReciprocalOp : Kiln_UnaryOp<"reciprocal", "1/x">;
+
+def Kiln_ClipOp : Kiln_Op<"clip", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise clamp to [min, max]";
+  let description = [{
+    ONNX Clip with its optional `min`/`max` inputs folded into attributes (they must
+    be constants); a missing bound is -inf or +inf.
+
+    ```mlir
+    %y = kiln.clip %x {max = 6.0 : f64, min = 0.0 : f64} : tensor<1x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, F64Attr:$min, F64Attr:$max);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+
+def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
+  let summary = "Elementwise conversion to the result's element type";
+  let description = [{
+    ONNX Cast: the target element type is the result type's.
+
+    ```mlir
+    %y = kiln.cast %x : tensor<4xi64> -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+class Kiln_BinaryOp<string mnemonic, string what, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat([Pure], traits)> {
+  let summary = "Elementwise " # what # " with numpy broadcasting";
+  let description = "Computes " # what # [{ of two tensors; shapes broadcast as
+    in numpy (ONNX multidirectional broadcasting). The verifier checks that the
+    result shape is the broadcast of the operand shapes.
+
+    ```mlir
+    %z = kiln.}] # mnemonic # [{ %x, %y : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_AddOp : Kiln_BinaryOp<"add", "lhs + rhs">;
+def Kiln_SubOp : Kiln_BinaryOp<"sub", "lhs - rhs">;
+def Kiln_MulOp : Kiln_BinaryOp<"mul", "lhs * rhs">;
+def Kiln_DivOp : Kiln_BinaryOp<"div", "lhs / rhs">;
+def Kiln_PowOp : Kiln_BinaryOp<"pow", "lhs raised to rhs">;
+def Kiln_MaxOp : Kiln_BinaryOp<"max", "max(lhs, rhs)">;
+def Kiln_MinOp : Kiln_BinaryOp<"min", "min(lhs, rhs)">;
+def Kiln_EqualOp : Kiln_BinaryOp<"equal", "lhs == rhs (boolean result)">;
+def Kiln_LessOp : Kiln_BinaryOp<"less", "lhs < rhs (boolean result)">;
+def Kiln_GreaterOp : Kiln_BinaryOp<"greater", "lhs > rhs (boolean result)">;
+
+def Kiln_WhereOp : Kiln_Op<"where", [Pure]> {
+  let summary = "Elementwise select with numpy broadcasting";
+  let description = [{
+    `condition ? x : y` elementwise; all three operands broadcast together.
+
+    ```mlir
+    %z = kiln.where %c, %x, %y : (tensor<4x4xi1>, tensor<1x4x4xf32>, tensor<f32>) -> tensor<1x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$condition, Kiln_Tensor:$x, Kiln_Tensor:$y);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$condition `,` $x `,` $y attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+def Kiln_ConvOp : Kiln_Op<"conv", [Pure]> {
+  let summary = "2-D grouped convolution, NCHW";
+  let description = [{
+    ONNX Conv on NCHW input and OIHW weight (`O = out channels`, `I = in channels /
+    group`) with explicit `pads` (`[top, left, bottom, right]`), `strides`,
+    `dilations` and `group`; `auto_pad` is resolved by the importer. The optional
+    bias has one element per output channel.
+
+    ```mlir
+    %y = kiln.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64,
+           pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>}
+         : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$weight,
+                       Optional<Kiln_Tensor>:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_GemmOp : Kiln_Op<"gemm", [Pure]> {
+  let summary = "alpha * op(A) * op(B) + beta * C";
+  let description = [{
+    ONNX Gemm: 2-D A and B, optionally transposed; C broadcasts to the result.
+
+    ```mlir
+    %y = kiln.gemm %a, %b, %c {alpha = 1.0 : f32, beta = 1.0 : f32, transA = false, transB = true}
+         : (tensor<1x64xf32>, tensor<10x64xf32>, tensor<10xf32>) -> tensor<1x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$a, Kiln_Tensor:$b, Optional<Kiln_Tensor>:$c,
+                       BoolAttr:$transA, BoolAttr:$transB,
+                       F32Attr:$alpha, F32Attr:$beta);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = [{
+    $a `,` $b (`,` $c^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure]> {
+  let summary = "Batched matrix product with numpy broadcasting of batch dims";
+  let description = [{
+    ONNX MatMul restricted to operands of rank 2 or more (the importer reshapes
+    1-D operands). Leading dimensions broadcast.
+
+    ```mlir
+    %y = kiln.matmul %a, %b : (tensor<2x4x8xf32>, tensor<8x16xf32>) -> tensor<2x4x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$a, Kiln_Tensor:$b);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$a `,` $b attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation and reductions
+//===----------------------------------------------------------------------===//
+
+def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "Softmax along one axis";
+  let description = [{
+    ONNX Softmax (opset 13 semantics): normalises along `axis` only.
+
+    ```mlir
+    %y = kiln.softmax %x {axis = 1 : i64} : tensor<1x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+  let hasVerifier = 1;
+}
+
+def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure]> {
+  let summary = "Layer normalisation over the trailing axes from `axis`";
+  let description = [{
+    ONNX LayerNormalization: normalises over dimensions `axis..rank-1`, then
+    applies `scale` and optional `bias` (broadcast over those dimensions).
+
+    ```mlir
+    %y = kiln.layer_norm %x, %s, %b {axis = 2 : i64, epsilon = 1.0e-05 : f32}
+         : (tensor<1x4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<1x4x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$scale,
+                       Optional<Kiln_Tensor>:$bias, I64Attr:$axis, F32Attr:$epsilon);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_BatchNormOp : Kiln_Op<"batch_norm", [Pure]> {
+  let summary = "Inference-mode batch normalisation over channel axis 1";
+  let description = [{
+    ONNX BatchNormalization in inference mode:
+    `y = scale * (x - mean) / sqrt(var + epsilon) + bias` per channel.
+    `kiln-fold-batch-norm` folds it into a preceding convolution when the
+    statistics are constants.
+
+    ```mlir
+    %y = kiln.batch_norm %x, %s, %b, %m, %v {epsilon = 1.0e-05 : f32}
+         : (tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$scale, Kiln_Tensor:$bias,
+                       Kiln_Tensor:$mean, Kiln_Tensor:$variance, F32Attr:$epsilon);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+class Kiln_ReduceOp<string mnemonic, string what> : Kiln_Op<mnemonic, [Pure]> {
+  let summary = "Reduction: " # what # " over `axes`";
+  let description = "Reduces with " # what # [{ over the listed (non-negative,
+    sorted) axes, keeping them as size-1 dimensions when `keepdims` is set.
+
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x {axes = array<i64: 1>, keepdims = true} : (tensor<2x8xf32>) -> tensor<2x1xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$axes, BoolAttr:$keepdims);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "the mean">;
+def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "the sum">;
+def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "the maximum">;
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+def Kiln_MaxPoolOp : Kiln_Op<"max_pool", [Pure]> {
+  let summary = "2-D max pooling, NCHW";
+  let description = [{
+    ONNX MaxPool with explicit pads (`[top, left, bottom, right]`); padded
+    positions never win. `ceil_mode` is reflected in the result shape.
+
+    ```mlir
+    %y = kiln.max_pool %x {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>,
+           pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>}
+         : (tensor<1x8x32x32xf32>) -> tensor<1x8x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_GlobalAveragePoolOp : Kiln_Op<"global_average_pool", [Pure]> {
+  let summary = "Mean over all spatial positions, NCHW";
+  let description = [{
+    ```mlir
+    %y = kiln.global_average_pool %x : (tensor<1x8x7x7xf32>) -> tensor<1x8x1x1xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure, SameOperandsAndResultElementType]> {
+  let summary = "Reinterpret a tensor with a new static shape";
+  let description = [{
+    ONNX Reshape, Flatten, Squeeze and Unsqueeze all become this op: the data is
+    unchanged and only the (static) shape differs. The element counts must agree.
+
+    ```mlir
+    %y = kiln.reshape %x : (tensor<1x512x1x1xf32>) -> tensor<1x512xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, SameOperandsAndResultElementType]> {
+  let summary = "Permute dimensions";
+  let description = [{
+    `output.shape[i] = input.shape[perm[i]]`.
+
+    ```mlir
+    %y = kiln.transpose %x {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x16x2x8xf32>) -> tensor<1x2x16x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SliceOp : Kiln_Op<"slice", [Pure, SameOperandsAndResultElementType]> {
+  let summary = "Strided slice with one start and step per dimension";
+  let description = [{
+    ONNX Slice with constant starts/ends/axes/steps, normalised to one clamped
+    `start` and non-zero `step` per dimension; the count per dimension is the
+    result shape. `output[i] = input[start + i * step]` per dimension.
+
+    ```mlir
+    %y = kiln.slice %x {starts = array<i64: 0, 2>, steps = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$starts,
+                       DenseI64ArrayAttr:$steps);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, SameOperandsAndResultElementType]> {
+  let summary = "Concatenate along one axis";
+  let description = [{
+    ```mlir
+    %y = kiln.concat %a, %b {axis = 1 : i64} : (tensor<1x2xf32>, tensor<1x3xf32>) -> tensor<1x5xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Kiln_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SplitOp : Kiln_Op<"split", [Pure]> {
+  let summary = "Split along one axis into consecutive pieces";
+  let description = [{
+    The piece sizes are the results' sizes along `axis`.
+
+    ```mlir
+    %a, %b = kiln.split %x {axis = 1 : i64} : (tensor<1x6xf32>) -> (tensor<1x2xf32>, tensor<1x4xf32>)
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis);
+  let results = (outs Variadic<Kiln_Tensor>:$outputs);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_GatherOp : Kiln_Op<"gather", [Pure]> {
+  let summary = "Gather slices of `data` along `axis` at `indices`";
+  let description = [{
+    ONNX Gather: negative indices count from the end; an index outside
+    `[-n, n)` is an error reported by the generated code at run time.
+
+    ```mlir
+    %y = kiln.gather %table, %ids {axis = 0 : i64} : (tensor<1000x256xf32>, tensor<1x128xi64>) -> tensor<1x128x256xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_Tensor:$indices, I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$data `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ShapeOp : Kiln_Op<"shape", [Pure]> {
+  let summary = "The (static) shape of a tensor as a 1-D int64 tensor";
+  let description = [{
+    ONNX Shape with `start`/`end` normalised. Always folds to a constant, since
+    every shape is static.
+
+    ```mlir
+    %s = kiln.shape %x {end = 2 : i64, start = 0 : i64} : (tensor<1x128x256xf32>) -> tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$start, I64Attr:$end);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+#endif // KILN_OPS_TD

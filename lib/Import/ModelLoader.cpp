@@ -1,0 +1,157 @@
+//===- ModelLoader.cpp - Read a model file into an ONNX ModelProto --------===//
+
+#include "lib/Import/ModelLoader.h"
+#include "lib/Import/JsonModel.h"
+
+#include "onnx/defs/parser.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <fstream>
+#include <sstream>
+
+using namespace llvm;
+
+namespace kiln {
+
+Error makeError(const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), message);
+}
+
+Expected<std::string> readFileBytes(const std::string &path,
+                                    uint64_t maxBytes) {
+  sys::fs::file_status status;
+  if (std::error_code ec = sys::fs::status(path, status))
+    return makeError("cannot open '" + path + "': " + ec.message());
+  if (sys::fs::is_directory(status))
+    return makeError("'" + path + "' is a directory, not a model file");
+  if (status.getSize() > maxBytes)
+    return makeError("'" + path + "' is " + Twine(status.getSize()) +
+                     " bytes, more than the limit of " + Twine(maxBytes));
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return makeError("cannot open '" + path + "'");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+Expected<std::string> resolveInside(const std::string &dir,
+                                    const std::string &relative) {
+  if (relative.empty())
+    return makeError("empty path");
+  if (sys::path::is_absolute(relative))
+    return makeError("path '" + relative + "' is absolute");
+  for (auto it = sys::path::begin(relative), e = sys::path::end(relative);
+       it != e; ++it)
+    if (*it == "..")
+      return makeError("path '" + relative + "' leaves the model directory");
+  SmallString<256> realDir, realFile, joined(dir.empty() ? "." : dir);
+  sys::path::append(joined, relative);
+  if (sys::fs::real_path(dir.empty() ? "." : dir, realDir) ||
+      sys::fs::real_path(joined, realFile))
+    return makeError("cannot find '" + relative + "' next to the model");
+  StringRef fileRef = realFile.str(), dirRef = realDir.str();
+  if (!fileRef.starts_with(dirRef) ||
+      (fileRef.size() > dirRef.size() && fileRef[dirRef.size()] != '/'))
+    return makeError("path '" + relative +
+                     "' resolves outside the model directory");
+  return std::string(realFile.str());
+}
+
+/// Loads tensors stored as ONNX external data into raw_data.
+static Error resolveExternalData(onnx::TensorProto &tensor,
+                                 const std::string &dir) {
+  if (tensor.data_location() != onnx::TensorProto::EXTERNAL)
+    return Error::success();
+  std::string location;
+  uint64_t offset = 0, length = 0;
+  bool hasLength = false;
+  for (const auto &entry : tensor.external_data()) {
+    if (entry.key() == "location")
+      location = entry.value();
+    else if (entry.key() == "offset" || entry.key() == "length") {
+      uint64_t v;
+      if (StringRef(entry.value()).getAsInteger(10, v))
+        return makeError("tensor '" + tensor.name() + "': external data " +
+                         entry.key() + " '" + entry.value() +
+                         "' is not a non-negative integer");
+      (entry.key() == "offset" ? offset : length) = v;
+      hasLength |= entry.key() == "length";
+    }
+  }
+  auto path = resolveInside(dir, location);
+  if (!path)
+    return makeError("tensor '" + tensor.name() + "': external data " +
+                     toString(path.takeError()));
+  uint64_t size = 0;
+  if (sys::fs::file_size(*path, size))
+    return makeError("tensor '" + tensor.name() + "': cannot read '" +
+                     location + "'");
+  if (!hasLength)
+    length = size >= offset ? size - offset : 0;
+  if (offset > size || length > size - offset)
+    return makeError("tensor '" + tensor.name() + "': external data range [" +
+                     Twine(offset) + ", " + Twine(offset) + "+" +
+                     Twine(length) + ") runs past the end of '" + location +
+                     "' (" + Twine(size) + " bytes)");
+  std::ifstream in(*path, std::ios::binary);
+  std::string bytes(length, '\0');
+  in.seekg(offset);
+  if (!in.read(bytes.data(), length))
+    return makeError("tensor '" + tensor.name() + "': cannot read '" +
+                     location + "'");
+  tensor.set_raw_data(std::move(bytes));
+  tensor.clear_external_data();
+  tensor.set_data_location(onnx::TensorProto::DEFAULT);
+  return Error::success();
+}
+
+static Error resolveGraphExternalData(onnx::GraphProto &graph,
+                                      const std::string &dir) {
+  for (auto &init : *graph.mutable_initializer())
+    if (Error e = resolveExternalData(init, dir))
+      return e;
+  for (auto &node : *graph.mutable_node())
+    for (auto &attr : *node.mutable_attribute()) {
+      if (attr.has_t())
+        if (Error e = resolveExternalData(*attr.mutable_t(), dir))
+          return e;
+      if (attr.has_g())
+        if (Error e = resolveGraphExternalData(*attr.mutable_g(), dir))
+          return e;
+    }
+  return Error::success();
+}
+
+Expected<onnx::ModelProto> loadModel(const std::string &path) {
+  auto withFile = [&](Error e) {
+    return makeError("model '" + path + "': " + toString(std::move(e)));
+  };
+  StringRef ext = sys::path::extension(path);
+  std::string dir = sys::path::parent_path(path).str();
+  if (ext == ".json")
+    return loadJsonModel(path);
+
+  auto bytes = readFileBytes(path, kMaxModelFileBytes);
+  if (!bytes)
+    return withFile(bytes.takeError());
+  onnx::ModelProto model;
+  if (ext == ".onnxtxt") {
+    onnx::OnnxParser parser(bytes->c_str());
+    auto status = parser.Parse(model);
+    if (!status.IsOK())
+      return withFile(makeError("cannot parse ONNX text: " +
+                                status.ErrorMessage()));
+  } else if (!model.ParseFromString(*bytes)) {
+    return withFile(makeError(
+        "not a valid ONNX protobuf (truncated or not an ONNX file)"));
+  }
+  if (!model.has_graph())
+    return withFile(makeError("the model has no graph"));
+  if (Error e = resolveGraphExternalData(*model.mutable_graph(), dir))
+    return withFile(std::move(e));
+  return model;
+}
+
+} // namespace kiln

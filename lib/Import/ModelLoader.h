@@ -1,0 +1,39 @@
+//===- ModelLoader.h - Read a model file into an ONNX ModelProto -*- C++ -*-===//
+//
+// One entry point for every model format Kiln reads (`.onnx` protobuf, `.onnxtxt`
+// ONNX text syntax, `.json` Kiln graphs). External data is resolved here, inside
+// the model's directory only, so later stages see self-contained tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LIB_IMPORT_MODELLOADER_H
+#define LIB_IMPORT_MODELLOADER_H
+
+#include "onnx/onnx_pb.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace kiln {
+
+/// Largest model file Kiln reads (protobuf's own limit is 2 GiB).
+constexpr uint64_t kMaxModelFileBytes = (1ull << 31) - 1;
+
+/// Reads `path` by its extension. Errors name the file and the reason.
+llvm::Expected<onnx::ModelProto> loadModel(const std::string &path);
+
+/// Reads a whole file, refusing files larger than `maxBytes`.
+llvm::Expected<std::string> readFileBytes(const std::string &path,
+                                          uint64_t maxBytes);
+
+/// Resolves `relative` inside `dir` and fails if the result (after following
+/// symlinks) leaves `dir`: no absolute paths, no `..` escapes.
+llvm::Expected<std::string> resolveInside(const std::string &dir,
+                                          const std::string &relative);
+
+/// Error helper: "<context>: <message>".
+llvm::Error makeError(const llvm::Twine &message);
+
+} // namespace kiln
+
+#endif // LIB_IMPORT_MODELLOADER_H

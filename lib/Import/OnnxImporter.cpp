@@ -1,0 +1,962 @@
+//===- OnnxImporter.cpp - ONNX ModelProto -> kiln dialect -----------------===//
+//
+// Import runs in two phases. First the model is validated and normalised with
+// the official ONNX library: unsupported ops are collected (all of them, for
+// one message), the checker runs, the version converter lifts the model to the
+// canonical opset and strict shape inference gives every value a static type.
+// Then each node is lowered by a handler from a table keyed by op type; the
+// handlers resolve ONNX's defaults, negative axes, auto_pad and constant
+// operands into explicit attributes of the kiln ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lib/Import/OnnxImporter.h"
+#include "lib/Import/ModelLoader.h"
+#include "lib/Import/TensorData.h"
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "onnx/checker.h"
+#include "onnx/defs/schema.h"
+#include "onnx/shape_inference/implementation.h"
+#include "onnx/version_converter/convert.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <set>
+
+using namespace mlir;
+using llvm::Error;
+using llvm::Expected;
+
+namespace kiln {
+namespace {
+
+/// Thrown by handlers and their helpers; caught at the node boundary, where the
+/// model and node are added to the message.
+struct NodeError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string &message) { throw NodeError{message}; }
+
+Type elementType(MLIRContext &ctx, int32_t onnxType) {
+  Builder b(&ctx);
+  using T = onnx::TensorProto;
+  switch (onnxType) {
+  case T::FLOAT: return b.getF32Type();
+  case T::DOUBLE: return b.getF64Type();
+  case T::FLOAT16: return b.getF16Type();
+  case T::BOOL: return b.getI1Type();
+  case T::INT8: return b.getIntegerType(8);
+  case T::INT16: return b.getIntegerType(16);
+  case T::INT32: return b.getIntegerType(32);
+  case T::INT64: return b.getIntegerType(64);
+  case T::UINT8: return b.getIntegerType(8, /*isSigned=*/false);
+  case T::UINT16: return b.getIntegerType(16, false);
+  case T::UINT32: return b.getIntegerType(32, false);
+  case T::UINT64: return b.getIntegerType(64, false);
+  default: return {};
+  }
+}
+
+std::string elementTypeName(int32_t onnxType) {
+  if (onnxType >= 0 && onnxType <= onnx::TensorProto::DataType_MAX &&
+      onnx::TensorProto::DataType_IsValid(onnxType))
+    return onnx::TensorProto::DataType_Name(
+        static_cast<onnx::TensorProto::DataType>(onnxType));
+  return std::to_string(onnxType);
+}
+
+/// Static tensor type of an ONNX type, or an error naming what is missing.
+RankedTensorType tensorType(MLIRContext &ctx, const onnx::TypeProto &type,
+                            const std::string &valueName) {
+  if (!type.has_tensor_type())
+    fail("value '" + valueName + "' is not a tensor (sequences, maps and "
+         "optionals are not supported)");
+  const auto &tt = type.tensor_type();
+  Type elt = elementType(ctx, tt.elem_type());
+  if (!elt)
+    fail("value '" + valueName + "' has unsupported element type " +
+         elementTypeName(tt.elem_type()));
+  if (!tt.has_shape())
+    fail("the shape of value '" + valueName + "' is unknown");
+  SmallVector<int64_t> dims;
+  for (const auto &d : tt.shape().dim()) {
+    if (!d.has_dim_value())
+      fail("value '" + valueName + "' has a dynamic dimension" +
+           (d.has_dim_param() ? " '" + d.dim_param() + "'" : std::string()) +
+           "; Kiln compiles static shapes");
+    if (d.dim_value() < 0)
+      fail("value '" + valueName + "' has negative dimension " +
+           std::to_string(d.dim_value()));
+    dims.push_back(d.dim_value());
+  }
+  if (!checkedElementCount(dims))
+    fail("value '" + valueName + "' has too many elements");
+  return RankedTensorType::get(dims, elt);
+}
+
+DenseElementsAttr tensorAttr(MLIRContext &ctx, const onnx::TensorProto &t) {
+  Type elt = elementType(ctx, t.data_type());
+  if (!elt)
+    fail("tensor '" + t.name() + "' has unsupported element type " +
+         elementTypeName(t.data_type()));
+  SmallVector<int64_t> dims(t.dims().begin(), t.dims().end());
+  for (int64_t d : dims)
+    if (d < 0)
+      fail("tensor '" + t.name() + "' has negative dimension " +
+           std::to_string(d));
+  auto type = RankedTensorType::get(dims, elt);
+  auto bytes = tensorBytes(t);
+  if (!bytes)
+    fail(llvm::toString(bytes.takeError()));
+  if (elt.isInteger(1)) {
+    SmallVector<bool> values;
+    for (char c : *bytes)
+      values.push_back(c != 0);
+    return DenseElementsAttr::get(type, values);
+  }
+  return DenseElementsAttr::getFromRawBuffer(
+      type, ArrayRef<char>(bytes->data(), bytes->size()));
+}
+
+int64_t normalizeAxis(int64_t axis, int64_t rank, const char *what = "axis") {
+  int64_t r = std::max<int64_t>(rank, 1);
+  if (axis < -r || axis >= r)
+    fail(std::string(what) + " " + std::to_string(axis) +
+         " is out of range for rank " + std::to_string(rank));
+  return axis < 0 ? axis + r : axis;
+}
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<ShapedType>(v.getType()).getShape();
+}
+
+class Importer;
+using Handler = std::function<void(Importer &)>;
+const llvm::StringMap<Handler> &handlerTable();
+
+class Importer {
+public:
+  Importer(MLIRContext &ctx, std::string modelPath)
+      : ctx(ctx), builder(&ctx), modelPath(std::move(modelPath)),
+        fileLoc(FileLineColLoc::get(&ctx, this->modelPath, 0, 0)) {}
+
+  Expected<OwningOpRef<ModuleOp>> run(const onnx::GraphProto &graph);
+
+  //===--- Helpers for handlers -------------------------------------------===//
+
+  size_t numInputs() const { return node->input_size(); }
+  bool hasInput(size_t i) const {
+    return i < (size_t)node->input_size() && !node->input(i).empty();
+  }
+  Value input(size_t i) {
+    if (!hasInput(i))
+      fail("missing required input " + std::to_string(i));
+    auto it = values.find(node->input(i));
+    if (it == values.end())
+      fail("input '" + node->input(i) + "' is not defined");
+    return it->second;
+  }
+  Value optionalInput(size_t i) { return hasInput(i) ? input(i) : Value(); }
+  /// The value of a constant input, for operands that must be known at compile
+  /// time (Slice bounds, Clip limits, reduction axes).
+  DenseElementsAttr constantInput(size_t i) {
+    Value v = input(i);
+    DenseElementsAttr attr;
+    if (auto c = v.getDefiningOp<ConstantOp>())
+      attr = dyn_cast<DenseElementsAttr>(c.getValue());
+    if (!attr)
+      fail("input " + std::to_string(i) + " ('" + node->input(i) +
+           "') must be a constant");
+    return attr;
+  }
+  std::vector<int64_t> constantInts(size_t i) {
+    DenseElementsAttr a = constantInput(i);
+    if (!isa<IntegerType>(a.getElementType()))
+      fail("input " + std::to_string(i) + " must be an integer tensor");
+    std::vector<int64_t> out;
+    for (const APInt &v : a.getValues<APInt>())
+      out.push_back(v.getSExtValue());
+    return out;
+  }
+  double constantScalar(size_t i) {
+    DenseElementsAttr a = constantInput(i);
+    if (a.getNumElements() != 1)
+      fail("input " + std::to_string(i) + " must be a scalar");
+    if (isa<FloatType>(a.getElementType()))
+      return (*a.getValues<APFloat>().begin()).convertToDouble();
+    APInt v = *a.getValues<APInt>().begin();
+    return a.getElementType().isUnsignedInteger() ? (double)v.getZExtValue()
+                                                  : (double)v.getSExtValue();
+  }
+
+  RankedTensorType outputType(size_t i) {
+    if (i >= (size_t)node->output_size() || node->output(i).empty())
+      fail("missing output " + std::to_string(i));
+    const std::string &name = node->output(i);
+    auto it = valueTypes.find(name);
+    if (it == valueTypes.end())
+      fail("shape inference gave no type for output '" + name + "'");
+    return tensorType(ctx, it->second, name);
+  }
+  bool hasOutput(size_t i) const {
+    return i < (size_t)node->output_size() && !node->output(i).empty();
+  }
+  void bind(size_t i, Value v) { values[node->output(i)] = v; }
+
+  const onnx::AttributeProto *attr(const char *name) const {
+    for (const auto &a : node->attribute())
+      if (a.name() == name)
+        return &a;
+    return nullptr;
+  }
+  const onnx::AttributeProto *typedAttr(const char *name,
+                                        onnx::AttributeProto::AttributeType t) {
+    const onnx::AttributeProto *a = attr(name);
+    if (a && a->type() != t)
+      fail(std::string("attribute '") + name + "' must be of type " +
+           onnx::AttributeProto::AttributeType_Name(t) + ", got " +
+           onnx::AttributeProto::AttributeType_Name(a->type()));
+    return a;
+  }
+  int64_t intAttr(const char *name, int64_t dflt) {
+    auto *a = typedAttr(name, onnx::AttributeProto::INT);
+    return a ? a->i() : dflt;
+  }
+  float floatAttr(const char *name, float dflt) {
+    auto *a = typedAttr(name, onnx::AttributeProto::FLOAT);
+    return a ? a->f() : dflt;
+  }
+  std::string stringAttr(const char *name, const std::string &dflt) {
+    auto *a = typedAttr(name, onnx::AttributeProto::STRING);
+    return a ? a->s() : dflt;
+  }
+  std::optional<SmallVector<int64_t>> intsAttr(const char *name) {
+    auto *a = typedAttr(name, onnx::AttributeProto::INTS);
+    if (!a)
+      return std::nullopt;
+    return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+  }
+  SmallVector<int64_t> intsAttr(const char *name, SmallVector<int64_t> dflt) {
+    auto v = intsAttr(name);
+    return v ? *v : dflt;
+  }
+  void rejectAttr(const char *name, const char *why) {
+    if (attr(name))
+      fail(std::string("attribute '") + name + "' is not supported: " + why);
+  }
+  void rejectOutput(size_t i, const char *what) {
+    if (hasOutput(i))
+      fail(std::string("output ") + std::to_string(i) + " (" + what +
+           ") is not supported");
+  }
+
+  template <typename OpTy, typename... Args> OpTy create(Args &&...args) {
+    return builder.create<OpTy>(loc, std::forward<Args>(args)...);
+  }
+  template <typename OpTy, typename... Args> Value createOrFold(Args &&...args) {
+    return builder.createOrFold<OpTy>(loc, std::forward<Args>(args)...);
+  }
+  Value reshape(Value v, ArrayRef<int64_t> shape) {
+    auto type = RankedTensorType::get(
+        shape, cast<ShapedType>(v.getType()).getElementType());
+    if (v.getType() == type)
+      return v;
+    return create<ReshapeOp>(type, v);
+  }
+
+  OpBuilder &b() { return builder; }
+  MLIRContext &context() { return ctx; }
+  const onnx::NodeProto &current() const { return *node; }
+
+private:
+  MLIRContext &ctx;
+  OpBuilder builder;
+  std::string modelPath;
+  Location fileLoc;
+  Location loc = fileLoc;
+  const onnx::NodeProto *node = nullptr;
+  llvm::StringMap<Value> values;
+  std::unordered_map<std::string, onnx::TypeProto> valueTypes;
+};
+
+Expected<OwningOpRef<ModuleOp>> Importer::run(const onnx::GraphProto &graph) {
+  auto module = ModuleOp::create(fileLoc);
+  OwningOpRef<ModuleOp> owned(module);
+  for (const auto &list : {graph.input(), graph.value_info(), graph.output()})
+    for (const auto &v : list)
+      if (v.has_type())
+        valueTypes[v.name()] = v.type();
+
+  std::set<std::string> initNames;
+  for (const auto &t : graph.initializer())
+    initNames.insert(t.name());
+
+  // Function signature: graph inputs that are not initializers, then outputs.
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  try {
+    for (const auto &v : graph.input()) {
+      if (initNames.count(v.name()))
+        continue;
+      argTypes.push_back(tensorType(ctx, v.type(), v.name()));
+      argNames.push_back(v.name());
+    }
+  } catch (const NodeError &e) {
+    return makeError("model '" + modelPath + "': graph input: " + e.message);
+  }
+  if (graph.output_size() == 0)
+    return makeError("model '" + modelPath + "': the graph has no outputs");
+
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = builder.create<func::FuncOp>(
+      fileLoc, "main", builder.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  for (size_t i = 0; i < argNames.size(); ++i) {
+    values[argNames[i]] = entry->getArgument(i);
+    func.setArgAttr(i, "kiln.name", builder.getStringAttr(argNames[i]));
+  }
+  builder.setInsertionPointToStart(entry);
+
+  try {
+    for (const auto &t : graph.initializer()) {
+      loc = NameLoc::get(builder.getStringAttr(t.name()), fileLoc);
+      values[t.name()] = builder.create<ConstantOp>(loc, tensorAttr(ctx, t));
+    }
+  } catch (const NodeError &e) {
+    return makeError("model '" + modelPath + "': initializer: " + e.message);
+  }
+
+  const auto &handlers = handlerTable();
+  for (int i = 0; i < graph.node_size(); ++i) {
+    node = &graph.node(i);
+    std::string label = node->name().empty()
+                            ? node->op_type() + "_" + std::to_string(i)
+                            : node->name();
+    loc = NameLoc::get(builder.getStringAttr(label),
+                       FileLineColLoc::get(&ctx, modelPath, i + 1, 0));
+    try {
+      auto it = handlers.find(node->op_type());
+      if (it == handlers.end())
+        fail("unsupported operator");
+      it->second(*this);
+      for (int o = 0; o < node->output_size(); ++o)
+        if (!node->output(o).empty() && !values.count(node->output(o)))
+          fail("output " + std::to_string(o) + " was not produced");
+    } catch (const NodeError &e) {
+      return makeError("model '" + modelPath + "': node '" + label + "' (" +
+                       node->op_type() + "): " + e.message);
+    }
+  }
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const auto &out : graph.output()) {
+    auto it = values.find(out.name());
+    if (it == values.end())
+      return makeError("model '" + modelPath + "': graph output '" +
+                       out.name() + "' is not produced by any node");
+    results.push_back(it->second);
+    resultTypes.push_back(it->second.getType());
+  }
+  builder.setInsertionPointToEnd(entry);
+  builder.create<func::ReturnOp>(fileLoc, results);
+  func.setType(builder.getFunctionType(argTypes, resultTypes));
+  for (int i = 0; i < graph.output_size(); ++i)
+    func.setResultAttr(i, "kiln.name",
+                       builder.getStringAttr(graph.output(i).name()));
+
+  // Shape subgraphs whose results only fed now-static shapes are dead.
+  IRRewriter rewriter(&ctx);
+  (void)runRegionDCE(rewriter, func.getBody());
+
+  std::string diagnostics;
+  {
+    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+      llvm::raw_string_ostream os(diagnostics);
+      os << d.getLocation() << ": " << d << "\n";
+      return success();
+    });
+    if (failed(verify(module)))
+      return makeError("model '" + modelPath +
+                       "': imported graph is invalid:\n" + diagnostics);
+  }
+  return std::move(owned);
+}
+
+//===----------------------------------------------------------------------===//
+// Handlers
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy> void unary(Importer &im) {
+  Value x = im.input(0);
+  im.bind(0, im.create<OpTy>(x.getType(), x));
+}
+
+template <typename OpTy> void binary(Importer &im) {
+  im.bind(0, im.create<OpTy>(im.outputType(0), im.input(0), im.input(1)));
+}
+
+/// Max/Min take any number of inputs; fold them pairwise.
+template <typename OpTy> void variadic(Importer &im) {
+  Value acc = im.input(0);
+  for (size_t i = 1; i < im.numInputs(); ++i) {
+    Value x = im.input(i);
+    auto shape = broadcastShapes({shapeOf(acc), shapeOf(x)});
+    if (!shape)
+      fail("input shapes do not broadcast");
+    auto type = RankedTensorType::get(
+        *shape, cast<ShapedType>(acc.getType()).getElementType());
+    acc = im.create<OpTy>(type, acc, x);
+  }
+  im.bind(0, acc);
+}
+
+/// Explicit [begin..., end...] pads for convolution and pooling.
+SmallVector<int64_t> resolvePads(Importer &im, ArrayRef<int64_t> inputSpatial,
+                                 ArrayRef<int64_t> kernel,
+                                 ArrayRef<int64_t> strides,
+                                 ArrayRef<int64_t> dilations) {
+  size_t n = kernel.size();
+  std::string autoPad = im.stringAttr("auto_pad", "NOTSET");
+  if (autoPad == "NOTSET") {
+    SmallVector<int64_t> pads = im.intsAttr("pads", SmallVector<int64_t>(2 * n, 0));
+    if (pads.size() != 2 * n)
+      fail("pads must have " + std::to_string(2 * n) + " values");
+    return pads;
+  }
+  if (autoPad == "VALID")
+    return SmallVector<int64_t>(2 * n, 0);
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    fail("unknown auto_pad '" + autoPad + "'");
+  SmallVector<int64_t> pads(2 * n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t out = (inputSpatial[i] + strides[i] - 1) / strides[i];
+    int64_t span = dilations[i] * (kernel[i] - 1) + 1;
+    int64_t total =
+        std::max<int64_t>((out - 1) * strides[i] + span - inputSpatial[i], 0);
+    int64_t small = total / 2, large = total - small;
+    pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    pads[n + i] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
+
+void checkLength(ArrayRef<int64_t> v, size_t n, const char *name) {
+  if (v.size() != n)
+    fail(std::string(name) + " must have " + std::to_string(n) + " values");
+}
+
+void importConv(Importer &im) {
+  Value x = im.input(0), w = im.input(1), bias = im.optionalInput(2);
+  if (shapeOf(x).size() != 4 || shapeOf(w).size() != 4)
+    fail("only 2-D convolution (rank-4 input and weight) is supported, got "
+         "input rank " + std::to_string(shapeOf(x).size()));
+  SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
+  if (auto ks = im.intsAttr("kernel_shape"); ks && *ks != kernel)
+    fail("kernel_shape disagrees with the weight shape");
+  auto strides = im.intsAttr("strides", {1, 1});
+  auto dilations = im.intsAttr("dilations", {1, 1});
+  checkLength(strides, 2, "strides");
+  checkLength(dilations, 2, "dilations");
+  auto pads = resolvePads(im, shapeOf(x).drop_front(2), kernel, strides, dilations);
+  auto &b = im.b();
+  im.bind(0, im.create<ConvOp>(im.outputType(0), x, w, bias,
+                               b.getDenseI64ArrayAttr(strides),
+                               b.getDenseI64ArrayAttr(pads),
+                               b.getDenseI64ArrayAttr(dilations),
+                               b.getI64IntegerAttr(im.intAttr("group", 1))));
+}
+
+void importMaxPool(Importer &im) {
+  Value x = im.input(0);
+  im.rejectOutput(1, "Indices");
+  if (im.intAttr("storage_order", 0) != 0)
+    fail("storage_order=1 is only meaningful with the Indices output");
+  if (shapeOf(x).size() != 4)
+    fail("only 2-D pooling (rank-4 input) is supported");
+  auto kernel = im.intsAttr("kernel_shape");
+  if (!kernel)
+    fail("missing required attribute 'kernel_shape'");
+  checkLength(*kernel, 2, "kernel_shape");
+  auto strides = im.intsAttr("strides", {1, 1});
+  auto dilations = im.intsAttr("dilations", {1, 1});
+  checkLength(strides, 2, "strides");
+  checkLength(dilations, 2, "dilations");
+  auto pads = resolvePads(im, shapeOf(x).drop_front(2), *kernel, strides, dilations);
+  auto &b = im.b();
+  im.bind(0, im.create<MaxPoolOp>(im.outputType(0), x,
+                                  b.getDenseI64ArrayAttr(*kernel),
+                                  b.getDenseI64ArrayAttr(strides),
+                                  b.getDenseI64ArrayAttr(pads),
+                                  b.getDenseI64ArrayAttr(dilations)));
+}
+
+void importGemm(Importer &im) {
+  auto &b = im.b();
+  im.bind(0, im.create<GemmOp>(
+                 im.outputType(0), im.input(0), im.input(1), im.optionalInput(2),
+                 b.getBoolAttr(im.intAttr("transA", 0) != 0),
+                 b.getBoolAttr(im.intAttr("transB", 0) != 0),
+                 b.getF32FloatAttr(im.floatAttr("alpha", 1.0f)),
+                 b.getF32FloatAttr(im.floatAttr("beta", 1.0f))));
+}
+
+void importMatMul(Importer &im) {
+  Value a = im.input(0), bm = im.input(1);
+  RankedTensorType outType = im.outputType(0);
+  if (shapeOf(a).empty() || shapeOf(bm).empty())
+    fail("MatMul operands must have rank 1 or more");
+  // numpy semantics: a 1-D operand is a row (lhs) or a column (rhs) vector.
+  if (shapeOf(a).size() == 1)
+    a = im.reshape(a, {1, shapeOf(a)[0]});
+  if (shapeOf(bm).size() == 1)
+    bm = im.reshape(bm, {shapeOf(bm)[0], 1});
+  ArrayRef<int64_t> as = shapeOf(a), bs = shapeOf(bm);
+  auto batch = broadcastShapes({as.drop_back(2), bs.drop_back(2)});
+  if (!batch)
+    fail("batch dimensions do not broadcast");
+  if (as.back() != bs[bs.size() - 2])
+    fail("inner dimensions differ: " + std::to_string(as.back()) + " vs " +
+         std::to_string(bs[bs.size() - 2]));
+  SmallVector<int64_t> shape = *batch;
+  shape.push_back(as[as.size() - 2]);
+  shape.push_back(bs.back());
+  Value y = im.create<MatMulOp>(
+      RankedTensorType::get(shape, outType.getElementType()), a, bm);
+  im.bind(0, im.reshape(y, outType.getShape()));
+}
+
+void importSoftmax(Importer &im) {
+  Value x = im.input(0);
+  int64_t axis = normalizeAxis(im.intAttr("axis", -1), shapeOf(x).size());
+  im.bind(0, im.create<SoftmaxOp>(x.getType(), x, im.b().getI64IntegerAttr(axis)));
+}
+
+void importLayerNorm(Importer &im) {
+  Value x = im.input(0);
+  im.rejectOutput(1, "Mean");
+  im.rejectOutput(2, "InvStdDev");
+  int64_t axis = normalizeAxis(im.intAttr("axis", -1), shapeOf(x).size());
+  auto &b = im.b();
+  im.bind(0, im.create<LayerNormOp>(
+                 x.getType(), x, im.input(1), im.optionalInput(2),
+                 b.getI64IntegerAttr(axis),
+                 b.getF32FloatAttr(im.floatAttr("epsilon", 1e-5f))));
+}
+
+void importBatchNorm(Importer &im) {
+  if (im.intAttr("training_mode", 0) != 0)
+    fail("training_mode=1 is not supported (inference only)");
+  im.rejectOutput(1, "running_mean");
+  im.rejectOutput(2, "running_var");
+  Value x = im.input(0);
+  im.bind(0, im.create<BatchNormOp>(
+                 x.getType(), x, im.input(1), im.input(2), im.input(3),
+                 im.input(4),
+                 im.b().getF32FloatAttr(im.floatAttr("epsilon", 1e-5f))));
+}
+
+void importClip(Importer &im) {
+  Value x = im.input(0);
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  if (im.hasInput(1))
+    lo = im.constantScalar(1);
+  if (im.hasInput(2))
+    hi = im.constantScalar(2);
+  auto &b = im.b();
+  im.bind(0, im.create<ClipOp>(x.getType(), x, b.getF64FloatAttr(lo),
+                               b.getF64FloatAttr(hi)));
+}
+
+void importCast(Importer &im) {
+  im.rejectAttr("saturate", "only the default applies");
+  im.bind(0, im.create<CastOp>(im.outputType(0), im.input(0)));
+}
+
+/// Reshape, Flatten, Squeeze, Unsqueeze: the shape comes from inference.
+void importReshape(Importer &im) {
+  Value x = im.input(0);
+  RankedTensorType type = im.outputType(0);
+  if (type.getNumElements() != cast<ShapedType>(x.getType()).getNumElements())
+    fail("the inferred output has a different element count");
+  im.bind(0, im.reshape(x, type.getShape()));
+}
+
+void importIdentity(Importer &im) { im.bind(0, im.input(0)); }
+
+void importConstant(Importer &im) {
+  const onnx::NodeProto &n = im.current();
+  if (n.attribute_size() != 1)
+    fail("expects exactly one value attribute");
+  const onnx::AttributeProto &a = n.attribute(0);
+  MLIRContext &ctx = im.context();
+  auto &b = im.b();
+  DenseElementsAttr value;
+  auto f32 = [&](ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getF32Type());
+  };
+  auto i64 = [&](ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getI64Type());
+  };
+  if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR)
+    value = tensorAttr(ctx, a.t());
+  else if (a.name() == "value_float" && a.type() == onnx::AttributeProto::FLOAT)
+    value = DenseElementsAttr::get(f32({}), a.f());
+  else if (a.name() == "value_int" && a.type() == onnx::AttributeProto::INT)
+    value = DenseElementsAttr::get(i64({}), (int64_t)a.i());
+  else if (a.name() == "value_floats" && a.type() == onnx::AttributeProto::FLOATS)
+    value = DenseElementsAttr::get(
+        f32({(int64_t)a.floats_size()}),
+        ArrayRef<float>(a.floats().data(), a.floats_size()));
+  else if (a.name() == "value_ints" && a.type() == onnx::AttributeProto::INTS)
+    value = DenseElementsAttr::get(
+        i64({(int64_t)a.ints_size()}),
+        ArrayRef<int64_t>(a.ints().data(), a.ints_size()));
+  else
+    fail("attribute '" + a.name() + "' of type " +
+         onnx::AttributeProto::AttributeType_Name(a.type()) +
+         " is not supported");
+  im.bind(0, im.create<ConstantOp>(value));
+}
+
+void importGlobalAveragePool(Importer &im) {
+  im.bind(0, im.create<GlobalAveragePoolOp>(im.outputType(0), im.input(0)));
+}
+
+void importGather(Importer &im) {
+  Value data = im.input(0);
+  int64_t axis = normalizeAxis(im.intAttr("axis", 0), shapeOf(data).size());
+  im.bind(0, im.create<GatherOp>(im.outputType(0), data, im.input(1),
+                                 im.b().getI64IntegerAttr(axis)));
+}
+
+void importTranspose(Importer &im) {
+  Value x = im.input(0);
+  int64_t rank = shapeOf(x).size();
+  SmallVector<int64_t> reversed;
+  for (int64_t i = rank - 1; i >= 0; --i)
+    reversed.push_back(i);
+  auto perm = im.intsAttr("perm", reversed);
+  for (int64_t &p : perm)
+    p = normalizeAxis(p, rank, "perm entry");
+  im.bind(0, im.create<TransposeOp>(im.outputType(0), x,
+                                    im.b().getDenseI64ArrayAttr(perm)));
+}
+
+void importSlice(Importer &im) {
+  Value x = im.input(0);
+  ArrayRef<int64_t> shape = shapeOf(x);
+  int64_t rank = shape.size();
+  std::vector<int64_t> starts = im.constantInts(1), ends = im.constantInts(2);
+  std::vector<int64_t> axes, steps;
+  if (im.hasInput(3))
+    axes = im.constantInts(3);
+  else
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(i);
+  steps = im.hasInput(4) ? im.constantInts(4)
+                         : std::vector<int64_t>(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    fail("starts, ends, axes and steps must have the same length");
+  SmallVector<int64_t> outStarts(rank, 0), outSteps(rank, 1),
+      outShape(shape.begin(), shape.end());
+  std::set<int64_t> seen;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    int64_t axis = normalizeAxis(axes[i], rank);
+    if (!seen.insert(axis).second)
+      fail("axis " + std::to_string(axis) + " is listed twice");
+    int64_t dim = shape[axis], step = steps[i];
+    if (step == 0)
+      fail("step must be non-zero");
+    int64_t start = starts[i], end = ends[i];
+    if (start < 0)
+      start = start < -dim ? 0 : start + dim;
+    if (end < 0)
+      end = end < -dim ? -1 : end + dim;
+    int64_t count;
+    if (step > 0) {
+      start = std::clamp<int64_t>(start, 0, dim);
+      end = std::clamp<int64_t>(end, 0, dim);
+      count = end > start ? (end - start + step - 1) / step : 0;
+    } else {
+      start = std::clamp<int64_t>(start, -1, dim - 1);
+      end = std::clamp<int64_t>(end, -1, dim - 1);
+      count = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+    }
+    outStarts[axis] = count ? start : 0;
+    outSteps[axis] = step;
+    outShape[axis] = count;
+  }
+  RankedTensorType type = im.outputType(0);
+  if (type.getShape() != ArrayRef<int64_t>(outShape))
+    fail("computed slice shape disagrees with shape inference");
+  auto &b = im.b();
+  im.bind(0, im.create<SliceOp>(type, x, b.getDenseI64ArrayAttr(outStarts),
+                                b.getDenseI64ArrayAttr(outSteps)));
+}
+
+void importConcat(Importer &im) {
+  SmallVector<Value> inputs;
+  for (size_t i = 0; i < im.numInputs(); ++i)
+    inputs.push_back(im.input(i));
+  if (inputs.empty())
+    fail("expects at least one input");
+  auto attr = im.attr("axis");
+  if (!attr)
+    fail("missing required attribute 'axis'");
+  int64_t axis = normalizeAxis(im.intAttr("axis", 0), shapeOf(inputs[0]).size());
+  im.bind(0, im.create<ConcatOp>(im.outputType(0), inputs,
+                                 im.b().getI64IntegerAttr(axis)));
+}
+
+void importShape(Importer &im) {
+  Value x = im.input(0);
+  int64_t rank = shapeOf(x).size();
+  auto clampIndex = [&](int64_t v) {
+    if (v < 0)
+      v += rank;
+    return std::clamp<int64_t>(v, 0, rank);
+  };
+  int64_t start = clampIndex(im.intAttr("start", 0));
+  int64_t end = clampIndex(im.intAttr("end", rank));
+  end = std::max(start, end);
+  auto type = RankedTensorType::get({end - start}, im.b().getI64Type());
+  auto &b = im.b();
+  im.bind(0, im.createOrFold<ShapeOp>(type, x, b.getI64IntegerAttr(start),
+                                      b.getI64IntegerAttr(end)));
+}
+
+void importSplit(Importer &im) {
+  Value x = im.input(0);
+  int64_t axis = normalizeAxis(im.intAttr("axis", 0), shapeOf(x).size());
+  SmallVector<Type> types;
+  for (int i = 0; i < im.current().output_size(); ++i)
+    types.push_back(im.outputType(i));
+  auto op = im.create<SplitOp>(types, x, im.b().getI64IntegerAttr(axis));
+  for (int i = 0; i < im.current().output_size(); ++i)
+    im.bind(i, op.getResult(i));
+}
+
+template <typename OpTy> void importReduce(Importer &im) {
+  Value x = im.input(0);
+  int64_t rank = shapeOf(x).size();
+  std::vector<int64_t> axes;
+  if (auto a = im.intsAttr("axes"))
+    axes.assign(a->begin(), a->end());
+  else if (im.hasInput(1))
+    axes = im.constantInts(1);
+  bool keepdims = im.intAttr("keepdims", 1) != 0;
+  if (axes.empty() && im.intAttr("noop_with_empty_axes", 0)) {
+    im.bind(0, x);
+    return;
+  }
+  if (axes.empty())
+    for (int64_t i = 0; i < rank; ++i)
+      axes.push_back(i);
+  std::set<int64_t> sorted;
+  for (int64_t a : axes)
+    sorted.insert(normalizeAxis(a, rank));
+  SmallVector<int64_t> norm(sorted.begin(), sorted.end());
+  auto &b = im.b();
+  im.bind(0, im.create<OpTy>(im.outputType(0), x, b.getDenseI64ArrayAttr(norm),
+                             b.getBoolAttr(keepdims)));
+}
+
+const llvm::StringMap<Handler> &handlerTable() {
+  static const llvm::StringMap<Handler> table = {
+      {"Abs", unary<AbsOp>},
+      {"Add", binary<AddOp>},
+      {"BatchNormalization", importBatchNorm},
+      {"Cast", importCast},
+      {"Clip", importClip},
+      {"Concat", importConcat},
+      {"Constant", importConstant},
+      {"Conv", importConv},
+      {"Div", binary<DivOp>},
+      {"Equal", binary<EqualOp>},
+      {"Erf", unary<ErfOp>},
+      {"Exp", unary<ExpOp>},
+      {"Flatten", importReshape},
+      {"Gather", importGather},
+      {"Gemm", importGemm},
+      {"GlobalAveragePool", importGlobalAveragePool},
+      {"Greater", binary<GreaterOp>},
+      {"Identity", importIdentity},
+      {"LayerNormalization", importLayerNorm},
+      {"Less", binary<LessOp>},
+      {"Log", unary<LogOp>},
+      {"MatMul", importMatMul},
+      {"Max", variadic<MaxOp>},
+      {"MaxPool", importMaxPool},
+      {"Min", variadic<MinOp>},
+      {"Mul", binary<MulOp>},
+      {"Neg", unary<NegOp>},
+      {"Pow", binary<PowOp>},
+      {"Reciprocal", unary<ReciprocalOp>},
+      {"ReduceMax", importReduce<ReduceMaxOp>},
+      {"ReduceMean", importReduce<ReduceMeanOp>},
+      {"ReduceSum", importReduce<ReduceSumOp>},
+      {"Relu", unary<ReluOp>},
+      {"Reshape", importReshape},
+      {"Shape", importShape},
+      {"Sigmoid", unary<SigmoidOp>},
+      {"Slice", importSlice},
+      {"Softmax", importSoftmax},
+      {"Split", importSplit},
+      {"Sqrt", unary<SqrtOp>},
+      {"Squeeze", importReshape},
+      {"Sub", binary<SubOp>},
+      {"Tanh", unary<TanhOp>},
+      {"Transpose", importTranspose},
+      {"Unsqueeze", importReshape},
+      {"Where", [](Importer &im) {
+         im.bind(0, im.create<WhereOp>(im.outputType(0), im.input(0),
+                                       im.input(1), im.input(2)));
+       }},
+  };
+  return table;
+}
+
+//===----------------------------------------------------------------------===//
+// Validation and normalisation with the ONNX library
+//===----------------------------------------------------------------------===//
+
+bool isDefaultDomain(const std::string &domain) {
+  return domain.empty() || domain == "ai.onnx";
+}
+
+/// Names every unsupported op type and its nodes in one message.
+Error checkSupportedOps(const onnx::GraphProto &graph, const std::string &path) {
+  std::map<std::string, std::vector<std::string>> unsupported;
+  const auto &table = handlerTable();
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto &n = graph.node(i);
+    std::string type = isDefaultDomain(n.domain())
+                           ? n.op_type()
+                           : n.domain() + "." + n.op_type();
+    if (!isDefaultDomain(n.domain()) || !table.count(n.op_type()))
+      unsupported[type].push_back(
+          n.name().empty() ? "#" + std::to_string(i) : n.name());
+  }
+  if (unsupported.empty())
+    return Error::success();
+  std::string msg = "model '" + path + "': unsupported operators: ";
+  bool first = true;
+  for (auto &[type, nodes] : unsupported) {
+    msg += (first ? "" : "; ") + type + " (node" +
+           (nodes.size() > 1 ? "s " : " ");
+    first = false;
+    for (size_t i = 0; i < nodes.size() && i < 5; ++i)
+      msg += (i ? ", '" : "'") + nodes[i] + "'";
+    if (nodes.size() > 5)
+      msg += " and " + std::to_string(nodes.size() - 5) + " more";
+    msg += ")";
+  }
+  return makeError(msg);
+}
+
+/// Repairs two defects of older exporters that stop the version converter:
+/// value_info entries without a type, and initializers missing from the graph
+/// inputs under IR versions < 4.
+void repairForConversion(onnx::ModelProto &model) {
+  auto *graph = model.mutable_graph();
+  auto *infos = graph->mutable_value_info();
+  for (int i = infos->size() - 1; i >= 0; --i)
+    if (!infos->Get(i).has_type())
+      infos->DeleteSubrange(i, 1);
+  if (model.ir_version() < 4) {
+    std::set<std::string> inputs;
+    for (const auto &v : graph->input())
+      inputs.insert(v.name());
+    for (const auto &t : graph->initializer()) {
+      if (inputs.count(t.name()))
+        continue;
+      auto *v = graph->add_input();
+      v->set_name(t.name());
+      auto *tt = v->mutable_type()->mutable_tensor_type();
+      tt->set_elem_type(t.data_type());
+      auto *shape = tt->mutable_shape();
+      for (int64_t d : t.dims())
+        shape->add_dim()->set_dim_value(d);
+    }
+  }
+}
+
+} // namespace
+
+std::vector<std::string> supportedOnnxOps() {
+  std::vector<std::string> ops;
+  for (const auto &entry : handlerTable())
+    ops.push_back(entry.getKey().str());
+  std::sort(ops.begin(), ops.end());
+  return ops;
+}
+
+Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
+                                       MLIRContext &context,
+                                       const ImportOptions &options) {
+  const std::string &path = options.modelPath;
+  if (!model.has_graph())
+    return makeError("model '" + path + "': the model has no graph");
+  if (Error e = checkSupportedOps(model.graph(), path))
+    return std::move(e);
+
+  ImportResult result;
+  result.graphName = model.graph().name();
+  result.opsImported = model.graph().node_size();
+  for (const auto &n : model.graph().node())
+    ++result.opsByType[n.op_type()];
+
+  int64_t opset = 0;
+  for (const auto &o : model.opset_import())
+    if (isDefaultDomain(o.domain()))
+      opset = o.version();
+  if (opset == 0)
+    return makeError("model '" + path + "': no default-domain opset import");
+
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception &e) {
+    return makeError("model '" + path + "': ONNX checker: " + e.what());
+  }
+  if (opset != kCanonicalOpset) {
+    try {
+      repairForConversion(model);
+      model = onnx::version_conversion::ConvertVersion(model, kCanonicalOpset);
+    } catch (const std::exception &e) {
+      return makeError("model '" + path + "': cannot convert opset " +
+                       std::to_string(opset) + " to " +
+                       std::to_string(kCanonicalOpset) + ": " + e.what());
+    }
+  }
+  try {
+    onnx::ShapeInferenceOptions sio(/*check_type=*/true, /*strict_mode=*/1,
+                                    /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       sio);
+  } catch (const std::exception &e) {
+    return makeError("model '" + path + "': shape inference: " + e.what());
+  }
+
+  Importer importer(context, path);
+  auto module = importer.run(model.graph());
+  if (!module)
+    return module.takeError();
+  result.module = std::move(*module);
+  return std::move(result);
+}
+
+} // namespace kiln

@@ -1,0 +1,250 @@
+#!/usr/bin/python3
+"""Export the benchmark/test models used by Kiln to ONNX.
+
+Usage:
+    models/generate.py --out DIR [--only resnet18,mobilenet_v2,bert_encoder]
+                       [--layers N]
+
+For each model this writes
+    DIR/<name>/model.onnx
+    DIR/<name>/test_data_set_0/input_0.pb
+    DIR/<name>/test_data_set_0/output_0.pb
+where the .pb files are ONNX TensorProtos whose .name is the graph input /
+output name.  Expected outputs are the outputs of the torch model that was
+exported (eval mode, fixed seeds, static shapes, opset 17).
+
+`--layers N` changes the number of encoder layers of bert_encoder; with
+N != 4 the model is written as bert_encoder_<N>l (e.g. bert_encoder_8l).
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import onnx
+from onnx import numpy_helper
+
+OPSET = 17
+ALL_MODELS = ["resnet18", "mobilenet_v2", "bert_encoder"]
+
+
+# ---------------------------------------------------------------------------
+# BERT-like encoder written out in plain torch
+# ---------------------------------------------------------------------------
+
+class SelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        assert d_model % n_heads == 0
+        self.n_heads = n_heads
+        self.q = nn.Linear(d_model, d_model)
+        self.k = nn.Linear(d_model, d_model)
+        self.v = nn.Linear(d_model, d_model)
+        self.out = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        H = self.n_heads
+        D = C // H
+        q = self.q(x).view(B, T, H, D).transpose(1, 2)  # [B,H,T,D]
+        k = self.k(x).view(B, T, H, D).transpose(1, 2)
+        v = self.v(x).view(B, T, H, D).transpose(1, 2)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(D)  # [B,H,T,T]
+        probs = torch.softmax(scores, dim=-1)
+        ctx = probs @ v  # [B,H,T,D]
+        ctx = ctx.transpose(1, 2).reshape(B, T, C)
+        return self.out(ctx)
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, d_model, n_heads, d_ff):
+        super().__init__()
+        self.attn = SelfAttention(d_model, n_heads)
+        self.ln1 = nn.LayerNorm(d_model)
+        self.ff1 = nn.Linear(d_model, d_ff)
+        self.ff2 = nn.Linear(d_ff, d_model)
+        self.ln2 = nn.LayerNorm(d_model)
+
+    def forward(self, x):
+        x = self.ln1(x + self.attn(x))  # post-norm
+        h = self.ff2(F.gelu(self.ff1(x)))  # exact (erf) GELU
+        return self.ln2(x + h)
+
+
+class BertEncoder(nn.Module):
+    def __init__(self, vocab=1000, max_len=128, d_model=256, n_heads=4,
+                 d_ff=1024, n_layers=4):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d_model)
+        self.pos = nn.Embedding(max_len, d_model)
+        self.ln = nn.LayerNorm(d_model)
+        self.layers = nn.ModuleList(
+            [EncoderLayer(d_model, n_heads, d_ff) for _ in range(n_layers)])
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        pos = torch.arange(T, device=ids.device).unsqueeze(0)
+        x = self.ln(self.tok(ids) + self.pos(pos))
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+# ---------------------------------------------------------------------------
+# model builders: return (model, example_input, input_name, output_name)
+# ---------------------------------------------------------------------------
+
+def recalibrate_batchnorm(model, shape, n_batches=3, seed=1):
+    """Re-estimate BatchNorm running stats on random data so that a randomly
+    initialised CNN keeps its activations O(1) in eval mode."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative moving average over the batches
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    with torch.no_grad():
+        for _ in range(n_batches):
+            model(torch.randn(*shape, generator=g))
+    model.eval()
+
+
+def build_cnn(name):
+    import torchvision
+    torch.manual_seed(0)
+    ctor = getattr(torchvision.models, name)
+    model = ctor(weights=None)
+    # calibration batch (seed 1) differs from the test input (seed 2)
+    recalibrate_batchnorm(model, (8, 3, 224, 224), n_batches=3, seed=1)
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(1, 3, 224, 224, generator=g)
+    return model, x, "input", "output"
+
+
+def build_bert(n_layers):
+    torch.manual_seed(0)
+    model = BertEncoder(n_layers=n_layers).eval()
+    # LayerNorm initialises to weight=1, bias=0, which would not test that an
+    # implementation applies scale/bias (and the exporter would deduplicate
+    # the identical tensors into Identity nodes).  Perturb them.
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.LayerNorm):
+                m.weight.add_(0.1 * torch.randn_like(m.weight))
+                m.bias.add_(0.1 * torch.randn_like(m.bias))
+    g = torch.Generator().manual_seed(2)
+    ids = torch.randint(0, 1000, (1, 128), generator=g, dtype=torch.int64)
+    return model, ids, "input_ids", "output"
+
+
+# ---------------------------------------------------------------------------
+
+def write_pb(path, array, name):
+    t = numpy_helper.from_array(np.ascontiguousarray(array), name=name)
+    with open(path, "wb") as f:
+        f.write(t.SerializeToString())
+
+
+def export_one(name, model, x, in_name, out_name, out_dir):
+    t0 = time.perf_counter()
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+    t_fwd = time.perf_counter() - t0
+
+    yn = y.detach().numpy().astype(np.float32)
+    std = float(yn.std())
+    maxabs = float(np.abs(yn).max())
+    print(f"[{name}] output shape {list(yn.shape)} std {std:.6g} max|y| {maxabs:.6g}",
+          flush=True)
+    if not np.isfinite(yn).all():
+        raise SystemExit(f"[{name}] output contains non-finite values")
+    if not (1e-2 <= std <= 1e3):
+        raise SystemExit(f"[{name}] output std {std} outside [1e-2, 1e3]: "
+                         "activations vanish or explode")
+
+    mdir = os.path.join(out_dir, name)
+    ddir = os.path.join(mdir, "test_data_set_0")
+    os.makedirs(ddir, exist_ok=True)
+    onnx_path = os.path.join(mdir, "model.onnx")
+
+    t1 = time.perf_counter()
+    with torch.no_grad():
+        torch.onnx.export(
+            model, (x,), onnx_path,
+            export_params=True,
+            opset_version=OPSET,
+            do_constant_folding=True,
+            input_names=[in_name],
+            output_names=[out_name],
+            training=torch.onnx.TrainingMode.EVAL,
+        )  # no dynamic_axes: all shapes static
+    t_exp = time.perf_counter() - t1
+
+    m = onnx.load(onnx_path)
+    onnx.checker.check_model(m)
+    g_in = [i.name for i in m.graph.input
+            if i.name not in {t.name for t in m.graph.initializer}]
+    g_out = [o.name for o in m.graph.output]
+    assert g_in == [in_name], g_in
+    assert g_out == [out_name], g_out
+
+    write_pb(os.path.join(ddir, "input_0.pb"), x.numpy(), in_name)
+    write_pb(os.path.join(ddir, "output_0.pb"), yn, out_name)
+    ops = sorted({n.op_type for n in m.graph.node})
+    print(f"[{name}] forward {t_fwd:.2f}s, export {t_exp:.2f}s, "
+          f"{len(m.graph.node)} nodes, ops: {' '.join(ops)}", flush=True)
+    print(f"[{name}] wrote {mdir}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--only", default=",".join(ALL_MODELS),
+                    help="comma-separated subset of: " + ",".join(ALL_MODELS))
+    ap.add_argument("--layers", type=int, default=4,
+                    help="encoder layers for bert_encoder (default 4; "
+                         "other values are written as bert_encoder_<N>l)")
+    args = ap.parse_args()
+
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ALL_MODELS]
+    if unknown:
+        ap.error(f"unknown model(s): {', '.join(unknown)}; "
+                 f"choose from {', '.join(ALL_MODELS)}")
+    if args.layers < 1:
+        ap.error("--layers must be >= 1")
+
+    torch.set_num_threads(2)
+    # math.sqrt(D) on a traced size is intentionally folded to a constant
+    warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    os.makedirs(args.out, exist_ok=True)
+
+    t_all = time.perf_counter()
+    for name in names:
+        t0 = time.perf_counter()
+        if name == "bert_encoder":
+            model, x, i, o = build_bert(args.layers)
+            out_name = name if args.layers == 4 else f"bert_encoder_{args.layers}l"
+        else:
+            model, x, i, o = build_cnn(name)
+            out_name = name
+        t_build = time.perf_counter() - t0
+        export_one(out_name, model, x, i, o, args.out)
+        print(f"[{out_name}] total {time.perf_counter() - t0:.2f}s "
+              f"(build+calibrate {t_build:.2f}s)", flush=True)
+    print(f"all done in {time.perf_counter() - t_all:.2f}s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

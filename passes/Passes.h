@@ -1,0 +1,33 @@
+//===- Passes.h - Kiln graph passes -----------------------------*- C++ -*-===//
+
+#ifndef PASSES_PASSES_H
+#define PASSES_PASSES_H
+
+#include "dialects/Kiln/KilnOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace kiln {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+/// Patterns of kiln-fold-batch-norm, for pipelines that combine patterns.
+void populateFoldBatchNormPatterns(mlir::RewritePatternSet &patterns);
+
+/// Which optional passes the default pipeline runs.
+struct PipelineOptions {
+  bool foldBatchNorm = true;
+};
+
+/// The passes `kiln compile` runs between import and code generation.
+void buildDefaultPipeline(mlir::OpPassManager &pm,
+                          const PipelineOptions &options = {});
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+} // namespace kiln
+
+#endif // PASSES_PASSES_H

@@ -1,0 +1,50 @@
+//===- ThreadPool.h - Persistent worker threads -----------------*- C++ -*-===//
+//
+// Threads are created once, when the model is created; each kernel splits its
+// outer loop into contiguous chunks with parallelFor. The calling thread works
+// too, so a pool of N threads has N-1 workers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_THREADPOOL_H
+#define KILN_RUNTIME_THREADPOOL_H
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace kiln {
+
+class ThreadPool {
+public:
+  explicit ThreadPool(int threads = 1);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool &) = delete;
+  ThreadPool &operator=(const ThreadPool &) = delete;
+
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  /// Calls fn(begin, end) over a partition of [0, n) into at most threads()
+  /// contiguous, nearly equal chunks, and returns when all are done.
+  void parallelFor(int64_t n, const std::function<void(int64_t, int64_t)> &fn);
+
+private:
+  void workerLoop(int index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int64_t, int64_t)> *task_ = nullptr;
+  int64_t taskSize_ = 0;
+  int chunks_ = 0;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+};
+
+} // namespace kiln
+
+#endif // KILN_RUNTIME_THREADPOOL_H
