@@ -895,6 +895,43 @@ void repairForConversion(onnx::ModelProto &model) {
   }
 }
 
+/// Rewrites Constant nodes written with value_float(s)/value_int(s) into the
+/// `value` tensor form, the only one ONNX shape inference reads as data (so
+/// e.g. Unsqueeze axes from a value_ints Constant get a static result).
+void canonicalizeConstants(onnx::GraphProto &graph) {
+  for (auto &node : *graph.mutable_node()) {
+    if (node.op_type() != "Constant" || !isDefaultDomain(node.domain()) ||
+        node.attribute_size() != 1)
+      continue;
+    const onnx::AttributeProto &a = node.attribute(0);
+    onnx::TensorProto t;
+    t.set_name(node.output_size() ? node.output(0) : "");
+    using A = onnx::AttributeProto;
+    if (a.name() == "value_float" && a.type() == A::FLOAT) {
+      t.set_data_type(onnx::TensorProto::FLOAT);
+      t.add_float_data(a.f());
+    } else if (a.name() == "value_int" && a.type() == A::INT) {
+      t.set_data_type(onnx::TensorProto::INT64);
+      t.add_int64_data(a.i());
+    } else if (a.name() == "value_floats" && a.type() == A::FLOATS) {
+      t.set_data_type(onnx::TensorProto::FLOAT);
+      t.add_dims(a.floats_size());
+      *t.mutable_float_data() = a.floats();
+    } else if (a.name() == "value_ints" && a.type() == A::INTS) {
+      t.set_data_type(onnx::TensorProto::INT64);
+      t.add_dims(a.ints_size());
+      *t.mutable_int64_data() = a.ints();
+    } else {
+      continue;
+    }
+    node.clear_attribute();
+    auto *value = node.add_attribute();
+    value->set_name("value");
+    value->set_type(A::TENSOR);
+    *value->mutable_t() = std::move(t);
+  }
+}
+
 } // namespace
 
 std::vector<std::string> supportedOnnxOps() {
@@ -927,6 +964,7 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
   if (opset == 0)
     return makeError("model '" + path + "': no default-domain opset import");
 
+  canonicalizeConstants(*model.mutable_graph());
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception &e) {

@@ -1,0 +1,1380 @@
+//===- CppEmitter.cpp - kiln dialect -> C++ source ------------------------===//
+//
+// Each kernel op is printed by one function (dispatched with TypeSwitch) into
+// a kernel body over parameters named in0.., out0..; the emitter then names
+// each distinct body once and emits one call per op. Shapes are static, so
+// every loop bound and stride is a constant the C++ compiler can specialise.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/CppEmitter.h"
+#include "codegen/MemoryPlan.h"
+
+#include "dialects/Kiln/KilnOps.h"
+#include "kiln/runtime/Weights.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Text helpers
+//===----------------------------------------------------------------------===//
+
+/// An indented block of C++.
+class Code {
+public:
+  void line(const std::string &s) {
+    text += std::string(2 * depth, ' ') + s + "\n";
+  }
+  void open(const std::string &s) {
+    line(s + " {");
+    ++depth;
+  }
+  void close(const std::string &suffix = "") {
+    --depth;
+    line("}" + suffix);
+  }
+  std::string text;
+  int depth = 0;
+};
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<ShapedType>(v.getType()).getShape();
+}
+Type eltOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
+int64_t numel(Value v) { return cast<ShapedType>(v.getType()).getNumElements(); }
+
+int64_t product(ArrayRef<int64_t> dims) {
+  int64_t p = 1;
+  for (int64_t d : dims)
+    p *= d;
+  return p;
+}
+
+SmallVector<int64_t> contiguousStrides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/// Strides of `operand` indexed by the dims of a broadcast result `out`.
+SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> operand,
+                                      ArrayRef<int64_t> out) {
+  SmallVector<int64_t> own = contiguousStrides(operand), s(out.size(), 0);
+  size_t lead = out.size() - operand.size();
+  for (size_t d = lead; d < out.size(); ++d)
+    if (operand[d - lead] != 1 || out[d] == 1)
+      s[d] = own[d - lead];
+  return s;
+}
+
+/// Drops unit dims and merges adjacent dims that every operand walks
+/// contiguously, so loops are as few and as long as possible.
+void coalesce(SmallVector<int64_t> &dims,
+              SmallVector<SmallVector<int64_t>> &strides) {
+  SmallVector<int64_t> nd;
+  SmallVector<SmallVector<int64_t>> ns(strides.size());
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (dims[d] == 1)
+      continue;
+    bool merge = !nd.empty();
+    for (size_t k = 0; merge && k < strides.size(); ++k)
+      merge = ns[k].back() == strides[k][d] * dims[d];
+    if (merge) {
+      nd.back() *= dims[d];
+      for (size_t k = 0; k < strides.size(); ++k)
+        ns[k].back() = strides[k][d];
+    } else {
+      nd.push_back(dims[d]);
+      for (size_t k = 0; k < strides.size(); ++k)
+        ns[k].push_back(strides[k][d]);
+    }
+  }
+  dims = nd;
+  strides = ns;
+}
+
+std::string offsetExpr(ArrayRef<std::string> vars, ArrayRef<int64_t> strides,
+                       int64_t base = 0) {
+  std::string e;
+  for (size_t i = 0; i < vars.size(); ++i) {
+    if (strides[i] == 0)
+      continue;
+    std::string term = strides[i] == 1 ? vars[i] : vars[i] + " * " + str(strides[i]);
+    e += e.empty() ? term : " + " + term;
+  }
+  if (base)
+    e += e.empty() ? str(base) : " + " + str(base);
+  return e.empty() ? "0" : e;
+}
+
+/// Emits nested loops over `dims` (index variables i0, i1, ...) around body.
+void loopNest(Code &c, ArrayRef<int64_t> dims,
+              const std::function<void(ArrayRef<std::string>)> &body,
+              const std::string &prefix = "i") {
+  SmallVector<std::string> vars;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    vars.push_back(prefix + str(d));
+    c.open("for (int64_t " + vars.back() + " = 0; " + vars.back() + " < " +
+           str(dims[d]) + "; ++" + vars.back() + ")");
+  }
+  body(vars);
+  for (size_t d = 0; d < dims.size(); ++d)
+    c.close();
+}
+
+FailureOr<std::string> cType(Type t) {
+  if (t.isF32()) return std::string("float");
+  if (t.isF64()) return std::string("double");
+  if (t.isInteger(1)) return std::string("bool");
+  if (auto i = dyn_cast<IntegerType>(t)) {
+    std::string base = i.isUnsigned() ? "uint" : "int";
+    switch (i.getWidth()) {
+    case 8: case 16: case 32: case 64:
+      return base + str(i.getWidth()) + "_t";
+    }
+  }
+  return failure();
+}
+
+/// ONNX TensorProto.DataType code (the runtime's DType) of an element type.
+int dtypeCode(Type t) {
+  if (t.isF32()) return 1;
+  if (t.isF64()) return 11;
+  if (t.isF16()) return 10;
+  if (t.isInteger(1)) return 9;
+  auto i = cast<IntegerType>(t);
+  bool u = i.isUnsigned();
+  switch (i.getWidth()) {
+  case 8: return u ? 2 : 3;
+  case 16: return u ? 4 : 5;
+  case 32: return u ? 12 : 6;
+  default: return u ? 13 : 7;
+  }
+}
+
+std::string floatLiteral(double v, const std::string &type) {
+  if (std::isinf(v))
+    return std::string(v < 0 ? "-" : "") + "std::numeric_limits<" + type +
+           ">::infinity()";
+  if (std::isnan(v))
+    return "std::numeric_limits<" + type + ">::quiet_NaN()";
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.17g", v);
+  std::string s = buf;
+  if (s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return type == "float" ? s + "f" : s;
+}
+
+/// Comment text naming the ONNX nodes an op came from.
+void collectNames(Location loc, std::vector<std::string> &names) {
+  if (auto n = dyn_cast<NameLoc>(loc)) {
+    names.push_back(n.getName().str());
+    return;
+  }
+  if (auto f = dyn_cast<FusedLoc>(loc))
+    for (Location l : f.getLocations())
+      collectNames(l, names);
+}
+
+std::string sourceNodes(Operation *op) {
+  std::vector<std::string> names;
+  collectNames(op->getLoc(), names);
+  std::string s;
+  for (const std::string &n : names) {
+    std::string clean;
+    for (char ch : n)
+      clean += (ch == '\n' || ch == '\r') ? ' ' : ch;
+    // Never let a node name end the comment or splice lines.
+    while (!clean.empty() && clean.back() == '\\')
+      clean.pop_back();
+    s += (s.empty() ? "" : ", ") + clean;
+  }
+  return s.empty() ? "(unnamed)" : s;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel bodies
+//===----------------------------------------------------------------------===//
+
+/// What a kernel needs besides its tensors.
+struct KernelBody {
+  Code code;
+  bool usesPool = false;
+  /// The kernel returns false (and sets `error`) on bad runtime data.
+  bool canFail = false;
+  int64_t flops = 0;
+};
+
+class KernelPrinter {
+public:
+  KernelPrinter(Operation *op, KernelBody &k) : op(op), k(k), c(k.code) {}
+
+  LogicalResult print() {
+    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+        .Case<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp,
+              AbsOp, ReciprocalOp, ClipOp, CastOp>(
+            [&](auto o) { return printUnary(o); })
+        .Case<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, EqualOp,
+              LessOp, GreaterOp, WhereOp>(
+            [&](auto o) { return printBroadcast(o); })
+        .Case<ConvOp>([&](auto o) { return printConv(o); })
+        .Case<GemmOp>([&](auto o) { return printGemm(o); })
+        .Case<MatMulOp>([&](auto o) { return printMatMul(o); })
+        .Case<SoftmaxOp>([&](auto o) { return printSoftmax(o); })
+        .Case<LayerNormOp>([&](auto o) { return printLayerNorm(o); })
+        .Case<BatchNormOp>([&](auto o) { return printBatchNorm(o); })
+        .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp>(
+            [&](auto o) { return printReduce(o); })
+        .Case<MaxPoolOp>([&](auto o) { return printMaxPool(o); })
+        .Case<GlobalAveragePoolOp>([&](auto o) { return printGlobalAvgPool(o); })
+        .Case<TransposeOp>([&](auto o) { return printTranspose(o); })
+        .Case<SliceOp>([&](auto o) { return printSlice(o); })
+        .Case<ConcatOp>([&](auto o) { return printConcat(o); })
+        .Case<SplitOp>([&](auto o) { return printSplit(o); })
+        .Case<GatherOp>([&](auto o) { return printGather(o); })
+        .Default([&](Operation *o) {
+          return o->emitOpError("has no C++ code generator");
+        });
+  }
+
+private:
+  std::string in(unsigned i) { return "in" + str(i); }
+  std::string out(unsigned i = 0) { return "out" + str(i); }
+  std::string type(Value v) { return *cType(eltOf(v)); }
+  bool isFloat(Value v) { return isa<FloatType>(eltOf(v)); }
+
+  /// Expression of a unary op applied to `x` of C type `t`.
+  std::string unaryExpr(Operation *o, const std::string &x, const std::string &t) {
+    auto fp = [&](const char *f) {
+      return "static_cast<" + t + ">(" + f + "(" + x + "))";
+    };
+    return llvm::TypeSwitch<Operation *, std::string>(o)
+        .Case<ReluOp>([&](auto) {
+          return eltOf(op->getOperand(0)).isUnsignedInteger() ? x : x + " < 0 ? " + t + "(0) : " + x;
+        })
+        .Case<ErfOp>([&](auto) { return fp("std::erf"); })
+        .Case<SqrtOp>([&](auto) { return fp("std::sqrt"); })
+        .Case<ExpOp>([&](auto) { return fp("std::exp"); })
+        .Case<LogOp>([&](auto) { return fp("std::log"); })
+        .Case<TanhOp>([&](auto) { return fp("std::tanh"); })
+        .Case<SigmoidOp>([&](auto) {
+          return t + "(1) / (" + t + "(1) + std::exp(-" + x + "))";
+        })
+        .Case<NegOp>([&](auto) { return "static_cast<" + t + ">(-" + x + ")"; })
+        .Case<AbsOp>([&](auto) {
+          return eltOf(op->getOperand(0)).isUnsignedInteger()
+                     ? x : x + " < 0 ? static_cast<" + t + ">(-" + x + ") : " + x;
+        })
+        .Case<ReciprocalOp>([&](auto) { return t + "(1) / " + x; })
+        .Default([&](Operation *) { return std::string(); });
+  }
+
+  template <typename OpTy> LogicalResult printUnary(OpTy o) {
+    Value x = op->getOperand(0), y = op->getResult(0);
+    std::string t = type(y), expr;
+    if constexpr (std::is_same_v<OpTy, CastOp>) {
+      expr = eltOf(y).isInteger(1) ? in(0) + "[i] != 0"
+                                   : "static_cast<" + t + ">(" + in(0) + "[i])";
+    } else if constexpr (std::is_same_v<OpTy, ClipOp>) {
+      double lo = o.getMin().convertToDouble(), hi = o.getMax().convertToDouble();
+      if (!isFloat(y)) {
+        // Integer bounds: clamp to what the type can hold.
+        lo = std::isinf(lo) ? NAN : std::ceil(lo);
+        hi = std::isinf(hi) ? NAN : std::floor(hi);
+      }
+      expr = in(0) + "[i]";
+      auto bound = [&](double v) {
+        return isFloat(y) ? floatLiteral(v, t)
+                          : "static_cast<" + t + ">(" + floatLiteral(v, "double") + ")";
+      };
+      if (!std::isnan(lo) && !(std::isinf(lo) && lo < 0))
+        expr = "std::max<" + t + ">(" + expr + ", " + bound(lo) + ")";
+      if (!std::isnan(hi) && !(std::isinf(hi) && hi > 0))
+        expr = "std::min<" + t + ">(" + expr + ", " + bound(hi) + ")";
+    } else {
+      if (!isFloat(x) && !isa<ReluOp, NegOp, AbsOp>(op))
+        return op->emitOpError("is only supported on floating-point tensors");
+      expr = unaryExpr(op, in(0) + "[i]", t);
+    }
+    c.open("for (int64_t i = 0; i < " + str(numel(y)) + "; ++i)");
+    c.line(out() + "[i] = " + expr + ";");
+    c.close();
+    k.flops = numel(y);
+    return success();
+  }
+
+  std::string binaryExpr(const std::string &a, const std::string &b,
+                         const std::string &t, bool fp) {
+    return llvm::TypeSwitch<Operation *, std::string>(op)
+        .Case<AddOp>([&](auto) { return "static_cast<" + t + ">(" + a + " + " + b + ")"; })
+        .Case<SubOp>([&](auto) { return "static_cast<" + t + ">(" + a + " - " + b + ")"; })
+        .Case<MulOp>([&](auto) { return "static_cast<" + t + ">(" + a + " * " + b + ")"; })
+        .Case<DivOp>([&](auto) {
+          // Integer division by zero is undefined in C++; yield 0 instead of trapping.
+          return fp ? a + " / " + b
+                    : "(" + b + " == 0 ? " + t + "(0) : static_cast<" + t + ">(" + a + " / " + b + "))";
+        })
+        .Case<PowOp>([&](auto) {
+          return "static_cast<" + t + ">(std::pow(static_cast<double>(" + a +
+                 "), static_cast<double>(" + b + ")))";
+        })
+        .Case<MaxOp>([&](auto) {
+          return fp ? "(" + a + " > " + b + " || " + a + " != " + a + ") ? " + a + " : " + b
+                    : "(" + a + " > " + b + ") ? " + a + " : " + b;
+        })
+        .Case<MinOp>([&](auto) {
+          return fp ? "(" + a + " < " + b + " || " + a + " != " + a + ") ? " + a + " : " + b
+                    : "(" + a + " < " + b + ") ? " + a + " : " + b;
+        })
+        .Case<EqualOp>([&](auto) { return a + " == " + b; })
+        .Case<LessOp>([&](auto) { return a + " < " + b; })
+        .Case<GreaterOp>([&](auto) { return a + " > " + b; })
+        .Default([&](Operation *) { return std::string(); });
+  }
+
+  template <typename OpTy> LogicalResult printBroadcast(OpTy) {
+    Value y = op->getResult(0);
+    SmallVector<int64_t> dims(shapeOf(y));
+    SmallVector<SmallVector<int64_t>> strides;
+    for (Value operand : op->getOperands())
+      strides.push_back(broadcastStrides(shapeOf(operand), dims));
+    strides.push_back(contiguousStrides(dims));
+    coalesce(dims, strides);
+    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
+      SmallVector<std::string> elems;
+      for (unsigned i = 0; i < op->getNumOperands(); ++i)
+        elems.push_back(in(i) + "[" + offsetExpr(vars, strides[i]) + "]");
+      std::string expr;
+      if (isa<WhereOp>(op))
+        expr = elems[0] + " ? " + elems[1] + " : " + elems[2];
+      else
+        expr = binaryExpr(elems[0], elems[1], type(op->getOperand(0)),
+                          isFloat(op->getOperand(0)));
+      c.line(out() + "[" + offsetExpr(vars, strides.back()) + "] = " + expr + ";");
+    });
+    k.flops = numel(y);
+    return success();
+  }
+
+  LogicalResult requireF32(Operation *o) {
+    for (Value v : o->getOperands())
+      if (!eltOf(v).isF32())
+        return o->emitOpError("is only supported on float32 tensors");
+    return success();
+  }
+
+  LogicalResult printConv(ConvOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
+                      y = shapeOf(o.getOutput());
+    int64_t group = o.getGroup(), icg = w[1], ocg = w[0] / group;
+    int64_t sh = o.getStrides()[0], sw = o.getStrides()[1];
+    int64_t dh = o.getDilations()[0], dw = o.getDilations()[1];
+    int64_t pt = o.getPads()[0], pl = o.getPads()[1];
+    bool bias = static_cast<bool>(o.getBias());
+    k.usesPool = true;
+    k.flops = 2 * product(y) * icg * w[2] * w[3];
+    c.line("// NCHW direct convolution: " + str(x[1]) + " -> " + str(y[1]) +
+           " channels, kernel " + str(w[2]) + "x" + str(w[3]) + ", stride " +
+           str(sh) + "x" + str(sw) + ", group " + str(group) + ".");
+    c.open("pool.parallelFor(" + str(y[0] * y[1]) +
+           ", [&](int64_t begin, int64_t end)");
+    c.open("for (int64_t plane = begin; plane < end; ++plane)");
+    c.line("const int64_t n = plane / " + str(y[1]) + ", oc = plane % " + str(y[1]) + ";");
+    c.line("const int64_t g = oc / " + str(ocg) + ";");
+    c.line("float *dst = out0 + plane * " + str(y[2] * y[3]) + ";");
+    c.open("for (int64_t p = 0; p < " + str(y[2] * y[3]) + "; ++p)");
+    c.line(std::string("dst[p] = ") + (bias ? "in2[oc]" : "0.0f") + ";");
+    c.close();
+    c.open("for (int64_t ic = 0; ic < " + str(icg) + "; ++ic)");
+    c.line("const float *src = in0 + ((n * " + str(x[1]) + ") + g * " + str(icg) +
+           " + ic) * " + str(x[2] * x[3]) + ";");
+    c.line("const float *wk = in1 + (oc * " + str(icg) + " + ic) * " +
+           str(w[2] * w[3]) + ";");
+    c.open("for (int64_t kh = 0; kh < " + str(w[2]) + "; ++kh)");
+    c.open("for (int64_t kw = 0; kw < " + str(w[3]) + "; ++kw)");
+    c.line("const float wv = wk[kh * " + str(w[3]) + " + kw];");
+    // Output columns whose input column lies inside the image.
+    c.line("const int64_t shift = kw * " + str(dw) + " - " + str(pl) + ";");
+    c.line("const int64_t owLo = shift >= 0 ? 0 : (-shift + " + str(sw - 1) + ") / " + str(sw) + ";");
+    c.line("int64_t owHi = (" + str(x[3] - 1) + " - shift) / " + str(sw) + " + 1;");
+    c.line("if (" + str(x[3] - 1) + " - shift < 0) owHi = 0;");
+    c.line("if (owHi > " + str(y[3]) + ") owHi = " + str(y[3]) + ";");
+    c.open("for (int64_t oh = 0; oh < " + str(y[2]) + "; ++oh)");
+    c.line("const int64_t ih = oh * " + str(sh) + " + kh * " + str(dh) + " - " + str(pt) + ";");
+    c.line("if (ih < 0 || ih >= " + str(x[2]) + ") continue;");
+    c.line("const float *row = src + ih * " + str(x[3]) + " + shift;");
+    c.line("float *drow = dst + oh * " + str(y[3]) + ";");
+    c.open("for (int64_t ow = owLo; ow < owHi; ++ow)");
+    c.line("drow[ow] += wv * row[ow * " + str(sw) + "];");
+    c.close();
+    c.close();
+    c.close();
+    c.close();
+    c.close();
+    c.close();
+    c.close(");");
+    return success();
+  }
+
+  LogicalResult printGemm(GemmOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> a = shapeOf(o.getA()), y = shapeOf(o.getOutput());
+    bool ta = o.getTransA(), tb = o.getTransB();
+    int64_t m = y[0], n = y[1], kk = ta ? a[0] : a[1];
+    float alpha = o.getAlpha().convertToFloat(), beta = o.getBeta().convertToFloat();
+    k.usesPool = true;
+    k.flops = 2 * m * n * kk;
+    std::string aIdx = ta ? "kk * " + str(m) + " + i" : "i * " + str(kk) + " + kk";
+    c.open("pool.parallelFor(" + str(m) + ", [&](int64_t begin, int64_t end)");
+    c.open("for (int64_t i = begin; i < end; ++i)");
+    c.line("float *row = out0 + i * " + str(n) + ";");
+    if (tb) {
+      // B is [N, K]: each output is a dot product of two contiguous rows.
+      c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
+      c.line("float acc = 0.0f;");
+      c.line("const float *bj = in1 + j * " + str(kk) + ";");
+      c.open("for (int64_t kk = 0; kk < " + str(kk) + "; ++kk)");
+      c.line("acc += in0[" + aIdx + "] * bj[kk];");
+      c.close();
+      c.line("row[j] = acc;");
+      c.close();
+    } else {
+      c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
+      c.line("row[j] = 0.0f;");
+      c.close();
+      c.open("for (int64_t kk = 0; kk < " + str(kk) + "; ++kk)");
+      c.line("const float av = in0[" + aIdx + "];");
+      c.line("const float *bk = in1 + kk * " + str(n) + ";");
+      c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
+      c.line("row[j] += av * bk[j];");
+      c.close();
+      c.close();
+    }
+    std::string epilogue = alpha == 1.0f ? "row[j]" : floatLiteral(alpha, "float") + " * row[j]";
+    if (o.getC() && beta != 0.0f) {
+      SmallVector<int64_t> cs = broadcastStrides(shapeOf(o.getC()), y);
+      std::string cv = "in2[" + offsetExpr({"i", "j"}, cs) + "]";
+      epilogue += " + " + (beta == 1.0f ? cv : floatLiteral(beta, "float") + " * " + cv);
+    }
+    if (epilogue != "row[j]") {
+      c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
+      c.line("row[j] = " + epilogue + ";");
+      c.close();
+    }
+    c.close();
+    c.close(");");
+    return success();
+  }
+
+  LogicalResult printMatMul(MatMulOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> a = shapeOf(o.getA()), b = shapeOf(o.getB()),
+                      y = shapeOf(o.getOutput());
+    int64_t m = a[a.size() - 2], kk = a.back(), n = b.back();
+    SmallVector<int64_t> batch(y.drop_back(2));
+    SmallVector<int64_t> aStr = broadcastStrides(a.drop_back(2), batch);
+    SmallVector<int64_t> bStr = broadcastStrides(b.drop_back(2), batch);
+    int64_t batches = product(batch);
+    k.usesPool = true;
+    k.flops = 2 * batches * m * n * kk;
+    c.open("pool.parallelFor(" + str(batches * m) + ", [&](int64_t begin, int64_t end)");
+    c.open("for (int64_t p = begin; p < end; ++p)");
+    c.line("const int64_t i = p % " + str(m) + ";");
+    // Unravel the batch index into operand offsets (broadcast dims stride 0).
+    std::string aOff = "0", bOff = "0";
+    if (!batch.empty()) {
+      c.line("int64_t rest = p / " + str(m) + ";");
+      c.line("int64_t aBatch = 0, bBatch = 0;");
+      for (int64_t d = (int64_t)batch.size() - 1; d >= 0; --d) {
+        c.line("{ const int64_t idx = rest % " + str(batch[d]) + "; rest /= " +
+               str(batch[d]) + "; aBatch += idx * " + str(aStr[d] * m * kk) +
+               "; bBatch += idx * " + str(bStr[d] * kk * n) + "; }");
+      }
+      c.line("(void)rest;");
+      aOff = "aBatch";
+      bOff = "bBatch";
+    }
+    c.line("const float *arow = in0 + " + aOff + " + i * " + str(kk) + ";");
+    c.line("const float *bmat = in1 + " + bOff + ";");
+    c.line("float *row = out0 + p * " + str(n) + ";");
+    c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
+    c.line("row[j] = 0.0f;");
+    c.close();
+    c.open("for (int64_t kk = 0; kk < " + str(kk) + "; ++kk)");
+    c.line("const float av = arow[kk];");
+    c.line("const float *bk = bmat + kk * " + str(n) + ";");
+    c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
+    c.line("row[j] += av * bk[j];");
+    c.close();
+    c.close();
+    c.close();
+    c.close(");");
+    return success();
+  }
+
+  LogicalResult printSoftmax(SoftmaxOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> s = shapeOf(o.getInput());
+    int64_t axis = o.getAxis();
+    int64_t outer = product(s.take_front(axis)), len = s[axis],
+            inner = product(s.drop_front(axis + 1));
+    k.flops = 4 * product(s);
+    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
+    c.open("for (int64_t r = 0; r < " + str(inner) + "; ++r)");
+    c.line("const float *x = in0 + o * " + str(len * inner) + " + r;");
+    c.line("float *y = out0 + o * " + str(len * inner) + " + r;");
+    c.line("float mx = -std::numeric_limits<float>::infinity();");
+    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
+    c.line("mx = x[j * " + str(inner) + "] > mx ? x[j * " + str(inner) + "] : mx;");
+    c.close();
+    c.line("double sum = 0.0;");
+    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
+    c.line("const float e = std::exp(x[j * " + str(inner) + "] - mx);");
+    c.line("y[j * " + str(inner) + "] = e;");
+    c.line("sum += e;");
+    c.close();
+    c.line("const float scale = static_cast<float>(1.0 / sum);");
+    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
+    c.line("y[j * " + str(inner) + "] *= scale;");
+    c.close();
+    c.close();
+    c.close();
+    return success();
+  }
+
+  /// Index expression of a scale/bias operand over the normalised block.
+  FailureOr<std::string> paramIndex(Value param, ArrayRef<int64_t> normalized) {
+    int64_t count = numel(param);
+    if (count == product(normalized))
+      return std::string("j");
+    if (count == 1)
+      return std::string("0");
+    return failure();
+  }
+
+  LogicalResult printLayerNorm(LayerNormOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> s = shapeOf(o.getInput());
+    ArrayRef<int64_t> normalized = s.drop_front(o.getAxis());
+    int64_t outer = product(s.take_front(o.getAxis())), len = product(normalized);
+    auto si = paramIndex(o.getScale(), normalized);
+    FailureOr<std::string> bi = std::string();
+    if (o.getBias())
+      bi = paramIndex(o.getBias(), normalized);
+    if (failed(si) || failed(bi))
+      return o.emitOpError("scale/bias that broadcast partially are not supported");
+    k.flops = 8 * product(s);
+    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
+    c.line("const float *x = in0 + o * " + str(len) + ";");
+    c.line("float *y = out0 + o * " + str(len) + ";");
+    c.line("double sum = 0.0;");
+    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
+    c.line("sum += x[j];");
+    c.close();
+    c.line("const double mean = sum / " + str(len) + ";");
+    c.line("double sq = 0.0;");
+    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
+    c.line("const double d = x[j] - mean;");
+    c.line("sq += d * d;");
+    c.close();
+    c.line("const float inv = static_cast<float>(1.0 / std::sqrt(sq / " + str(len) +
+           " + " + floatLiteral(o.getEpsilon().convertToFloat(), "double") + "));");
+    c.line("const float m = static_cast<float>(mean);");
+    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
+    std::string expr = "(x[j] - m) * inv * in1[" + *si + "]";
+    if (o.getBias())
+      expr += " + in2[" + *bi + "]";
+    c.line("y[j] = " + expr + ";");
+    c.close();
+    c.close();
+    return success();
+  }
+
+  LogicalResult printBatchNorm(BatchNormOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> s = shapeOf(o.getInput());
+    int64_t channels = s[1], inner = product(s.drop_front(2));
+    k.flops = 2 * product(s);
+    c.open("for (int64_t n = 0; n < " + str(s[0]) + "; ++n)");
+    c.open("for (int64_t ch = 0; ch < " + str(channels) + "; ++ch)");
+    c.line("const float scale = in1[ch] / std::sqrt(in4[ch] + " +
+           floatLiteral(o.getEpsilon().convertToFloat(), "float") + ");");
+    c.line("const float shift = in2[ch] - in3[ch] * scale;");
+    c.line("const int64_t base = (n * " + str(channels) + " + ch) * " + str(inner) + ";");
+    c.open("for (int64_t p = 0; p < " + str(inner) + "; ++p)");
+    c.line("out0[base + p] = in0[base + p] * scale + shift;");
+    c.close();
+    c.close();
+    c.close();
+    return success();
+  }
+
+  template <typename OpTy> LogicalResult printReduce(OpTy o) {
+    Value x = o.getInput();
+    std::string t = type(x);
+    bool isMax = std::is_same_v<OpTy, ReduceMaxOp>;
+    bool isMean = std::is_same_v<OpTy, ReduceMeanOp>;
+    if (isMean && !isFloat(x))
+      return o.emitOpError("ReduceMean is only supported on floating-point tensors");
+    ArrayRef<int64_t> s = shapeOf(x);
+    // Output strides indexed by input dims: reduced dims do not move.
+    SmallVector<int64_t> keptShape;
+    for (size_t d = 0; d < s.size(); ++d)
+      keptShape.push_back(llvm::is_contained(o.getAxes(), (int64_t)d) ? 1 : s[d]);
+    SmallVector<int64_t> outStr = broadcastStrides(keptShape, s);
+    for (size_t d = 0; d < s.size(); ++d)
+      if (llvm::is_contained(o.getAxes(), (int64_t)d))
+        outStr[d] = 0;
+    int64_t count = product(shapeOf(o.getOutput()));
+    int64_t reduced = count ? product(s) / count : 0;
+    std::string acc = isFloat(x) ? "double" : t;
+    k.flops = product(s);
+    c.line(acc + " *acc = new " + acc + "[" + str(std::max<int64_t>(count, 1)) + "];");
+    c.open("for (int64_t i = 0; i < " + str(count) + "; ++i)");
+    c.line(std::string("acc[i] = ") +
+           (isMax ? "-std::numeric_limits<" + acc + ">::" +
+                        (isFloat(x) ? "infinity()" : "max()")
+                  : acc + "(0)") +
+           ";");
+    c.close();
+    SmallVector<int64_t> dims(s);
+    SmallVector<SmallVector<int64_t>> strides = {contiguousStrides(s), outStr};
+    coalesce(dims, strides);
+    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
+      std::string xi = "in0[" + offsetExpr(vars, strides[0]) + "]";
+      std::string ai = "acc[" + offsetExpr(vars, strides[1]) + "]";
+      if (isMax)
+        c.line("if (" + xi + " > " + ai + " || " + xi + " != " + xi + ") " + ai + " = " + xi + ";");
+      else
+        c.line(ai + " += " + xi + ";");
+    });
+    c.open("for (int64_t i = 0; i < " + str(count) + "; ++i)");
+    c.line("out0[i] = static_cast<" + t + ">(acc[i]" +
+           (isMean ? " / " + str(reduced) : std::string()) + ");");
+    c.close();
+    c.line("delete[] acc;");
+    return success();
+  }
+
+  LogicalResult printMaxPool(MaxPoolOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());
+    ArrayRef<int64_t> ks = o.getKernelShape(), st = o.getStrides(),
+                      dl = o.getDilations(), pd = o.getPads();
+    k.flops = product(y) * ks[0] * ks[1];
+    c.open("for (int64_t plane = 0; plane < " + str(y[0] * y[1]) + "; ++plane)");
+    c.line("const float *src = in0 + plane * " + str(x[2] * x[3]) + ";");
+    c.line("float *dst = out0 + plane * " + str(y[2] * y[3]) + ";");
+    c.open("for (int64_t oh = 0; oh < " + str(y[2]) + "; ++oh)");
+    c.open("for (int64_t ow = 0; ow < " + str(y[3]) + "; ++ow)");
+    c.line("float best = -std::numeric_limits<float>::infinity();");
+    c.open("for (int64_t kh = 0; kh < " + str(ks[0]) + "; ++kh)");
+    c.line("const int64_t ih = oh * " + str(st[0]) + " + kh * " + str(dl[0]) + " - " + str(pd[0]) + ";");
+    c.line("if (ih < 0 || ih >= " + str(x[2]) + ") continue;");
+    c.open("for (int64_t kw = 0; kw < " + str(ks[1]) + "; ++kw)");
+    c.line("const int64_t iw = ow * " + str(st[1]) + " + kw * " + str(dl[1]) + " - " + str(pd[1]) + ";");
+    c.line("if (iw < 0 || iw >= " + str(x[3]) + ") continue;");
+    c.line("const float v = src[ih * " + str(x[3]) + " + iw];");
+    c.line("if (v > best || v != v) best = v;");
+    c.close();
+    c.close();
+    c.line("dst[oh * " + str(y[3]) + " + ow] = best;");
+    c.close();
+    c.close();
+    c.close();
+    return success();
+  }
+
+  LogicalResult printGlobalAvgPool(GlobalAveragePoolOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> x = shapeOf(o.getInput());
+    int64_t planes = x[0] * x[1], size = product(x.drop_front(2));
+    k.flops = product(x);
+    c.open("for (int64_t plane = 0; plane < " + str(planes) + "; ++plane)");
+    c.line("double sum = 0.0;");
+    c.open("for (int64_t p = 0; p < " + str(size) + "; ++p)");
+    c.line("sum += in0[plane * " + str(size) + " + p];");
+    c.close();
+    c.line("out0[plane] = static_cast<float>(sum / " + str(size) + ");");
+    c.close();
+    return success();
+  }
+
+  LogicalResult printTranspose(TransposeOp o) {
+    ArrayRef<int64_t> x = shapeOf(o.getInput());
+    SmallVector<int64_t> dims(shapeOf(o.getOutput()));
+    SmallVector<int64_t> xs = contiguousStrides(x), inStr;
+    for (int64_t p : o.getPerm())
+      inStr.push_back(xs[p]);
+    SmallVector<SmallVector<int64_t>> strides = {inStr, contiguousStrides(dims)};
+    coalesce(dims, strides);
+    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
+      c.line("out0[" + offsetExpr(vars, strides[1]) + "] = in0[" +
+             offsetExpr(vars, strides[0]) + "];");
+    });
+    return success();
+  }
+
+  LogicalResult printSlice(SliceOp o) {
+    ArrayRef<int64_t> x = shapeOf(o.getInput());
+    SmallVector<int64_t> dims(shapeOf(o.getOutput()));
+    if (product(dims) == 0)
+      return success();
+    SmallVector<int64_t> xs = contiguousStrides(x), inStr;
+    int64_t base = 0;
+    for (size_t d = 0; d < x.size(); ++d) {
+      base += o.getStarts()[d] * xs[d];
+      inStr.push_back(o.getSteps()[d] * xs[d]);
+    }
+    SmallVector<SmallVector<int64_t>> strides = {inStr, contiguousStrides(dims)};
+    coalesce(dims, strides);
+    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
+      c.line("out0[" + offsetExpr(vars, strides[1]) + "] = in0[" +
+             offsetExpr(vars, strides[0], base) + "];");
+    });
+    return success();
+  }
+
+  /// Copies blocks between one tensor and its piece along `axis` of another.
+  void copyBlocks(ArrayRef<int64_t> whole, int64_t axis, int64_t pieceLen,
+                  int64_t pieceStart, const std::string &src,
+                  const std::string &dst, bool intoWhole, const std::string &t) {
+    int64_t outer = product(whole.take_front(axis));
+    int64_t inner = product(whole.drop_front(axis + 1));
+    int64_t block = pieceLen * inner, wholeRow = whole[axis] * inner;
+    if (block == 0)
+      return;
+    std::string wholeOff = "o * " + str(wholeRow) + " + " + str(pieceStart * inner);
+    std::string pieceOff = "o * " + str(block);
+    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
+    c.line("std::memcpy(" + dst + " + " + (intoWhole ? wholeOff : pieceOff) + ", " +
+           src + " + " + (intoWhole ? pieceOff : wholeOff) + ", " + str(block) +
+           " * sizeof(" + t + "));");
+    c.close();
+  }
+
+  LogicalResult printConcat(ConcatOp o) {
+    ArrayRef<int64_t> y = shapeOf(o.getOutput());
+    int64_t start = 0, axis = o.getAxis();
+    for (auto [i, v] : llvm::enumerate(o.getInputs())) {
+      int64_t len = shapeOf(v)[axis];
+      copyBlocks(y, axis, len, start, in(i), "out0", true, type(v));
+      start += len;
+    }
+    return success();
+  }
+
+  LogicalResult printSplit(SplitOp o) {
+    ArrayRef<int64_t> x = shapeOf(o.getInput());
+    int64_t start = 0, axis = o.getAxis();
+    for (auto [i, v] : llvm::enumerate(o.getOutputs())) {
+      int64_t len = shapeOf(v)[axis];
+      copyBlocks(x, axis, len, start, "in0", out(i), false, type(v));
+      start += len;
+    }
+    return success();
+  }
+
+  LogicalResult printGather(GatherOp o) {
+    ArrayRef<int64_t> x = shapeOf(o.getData());
+    int64_t axis = o.getAxis(), len = x[axis];
+    int64_t outer = product(x.take_front(axis)), inner = product(x.drop_front(axis + 1));
+    int64_t count = numel(o.getIndices());
+    k.canFail = true;
+    c.open("for (int64_t i = 0; i < " + str(count) + "; ++i)");
+    c.line("int64_t idx = static_cast<int64_t>(in1[i]);");
+    c.line("if (idx < 0) idx += " + str(len) + ";");
+    c.open("if (idx < 0 || idx >= " + str(len) + ")");
+    c.line("error = \"index \" + std::to_string(in1[i]) + \" at position \" + "
+           "std::to_string(i) + \" is out of range [-" + str(len) + ", " + str(len) + ")\";");
+    c.line("return false;");
+    c.close();
+    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
+    c.line("std::memcpy(out0 + (o * " + str(count) + " + i) * " + str(inner) +
+           ", in0 + (o * " + str(len) + " + idx) * " + str(inner) + ", " + str(inner) +
+           " * sizeof(" + type(o.getData()) + "));");
+    c.close();
+    c.close();
+    c.line("return true;");
+    return success();
+  }
+
+  Operation *op;
+  KernelBody &k;
+  Code &c;
+};
+
+//===----------------------------------------------------------------------===//
+// Module emitter
+//===----------------------------------------------------------------------===//
+
+bool isKeyword(const std::string &s) {
+  static const std::set<std::string> words = {
+      "alignas", "alignof", "and", "asm", "auto", "bool", "break", "case",
+      "catch", "char", "class", "const", "continue", "default", "delete", "do",
+      "double", "else", "enum", "explicit", "export", "extern", "false",
+      "float", "for", "friend", "goto", "if", "inline", "int", "long",
+      "mutable", "namespace", "new", "noexcept", "not", "nullptr", "operator",
+      "or", "private", "protected", "public", "register", "return", "short",
+      "signed", "sizeof", "static", "struct", "switch", "template", "this",
+      "throw", "true", "try", "typedef", "typeid", "typename", "union",
+      "unsigned", "using", "virtual", "void", "volatile", "while", "kiln",
+      "std", "Model", "Inputs", "Outputs"};
+  return words.count(s) > 0;
+}
+
+std::string cStringLiteral(const std::string &s) {
+  std::string out = "\"";
+  for (unsigned char ch : s) {
+    if (ch == '"' || ch == '\\')
+      out += std::string("\\") + static_cast<char>(ch);
+    else if (ch < 0x20 || ch >= 0x7f) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\%03o", ch);
+      out += buf;
+    } else
+      out += static_cast<char>(ch);
+  }
+  return out + "\"";
+}
+
+struct TensorInfo {
+  std::string name;   // ONNX name
+  std::string member; // C++ member name
+  std::string ctype;
+  int dtype;
+  SmallVector<int64_t> shape;
+};
+
+class ModuleEmitter {
+public:
+  ModuleEmitter(func::FuncOp func, const CppEmitOptions &options, CppArtifacts &out)
+      : func(func), options(options), out(out) {}
+
+  LogicalResult emit() {
+    if (failed(planMemory(func, plan)))
+      return failure();
+    if (failed(collectSignature()))
+      return failure();
+    if (failed(emitKernels()))
+      return failure();
+    std::vector<uint8_t> header =
+        makeWeightsHeader(plan.weights.data(), plan.weights.size());
+    out.weightsFile.assign(header.begin(), header.end());
+    out.weightsFile.insert(out.weightsFile.end(), plan.weights.begin(), plan.weights.end());
+    weightsHash = fnv1a64(plan.weights.data(), plan.weights.size());
+    emitHeader();
+    emitSource();
+    out.arenaBytes = plan.arenaBytes;
+    out.liveBytesBound = plan.liveBytesBound;
+    out.weightsBytes = plan.weights.size();
+    return success();
+  }
+
+private:
+  LogicalResult collectSignature() {
+    std::set<std::string> used;
+    auto member = [&](const std::string &name, const char *fallback, size_t i) {
+      std::string m = sanitizeIdentifier(name);
+      if (m.empty() || isKeyword(m))
+        m = std::string(fallback) + str(i) + (m.empty() ? "" : "_" + m);
+      while (used.count(m))
+        m += "_";
+      used.insert(m);
+      return m;
+    };
+    auto info = [&](Value v, StringAttr name, const char *fallback, size_t i,
+                    std::vector<TensorInfo> &list) -> LogicalResult {
+      auto ct = cType(eltOf(v));
+      if (failed(ct))
+        return func.emitError("model ") << fallback << " " << i
+                                        << " has unsupported element type " << eltOf(v);
+      TensorInfo t;
+      t.name = name ? name.str() : std::string(fallback) + str(i);
+      t.member = member(t.name, fallback, i);
+      t.ctype = *ct;
+      t.dtype = dtypeCode(eltOf(v));
+      t.shape.assign(shapeOf(v).begin(), shapeOf(v).end());
+      if (t.shape.size() > 8)
+        return func.emitError("tensors of rank above 8 are not supported at the entry point");
+      list.push_back(t);
+      return success();
+    };
+    for (BlockArgument arg : func.getArguments())
+      if (failed(info(arg, func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "kiln.name"),
+                      "input", arg.getArgNumber(), inputs)))
+        return failure();
+    auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    for (auto [i, v] : llvm::enumerate(ret.getOperands()))
+      if (failed(info(v, func.getResultAttrOfType<StringAttr>(i, "kiln.name"),
+                      "output", i, outputs)))
+        return failure();
+    return success();
+  }
+
+  static std::string in(unsigned i) { return "in" + str(i); }
+  /// Whether `text` uses the identifier `name` (not just a longer one).
+  static bool mentions(const std::string &text, const std::string &name) {
+    for (size_t pos = text.find(name); pos != std::string::npos;
+         pos = text.find(name, pos + 1)) {
+      size_t end = pos + name.size();
+      bool before = pos == 0 || !(std::isalnum((unsigned char)text[pos - 1]) || text[pos - 1] == '_');
+      bool after = end >= text.size() || !(std::isalnum((unsigned char)text[end]) || text[end] == '_');
+      if (before && after)
+        return true;
+    }
+    return false;
+  }
+
+  std::string pointer(Value v) {
+    Storage s = plan.storage.lookup(v);
+    std::string t = *cType(eltOf(v));
+    switch (s.kind) {
+    case Storage::Input:
+      return "static_cast<const " + t + " *>(inputs[" + str(s.index) + "])";
+    case Storage::Output:
+      return "static_cast<" + t + " *>(outputs[" + str(s.index) + "])";
+    case Storage::Weight:
+      return "weights_.at<" + t + ">(" + str(s.index) + ")";
+    case Storage::Arena:
+      return "arena_.at<" + t + ">(" + str(s.index) + ")";
+    }
+    return "";
+  }
+
+  LogicalResult emitKernels() {
+    std::map<std::string, std::string> byText; // signature+body -> function name
+    for (Operation *op : plan.kernels) {
+      SmallVector<Value> all(op->getOperands());
+      all.append(op->result_begin(), op->result_end());
+      for (Value v : all)
+        if (failed(cType(eltOf(v))))
+          return op->emitOpError("element type ") << eltOf(v)
+                 << " is not supported by the C++ code generator";
+      KernelBody body;
+      KernelPrinter printer(op, body);
+      if (failed(printer.print()))
+        return failure();
+      out.flops += body.flops;
+
+      std::string params;
+      if (body.usesPool)
+        params += "kiln::ThreadPool &pool";
+      for (auto [i, v] : llvm::enumerate(op->getOperands()))
+        params += (params.empty() ? "" : ", ") + std::string("const ") +
+                  *cType(eltOf(v)) + " *__restrict in" + str(i);
+      for (auto [i, v] : llvm::enumerate(op->getResults()))
+        params += ", " + *cType(eltOf(v)) + " *__restrict out" + str(i);
+      if (body.canFail)
+        params += ", std::string &error";
+      // Parameters a particular shape leaves unused (an empty slice, a Gemm
+      // with beta = 0) must not trip -Wunused-parameter.
+      std::string unused;
+      for (unsigned i = 0; i < op->getNumOperands(); ++i)
+        if (!mentions(body.code.text, in(i)))
+          unused += "(void)" + in(i) + ";\n";
+      for (unsigned i = 0; i < op->getNumResults(); ++i)
+        if (!mentions(body.code.text, "out" + str(i)))
+          unused += "(void)out" + str(i) + ";\n";
+      body.code.text = unused + body.code.text;
+      std::string key = params + "\n" + body.code.text;
+      std::string opName = op->getName().stripDialect().str();
+      auto it = byText.find(key);
+      std::string fn;
+      if (it == byText.end()) {
+        fn = "k" + str(byText.size()) + "_" + opName;
+        byText[key] = fn;
+        kernelDefs.line("// " + opName + ": first emitted for " + sourceNodes(op) + ".");
+        kernelDefs.open(std::string(body.canFail ? "bool " : "void ") + fn + "(" + params + ")");
+        std::istringstream lines(body.code.text);
+        for (std::string line; std::getline(lines, line);)
+          kernelDefs.line(line);
+        kernelDefs.close();
+        kernelDefs.line("");
+      } else {
+        fn = it->second;
+      }
+
+      std::string args;
+      if (body.usesPool)
+        args += "pool_";
+      for (Value v : op->getOperands())
+        args += (args.empty() ? "" : ", ") + pointer(v);
+      for (Value v : op->getResults())
+        args += ", " + pointer(v);
+      calls.line("// " + sourceNodes(op));
+      if (body.canFail) {
+        calls.open("if (!" + fn + "(" + args + ", error))");
+        calls.line("return kiln::Status::error(" +
+                   cStringLiteral("model '" + options.name + "': node '" +
+                                  sourceNodes(op) + "' (" + opName + "): ") +
+                   " + error);");
+        calls.close();
+      } else {
+        calls.line(fn + "(" + args + ");");
+      }
+      ++out.kernels;
+    }
+    out.uniqueKernels = byText.size();
+    return success();
+  }
+
+  std::string shapeList(ArrayRef<int64_t> shape) {
+    std::string s;
+    for (int64_t d : shape)
+      s += (s.empty() ? "" : ", ") + str(d);
+    return s;
+  }
+
+  void emitHeader() {
+    const std::string &n = options.name;
+    std::string guard = "KILN_GENERATED_" + llvm::StringRef(n).upper() + "_H";
+    Code h;
+    h.line("// Generated by Kiln from " + options.modelPath + ". Do not edit.");
+    h.line("//");
+    h.line("// Model '" + n + "': " + str(inputs.size()) + " input(s), " +
+           str(outputs.size()) + " output(s); " + str(out.kernels) +
+           " kernel calls, " + str(plan.arenaBytes) + " arena bytes, " +
+           str(plan.weights.size()) + " weight bytes.");
+    h.line("#ifndef " + guard);
+    h.line("#define " + guard);
+    h.line("");
+    h.line("#include \"kiln/runtime/Runtime.h\"");
+    h.line("");
+    h.line("#include <cstddef>");
+    h.line("#include <cstdint>");
+    h.line("#include <memory>");
+    h.line("#include <string>");
+    h.line("");
+    h.open("namespace " + n);
+    h.line("");
+    auto structOf = [&](const char *name, const std::vector<TensorInfo> &list, bool isConst) {
+      h.line("/// " + std::string(name) + " of the model, in graph order; each points to a");
+      h.line("/// dense row-major tensor of the shape in the comment.");
+      h.open(std::string("struct ") + name);
+      for (const TensorInfo &t : list) {
+        h.line("/// '" + t.name + "': " + t.ctype + "[" + shapeList(t.shape) + "]");
+        h.line((isConst ? "const " : "") + t.ctype + " *" + t.member + " = nullptr;");
+      }
+      h.close(";");
+      h.line("");
+    };
+    structOf("Inputs", inputs, true);
+    structOf("Outputs", outputs, false);
+    h.open("class Model");
+    h.line("public:");
+    h.line("static constexpr size_t kNumInputs = " + str(inputs.size()) + ";");
+    h.line("static constexpr size_t kNumOutputs = " + str(outputs.size()) + ";");
+    h.line("static constexpr size_t kArenaBytes = " + str(plan.arenaBytes) + ";");
+    h.line("static constexpr size_t kWeightsBytes = " + str(plan.weights.size()) + ";");
+    h.line("");
+    h.line("/// Loads the weights file written beside this header; `threads` >= 1.");
+    h.line("static kiln::Status create(const std::string &weightsPath, int threads,");
+    h.line("                           std::unique_ptr<Model> &model);");
+    h.line("/// Uses a weights file already in memory (for example embedded in the");
+    h.line("/// binary); the memory must outlive the model.");
+    h.line("static kiln::Status createFromMemory(const void *data, size_t bytes, int threads,");
+    h.line("                                     std::unique_ptr<Model> &model);");
+    h.line("");
+    h.line("/// Runs on typed pointers; shapes are the model's (see Inputs/Outputs).");
+    h.line("kiln::Status run(const Inputs &inputs, const Outputs &outputs);");
+    h.line("/// Runs on views whose count, element types and shapes are checked.");
+    h.line("kiln::Status run(const kiln::TensorView *inputs, size_t numInputs,");
+    h.line("                 const kiln::TensorView *outputs, size_t numOutputs);");
+    h.line("");
+    h.line("static const kiln_tensor_info &inputInfo(size_t index);");
+    h.line("static const kiln_tensor_info &outputInfo(size_t index);");
+    h.line("");
+    h.line("private:");
+    h.line("explicit Model(int threads) : pool_(threads) {}");
+    h.line("kiln::Status init();");
+    h.line("kiln::Status runChecked(const void *const *inputs, void *const *outputs);");
+    h.line("kiln::Weights weights_;");
+    h.line("kiln::Arena arena_;");
+    h.line("kiln::ThreadPool pool_;");
+    h.close(";");
+    h.line("");
+    h.close(" // namespace " + n);
+    h.line("");
+    h.line("extern \"C\" {");
+    h.line("void *" + n + "_create(const char *weights_path, int threads, char *error, size_t error_size);");
+    h.line("int " + n + "_run(void *model, const kiln_tensor *inputs, size_t num_inputs,");
+    h.line("    kiln_tensor *outputs, size_t num_outputs, char *error, size_t error_size);");
+    h.line("void " + n + "_destroy(void *model);");
+    h.line("size_t " + n + "_num_inputs(void);");
+    h.line("size_t " + n + "_num_outputs(void);");
+    h.line("int " + n + "_input_info(size_t index, kiln_tensor_info *info);");
+    h.line("int " + n + "_output_info(size_t index, kiln_tensor_info *info);");
+    h.line("}");
+    h.line("");
+    h.line("#endif // " + guard);
+    out.header = h.text;
+  }
+
+  void emitSource() {
+    const std::string &n = options.name;
+    Code s;
+    s.line("// Generated by Kiln from " + options.modelPath + ". Do not edit.");
+    s.line("");
+    s.line("#include \"" + n + ".h\"");
+    s.line("");
+    s.line("#include <algorithm>");
+    s.line("#include <cmath>");
+    s.line("#include <cstring>");
+    s.line("#include <limits>");
+    s.line("#include <new>");
+    s.line("");
+    s.open("namespace " + n);
+    s.line("");
+    s.line("namespace {");
+    s.line("");
+    s.line("constexpr uint64_t kWeightsHash = " + str(weightsHash) + "ull;");
+    s.line("");
+    auto infoTable = [&](const char *name, const std::vector<TensorInfo> &list) {
+      s.open(std::string("const kiln_tensor_info ") + name + "[] =");
+      for (const TensorInfo &t : list)
+        s.line("{" + cStringLiteral(t.name) + ", " + str(t.dtype) + ", " +
+               str(t.shape.size()) + ", {" + shapeList(t.shape) + "}},");
+      if (list.empty())
+        s.line("{\"\", 0, 0, {}},");
+      s.close(";");
+    };
+    infoTable("kInputInfo", inputs);
+    infoTable("kOutputInfo", outputs);
+    s.line("");
+    s.text += kernelDefs.text;
+    s.line("} // namespace");
+    s.line("");
+    s.open("kiln::Status Model::init()");
+    s.line("return arena_.allocate(kArenaBytes);");
+    s.close();
+    s.line("");
+    s.open("kiln::Status Model::create(const std::string &weightsPath, int threads, std::unique_ptr<Model> &model)");
+    s.line("if (threads < 1)");
+    s.line("  return kiln::Status::error(\"model '" + n + "': threads must be >= 1\");");
+    s.line("std::unique_ptr<Model> m(new (std::nothrow) Model(threads));");
+    s.line("if (!m)");
+    s.line("  return kiln::Status::error(\"model '" + n + "': out of memory\");");
+    s.line("if (kiln::Status st = m->weights_.load(weightsPath, kWeightsBytes, kWeightsHash); !st.ok())");
+    s.line("  return st.prepend(\"model '" + n + "': \");");
+    s.line("if (kiln::Status st = m->init(); !st.ok())");
+    s.line("  return st.prepend(\"model '" + n + "': \");");
+    s.line("model = std::move(m);");
+    s.line("return kiln::Status::success();");
+    s.close();
+    s.line("");
+    s.open("kiln::Status Model::createFromMemory(const void *data, size_t bytes, int threads, std::unique_ptr<Model> &model)");
+    s.line("if (threads < 1)");
+    s.line("  return kiln::Status::error(\"model '" + n + "': threads must be >= 1\");");
+    s.line("std::unique_ptr<Model> m(new (std::nothrow) Model(threads));");
+    s.line("if (!m)");
+    s.line("  return kiln::Status::error(\"model '" + n + "': out of memory\");");
+    s.line("if (kiln::Status st = m->weights_.attach(data, bytes, kWeightsBytes, kWeightsHash); !st.ok())");
+    s.line("  return st.prepend(\"model '" + n + "': \");");
+    s.line("if (kiln::Status st = m->init(); !st.ok())");
+    s.line("  return st.prepend(\"model '" + n + "': \");");
+    s.line("model = std::move(m);");
+    s.line("return kiln::Status::success();");
+    s.close();
+    s.line("");
+    s.open("const kiln_tensor_info &Model::inputInfo(size_t index)");
+    s.line("return kInputInfo[index < kNumInputs ? index : 0];");
+    s.close();
+    s.open("const kiln_tensor_info &Model::outputInfo(size_t index)");
+    s.line("return kOutputInfo[index < kNumOutputs ? index : 0];");
+    s.close();
+    s.line("");
+    s.open("kiln::Status Model::run(const Inputs &in, const Outputs &out)");
+    std::string inArr, outArr;
+    for (const TensorInfo &t : inputs) {
+      s.line("if (!in." + t.member + ")");
+      s.line("  return kiln::Status::error(" +
+             cStringLiteral("model '" + n + "': input '" + t.name + "' is null") + ");");
+      inArr += (inArr.empty() ? "" : ", ") + std::string("in.") + t.member;
+    }
+    for (const TensorInfo &t : outputs) {
+      s.line("if (!out." + t.member + ")");
+      s.line("  return kiln::Status::error(" +
+             cStringLiteral("model '" + n + "': output '" + t.name + "' is null") + ");");
+      outArr += (outArr.empty() ? "" : ", ") + std::string("out.") + t.member;
+    }
+    s.line("const void *inputs[] = {" + (inArr.empty() ? std::string("nullptr") : inArr) + "};");
+    s.line("void *outputs[] = {" + outArr + "};");
+    s.line("return runChecked(inputs, outputs);");
+    s.close();
+    s.line("");
+    s.open("kiln::Status Model::run(const kiln::TensorView *inputs, size_t numInputs, const kiln::TensorView *outputs, size_t numOutputs)");
+    s.line("if (numInputs != kNumInputs || (numInputs && !inputs))");
+    s.line("  return kiln::Status::error(\"model '" + n + "': expected \" + std::to_string(kNumInputs) + \" input(s), got \" + std::to_string(numInputs));");
+    s.line("if (numOutputs != kNumOutputs || !outputs)");
+    s.line("  return kiln::Status::error(\"model '" + n + "': expected \" + std::to_string(kNumOutputs) + \" output(s), got \" + std::to_string(numOutputs));");
+    s.line("const void *in[kNumInputs + 1] = {};");
+    s.line("void *out[kNumOutputs] = {};");
+    s.open("for (size_t i = 0; i < kNumInputs; ++i)");
+    s.line("const kiln_tensor_info &info = kInputInfo[i];");
+    s.line("if (kiln::Status st = kiln::checkTensor(inputs[i], static_cast<kiln::DType>(info.dtype), info.dims, info.rank,");
+    s.line("        \"model '" + n + "': input \" + std::to_string(i) + \" '\" + info.name + \"'\"); !st.ok())");
+    s.line("  return st;");
+    s.line("in[i] = inputs[i].data;");
+    s.close();
+    s.open("for (size_t i = 0; i < kNumOutputs; ++i)");
+    s.line("const kiln_tensor_info &info = kOutputInfo[i];");
+    s.line("if (kiln::Status st = kiln::checkTensor(outputs[i], static_cast<kiln::DType>(info.dtype), info.dims, info.rank,");
+    s.line("        \"model '" + n + "': output \" + std::to_string(i) + \" '\" + info.name + \"'\"); !st.ok())");
+    s.line("  return st;");
+    s.line("out[i] = outputs[i].data;");
+    s.close();
+    s.line("return runChecked(in, out);");
+    s.close();
+    s.line("");
+    s.open("kiln::Status Model::runChecked(const void *const *inputs, void *const *outputs)");
+    s.line("(void)inputs;");
+    bool anyFail = calls.text.find("error))") != std::string::npos;
+    if (anyFail)
+      s.line("std::string error;");
+    s.text += indentBlock(calls.text, s.depth);
+    for (auto &[index, v] : plan.outputCopies) {
+      s.line("// Output '" + outputs[index].name + "' aliases another buffer: copy it.");
+      s.line("std::memcpy(outputs[" + str(index) + "], " + pointer(v) + ", " +
+             str(byteSize(v)) + ");");
+    }
+    s.line("return kiln::Status::success();");
+    s.close();
+    s.line("");
+    s.close(" // namespace " + n);
+    s.line("");
+    emitCAbi(s);
+    out.source = s.text;
+  }
+
+  static std::string indentBlock(const std::string &text, int depth) {
+    std::string out, pad(2 * depth, ' ');
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+      out += pad + line + "\n";
+    return out;
+  }
+
+  void emitCAbi(Code &s) {
+    const std::string &n = options.name;
+    s.line("// C ABI (see kiln/runtime/Abi.h).");
+    s.line("namespace {");
+    s.open("void copyError(const kiln::Status &st, char *error, size_t size)");
+    s.line("if (!error || size == 0)");
+    s.line("  return;");
+    s.line("size_t len = std::min(st.message().size(), size - 1);");
+    s.line("std::memcpy(error, st.message().data(), len);");
+    s.line("error[len] = '\\0';");
+    s.close();
+    s.line("} // namespace");
+    s.line("");
+    s.line("extern \"C\" {");
+    s.line("");
+    s.open("void *" + n + "_create(const char *weights_path, int threads, char *error, size_t error_size)");
+    s.line("std::unique_ptr<" + n + "::Model> model;");
+    s.line("kiln::Status st = weights_path");
+    s.line("    ? " + n + "::Model::create(weights_path, threads, model)");
+    s.line("    : kiln::Status::error(\"model '" + n + "': weights path is null\");");
+    s.open("if (!st.ok())");
+    s.line("copyError(st, error, error_size);");
+    s.line("return nullptr;");
+    s.close();
+    s.line("return model.release();");
+    s.close();
+    s.line("");
+    s.open("int " + n + "_run(void *model, const kiln_tensor *inputs, size_t num_inputs, kiln_tensor *outputs, size_t num_outputs, char *error, size_t error_size)");
+    s.open("if (!model)");
+    s.line("copyError(kiln::Status::error(\"model '" + n + "': model handle is null\"), error, error_size);");
+    s.line("return 1;");
+    s.close();
+    s.open("if ((num_inputs && !inputs) || (num_outputs && !outputs) || num_inputs > 64 || num_outputs > 64)");
+    s.line("copyError(kiln::Status::error(\"model '" + n + "': bad tensor arrays\"), error, error_size);");
+    s.line("return 1;");
+    s.close();
+    s.line("kiln::TensorView in[64], out[64];");
+    s.line("for (size_t i = 0; i < num_inputs; ++i)");
+    s.line("  in[i] = kiln::TensorView(static_cast<kiln::DType>(inputs[i].dtype), inputs[i].dims, inputs[i].rank, inputs[i].data);");
+    s.line("for (size_t i = 0; i < num_outputs; ++i)");
+    s.line("  out[i] = kiln::TensorView(static_cast<kiln::DType>(outputs[i].dtype), outputs[i].dims, outputs[i].rank, outputs[i].data);");
+    s.line("kiln::Status st = static_cast<" + n + "::Model *>(model)->run(in, num_inputs, out, num_outputs);");
+    s.line("copyError(st, error, error_size);");
+    s.line("return st.ok() ? 0 : 1;");
+    s.close();
+    s.line("");
+    s.line("void " + n + "_destroy(void *model) { delete static_cast<" + n + "::Model *>(model); }");
+    s.line("size_t " + n + "_num_inputs(void) { return " + n + "::Model::kNumInputs; }");
+    s.line("size_t " + n + "_num_outputs(void) { return " + n + "::Model::kNumOutputs; }");
+    s.open("int " + n + "_input_info(size_t index, kiln_tensor_info *info)");
+    s.line("if (!info || index >= " + n + "::Model::kNumInputs)");
+    s.line("  return 1;");
+    s.line("*info = " + n + "::Model::inputInfo(index);");
+    s.line("return 0;");
+    s.close();
+    s.open("int " + n + "_output_info(size_t index, kiln_tensor_info *info)");
+    s.line("if (!info || index >= " + n + "::Model::kNumOutputs)");
+    s.line("  return 1;");
+    s.line("*info = " + n + "::Model::outputInfo(index);");
+    s.line("return 0;");
+    s.close();
+    s.line("");
+    s.line("} // extern \"C\"");
+  }
+
+  func::FuncOp func;
+  const CppEmitOptions &options;
+  CppArtifacts &out;
+  MemoryPlan plan;
+  std::vector<TensorInfo> inputs, outputs;
+  Code kernelDefs, calls;
+  uint64_t weightsHash = 0;
+};
+
+} // namespace
+
+std::string sanitizeIdentifier(const std::string &name) {
+  std::string s;
+  for (char ch : name)
+    s += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+  if (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0])))
+    s = "_" + s;
+  // Identifiers with double underscores or a leading underscore + capital are
+  // reserved in C++.
+  while (s.find("__") != std::string::npos)
+    s.replace(s.find("__"), 2, "_");
+  if (s.size() > 1 && s[0] == '_' && std::isupper(static_cast<unsigned char>(s[1])))
+    s = "v" + s;
+  return s;
+}
+
+LogicalResult emitCpp(func::FuncOp func, const CppEmitOptions &options,
+                      CppArtifacts &out) {
+  return ModuleEmitter(func, options, out).emit();
+}
+
+} // namespace kiln

@@ -1,0 +1,53 @@
+//===- CppEmitter.h - kiln dialect -> C++ source ----------------*- C++ -*-===//
+//
+// Emits a compiled model as a header, a C++ source file and a weights file.
+// The source has one function per distinct kernel (structurally identical
+// kernels are emitted once), comments naming the ONNX nodes each call comes
+// from, and an entry point that checks what it is given.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CODEGEN_CPPEMITTER_H
+#define CODEGEN_CPPEMITTER_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct CppEmitOptions {
+  /// C++ namespace and C ABI prefix of the model; a valid identifier.
+  std::string name = "model";
+  /// Shown in the generated comments.
+  std::string modelPath;
+};
+
+struct CppArtifacts {
+  std::string header;
+  std::string source;
+  /// Complete weights file (header and payload).
+  std::vector<char> weightsFile;
+
+  // Figures for the compile report.
+  int64_t kernels = 0;
+  int64_t uniqueKernels = 0;
+  int64_t arenaBytes = 0;
+  int64_t liveBytesBound = 0;
+  int64_t weightsBytes = 0;
+  int64_t flops = 0;
+};
+
+/// Emits `func` (the model's `@main`). Unsupported ops or types fail with a
+/// diagnostic at the op's location.
+mlir::LogicalResult emitCpp(mlir::func::FuncOp func,
+                            const CppEmitOptions &options, CppArtifacts &out);
+
+/// Turns `name` into a C identifier usable as a namespace ("resnet-18" ->
+/// "resnet_18").
+std::string sanitizeIdentifier(const std::string &name);
+
+} // namespace kiln
+
+#endif // CODEGEN_CPPEMITTER_H

@@ -1,0 +1,159 @@
+//===- MemoryPlan.cpp - Where every tensor of a compiled model lives ------===//
+
+#include "codegen/MemoryPlan.h"
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include <algorithm>
+#include <map>
+
+using namespace mlir;
+
+namespace kiln {
+
+static constexpr int64_t kAlign = 64;
+
+static int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+int64_t byteSize(Value value) {
+  auto type = cast<ShapedType>(value.getType());
+  int64_t bits = type.getElementType().getIntOrFloatBitWidth();
+  int64_t bytes = bits == 1 ? 1 : bits / 8;
+  return type.getNumElements() * bytes;
+}
+
+/// The value whose buffer `v` shares (through reshapes).
+static Value rootOf(Value v) {
+  while (auto r = v.getDefiningOp<ReshapeOp>())
+    v = r.getInput();
+  return v;
+}
+
+/// Appends the constant's bytes, row-major, to the weights payload.
+static LogicalResult appendConstant(ConstantOp c, std::vector<char> &weights,
+                                    int64_t &offset) {
+  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+  if (!dense)
+    return c.emitOpError("only dense constants can be compiled");
+  weights.resize(alignUp(weights.size()), 0);
+  offset = weights.size();
+  Type elt = dense.getElementType();
+  int64_t n = dense.getNumElements();
+  if (elt.isInteger(1)) {
+    for (bool b : dense.getValues<bool>())
+      weights.push_back(b ? 1 : 0);
+    return success();
+  }
+  ArrayRef<char> raw = dense.getRawData();
+  int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
+  if (dense.isSplat()) {
+    for (int64_t i = 0; i < n; ++i)
+      weights.insert(weights.end(), raw.begin(), raw.begin() + eltBytes);
+  } else {
+    weights.insert(weights.end(), raw.begin(), raw.end());
+  }
+  return success();
+}
+
+LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan) {
+  Block &body = func.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+
+  for (BlockArgument arg : body.getArguments())
+    plan.storage[arg] = {Storage::Input, arg.getArgNumber()};
+
+  // Graph outputs written directly by the kernel that produces them.
+  llvm::DenseMap<Value, unsigned> outputOf;
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    Value root = rootOf(v);
+    bool kernelResult = !isa<BlockArgument>(root) &&
+                        !isa<ConstantOp>(root.getDefiningOp());
+    if (kernelResult && !outputOf.count(root))
+      outputOf[root] = i;
+    else
+      plan.outputCopies.push_back({(unsigned)i, v});
+  }
+
+  // Lifetimes of arena buffers, in kernel steps.
+  struct Interval {
+    Value root;
+    int64_t start, end, bytes;
+  };
+  std::vector<Interval> intervals;
+  llvm::DenseMap<Value, size_t> intervalOf;
+  for (Operation &op : body.without_terminator()) {
+    if (auto c = dyn_cast<ConstantOp>(op)) {
+      int64_t offset;
+      if (failed(appendConstant(c, plan.weights, offset)))
+        return failure();
+      plan.storage[c.getResult()] = {Storage::Weight, offset};
+      continue;
+    }
+    if (isa<ReshapeOp>(op))
+      continue;
+    int64_t step = plan.kernels.size();
+    plan.kernels.push_back(&op);
+    for (Value operand : op.getOperands()) {
+      auto it = intervalOf.find(rootOf(operand));
+      if (it != intervalOf.end())
+        intervals[it->second].end = step;
+    }
+    for (Value result : op.getResults()) {
+      if (outputOf.count(result)) {
+        plan.storage[result] = {Storage::Output, outputOf[result]};
+        continue;
+      }
+      intervalOf[result] = intervals.size();
+      intervals.push_back({result, step, step, alignUp(byteSize(result))});
+    }
+  }
+
+  // Buffers copied to an output after the last kernel live until then.
+  for (auto &[index, v] : plan.outputCopies) {
+    auto it = intervalOf.find(rootOf(v));
+    if (it != intervalOf.end())
+      intervals[it->second].end = plan.kernels.size();
+  }
+
+  // First fit by start time: place each buffer at the lowest offset that does
+  // not overlap a buffer whose lifetime intersects its own.
+  std::vector<std::pair<int64_t, int64_t>> placed; // (offset, interval index)
+  for (size_t i = 0; i < intervals.size(); ++i) {
+    Interval &cur = intervals[i];
+    std::vector<std::pair<int64_t, int64_t>> busy;
+    for (auto [offset, j] : placed) {
+      const Interval &other = intervals[j];
+      if (other.end >= cur.start && other.start <= cur.end)
+        busy.push_back({offset, offset + other.bytes});
+    }
+    std::sort(busy.begin(), busy.end());
+    int64_t offset = 0;
+    for (auto [lo, hi] : busy) {
+      if (offset + cur.bytes <= lo)
+        break;
+      offset = std::max(offset, hi);
+    }
+    placed.push_back({offset, (int64_t)i});
+    plan.storage[cur.root] = {Storage::Arena, offset};
+    plan.arenaBytes = std::max(plan.arenaBytes, offset + cur.bytes);
+  }
+  for (size_t step = 0; step < plan.kernels.size(); ++step) {
+    int64_t live = 0;
+    for (const Interval &iv : intervals)
+      if (iv.start <= (int64_t)step && iv.end >= (int64_t)step)
+        live += iv.bytes;
+    plan.liveBytesBound = std::max(plan.liveBytesBound, live);
+  }
+
+  // Reshapes share their root's storage.
+  for (Operation &op : body.without_terminator())
+    if (auto r = dyn_cast<ReshapeOp>(op)) {
+      auto it = plan.storage.find(rootOf(r.getResult()));
+      if (it == plan.storage.end())
+        return r.emitOpError("reshape of an unplanned value");
+      plan.storage[r.getResult()] = it->second;
+    }
+  return success();
+}
+
+} // namespace kiln

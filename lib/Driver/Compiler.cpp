@@ -1,0 +1,168 @@
+//===- Compiler.cpp - Model file -> generated C++ and report --------------===//
+
+#include "lib/Driver/Compiler.h"
+
+#include "codegen/CppEmitter.h"
+#include "dialects/Kiln/KilnDialect.h"
+#include "lib/Import/ModelLoader.h"
+#include "lib/Import/OnnxImporter.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <fstream>
+
+using namespace mlir;
+using llvm::Error;
+using llvm::Expected;
+
+namespace kiln {
+
+std::string defaultModelName(const std::string &modelPath) {
+  std::string stem = llvm::sys::path::stem(modelPath).str();
+  if (stem == "model") {
+    llvm::SmallString<256> abs(modelPath);
+    llvm::sys::fs::make_absolute(abs);
+    std::string dir = llvm::sys::path::filename(llvm::sys::path::parent_path(abs)).str();
+    if (!dir.empty())
+      stem = dir;
+  }
+  std::string name = sanitizeIdentifier(stem);
+  return name.empty() ? "model" : name;
+}
+
+Expected<CompileResult> compileModel(const CompileOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  const std::string &path = options.modelPath;
+  auto model = loadModel(path);
+  if (!model)
+    return model.takeError();
+
+  MLIRContext context;
+  context.loadDialect<KilnDialect, func::FuncDialect>();
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d << "\n";
+    for (Diagnostic &note : d.getNotes())
+      os << "  note: " << note << "\n";
+    return success();
+  });
+
+  ImportOptions importOptions;
+  importOptions.modelPath = path;
+  auto imported = importOnnxModel(std::move(*model), context, importOptions);
+  if (!imported)
+    return imported.takeError();
+  ModuleOp module = imported->module.get();
+
+  PassManager pm(&context);
+  PipelineOptions pipeline;
+  pipeline.foldBatchNorm = options.foldBatchNorm;
+  buildDefaultPipeline(pm, pipeline);
+  if (failed(pm.run(module)))
+    return makeError("model '" + path + "': optimisation failed:\n" + diagnostics);
+
+  CompileResult result;
+  result.name = options.name.empty() ? defaultModelName(path) : options.name;
+  if (sanitizeIdentifier(result.name) != result.name)
+    return makeError("model name '" + result.name +
+                     "' is not a valid C identifier (try '" +
+                     sanitizeIdentifier(result.name) + "')");
+  auto func = module.lookupSymbol<func::FuncOp>("main");
+  CppEmitOptions emitOptions;
+  emitOptions.name = result.name;
+  emitOptions.modelPath = path;
+  CppArtifacts artifacts;
+  if (failed(emitCpp(func, emitOptions, artifacts)))
+    return makeError("model '" + path + "': code generation failed:\n" +
+                     diagnostics);
+  result.header = std::move(artifacts.header);
+  result.source = std::move(artifacts.source);
+  result.weightsFile = std::move(artifacts.weightsFile);
+  {
+    llvm::raw_string_ostream os(result.mlir);
+    module.print(os, OpPrintingFlags().elideLargeElementsAttrs(16));
+  }
+
+  std::map<std::string, int64_t> kilnOps;
+  func.walk([&](Operation *op) {
+    if (op->getDialect() && op->getDialect()->getNamespace() == "kiln")
+      ++kilnOps[op->getName().getStringRef().str()];
+  });
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  nlohmann::json &r = result.report;
+  r["model"] = path;
+  r["name"] = result.name;
+  r["ops_imported"] = imported->opsImported;
+  r["ops_by_type"] = imported->opsByType;
+  r["kiln_ops"] = kilnOps;
+  r["kernels"] = artifacts.kernels;
+  r["unique_kernels"] = artifacts.uniqueKernels;
+  r["layout_conversions"] = 0; // Everything runs in the model's NCHW layout.
+  r["sdpa_matched"] = 0;
+  r["arena_bytes"] = artifacts.arenaBytes;
+  r["arena_live_bound_bytes"] = artifacts.liveBytesBound;
+  r["weights_bytes"] = artifacts.weightsBytes;
+  r["flops"] = artifacts.flops;
+  r["generated_source_bytes"] = result.header.size() + result.source.size();
+  r["compile_seconds"] = seconds;
+  return std::move(result);
+}
+
+static Error writeAtomically(const std::string &path, const char *data,
+                             size_t size) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(data, size);
+    if (!out) {
+      llvm::sys::fs::remove(tmp);
+      return makeError("cannot write '" + path + "'");
+    }
+  }
+  if (llvm::sys::fs::rename(tmp, path)) {
+    llvm::sys::fs::remove(tmp);
+    return makeError("cannot write '" + path + "'");
+  }
+  return Error::success();
+}
+
+Error writeCompileResult(const CompileResult &result, const std::string &dir,
+                         bool writeReport, bool writeMlir) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return makeError("cannot create output directory '" + dir + "': " + ec.message());
+  auto file = [&](const std::string &suffix) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, result.name + suffix);
+    return p.str().str();
+  };
+  std::string report = result.report.dump(2) + "\n";
+  // Write everything to temporaries first, then rename all, so a failure in
+  // the middle leaves no mix of old and new files.
+  if (Error e = writeAtomically(file(".weights"), result.weightsFile.data(),
+                                result.weightsFile.size()))
+    return e;
+  if (Error e = writeAtomically(file(".h"), result.header.data(), result.header.size()))
+    return e;
+  if (Error e = writeAtomically(file(".cpp"), result.source.data(), result.source.size()))
+    return e;
+  if (writeReport)
+    if (Error e = writeAtomically(file(".report.json"), report.data(), report.size()))
+      return e;
+  if (writeMlir)
+    if (Error e = writeAtomically(file(".mlir"), result.mlir.data(), result.mlir.size()))
+      return e;
+  return Error::success();
+}
+
+} // namespace kiln

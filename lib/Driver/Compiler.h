@@ -1,0 +1,49 @@
+//===- Compiler.h - Model file -> generated C++ and report ------*- C++ -*-===//
+//
+// The whole compile path behind `kiln compile` and `kiln run`: load, import,
+// run the pass pipeline, emit C++, and describe what was done in a report.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LIB_DRIVER_COMPILER_H
+#define LIB_DRIVER_COMPILER_H
+
+#include "llvm/Support/Error.h"
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace kiln {
+
+struct CompileOptions {
+  std::string modelPath;
+  /// Namespace and C ABI prefix; empty picks a name from the model path.
+  std::string name;
+  bool foldBatchNorm = true;
+};
+
+struct CompileResult {
+  std::string name;
+  std::string header, source;
+  std::vector<char> weightsFile;
+  /// Pretty-printed MLIR after the pass pipeline (large constants elided).
+  std::string mlir;
+  nlohmann::json report;
+};
+
+/// The name `kiln compile` gives a model when --name is absent: the file stem,
+/// or the directory name for files called `model.*`.
+std::string defaultModelName(const std::string &modelPath);
+
+llvm::Expected<CompileResult> compileModel(const CompileOptions &options);
+
+/// Writes `<dir>/<name>.h`, `.cpp`, `.weights` (and `.report.json` and
+/// `.mlir` when asked), each through a temporary file and a rename so that a
+/// failure leaves nothing half-written.
+llvm::Error writeCompileResult(const CompileResult &result,
+                               const std::string &dir, bool writeReport,
+                               bool writeMlir);
+
+} // namespace kiln
+
+#endif // LIB_DRIVER_COMPILER_H

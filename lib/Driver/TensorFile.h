@@ -1,0 +1,50 @@
+//===- TensorFile.h - ONNX TensorProto files and comparisons ----*- C++ -*-===//
+//
+// `kiln run` reads inputs and expected outputs as ONNX TensorProto files
+// (`input_<i>.pb`, `output_<i>.pb`, as in ONNX test data sets), writes its
+// own outputs the same way, and compares with ONNX's test tolerances.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LIB_DRIVER_TENSORFILE_H
+#define LIB_DRIVER_TENSORFILE_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// A dense tensor held in memory.
+struct HostTensor {
+  std::string name;
+  int32_t dtype = 0; // ONNX TensorProto.DataType
+  std::vector<int64_t> dims;
+  std::vector<char> data;
+};
+
+llvm::Expected<HostTensor> readTensorFile(const std::string &path);
+llvm::Error writeTensorFile(const HostTensor &tensor, const std::string &path);
+
+struct Comparison {
+  bool match = true;
+  /// Human-readable reason for a mismatch, naming the worst element.
+  std::string message;
+  double maxAbsError = 0;
+  int64_t mismatches = 0;
+};
+
+/// Compares `actual` with `expected`: dtypes and shapes exactly; floats with
+/// |a - e| <= atol + rtol * |e| (NaN equals NaN, infinities must agree);
+/// integers and booleans exactly.
+Comparison compareTensors(const HostTensor &actual, const HostTensor &expected,
+                          double rtol, double atol);
+
+/// "[1,3,224,224]".
+std::string dimsString(const std::vector<int64_t> &dims);
+
+} // namespace kiln
+
+#endif // LIB_DRIVER_TENSORFILE_H

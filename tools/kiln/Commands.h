@@ -1,0 +1,29 @@
+//===- Commands.h - Subcommands of the kiln tool ----------------*- C++ -*-===//
+
+#ifndef TOOLS_KILN_COMMANDS_H
+#define TOOLS_KILN_COMMANDS_H
+
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct RunOptions {
+  std::string model;
+  std::vector<std::string> dataDirs;
+  std::string saveDir;
+  std::string name;
+  double rtol = 1e-3;
+  double atol = 1e-7;
+  int bench = 0;
+  int threads = 1;
+  bool json = false;
+  bool foldBatchNorm = true;
+};
+
+/// `kiln run`: returns the process exit code (0 match, 1 mismatch, 2 error).
+int runCommand(const RunOptions &options);
+
+} // namespace kiln
+
+#endif // TOOLS_KILN_COMMANDS_H

@@ -1,0 +1,405 @@
+//===- Run.cpp - `kiln run`: compile, build, load, run and check ----------===//
+//
+// The compiled model is cached under $KILN_CACHE_DIR (default
+// ~/.cache/kiln) by a hash of the loaded model, the model name and the kiln
+// binary itself, so a rebuilt compiler never reuses stale code. The generated
+// C++ is built with the system compiler ($CXX, default c++) into a shared
+// object that is loaded with dlopen through the model's C ABI.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/kiln/Commands.h"
+
+#include "lib/Driver/Compiler.h"
+#include "lib/Driver/TensorFile.h"
+#include "lib/Import/ModelLoader.h"
+#include "lib/Import/TensorData.h"
+
+#include "kiln/runtime/Abi.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/raw_ostream.h"
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <iostream>
+#include <unistd.h>
+
+using llvm::Error;
+using llvm::Expected;
+
+namespace kiln {
+namespace {
+
+struct ModelAbi {
+  void *(*create)(const char *, int, char *, size_t) = nullptr;
+  int (*run)(void *, const kiln_tensor *, size_t, kiln_tensor *, size_t, char *,
+             size_t) = nullptr;
+  void (*destroy)(void *) = nullptr;
+  size_t (*numInputs)() = nullptr;
+  size_t (*numOutputs)() = nullptr;
+  int (*inputInfo)(size_t, kiln_tensor_info *) = nullptr;
+  int (*outputInfo)(size_t, kiln_tensor_info *) = nullptr;
+};
+
+std::string cacheRoot() {
+  if (const char *dir = std::getenv("KILN_CACHE_DIR"); dir && *dir)
+    return dir;
+  llvm::SmallString<256> path;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    path = xdg;
+  else if (const char *home = std::getenv("HOME"); home && *home) {
+    path = home;
+    llvm::sys::path::append(path, ".cache");
+  } else
+    path = "/tmp";
+  llvm::sys::path::append(path, "kiln");
+  return path.str().str();
+}
+
+/// Identifies this kiln binary (its path, size and modification time).
+std::string compilerIdentity() {
+  std::string self = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  llvm::sys::fs::file_status st;
+  std::string id = self;
+  if (!llvm::sys::fs::status(self, st))
+    id += ":" + std::to_string(st.getSize()) + ":" +
+          std::to_string(st.getLastModificationTime().time_since_epoch().count());
+  return id;
+}
+
+Expected<std::string> cacheKey(const std::string &modelPath,
+                               const std::string &name, bool foldBatchNorm) {
+  auto model = loadModel(modelPath);
+  if (!model)
+    return model.takeError();
+  std::string bytes;
+  if (!model->SerializeToString(&bytes))
+    return makeError("model '" + modelPath + "': cannot serialise");
+  llvm::SHA256 hash;
+  hash.update(bytes);
+  hash.update(name);
+  hash.update(foldBatchNorm ? "bn1" : "bn0");
+  hash.update(compilerIdentity());
+  auto digest = hash.final();
+  std::string hex;
+  for (size_t i = 0; i < 16; ++i) {
+    uint8_t b = digest[i];
+    char buf[3];
+    snprintf(buf, sizeof buf, "%02x", b);
+    hex += buf;
+  }
+  return hex;
+}
+
+/// Builds `<dir>/<name>.cpp` into `<dir>/<name>.so`.
+Error buildSharedObject(const std::string &dir, const std::string &name) {
+  std::string cxx = std::getenv("CXX") && *std::getenv("CXX") ? std::getenv("CXX") : "c++";
+  auto program = llvm::sys::findProgramByName(cxx);
+  if (!program)
+    return makeError("cannot find the C++ compiler '" + cxx + "' (set CXX)");
+  std::string src = dir + "/" + name + ".cpp", so = dir + "/" + name + ".so";
+  std::string log = dir + "/build.log";
+  std::vector<std::string> args = {*program, "-std=c++17", "-O3", "-march=native",
+                                   "-fPIC", "-shared", "-w",
+                                   "-I" + dir, "-I" KILN_RUNTIME_INCLUDE_DIR,
+                                   src, KILN_RUNTIME_LIBRARY, "-lpthread",
+                                   "-o", so};
+  std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
+                                                llvm::StringRef(log)};
+  std::string errMsg;
+  int rc = llvm::sys::ExecuteAndWait(*program, argRefs, std::nullopt, redirects,
+                                     0, 0, &errMsg);
+  if (rc != 0) {
+    auto text = readFileBytes(log, 1 << 20);
+    return makeError("building the generated code failed (" +
+                     (errMsg.empty() ? "exit " + std::to_string(rc) : errMsg) +
+                     "):\n" + (text ? *text : std::string()));
+  }
+  return Error::success();
+}
+
+/// Compiles and builds the model unless the cache already has it; returns the
+/// cache directory holding `<name>.so` and `<name>.weights`.
+Expected<std::string> prepare(const RunOptions &options, std::string &name) {
+  name = options.name.empty() ? defaultModelName(options.model) : options.name;
+  auto key = cacheKey(options.model, name, options.foldBatchNorm);
+  if (!key)
+    return key.takeError();
+  std::string dir = cacheRoot() + "/" + *key;
+  if (llvm::sys::fs::exists(dir + "/" + name + ".so"))
+    return dir;
+  if (std::error_code ec = llvm::sys::fs::create_directories(cacheRoot()))
+    return makeError("cannot create cache directory '" + cacheRoot() + "': " + ec.message());
+  // Build in a private directory and rename it into place, so concurrent runs
+  // of the same model never see a half-built cache entry.
+  std::string tmp = dir + ".tmp." + std::to_string(getpid());
+  llvm::sys::fs::remove_directories(tmp);
+  CompileOptions compile;
+  compile.modelPath = options.model;
+  compile.name = name;
+  compile.foldBatchNorm = options.foldBatchNorm;
+  auto result = compileModel(compile);
+  if (!result)
+    return result.takeError();
+  if (Error e = writeCompileResult(*result, tmp, /*writeReport=*/true, false))
+    return std::move(e);
+  if (Error e = buildSharedObject(tmp, name)) {
+    llvm::sys::fs::remove_directories(tmp);
+    return std::move(e);
+  }
+  if (llvm::sys::fs::rename(tmp, dir)) {
+    llvm::sys::fs::remove_directories(tmp);
+    if (!llvm::sys::fs::exists(dir + "/" + name + ".so"))
+      return makeError("cannot move the build into '" + dir + "'");
+  }
+  return dir;
+}
+
+Expected<ModelAbi> loadAbi(void *handle, const std::string &name) {
+  ModelAbi abi;
+  auto sym = [&](auto &fn, const char *suffix) -> bool {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+        dlsym(handle, (name + suffix).c_str()));
+    return fn != nullptr;
+  };
+  if (!sym(abi.create, "_create") || !sym(abi.run, "_run") ||
+      !sym(abi.destroy, "_destroy") || !sym(abi.numInputs, "_num_inputs") ||
+      !sym(abi.numOutputs, "_num_outputs") || !sym(abi.inputInfo, "_input_info") ||
+      !sym(abi.outputInfo, "_output_info"))
+    return makeError("the compiled model does not export the '" + name +
+                     "_*' C ABI");
+  return abi;
+}
+
+std::string previewValues(const HostTensor &t) {
+  std::string s;
+  size_t elt = onnxElementSize(t.dtype);
+  size_t n = elt ? t.data.size() / elt : 0;
+  for (size_t i = 0; i < std::min<size_t>(n, 6); ++i) {
+    char buf[48];
+    if (t.dtype == 1) {
+      float v;
+      std::memcpy(&v, t.data.data() + i * 4, 4);
+      snprintf(buf, sizeof buf, "%.6g", v);
+    } else if (t.dtype == 11) {
+      double v;
+      std::memcpy(&v, t.data.data() + i * 8, 8);
+      snprintf(buf, sizeof buf, "%.6g", v);
+    } else if (t.dtype == 7) {
+      int64_t v;
+      std::memcpy(&v, t.data.data() + i * 8, 8);
+      snprintf(buf, sizeof buf, "%lld", (long long)v);
+    } else {
+      snprintf(buf, sizeof buf, "?");
+    }
+    s += (i ? ", " : "") + std::string(buf);
+  }
+  return s + (n > 6 ? ", ..." : "");
+}
+
+} // namespace
+
+int runCommand(const RunOptions &options) {
+  auto fail = [](const std::string &msg) {
+    std::cerr << "kiln: error: " << msg << "\n";
+    return 2;
+  };
+  std::string name;
+  auto dir = prepare(options, name);
+  if (!dir)
+    return fail(llvm::toString(dir.takeError()));
+
+  std::string soPath = *dir + "/" + name + ".so";
+  void *handle = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    return fail(std::string("cannot load '") + soPath + "': " + dlerror());
+  auto abi = loadAbi(handle, name);
+  if (!abi)
+    return fail(llvm::toString(abi.takeError()));
+  char error[1024] = {};
+  std::string weights = *dir + "/" + name + ".weights";
+  void *model = abi->create(weights.c_str(), options.threads, error, sizeof error);
+  if (!model)
+    return fail(error);
+  struct Guard {
+    ModelAbi &abi;
+    void *model;
+    ~Guard() { abi.destroy(model); }
+  } guard{*abi, model};
+
+  size_t numInputs = abi->numInputs(), numOutputs = abi->numOutputs();
+  std::vector<kiln_tensor_info> inInfo(numInputs), outInfo(numOutputs);
+  for (size_t i = 0; i < numInputs; ++i)
+    abi->inputInfo(i, &inInfo[i]);
+  for (size_t i = 0; i < numOutputs; ++i)
+    abi->outputInfo(i, &outInfo[i]);
+
+  nlohmann::json report;
+  report["model"] = options.model;
+  report["name"] = name;
+  report["threads"] = options.threads;
+  bool allMatch = true;
+  nlohmann::json datasets = nlohmann::json::array();
+  std::vector<kiln_tensor> lastInputs;
+  std::vector<HostTensor> lastInputData;
+
+  for (size_t di = 0; di < options.dataDirs.size(); ++di) {
+    const std::string &dataDir = options.dataDirs[di];
+    std::vector<HostTensor> inputs(numInputs), outputs(numOutputs);
+    std::vector<kiln_tensor> inT(numInputs), outT(numOutputs);
+    for (size_t i = 0; i < numInputs; ++i) {
+      std::string path = dataDir + "/input_" + std::to_string(i) + ".pb";
+      auto t = readTensorFile(path);
+      if (!t)
+        return fail(llvm::toString(t.takeError()));
+      inputs[i] = std::move(*t);
+      std::vector<int64_t> want(inInfo[i].dims, inInfo[i].dims + inInfo[i].rank);
+      if (inputs[i].dtype != inInfo[i].dtype || inputs[i].dims != want)
+        return fail("model '" + name + "': input " + std::to_string(i) + " '" +
+                    inInfo[i].name + "' expects " + onnxElementName(inInfo[i].dtype) +
+                    dimsString(want) + ", but '" + path + "' holds " +
+                    onnxElementName(inputs[i].dtype) + dimsString(inputs[i].dims));
+      inT[i].dtype = inputs[i].dtype;
+      inT[i].rank = inputs[i].dims.size();
+      std::copy(inputs[i].dims.begin(), inputs[i].dims.end(), inT[i].dims);
+      inT[i].data = inputs[i].data.data();
+    }
+    for (size_t i = 0; i < numOutputs; ++i) {
+      HostTensor &t = outputs[i];
+      t.name = outInfo[i].name;
+      t.dtype = outInfo[i].dtype;
+      t.dims.assign(outInfo[i].dims, outInfo[i].dims + outInfo[i].rank);
+      int64_t count = 1;
+      for (int64_t d : t.dims)
+        count *= d;
+      t.data.assign(count * onnxElementSize(t.dtype), 0);
+      outT[i].dtype = t.dtype;
+      outT[i].rank = t.dims.size();
+      std::copy(t.dims.begin(), t.dims.end(), outT[i].dims);
+      outT[i].data = t.data.data();
+    }
+    if (abi->run(model, inT.data(), numInputs, outT.data(), numOutputs, error,
+                 sizeof error) != 0)
+      return fail(error);
+
+    nlohmann::json ds;
+    ds["data"] = dataDir;
+    nlohmann::json outs = nlohmann::json::array();
+    if (!options.json)
+      std::cout << "== " << dataDir << "\n";
+    for (size_t i = 0; i < numOutputs; ++i) {
+      nlohmann::json o;
+      o["name"] = outputs[i].name;
+      o["shape"] = outputs[i].dims;
+      std::string line = "output " + std::to_string(i) + " '" + outputs[i].name +
+                         "' " + onnxElementName(outputs[i].dtype) +
+                         dimsString(outputs[i].dims) + ": " + previewValues(outputs[i]);
+      std::string expectedPath = dataDir + "/output_" + std::to_string(i) + ".pb";
+      if (llvm::sys::fs::exists(expectedPath)) {
+        auto expected = readTensorFile(expectedPath);
+        if (!expected)
+          return fail(llvm::toString(expected.takeError()));
+        Comparison c = compareTensors(outputs[i], *expected, options.rtol, options.atol);
+        o["match"] = c.match;
+        o["max_abs_error"] = c.maxAbsError;
+        if (!c.match) {
+          o["mismatch"] = c.message;
+          allMatch = false;
+          line += "\n  MISMATCH: " + c.message;
+        } else {
+          char buf[64];
+          snprintf(buf, sizeof buf, "%.3g", c.maxAbsError);
+          line += "\n  matches expected (max abs error " + std::string(buf) + ")";
+        }
+      }
+      if (!options.json)
+        std::cout << line << "\n";
+      outs.push_back(o);
+    }
+    ds["outputs"] = outs;
+    datasets.push_back(ds);
+
+    if (!options.saveDir.empty()) {
+      std::string out = options.saveDir;
+      if (options.dataDirs.size() > 1)
+        out += "/" + llvm::sys::path::filename(dataDir).str();
+      if (std::error_code ec = llvm::sys::fs::create_directories(out))
+        return fail("cannot create '" + out + "': " + ec.message());
+      for (size_t i = 0; i < numOutputs; ++i)
+        if (Error e = writeTensorFile(outputs[i], out + "/output_" + std::to_string(i) + ".pb"))
+          return fail(llvm::toString(std::move(e)));
+    }
+    lastInputs = inT;
+    lastInputData = std::move(inputs);
+    for (size_t i = 0; i < numInputs; ++i)
+      lastInputs[i].data = lastInputData[i].data.data();
+  }
+  report["datasets"] = datasets;
+  report["match"] = allMatch;
+
+  if (options.bench > 0) {
+    std::vector<HostTensor> scratch(numOutputs);
+    std::vector<kiln_tensor> outT(numOutputs);
+    for (size_t i = 0; i < numOutputs; ++i) {
+      int64_t count = 1;
+      for (int r = 0; r < outInfo[i].rank; ++r)
+        count *= outInfo[i].dims[r];
+      scratch[i].data.assign(count * onnxElementSize(outInfo[i].dtype), 0);
+      outT[i].dtype = outInfo[i].dtype;
+      outT[i].rank = outInfo[i].rank;
+      std::copy(outInfo[i].dims, outInfo[i].dims + outInfo[i].rank, outT[i].dims);
+      outT[i].data = scratch[i].data.data();
+    }
+    auto once = [&]() {
+      return abi->run(model, lastInputs.data(), numInputs, outT.data(), numOutputs,
+                      error, sizeof error);
+    };
+    int warmup = std::max(2, options.bench / 10);
+    for (int i = 0; i < warmup; ++i)
+      if (once() != 0)
+        return fail(error);
+    std::vector<double> ms;
+    for (int i = 0; i < options.bench; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      if (once() != 0)
+        return fail(error);
+      ms.push_back(std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - t0)
+                       .count());
+    }
+    std::sort(ms.begin(), ms.end());
+    double median = ms.size() % 2 ? ms[ms.size() / 2]
+                                  : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+    double mean = 0;
+    for (double v : ms)
+      mean += v / ms.size();
+    report["runs"] = options.bench;
+    report["warmup"] = warmup;
+    report["median_ms"] = median;
+    report["min_ms"] = ms.front();
+    report["mean_ms"] = mean;
+    if (!options.json) {
+      char buf[160];
+      snprintf(buf, sizeof buf,
+               "time per run (%d runs, %d thread%s): median %.3f ms, min %.3f ms\n",
+               options.bench, options.threads, options.threads == 1 ? "" : "s",
+               median, ms.front());
+      std::cout << buf;
+    }
+  }
+  if (options.json)
+    std::cout << report.dump() << "\n";
+  else
+    std::cout << (allMatch ? "all outputs match\n" : "outputs DIFFER\n");
+  return allMatch ? 0 : 1;
+}
+
+} // namespace kiln

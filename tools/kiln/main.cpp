@@ -1,0 +1,144 @@
+//===- main.cpp - The kiln command-line tool ------------------------------===//
+//
+//   kiln compile MODEL -o DIR [--name N] [--report] [--emit-mlir]
+//   kiln run MODEL --data DIR [--data DIR ...] [--save OUT] [--rtol R]
+//            [--atol A] [--bench N] [--threads T] [--json]
+//   kiln convert MODEL -o OUT.json|OUT.onnx
+//   kiln ops
+//
+// Errors go to stderr as "kiln: error: ..." with a non-zero exit code.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/kiln/Commands.h"
+
+#include "lib/Driver/Compiler.h"
+#include "lib/Import/JsonModel.h"
+#include "lib/Import/ModelLoader.h"
+#include "lib/Import/OnnxImporter.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+
+using namespace kiln;
+
+static int reportError(llvm::Error error) {
+  std::cerr << "kiln: error: " << llvm::toString(std::move(error)) << "\n";
+  return 2;
+}
+
+static int compileCommand(const std::string &model, const std::string &outDir,
+                          const std::string &name, bool report, bool emitMlir,
+                          bool foldBatchNorm) {
+  CompileOptions options;
+  options.modelPath = model;
+  options.name = name;
+  options.foldBatchNorm = foldBatchNorm;
+  auto result = compileModel(options);
+  if (!result)
+    return reportError(result.takeError());
+  if (llvm::Error e = writeCompileResult(*result, outDir, report, emitMlir))
+    return reportError(std::move(e));
+  std::cout << "kiln: compiled '" << model << "' as '" << result->name
+            << "' into " << outDir << " (" << result->report["kernels"]
+            << " kernel calls, " << result->report["unique_kernels"]
+            << " kernel functions, arena " << result->report["arena_bytes"]
+            << " bytes, weights " << result->report["weights_bytes"]
+            << " bytes)\n";
+  return 0;
+}
+
+static int convertCommand(const std::string &model, const std::string &out) {
+  auto proto = loadModel(model);
+  if (!proto)
+    return reportError(proto.takeError());
+  llvm::StringRef ext = llvm::sys::path::extension(out);
+  if (ext == ".json") {
+    if (llvm::Error e = writeJsonModel(*proto, out))
+      return reportError(std::move(e));
+  } else if (ext == ".onnx") {
+    std::string tmp = out + ".tmp";
+    {
+      std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+      if (!proto->SerializeToOstream(&os) || !os.flush()) {
+        llvm::sys::fs::remove(tmp);
+        return reportError(makeError("cannot write '" + out + "'"));
+      }
+    }
+    if (llvm::sys::fs::rename(tmp, out))
+      return reportError(makeError("cannot write '" + out + "'"));
+  } else {
+    return reportError(makeError("output '" + out +
+                                 "' must end in .json or .onnx"));
+  }
+  std::cout << "kiln: wrote " << out << "\n";
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  CLI::App app{"Kiln: an ahead-of-time compiler from ONNX and JSON models to C++"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "kiln 0.1.0");
+
+  std::string model, outDir, name, convertOut;
+  bool report = false, emitMlir = false, noFoldBn = false;
+  auto *compile = app.add_subcommand("compile", "Compile a model to C++ source, header and weights");
+  compile->add_option("model", model, "Model file (.onnx, .onnxtxt or .json)")->required();
+  compile->add_option("-o,--output", outDir, "Output directory")->required();
+  compile->add_option("--name", name, "C++ namespace and C ABI prefix (default: from the file name)");
+  compile->add_flag("--report", report, "Also write <name>.report.json");
+  compile->add_flag("--emit-mlir", emitMlir, "Also write the optimised IR as <name>.mlir");
+  compile->add_flag("--no-fold-batch-norm", noFoldBn, "Keep batch normalisation as its own kernel");
+
+  RunOptions run;
+  bool runNoFoldBn = false;
+  auto *runCmd = app.add_subcommand("run", "Compile (cached), build, run and check a model on test data");
+  runCmd->add_option("model", run.model, "Model file (.onnx, .onnxtxt or .json)")->required();
+  runCmd->add_option("--data", run.dataDirs, "Directory with input_<i>.pb (and output_<i>.pb to compare)")->required();
+  runCmd->add_option("--save", run.saveDir, "Write the outputs as output_<i>.pb into this directory");
+  runCmd->add_option("--rtol", run.rtol, "Relative tolerance (default 1e-3)");
+  runCmd->add_option("--atol", run.atol, "Absolute tolerance (default 1e-7)");
+  runCmd->add_option("--bench", run.bench, "Time this many runs after warm-up")->check(CLI::NonNegativeNumber);
+  runCmd->add_option("--threads", run.threads, "Threads the compiled model uses")->check(CLI::Range(1, 1024));
+  runCmd->add_option("--name", run.name, "Model name (default: from the file name)");
+  runCmd->add_flag("--json", run.json, "Print one JSON object instead of text");
+  runCmd->add_flag("--no-fold-batch-norm", runNoFoldBn, "Keep batch normalisation as its own kernel");
+
+  auto *convert = app.add_subcommand("convert", "Convert between ONNX and Kiln JSON");
+  std::string convertIn;
+  convert->add_option("model", convertIn, "Model file (.onnx, .onnxtxt or .json)")->required();
+  convert->add_option("-o,--output", convertOut, "Output file (.json with a .weights.bin beside it, or .onnx)")->required();
+
+  auto *ops = app.add_subcommand("ops", "List the supported ONNX operators");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*compile)
+      return compileCommand(model, outDir, name, report, emitMlir, !noFoldBn);
+    if (*runCmd) {
+      run.foldBatchNorm = !runNoFoldBn;
+      return runCommand(run);
+    }
+    if (*convert)
+      return convertCommand(convertIn, convertOut);
+    if (*ops) {
+      for (const std::string &op : supportedOnnxOps())
+        std::cout << op << "\n";
+      return 0;
+    }
+  } catch (const std::exception &e) {
+    // Last line of defence: no exception from a library ends in abort().
+    std::cerr << "kiln: error: " << e.what() << "\n";
+    return 2;
+  }
+  return 2;
+}
