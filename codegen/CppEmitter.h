@@ -22,6 +22,9 @@ struct CppEmitOptions {
   std::string name = "model";
   /// Shown in the generated comments.
   std::string modelPath;
+  /// Adds Model::createEmbedded(), which reads the weights from the symbols
+  /// `kiln_<name>_weights_data`/`_end` (see embeddedWeightsAssembly).
+  bool embedWeights = false;
 };
 
 struct CppArtifacts {
@@ -43,6 +46,11 @@ struct CppArtifacts {
 /// diagnostic at the op's location.
 mlir::LogicalResult emitCpp(mlir::func::FuncOp func,
                             const CppEmitOptions &options, CppArtifacts &out);
+
+/// GNU assembler source that embeds the weights file at `weightsPath` under
+/// the symbols Model::createEmbedded() reads.
+std::string embeddedWeightsAssembly(const std::string &name,
+                                    const std::string &weightsPath);
 
 /// Turns `name` into a C identifier usable as a namespace ("resnet-18" ->
 /// "resnet_18").

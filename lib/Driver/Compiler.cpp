@@ -80,6 +80,8 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   CppEmitOptions emitOptions;
   emitOptions.name = result.name;
   emitOptions.modelPath = path;
+  emitOptions.embedWeights = options.embedWeights;
+  result.embedWeights = options.embedWeights;
   CppArtifacts artifacts;
   if (failed(emitCpp(func, emitOptions, artifacts)))
     return makeError("model '" + path + "': code generation failed:\n" +
@@ -156,6 +158,13 @@ Error writeCompileResult(const CompileResult &result, const std::string &dir,
     return e;
   if (Error e = writeAtomically(file(".cpp"), result.source.data(), result.source.size()))
     return e;
+  if (result.embedWeights) {
+    llvm::SmallString<256> abs(file(".weights"));
+    llvm::sys::fs::make_absolute(abs);
+    std::string asmText = embeddedWeightsAssembly(result.name, abs.str().str());
+    if (Error e = writeAtomically(file(".weights.S"), asmText.data(), asmText.size()))
+      return e;
+  }
   if (writeReport)
     if (Error e = writeAtomically(file(".report.json"), report.data(), report.size()))
       return e;

@@ -20,12 +20,16 @@ struct CompileOptions {
   /// Namespace and C ABI prefix; empty picks a name from the model path.
   std::string name;
   bool foldBatchNorm = true;
+  /// Also emit `<name>.weights.S`, which embeds the weights file, and
+  /// Model::createEmbedded().
+  bool embedWeights = false;
 };
 
 struct CompileResult {
   std::string name;
   std::string header, source;
   std::vector<char> weightsFile;
+  bool embedWeights = false;
   /// Pretty-printed MLIR after the pass pipeline (large constants elided).
   std::string mlir;
   nlohmann::json report;

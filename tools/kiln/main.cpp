@@ -1,9 +1,10 @@
 //===- main.cpp - The kiln command-line tool ------------------------------===//
 //
-//   kiln compile MODEL -o DIR [--name N] [--report] [--emit-mlir]
+//   kiln compile MODEL -o DIR [--name N] [--report] [--emit-mlir] [--embed-weights]
 //   kiln run MODEL --data DIR [--data DIR ...] [--save OUT] [--rtol R]
 //            [--atol A] [--bench N] [--threads T] [--json]
 //   kiln convert MODEL -o OUT.json|OUT.onnx
+//   kiln import MODEL [--elide-constants]
 //   kiln ops
 //
 // Errors go to stderr as "kiln: error: ..." with a non-zero exit code.
@@ -17,6 +18,10 @@
 #include "lib/Import/ModelLoader.h"
 #include "lib/Import/OnnxImporter.h"
 
+#include "dialects/Kiln/KilnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include <CLI/CLI.hpp>
@@ -33,8 +38,9 @@ static int reportError(llvm::Error error) {
 
 static int compileCommand(const std::string &model, const std::string &outDir,
                           const std::string &name, bool report, bool emitMlir,
-                          bool foldBatchNorm) {
+                          bool foldBatchNorm, bool embedWeights) {
   CompileOptions options;
+  options.embedWeights = embedWeights;
   options.modelPath = model;
   options.name = name;
   options.foldBatchNorm = foldBatchNorm;
@@ -49,6 +55,27 @@ static int compileCommand(const std::string &model, const std::string &outDir,
             << " kernel functions, arena " << result->report["arena_bytes"]
             << " bytes, weights " << result->report["weights_bytes"]
             << " bytes)\n";
+  return 0;
+}
+
+/// Prints the kiln IR straight after import (before any pass), for tests and
+/// for users who want to see how their model was understood.
+static int importCommand(const std::string &model, bool elide) {
+  auto proto = loadModel(model);
+  if (!proto)
+    return reportError(proto.takeError());
+  mlir::MLIRContext context;
+  context.loadDialect<KilnDialect, mlir::func::FuncDialect>();
+  ImportOptions options;
+  options.modelPath = model;
+  auto imported = importOnnxModel(std::move(*proto), context, options);
+  if (!imported)
+    return reportError(imported.takeError());
+  mlir::OpPrintingFlags flags;
+  if (elide)
+    flags.elideLargeElementsAttrs(16);
+  imported->module->print(llvm::outs(), flags);
+  llvm::outs() << "\n";
   return 0;
 }
 
@@ -85,7 +112,7 @@ int main(int argc, char **argv) {
   app.set_version_flag("--version", "kiln 0.1.0");
 
   std::string model, outDir, name, convertOut;
-  bool report = false, emitMlir = false, noFoldBn = false;
+  bool report = false, emitMlir = false, noFoldBn = false, embed = false;
   auto *compile = app.add_subcommand("compile", "Compile a model to C++ source, header and weights");
   compile->add_option("model", model, "Model file (.onnx, .onnxtxt or .json)")->required();
   compile->add_option("-o,--output", outDir, "Output directory")->required();
@@ -93,6 +120,7 @@ int main(int argc, char **argv) {
   compile->add_flag("--report", report, "Also write <name>.report.json");
   compile->add_flag("--emit-mlir", emitMlir, "Also write the optimised IR as <name>.mlir");
   compile->add_flag("--no-fold-batch-norm", noFoldBn, "Keep batch normalisation as its own kernel");
+  compile->add_flag("--embed-weights", embed, "Also write <name>.weights.S embedding the weights, and Model::createEmbedded()");
 
   RunOptions run;
   bool runNoFoldBn = false;
@@ -115,6 +143,12 @@ int main(int argc, char **argv) {
 
   auto *ops = app.add_subcommand("ops", "List the supported ONNX operators");
 
+  std::string importIn;
+  bool elide = false;
+  auto *import = app.add_subcommand("import", "Print the kiln IR of a model as imported (before passes)");
+  import->add_option("model", importIn, "Model file (.onnx, .onnxtxt or .json)")->required();
+  import->add_flag("--elide-constants", elide, "Print large constants as placeholders");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -123,13 +157,15 @@ int main(int argc, char **argv) {
 
   try {
     if (*compile)
-      return compileCommand(model, outDir, name, report, emitMlir, !noFoldBn);
+      return compileCommand(model, outDir, name, report, emitMlir, !noFoldBn, embed);
     if (*runCmd) {
       run.foldBatchNorm = !runNoFoldBn;
       return runCommand(run);
     }
     if (*convert)
       return convertCommand(convertIn, convertOut);
+    if (*import)
+      return importCommand(importIn, elide);
     if (*ops) {
       for (const std::string &op : supportedOnnxOps())
         std::cout << op << "\n";

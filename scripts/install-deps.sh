@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian bookworm packages Kiln needs to build and test, skipping
+# those already present. Run as root (or with sudo) on a fresh machine.
+set -euo pipefail
+
+packages=(
+  # Build
+  cmake ninja-build ccache g++ clang-19
+  # Compiler infrastructure: LLVM/MLIR 19 (lit and FileCheck are in llvm-19-tools)
+  llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
+  # Model formats and command line
+  libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libcli11-dev
+  # Tests
+  catch2 python3 python3-numpy python3-onnx python3-torch python3-torchvision
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

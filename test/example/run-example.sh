@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds examples/cnn-classifier against this Kiln build tree (as a user's
+# project would, through find_package(Kiln) and kiln_add_model), then checks
+# its output against the model's expected output.
+set -euo pipefail
+src=$1 kiln_build=$2 work=$3
+mkdir -p "$work"
+cmake -G Ninja -S "$src/examples/cnn-classifier" -B "$work/build" \
+  -DKiln_DIR="$kiln_build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/build"
+/usr/bin/python3 - "$src/models/cnn/test_data_set_0" "$work" <<'PY'
+import sys
+import onnx
+from onnx import numpy_helper
+data, work = sys.argv[1], sys.argv[2]
+for kind in ("input", "output"):
+    t = onnx.load_tensor(f"{data}/{kind}_0.pb")
+    numpy_helper.to_array(t).astype("<f4").tofile(f"{work}/{kind}_0.raw")
+PY
+"$work/build/cnn_classifier" "$work/input_0.raw" "$work/output_0.raw"

@@ -1,0 +1,28 @@
+# lit configuration for Kiln's regression tests (run through CTest, or
+# directly: lit.py build/test).
+import os
+
+import lit.formats
+
+config.name = "Kiln"
+config.test_format = lit.formats.ShTest(not lit.util.which("bash") is None)
+config.suffixes = [".mlir", ".onnxtxt", ".test"]
+config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.kiln_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
+)
+# Each lit run compiles into its own cache so tests never see stale builds.
+config.environment["KILN_CACHE_DIR"] = os.path.join(config.test_exec_root, "kiln-cache")
+for var in ("HOME", "CXX", "TMPDIR"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "models")))
+config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
+config.substitutions.append(("%runtime_include", os.path.join(config.kiln_src_root, "runtime", "include")))
+if config.clangxx:
+    config.available_features.add("clang")
+    config.substitutions.append(("%clangxx", config.clangxx))
