@@ -6,7 +6,7 @@
 #
 # For every DIR/<name>/ holding model.onnx and test_data_set_0/, at each thread
 # count (default 1,2) it runs
-#   kiln run DIR/<name>/model.onnx --data DIR/<name>/test_data_set_0 --bench N --threads T --json
+#   kiln run DIR/<name>/model.onnx --data DIR/<name>/test_data_set_0 --bench N --threads T --rtol 1e-3 --atol 1e-4 --json
 #   node bench/ort_bench.js DIR/<name>/model.onnx DIR/<name>/test_data_set_0 N T
 # prints a table (ratio = ort/kiln, > 1 means Kiln is faster) and writes
 # bench/results.json.  See bench/README.md.
@@ -61,9 +61,9 @@ done
 # --- kiln binary -------------------------------------------------------------
 if [[ $ORT_ONLY -eq 0 ]]; then
   if [[ -z "$KILN" ]]; then
-    if [[ -x "$ROOT/build/kiln" ]]; then KILN="$ROOT/build/kiln"
+    if [[ -x "$ROOT/build/bin/kiln" ]]; then KILN="$ROOT/build/bin/kiln"
     elif command -v kiln >/dev/null 2>&1; then KILN="$(command -v kiln)"
-    else die "no kiln binary: not at build/kiln nor on PATH; pass --kiln PATH (or --ort-only)"
+    else die "no kiln binary: not at build/bin/kiln nor on PATH; pass --kiln PATH (or --ort-only)"
     fi
   fi
   [[ -f "$KILN" && -x "$KILN" ]] || die "--kiln '$KILN' is not an executable file"
@@ -104,7 +104,7 @@ for d in "${MODEL_DIRS[@]}"; do
     kiln_json="null"; ort_json="null"
     if [[ $ORT_ONLY -eq 0 ]]; then
       echo "== $name threads=$t: kiln" >&2
-      if "$KILN" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --json \
+      if "$KILN" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --rtol 1e-3 --atol 1e-4 --json \
            > "$TMP/kiln.out" 2> "$TMP/kiln.err"; then
         kiln_json="$(json_line "$TMP/kiln.out")"
         if [[ -z "$kiln_json" ]]; then
