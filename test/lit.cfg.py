@@ -7,7 +7,7 @@ import lit.formats
 config.name = "Kiln"
 config.test_format = lit.formats.ShTest(not lit.util.which("bash") is None)
 config.suffixes = [".mlir", ".onnxtxt", ".test"]
-config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py"]
+config.excludes = ["Inputs", "unit", "example", "CMakeLists.txt", "lit.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
 
@@ -23,6 +23,7 @@ for var in ("HOME", "CXX", "TMPDIR"):
 config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "models")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.substitutions.append(("%runtime_include", os.path.join(config.kiln_src_root, "runtime", "include")))
+config.substitutions.append(("%kiln_runtime_lib", config.kiln_runtime_lib))
 if config.clangxx:
     config.available_features.add("clang")
     config.substitutions.append(("%clangxx", config.clangxx))
