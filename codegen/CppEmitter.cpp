@@ -11,6 +11,7 @@
 #include "codegen/MemoryPlan.h"
 
 #include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/PointwiseFns.h"
 #include "kiln/runtime/Weights.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -240,8 +241,11 @@ public:
         .Case<SoftmaxOp>([&](auto o) { return printSoftmax(o); })
         .Case<LayerNormOp>([&](auto o) { return printLayerNorm(o); })
         .Case<BatchNormOp>([&](auto o) { return printBatchNorm(o); })
-        .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp>(
-            [&](auto o) { return printReduce(o); })
+        .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
+              ReduceL1Op, ReduceL2Op, ReduceSumSquareOp, ReduceLogSumOp,
+              ReduceLogSumExpOp>([&](auto o) { return printReduce(o); })
+        .Case<ArgReduceOp>([&](auto o) { return printArgReduce(o); })
+        .Case<PointwiseOp>([&](auto o) { return printPointwise(o); })
         .Case<MaxPoolOp>([&](auto o) { return printMaxPool(o); })
         .Case<GlobalAveragePoolOp>([&](auto o) { return printGlobalAvgPool(o); })
         .Case<TransposeOp>([&](auto o) { return printTranspose(o); })
@@ -347,6 +351,97 @@ private:
         .Case<LessOp>([&](auto) { return a + " < " + b; })
         .Case<GreaterOp>([&](auto) { return a + " > " + b; })
         .Default([&](Operation *) { return std::string(); });
+  }
+
+  /// C++ for one kiln.pointwise function (see dialects/Kiln/PointwiseFns.cpp).
+  FailureOr<std::string> pointwiseExpr(PointwiseOp o, ArrayRef<std::string> a,
+                                       const std::string &t) {
+    StringRef fn = o.getFn();
+    SmallVector<std::string> p;
+    for (Attribute attr : o.getParams())
+      p.push_back(floatLiteral(cast<FloatAttr>(attr).getValueAsDouble(), "double"));
+    auto cast = [&](const std::string &e) { return "static_cast<" + t + ">(" + e + ")"; };
+    auto call = [&](const char *f) { return cast(std::string(f) + "(" + a[0] + ")"); };
+    std::string x = a.empty() ? "" : a[0], y = a.size() > 1 ? a[1] : "";
+    std::string bits = str(eltOf(o.getInputs()[0]).getIntOrFloatBitWidth());
+    static const std::map<std::string, const char *> calls = {
+        {"acos", "std::acos"},   {"acosh", "std::acosh"}, {"asin", "std::asin"},
+        {"asinh", "std::asinh"}, {"atan", "std::atan"},   {"atanh", "std::atanh"},
+        {"ceil", "std::ceil"},   {"cos", "std::cos"},     {"cosh", "std::cosh"},
+        {"floor", "std::floor"}, {"round", "std::nearbyint"}, {"sin", "std::sin"},
+        {"sinh", "std::sinh"},   {"tan", "std::tan"}};
+    if (auto it = calls.find(fn.str()); it != calls.end())
+      return call(it->second);
+    if (fn == "and") return x + " && " + y;
+    if (fn == "or") return x + " || " + y;
+    if (fn == "xor") return x + " != " + y;
+    if (fn == "not") return "!" + x;
+    if (fn == "greater_equal") return x + " >= " + y;
+    if (fn == "less_equal") return x + " <= " + y;
+    if (fn == "is_nan") return "std::isnan(" + x + ")";
+    if (fn == "is_inf")
+      return "((" + p[0] + " != 0.0 && " + x + " == std::numeric_limits<" + t +
+             ">::infinity()) || (" + p[1] + " != 0.0 && " + x +
+             " == -std::numeric_limits<" + t + ">::infinity()))";
+    if (fn == "bitshift_left")
+      return "(" + y + " >= " + bits + " ? " + t + "(0) : " + cast(x + " << " + y) + ")";
+    if (fn == "bitshift_right")
+      return "(" + y + " >= " + bits + " ? " + t + "(0) : " + cast(x + " >> " + y) + ")";
+    if (fn == "fmod")
+      return isa<FloatType>(eltOf(o.getInputs()[0]))
+                 ? cast("std::fmod(" + x + ", " + y + ")")
+                 : "(" + y + " == 0 ? " + t + "(0) : " + cast(x + " % " + y) + ")";
+    if (fn == "mod")
+      return "(" + y + " == 0 ? " + t + "(0) : " + cast("(" + x + " % " + y + " != 0 && ((" +
+             x + " % " + y + " < 0) != (" + y + " < 0))) ? " + x + " % " + y + " + " + y +
+             " : " + x + " % " + y) + ")";
+    if (fn == "prelu") return x + " < 0 ? " + cast(y + " * " + x) + " : " + x;
+    if (fn == "sign") return cast("(" + x + " > 0) - (" + x + " < 0)");
+    if (fn == "softplus") return cast("std::log1p(std::exp(" + x + "))");
+    if (fn == "softsign") return cast(x + " / (1 + std::fabs(" + x + "))");
+    if (fn == "scale") return cast(x + " * " + p[0]);
+    if (fn == "elu") return x + " >= 0 ? " + x + " : " + cast(p[0] + " * std::expm1(" + x + ")");
+    if (fn == "celu")
+      return cast("std::max(0.0, static_cast<double>(" + x + ")) + std::min(0.0, " + p[0] +
+                  " * std::expm1(" + x + " / " + p[0] + "))");
+    if (fn == "selu")
+      return cast(p[1] + " * (" + x + " > 0 ? static_cast<double>(" + x + ") : " + p[0] +
+                  " * std::expm1(" + x + "))");
+    if (fn == "leaky_relu") return x + " >= 0 ? " + x + " : " + cast(p[0] + " * " + x);
+    if (fn == "thresholded_relu") return x + " > " + p[0] + " ? " + x + " : " + t + "(0)";
+    if (fn == "hard_sigmoid")
+      return cast("std::max(0.0, std::min(1.0, " + p[0] + " * " + x + " + " + p[1] + "))");
+    if (fn == "hard_swish")
+      return cast(x + " * std::max(0.0, std::min(1.0, " + x + " / 6.0 + 0.5))");
+    if (fn == "shrink")
+      return x + " < -" + p[1] + " ? " + cast(x + " + " + p[0]) + " : (" + x + " > " + p[1] +
+             " ? " + cast(x + " - " + p[0]) + " : " + t + "(0))";
+    return failure();
+  }
+
+  LogicalResult printPointwise(PointwiseOp o) {
+    Value y = o.getOutput();
+    SmallVector<int64_t> dims(shapeOf(y));
+    SmallVector<SmallVector<int64_t>> strides;
+    for (Value operand : o.getInputs())
+      strides.push_back(broadcastStrides(shapeOf(operand), dims));
+    strides.push_back(contiguousStrides(dims));
+    coalesce(dims, strides);
+    LogicalResult result = success();
+    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
+      SmallVector<std::string> elems;
+      for (unsigned i = 0; i < o.getInputs().size(); ++i)
+        elems.push_back(in(i) + "[" + offsetExpr(vars, strides[i]) + "]");
+      auto expr = pointwiseExpr(o, elems, type(o.getInputs()[0]));
+      if (failed(expr)) {
+        result = o.emitOpError("pointwise function '") << o.getFn()
+                 << "' has no C++ expression";
+        return;
+      }
+      c.line(out() + "[" + offsetExpr(vars, strides.back()) + "] = " + *expr + ";");
+    });
+    k.flops = numel(y);
+    return result;
   }
 
   template <typename OpTy> LogicalResult printBroadcast(OpTy) {
@@ -555,10 +650,17 @@ private:
     c.line("y[j * " + str(inner) + "] = e;");
     c.line("sum += e;");
     c.close();
-    c.line("const float scale = static_cast<float>(1.0 / sum);");
-    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    c.line("y[j * " + str(inner) + "] *= scale;");
-    c.close();
+    if (o.getLog()) {
+      c.line("const float shift = mx + static_cast<float>(std::log(sum));");
+      c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
+      c.line("y[j * " + str(inner) + "] = x[j * " + str(inner) + "] - shift;");
+      c.close();
+    } else {
+      c.line("const float scale = static_cast<float>(1.0 / sum);");
+      c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
+      c.line("y[j * " + str(inner) + "] *= scale;");
+      c.close();
+    }
     c.close();
     c.close();
     return success();
@@ -636,12 +738,35 @@ private:
   template <typename OpTy> LogicalResult printReduce(OpTy o) {
     Value x = o.getInput();
     std::string t = type(x);
-    bool isMax = std::is_same_v<OpTy, ReduceMaxOp>;
-    bool isMean = std::is_same_v<OpTy, ReduceMeanOp>;
-    if (isMean && !isFloat(x))
-      return o.emitOpError("ReduceMean is only supported on floating-point tensors");
+    bool fp = isFloat(x);
+    // Accumulate floats in double; integers in their own type (exact).
+    std::string acc = fp ? "double" : t;
+    std::string init = acc + "(0)", step = "a += v", finish = "a";
+    if (isa<ReduceMaxOp>(op)) {
+      init = fp ? "-std::numeric_limits<double>::infinity()" : "std::numeric_limits<" + t + ">::lowest()";
+      step = "if (v > a || v != v) a = v";
+    } else if (isa<ReduceMinOp>(op)) {
+      init = fp ? "std::numeric_limits<double>::infinity()" : "std::numeric_limits<" + t + ">::max()";
+      step = "if (v < a || v != v) a = v";
+    } else if (isa<ReduceProdOp>(op)) {
+      init = acc + "(1)";
+      step = "a *= v";
+    } else if (isa<ReduceL1Op>(op)) {
+      step = "a += v < 0 ? -v : v";
+    } else if (isa<ReduceL2Op>(op)) {
+      step = "a += v * v";
+      finish = "std::sqrt(a)";
+    } else if (isa<ReduceSumSquareOp>(op)) {
+      step = "a += v * v";
+    } else if (isa<ReduceLogSumOp>(op)) {
+      finish = "std::log(a)";
+    } else if (isa<ReduceLogSumExpOp>(op)) {
+      step = "a += std::exp(static_cast<double>(v))";
+      finish = "std::log(a)";
+    }
+    if (!fp && (isa<ReduceL2Op, ReduceLogSumOp, ReduceLogSumExpOp>(op)))
+      acc = "double", init = "0.0";
     ArrayRef<int64_t> s = shapeOf(x);
-    // Output strides indexed by input dims: reduced dims do not move.
     SmallVector<int64_t> keptShape;
     for (size_t d = 0; d < s.size(); ++d)
       keptShape.push_back(llvm::is_contained(o.getAxes(), (int64_t)d) ? 1 : s[d]);
@@ -651,32 +776,50 @@ private:
         outStr[d] = 0;
     int64_t count = product(shapeOf(o.getOutput()));
     int64_t reduced = count ? product(s) / count : 0;
-    std::string acc = isFloat(x) ? "double" : t;
+    if (isa<ReduceMeanOp>(op))
+      finish = "a / " + str(std::max<int64_t>(reduced, 1));
     k.flops = product(s);
-    c.line(acc + " *acc = new " + acc + "[" + str(std::max<int64_t>(count, 1)) + "];");
+    if (count == 0)
+      return success();
+    c.line(acc + " *accs = new " + acc + "[" + str(count) + "];");
     c.open("for (int64_t i = 0; i < " + str(count) + "; ++i)");
-    c.line(std::string("acc[i] = ") +
-           (isMax ? "-std::numeric_limits<" + acc + ">::" +
-                        (isFloat(x) ? "infinity()" : "max()")
-                  : acc + "(0)") +
-           ";");
+    c.line("accs[i] = " + init + ";");
     c.close();
     SmallVector<int64_t> dims(s);
     SmallVector<SmallVector<int64_t>> strides = {contiguousStrides(s), outStr};
     coalesce(dims, strides);
     loopNest(c, dims, [&](ArrayRef<std::string> vars) {
-      std::string xi = "in0[" + offsetExpr(vars, strides[0]) + "]";
-      std::string ai = "acc[" + offsetExpr(vars, strides[1]) + "]";
-      if (isMax)
-        c.line("if (" + xi + " > " + ai + " || " + xi + " != " + xi + ") " + ai + " = " + xi + ";");
-      else
-        c.line(ai + " += " + xi + ";");
+      c.line("const " + acc + " v = static_cast<" + acc + ">(in0[" +
+             offsetExpr(vars, strides[0]) + "]);");
+      c.line(acc + " &a = accs[" + offsetExpr(vars, strides[1]) + "];");
+      c.line(step + ";");
     });
     c.open("for (int64_t i = 0; i < " + str(count) + "; ++i)");
-    c.line("out0[i] = static_cast<" + t + ">(acc[i]" +
-           (isMean ? " / " + str(reduced) : std::string()) + ");");
+    c.line("const " + acc + " a = accs[i];");
+    c.line("out0[i] = static_cast<" + t + ">(" + finish + ");");
     c.close();
-    c.line("delete[] acc;");
+    c.line("delete[] accs;");
+    return success();
+  }
+
+  LogicalResult printArgReduce(ArgReduceOp o) {
+    ArrayRef<int64_t> s = shapeOf(o.getInput());
+    int64_t axis = o.getAxis();
+    int64_t outer = product(s.take_front(axis)), len = s[axis],
+            inner = product(s.drop_front(axis + 1));
+    std::string cmp = std::string(o.getMax() ? ">" : "<") +
+                      (o.getSelectLastIndex() ? "=" : "");
+    k.flops = product(s);
+    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
+    c.open("for (int64_t r = 0; r < " + str(inner) + "; ++r)");
+    c.line("const " + type(o.getInput()) + " *x = in0 + o * " + str(len * inner) + " + r;");
+    c.line("int64_t best = 0;");
+    c.open("for (int64_t j = 1; j < " + str(len) + "; ++j)");
+    c.line("if (x[j * " + str(inner) + "] " + cmp + " x[best * " + str(inner) + "]) best = j;");
+    c.close();
+    c.line("out0[o * " + str(inner) + " + r] = best;");
+    c.close();
+    c.close();
     return success();
   }
 
@@ -835,17 +978,21 @@ private:
 //===----------------------------------------------------------------------===//
 
 bool isKeyword(const std::string &s) {
+  // C++17 keywords, alternative tokens, and names the generated code uses.
   static const std::set<std::string> words = {
-      "alignas", "alignof", "and", "asm", "auto", "bool", "break", "case",
-      "catch", "char", "class", "const", "continue", "default", "delete", "do",
-      "double", "else", "enum", "explicit", "export", "extern", "false",
-      "float", "for", "friend", "goto", "if", "inline", "int", "long",
-      "mutable", "namespace", "new", "noexcept", "not", "nullptr", "operator",
-      "or", "private", "protected", "public", "register", "return", "short",
-      "signed", "sizeof", "static", "struct", "switch", "template", "this",
-      "throw", "true", "try", "typedef", "typeid", "typename", "union",
-      "unsigned", "using", "virtual", "void", "volatile", "while", "kiln",
-      "std", "Model", "Inputs", "Outputs"};
+      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor",
+      "bool", "break", "case", "catch", "char", "char16_t", "char32_t",
+      "class", "compl", "const", "constexpr", "const_cast", "continue",
+      "decltype", "default", "delete", "do", "double", "dynamic_cast", "else",
+      "enum", "explicit", "export", "extern", "false", "float", "for",
+      "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace",
+      "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or",
+      "or_eq", "private", "protected", "public", "register",
+      "reinterpret_cast", "return", "short", "signed", "sizeof", "static",
+      "static_assert", "static_cast", "struct", "switch", "template", "this",
+      "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
+      "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t",
+      "while", "xor", "xor_eq", "kiln", "std", "Model", "Inputs", "Outputs"};
   return words.count(s) > 0;
 }
 
@@ -1382,6 +1529,8 @@ std::string sanitizeIdentifier(const std::string &name) {
     s.replace(s.find("__"), 2, "_");
   if (s.size() > 1 && s[0] == '_' && std::isupper(static_cast<unsigned char>(s[1])))
     s = "v" + s;
+  if (isKeyword(s))
+    s += "_";
   return s;
 }
 

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/PointwiseFns.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -245,6 +246,64 @@ template <typename Op> static LogicalResult verifyReduce(Op op) {
   return success();
 }
 LogicalResult ReduceMeanOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceMinOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceProdOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceL1Op::verify() { return verifyReduce(*this); }
+LogicalResult ReduceL2Op::verify() { return verifyReduce(*this); }
+LogicalResult ReduceSumSquareOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceLogSumOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceLogSumExpOp::verify() { return verifyReduce(*this); }
+
+LogicalResult ArgReduceOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput());
+  int64_t axis = getAxis();
+  if (failed(verifyAxis(*this, axis, x.size())))
+    return failure();
+  if (!getElementTypeOrSelf(getOutput().getType()).isInteger(64))
+    return emitOpError("result must be int64");
+  SmallVector<int64_t> expected(x);
+  if (getKeepdims())
+    expected[axis] = 1;
+  else if (!expected.empty())
+    expected.erase(expected.begin() + axis);
+  if (ArrayRef<int64_t>(expected) != shapeOf(getOutput()))
+    return emitOpError("result shape ")
+           << shapeStr(shapeOf(getOutput())) << " differs from computed "
+           << shapeStr(expected);
+  return success();
+}
+
+LogicalResult PointwiseOp::verify() {
+  const PointwiseFn *fn = lookupPointwiseFn(getFn());
+  if (!fn)
+    return emitOpError("unknown pointwise function '") << getFn() << "'";
+  if (getInputs().size() != fn->arity)
+    return emitOpError("'") << getFn() << "' takes " << fn->arity
+                            << " operand(s), got " << getInputs().size();
+  if (getParams().size() != fn->numParams)
+    return emitOpError("'") << getFn() << "' takes " << fn->numParams
+                            << " parameter(s), got " << getParams().size();
+  Type elt = getElementTypeOrSelf(getInputs()[0].getType());
+  for (Value v : getInputs()) {
+    Type t = getElementTypeOrSelf(v.getType());
+    bool isBool = t.isInteger(1), isInt = isa<IntegerType>(t) && !isBool;
+    bool ok = false;
+    switch (fn->operands) {
+    case PointwiseOperands::Float: ok = isa<FloatType>(t); break;
+    case PointwiseOperands::Numeric: ok = isa<FloatType>(t) || isInt; break;
+    case PointwiseOperands::Integer: ok = isInt; break;
+    case PointwiseOperands::Bool: ok = isBool; break;
+    }
+    if (!ok)
+      return emitOpError("'") << getFn() << "' does not accept element type " << t;
+    if (t != elt && getFn() != "prelu")
+      return emitOpError("operand element types differ");
+  }
+  Type outElt = getElementTypeOrSelf(getOutput().getType());
+  if (fn->result == PointwiseResult::Bool ? !outElt.isInteger(1) : outElt != elt)
+    return emitOpError("unexpected result element type ") << outElt;
+  return verifyBroadcastResult(*this, getInputs(), getOutput());
+}
 LogicalResult ReduceSumOp::verify() { return verifyReduce(*this); }
 LogicalResult ReduceMaxOp::verify() { return verifyReduce(*this); }
 

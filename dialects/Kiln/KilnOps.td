@@ -141,6 +141,27 @@ def Kiln_WhereOp : Kiln_Op<"where", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_PointwiseOp : Kiln_Op<"pointwise", [Pure]> {
+  let summary = "A table-driven elementwise function with numpy broadcasting";
+  let description = [{
+    The long tail of ONNX elementwise operators: `fn` names an entry of the
+    table in `dialects/Kiln/PointwiseFns.cpp`, which fixes its arity, its
+    parameters (`params`, e.g. the alpha of LeakyRelu) and which element types
+    it accepts and returns. Operands broadcast as in numpy. Ops that passes
+    reason about (relu, add, mul, ...) have their own first-class ops instead.
+
+    ```mlir
+    %y = kiln.pointwise "leaky_relu"(%x) {params = [0.1]} : (tensor<4xf32>) -> tensor<4xf32>
+    %z = kiln.pointwise "and"(%a, %b) : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+    ```
+  }];
+  let arguments = (ins StrAttr:$fn, Variadic<Kiln_Tensor>:$inputs,
+                       DefaultValuedAttr<F64ArrayAttr, "{}">:$params);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$fn `(` $inputs `)` attr-dict `:` functional-type($inputs, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Contractions
 //===----------------------------------------------------------------------===//
@@ -211,15 +232,17 @@ def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
-  let summary = "Softmax along one axis";
+  let summary = "Softmax (or log-softmax) along one axis";
   let description = [{
-    ONNX Softmax (opset 13 semantics): normalises along `axis` only.
+    ONNX Softmax (opset 13 semantics): normalises along `axis` only. With
+    `log` set it is ONNX LogSoftmax, computed as `x - max - log(sum(exp(x - max)))`.
 
     ```mlir
     %y = kiln.softmax %x {axis = 1 : i64} : tensor<1x10xf32>
     ```
   }];
-  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis);
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "false">:$log);
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($output)";
   let hasVerifier = 1;
@@ -283,6 +306,31 @@ class Kiln_ReduceOp<string mnemonic, string what> : Kiln_Op<mnemonic, [Pure]> {
 def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "the mean">;
 def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "the sum">;
 def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "the maximum">;
+def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "the minimum">;
+def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "the product">;
+def Kiln_ReduceL1Op : Kiln_ReduceOp<"reduce_l1", "the sum of absolute values">;
+def Kiln_ReduceL2Op : Kiln_ReduceOp<"reduce_l2", "the Euclidean norm">;
+def Kiln_ReduceSumSquareOp : Kiln_ReduceOp<"reduce_sum_square", "the sum of squares">;
+def Kiln_ReduceLogSumOp : Kiln_ReduceOp<"reduce_log_sum", "the log of the sum">;
+def Kiln_ReduceLogSumExpOp : Kiln_ReduceOp<"reduce_log_sum_exp", "log(sum(exp(x))), computed stably">;
+
+def Kiln_ArgReduceOp : Kiln_Op<"arg_reduce", [Pure]> {
+  let summary = "Index of the maximum or minimum along one axis";
+  let description = [{
+    ONNX ArgMax (`max = true`) and ArgMin: int64 indices along `axis`; ties
+    give the first index, or the last with `select_last_index`.
+
+    ```mlir
+    %i = kiln.arg_reduce %x {axis = 1 : i64, keepdims = true, max = true, select_last_index = false}
+         : (tensor<2x8xf32>) -> tensor<2x1xi64>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, BoolAttr:$keepdims,
+                       BoolAttr:$max, BoolAttr:$select_last_index);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
 
 //===----------------------------------------------------------------------===//
 // Pooling

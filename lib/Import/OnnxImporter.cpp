@@ -15,6 +15,7 @@
 #include "lib/Import/TensorData.h"
 
 #include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/PointwiseFns.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -213,6 +214,7 @@ public:
     return i < (size_t)node->output_size() && !node->output(i).empty();
   }
   void bind(size_t i, Value v) { values[node->output(i)] = v; }
+  Value lookup(const std::string &name) { return values.lookup(name); }
 
   const onnx::AttributeProto *attr(const char *name) const {
     for (const auto &a : node->attribute())
@@ -540,7 +542,8 @@ void importMatMul(Importer &im) {
 void importSoftmax(Importer &im) {
   Value x = im.input(0);
   int64_t axis = normalizeAxis(im.intAttr("axis", -1), shapeOf(x).size());
-  im.bind(0, im.create<SoftmaxOp>(x.getType(), x, im.b().getI64IntegerAttr(axis)));
+  im.bind(0, im.create<SoftmaxOp>(x.getType(), x, im.b().getI64IntegerAttr(axis),
+                                  im.b().getBoolAttr(false)));
 }
 
 void importLayerNorm(Importer &im) {
@@ -775,9 +778,151 @@ template <typename OpTy> void importReduce(Importer &im) {
                              b.getBoolAttr(keepdims)));
 }
 
+/// An ONNX elementwise op lowered to kiln.pointwise: the table function and
+/// the ONNX attributes that become its parameters, with their defaults.
+Handler pointwise(const char *fn,
+                  std::vector<std::pair<const char *, float>> params = {}) {
+  return [fn = std::string(fn), params](Importer &im) {
+    SmallVector<Value> inputs;
+    for (size_t i = 0; i < im.numInputs(); ++i)
+      inputs.push_back(im.input(i));
+    SmallVector<Attribute> values;
+    for (auto &[name, dflt] : params)
+      values.push_back(im.b().getF64FloatAttr(im.floatAttr(name, dflt)));
+    im.bind(0, im.create<PointwiseOp>(im.outputType(0), im.b().getStringAttr(fn),
+                                      inputs, im.b().getArrayAttr(values)));
+  };
+}
+
+void importIsInf(Importer &im) {
+  auto &b = im.b();
+  SmallVector<Attribute> params = {
+      b.getF64FloatAttr(im.intAttr("detect_positive", 1) != 0),
+      b.getF64FloatAttr(im.intAttr("detect_negative", 1) != 0)};
+  im.bind(0, im.create<PointwiseOp>(im.outputType(0), b.getStringAttr("is_inf"),
+                                    ValueRange{im.input(0)}, b.getArrayAttr(params)));
+}
+
+void importMod(Importer &im) {
+  bool fmod = im.intAttr("fmod", 0) != 0;
+  if (!fmod && isa<FloatType>(cast<ShapedType>(im.input(0).getType()).getElementType()))
+    fail("fmod=0 is not defined for floating-point inputs");
+  auto &b = im.b();
+  im.bind(0, im.create<PointwiseOp>(
+                 im.outputType(0), b.getStringAttr(fmod ? "fmod" : "mod"),
+                 ValueRange{im.input(0), im.input(1)}, b.getArrayAttr({})));
+}
+
+void importBitShift(Importer &im) {
+  std::string dir = im.stringAttr("direction", "");
+  if (dir != "LEFT" && dir != "RIGHT")
+    fail("direction must be LEFT or RIGHT");
+  auto &b = im.b();
+  im.bind(0, im.create<PointwiseOp>(
+                 im.outputType(0),
+                 b.getStringAttr(dir == "LEFT" ? "bitshift_left" : "bitshift_right"),
+                 ValueRange{im.input(0), im.input(1)}, b.getArrayAttr({})));
+}
+
+/// Sum and Mean: chained broadcasting adds (Mean then scales by 1/n).
+void importSumOrMean(Importer &im, bool mean) {
+  variadic<AddOp>(im);
+  if (!mean || im.numInputs() == 1)
+    return;
+  auto &b = im.b();
+  RankedTensorType type = im.outputType(0);
+  // variadic<> bound output 0 to the sum; scale it.
+  Value sum = im.lookup(im.current().output(0));
+  im.bind(0, im.create<PointwiseOp>(
+                 type, b.getStringAttr("scale"), ValueRange{sum},
+                 b.getArrayAttr({b.getF64FloatAttr(1.0 / im.numInputs())})));
+}
+
+void importLogSoftmax(Importer &im) {
+  Value x = im.input(0);
+  int64_t axis = normalizeAxis(im.intAttr("axis", -1), shapeOf(x).size());
+  im.bind(0, im.create<SoftmaxOp>(x.getType(), x, im.b().getI64IntegerAttr(axis),
+                                  im.b().getBoolAttr(true)));
+}
+
+void importArgReduce(Importer &im, bool max) {
+  Value x = im.input(0);
+  int64_t axis = normalizeAxis(im.intAttr("axis", 0), shapeOf(x).size());
+  auto &b = im.b();
+  im.bind(0, im.create<ArgReduceOp>(im.outputType(0), x, b.getI64IntegerAttr(axis),
+                                    b.getBoolAttr(im.intAttr("keepdims", 1) != 0),
+                                    b.getBoolAttr(max),
+                                    b.getBoolAttr(im.intAttr("select_last_index", 0) != 0)));
+}
+
+/// Inference-mode Dropout: the identity, and an all-true mask.
+void importDropout(Importer &im) {
+  if (im.hasInput(2)) {
+    DenseElementsAttr training = im.constantInput(2);
+    if (training.getNumElements() != 1 || *training.getValues<bool>().begin())
+      fail("training_mode=true is not supported (inference only)");
+  }
+  Value x = im.input(0);
+  im.bind(0, x);
+  if (im.hasOutput(1)) {
+    RankedTensorType maskType = im.outputType(1);
+    im.bind(1, im.create<ConstantOp>(DenseElementsAttr::get(maskType, true)));
+  }
+}
+
 const llvm::StringMap<Handler> &handlerTable() {
   static const llvm::StringMap<Handler> table = {
       {"Abs", unary<AbsOp>},
+      {"Acos", pointwise("acos")},
+      {"Acosh", pointwise("acosh")},
+      {"And", pointwise("and")},
+      {"ArgMax", [](Importer &im) { importArgReduce(im, true); }},
+      {"ArgMin", [](Importer &im) { importArgReduce(im, false); }},
+      {"Asin", pointwise("asin")},
+      {"Asinh", pointwise("asinh")},
+      {"Atan", pointwise("atan")},
+      {"Atanh", pointwise("atanh")},
+      {"BitShift", importBitShift},
+      {"Ceil", pointwise("ceil")},
+      {"Celu", pointwise("celu", {{"alpha", 1.0f}})},
+      {"Cos", pointwise("cos")},
+      {"Cosh", pointwise("cosh")},
+      {"Dropout", importDropout},
+      {"Elu", pointwise("elu", {{"alpha", 1.0f}})},
+      {"Floor", pointwise("floor")},
+      {"GreaterOrEqual", pointwise("greater_equal")},
+      {"HardSigmoid", pointwise("hard_sigmoid", {{"alpha", 0.2f}, {"beta", 0.5f}})},
+      {"HardSwish", pointwise("hard_swish")},
+      {"IsInf", importIsInf},
+      {"IsNaN", pointwise("is_nan")},
+      {"LeakyRelu", pointwise("leaky_relu", {{"alpha", 0.01f}})},
+      {"LessOrEqual", pointwise("less_equal")},
+      {"LogSoftmax", importLogSoftmax},
+      {"Mean", [](Importer &im) { importSumOrMean(im, true); }},
+      {"Mod", importMod},
+      {"Not", pointwise("not")},
+      {"Or", pointwise("or")},
+      {"PRelu", pointwise("prelu")},
+      {"ReduceL1", importReduce<ReduceL1Op>},
+      {"ReduceL2", importReduce<ReduceL2Op>},
+      {"ReduceLogSum", importReduce<ReduceLogSumOp>},
+      {"ReduceLogSumExp", importReduce<ReduceLogSumExpOp>},
+      {"ReduceMin", importReduce<ReduceMinOp>},
+      {"ReduceProd", importReduce<ReduceProdOp>},
+      {"ReduceSumSquare", importReduce<ReduceSumSquareOp>},
+      {"Round", pointwise("round")},
+      {"Selu", pointwise("selu", {{"alpha", 1.67326319217681884765625f},
+                                  {"gamma", 1.05070102214813232421875f}})},
+      {"Shrink", pointwise("shrink", {{"bias", 0.0f}, {"lambd", 0.5f}})},
+      {"Sign", pointwise("sign")},
+      {"Sin", pointwise("sin")},
+      {"Sinh", pointwise("sinh")},
+      {"Softplus", pointwise("softplus")},
+      {"Softsign", pointwise("softsign")},
+      {"Sum", [](Importer &im) { importSumOrMean(im, false); }},
+      {"Tan", pointwise("tan")},
+      {"ThresholdedRelu", pointwise("thresholded_relu", {{"alpha", 1.0f}})},
+      {"Xor", pointwise("xor")},
       {"Add", binary<AddOp>},
       {"BatchNormalization", importBatchNorm},
       {"Cast", importCast},

@@ -87,6 +87,8 @@ Expected<std::string> cacheKey(const std::string &modelPath,
   hash.update(name);
   hash.update(foldBatchNorm ? "bn1" : "bn0");
   hash.update(compilerIdentity());
+  if (const char *extra = std::getenv("KILN_CXXFLAGS"))
+    hash.update(extra);
   auto digest = hash.final();
   std::string hex;
   for (size_t i = 0; i < 16; ++i) {
@@ -98,7 +100,7 @@ Expected<std::string> cacheKey(const std::string &modelPath,
   return hex;
 }
 
-/// Builds `<dir>/<name>.cpp` into `<dir>/<name>.so`.
+/// Builds `<dir>/<name>.cpp` into `<dir>/<name>.so` ($CXX, $KILN_CXXFLAGS).
 Error buildSharedObject(const std::string &dir, const std::string &name) {
   std::string cxx = std::getenv("CXX") && *std::getenv("CXX") ? std::getenv("CXX") : "c++";
   auto program = llvm::sys::findProgramByName(cxx);
@@ -111,6 +113,13 @@ Error buildSharedObject(const std::string &dir, const std::string &name) {
                                    "-I" + dir, "-I" KILN_RUNTIME_INCLUDE_DIR,
                                    src, KILN_RUNTIME_LIBRARY, "-lpthread",
                                    "-o", so};
+  // Extra flags, e.g. KILN_CXXFLAGS=-O1 for test suites that build many small
+  // models; later flags win.
+  if (const char *extra = std::getenv("KILN_CXXFLAGS")) {
+    llvm::SmallVector<llvm::StringRef> flags;
+    llvm::StringRef(extra).split(flags, ' ', -1, /*KeepEmpty=*/false);
+    args.insert(args.begin() + 5, flags.begin(), flags.end());
+  }
   std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
                                                 llvm::StringRef(log)};
