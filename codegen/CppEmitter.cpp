@@ -1031,6 +1031,14 @@ public:
       return failure();
     if (failed(emitKernels()))
       return failure();
+    for (BlockArgument arg : func.getArguments())
+      if (auto value = func.getArgAttrOfType<DenseElementsAttr>(arg.getArgNumber(),
+                                                                "kiln.specialized")) {
+        int64_t offset;
+        if (failed(appendDenseBytes(value, plan.weights, offset)))
+          return failure();
+        guards.push_back({arg.getArgNumber(), offset, byteSize(arg)});
+      }
     std::vector<uint8_t> header =
         makeWeightsHeader(plan.weights.data(), plan.weights.size());
     out.weightsFile.assign(header.begin(), header.end());
@@ -1415,6 +1423,15 @@ private:
     s.line("");
     s.open("kiln::Status Model::runChecked(const void *const *inputs, void *const *outputs)");
     s.line("(void)inputs;");
+    for (auto [index, offset, bytes] : guards) {
+      s.line("// Input '" + inputs[index].name + "' was specialised at compile time.");
+      s.line("if (std::memcmp(inputs[" + str(index) + "], weights_.at<char>(" + str(offset) +
+             "), " + str(bytes) + ") != 0)");
+      s.line("  return kiln::Status::error(" +
+             cStringLiteral("model '" + options.name + "': input '" + inputs[index].name +
+                            "' must hold the value it was specialised to at compile time") +
+             ");");
+    }
     bool anyFail = calls.text.find("error))") != std::string::npos;
     if (anyFail)
       s.line("std::string error;");
@@ -1513,6 +1530,8 @@ private:
   std::vector<TensorInfo> inputs, outputs;
   Code kernelDefs, calls;
   uint64_t weightsHash = 0;
+  /// Specialised inputs: (input index, weights offset of the value, bytes).
+  std::vector<std::tuple<unsigned, int64_t, int64_t>> guards;
 };
 
 } // namespace

@@ -29,12 +29,16 @@ static Value rootOf(Value v) {
   return v;
 }
 
-/// Appends the constant's bytes, row-major, to the weights payload.
 static LogicalResult appendConstant(ConstantOp c, std::vector<char> &weights,
                                     int64_t &offset) {
   auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
   if (!dense)
     return c.emitOpError("only dense constants can be compiled");
+  return appendDenseBytes(dense, weights, offset);
+}
+
+LogicalResult appendDenseBytes(DenseElementsAttr dense,
+                               std::vector<char> &weights, int64_t &offset) {
   weights.resize(alignUp(weights.size()), 0);
   offset = weights.size();
   Type elt = dense.getElementType();

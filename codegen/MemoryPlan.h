@@ -11,6 +11,7 @@
 #define CODEGEN_MEMORYPLAN_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
 
 #include <string>
@@ -42,6 +43,12 @@ struct MemoryPlan {
 
 /// Byte size of a statically shaped tensor value.
 int64_t byteSize(mlir::Value value);
+
+/// Appends `dense` row-major (booleans as one byte each) to `weights` at the
+/// next 64-byte aligned offset, which is returned in `offset`.
+mlir::LogicalResult appendDenseBytes(mlir::DenseElementsAttr dense,
+                                     std::vector<char> &weights,
+                                     int64_t &offset);
 
 /// Plans `func` (a kiln model function). Fails with a diagnostic at the
 /// offending op for values the plan cannot place.

@@ -5,6 +5,7 @@
 #include "codegen/CppEmitter.h"
 #include "dialects/Kiln/KilnDialect.h"
 #include "lib/Import/ModelLoader.h"
+#include "lib/Import/TensorData.h"
 #include "lib/Import/OnnxImporter.h"
 #include "passes/Passes.h"
 
@@ -38,12 +39,49 @@ std::string defaultModelName(const std::string &modelPath) {
   return name.empty() ? "model" : name;
 }
 
+/// Adds each specialised input's value as an initializer of the same name, so
+/// ONNX shape inference and the importer see it as a constant.
+static Error addSpecializedInputs(onnx::ModelProto &model,
+                                  const std::map<std::string, std::string> &files,
+                                  const std::string &path) {
+  auto *graph = model.mutable_graph();
+  for (const auto &[name, file] : files) {
+    const onnx::ValueInfoProto *input = nullptr;
+    for (const auto &v : graph->input())
+      if (v.name() == name)
+        input = &v;
+    if (!input)
+      return makeError("model '" + path + "': cannot specialise '" + name +
+                       "': the graph has no such input");
+    auto bytes = readFileBytes(file, kMaxModelFileBytes);
+    if (!bytes)
+      return bytes.takeError();
+    onnx::TensorProto value;
+    if (!value.ParseFromString(*bytes))
+      return makeError("'" + file + "' is not an ONNX TensorProto file");
+    if (value.data_type() != input->type().tensor_type().elem_type())
+      return makeError("model '" + path + "': cannot specialise '" + name +
+                       "': '" + file + "' holds another element type");
+    value.set_name(name);
+    for (auto &init : *graph->mutable_initializer())
+      if (init.name() == name) {
+        init = value;
+        value.Clear();
+      }
+    if (!value.name().empty())
+      *graph->add_initializer() = value;
+  }
+  return Error::success();
+}
+
 Expected<CompileResult> compileModel(const CompileOptions &options) {
   auto start = std::chrono::steady_clock::now();
   const std::string &path = options.modelPath;
   auto model = loadModel(path);
   if (!model)
     return model.takeError();
+  if (Error e = addSpecializedInputs(*model, options.specialize, path))
+    return std::move(e);
 
   MLIRContext context;
   context.loadDialect<KilnDialect, func::FuncDialect>();
@@ -58,6 +96,8 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
 
   ImportOptions importOptions;
   importOptions.modelPath = path;
+  for (const auto &entry : options.specialize)
+    importOptions.specializedInputs.insert(entry.first);
   auto imported = importOnnxModel(std::move(*model), context, importOptions);
   if (!imported)
     return imported.takeError();

@@ -11,6 +11,7 @@
 #include "llvm/Support/Error.h"
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 
 namespace kiln {
@@ -23,6 +24,10 @@ struct CompileOptions {
   /// Also emit `<name>.weights.S`, which embeds the weights file, and
   /// Model::createEmbedded().
   bool embedWeights = false;
+  /// Graph inputs compiled as the constants in these TensorProto files
+  /// (input name -> .pb path). The inputs stay in the signature and the
+  /// generated code checks at run time that callers pass exactly these values.
+  std::map<std::string, std::string> specialize;
 };
 
 struct CompileResult {

@@ -148,8 +148,10 @@ const llvm::StringMap<Handler> &handlerTable();
 
 class Importer {
 public:
-  Importer(MLIRContext &ctx, std::string modelPath)
+  Importer(MLIRContext &ctx, std::string modelPath,
+           std::set<std::string> specialized)
       : ctx(ctx), builder(&ctx), modelPath(std::move(modelPath)),
+        specialized(std::move(specialized)),
         fileLoc(FileLineColLoc::get(&ctx, this->modelPath, 0, 0)) {}
 
   Expected<OwningOpRef<ModuleOp>> run(const onnx::GraphProto &graph);
@@ -285,6 +287,7 @@ private:
   MLIRContext &ctx;
   OpBuilder builder;
   std::string modelPath;
+  std::set<std::string> specialized;
   Location fileLoc;
   Location loc = fileLoc;
   const onnx::NodeProto *node = nullptr;
@@ -309,9 +312,16 @@ Expected<OwningOpRef<ModuleOp>> Importer::run(const onnx::GraphProto &graph) {
   SmallVector<std::string> argNames;
   try {
     for (const auto &v : graph.input()) {
-      if (initNames.count(v.name()))
+      if (initNames.count(v.name()) && !specialized.count(v.name()))
         continue;
-      argTypes.push_back(tensorType(ctx, v.type(), v.name()));
+      if (specialized.count(v.name())) {
+        // The value fixes the shape even where the declaration is dynamic.
+        for (const auto &t : graph.initializer())
+          if (t.name() == v.name())
+            argTypes.push_back(tensorAttr(ctx, t).getType());
+      } else {
+        argTypes.push_back(tensorType(ctx, v.type(), v.name()));
+      }
       argNames.push_back(v.name());
     }
   } catch (const NodeError &e) {
@@ -333,7 +343,16 @@ Expected<OwningOpRef<ModuleOp>> Importer::run(const onnx::GraphProto &graph) {
   try {
     for (const auto &t : graph.initializer()) {
       loc = NameLoc::get(builder.getStringAttr(t.name()), fileLoc);
-      values[t.name()] = builder.create<ConstantOp>(loc, tensorAttr(ctx, t));
+      DenseElementsAttr value = tensorAttr(ctx, t);
+      values[t.name()] = builder.create<ConstantOp>(loc, value);
+      // A specialised input keeps its argument; the generated code checks
+      // that callers pass this value.
+      for (size_t i = 0; i < argNames.size(); ++i)
+        if (argNames[i] == t.name()) {
+          if (value.getType() != argTypes[i])
+            fail("specialised input '" + t.name() + "' has another shape than declared");
+          func.setArgAttr(i, "kiln.specialized", value);
+        }
     }
   } catch (const NodeError &e) {
     return makeError("model '" + modelPath + "': initializer: " + e.message);
@@ -1134,7 +1153,7 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
     return makeError("model '" + path + "': shape inference: " + e.what());
   }
 
-  Importer importer(context, path);
+  Importer importer(context, path, options.specializedInputs);
   auto module = importer.run(model.graph());
   if (!module)
     return module.takeError();

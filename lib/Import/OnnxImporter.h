@@ -15,6 +15,7 @@
 #include "llvm/Support/Error.h"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ constexpr int64_t kCanonicalOpset = 17;
 struct ImportOptions {
   /// Shown in error messages and locations.
   std::string modelPath;
+  /// Graph inputs that also have an initializer and are compiled as that
+  /// constant while staying in the signature (see kiln.specialized).
+  std::set<std::string> specializedInputs;
 };
 
 struct ImportResult {

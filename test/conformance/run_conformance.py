@@ -51,7 +51,8 @@ def run_case(kiln, suite, case, cache, timeout):
         d for d in os.listdir(case_dir)
         if d.startswith("test_data_set_") and os.path.isdir(os.path.join(case_dir, d)))
     cmd = [kiln, "run", os.path.join(case_dir, "model.onnx"), "--json",
-           "--rtol", "1e-3", "--atol", "1e-7", "--name", "conformance_model"]
+           "--rtol", "1e-3", "--atol", "1e-7", "--name", "conformance_model",
+           "--specialize-inputs", "auto"]
     for d in data:
         cmd += ["--data", os.path.join(case_dir, d)]
     env = dict(os.environ, KILN_CACHE_DIR=cache, KILN_CXXFLAGS="-O1")

@@ -19,6 +19,9 @@ struct RunOptions {
   int threads = 1;
   bool json = false;
   bool foldBatchNorm = true;
+  /// "auto", or comma-separated graph input names, to specialise on the
+  /// values in the first data directory (see `kiln run --help`).
+  std::string specializeInputs;
 };
 
 /// `kiln run`: returns the process exit code (0 match, 1 mismatch, 2 error).

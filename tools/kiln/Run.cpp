@@ -25,6 +25,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <chrono>
 #include <cstdlib>
 #include <dlfcn.h>
@@ -74,18 +76,61 @@ std::string compilerIdentity() {
   return id;
 }
 
-Expected<std::string> cacheKey(const std::string &modelPath,
-                               const std::string &name, bool foldBatchNorm) {
-  auto model = loadModel(modelPath);
-  if (!model)
-    return model.takeError();
+/// Which graph inputs to specialise, and on which files, for --specialize-inputs.
+/// "auto" picks the inputs whose values are small enough to be shape-like:
+/// at most 16 elements (Reshape shapes, Slice bounds, Clip limits, axes).
+Expected<std::map<std::string, std::string>>
+chooseSpecializations(const onnx::ModelProto &model, const RunOptions &options) {
+  std::map<std::string, std::string> chosen;
+  if (options.specializeInputs.empty())
+    return chosen;
+  std::set<std::string> inits;
+  for (const auto &t : model.graph().initializer())
+    inits.insert(t.name());
+  std::vector<std::string> names;
+  for (const auto &v : model.graph().input())
+    if (!inits.count(v.name()))
+      names.push_back(v.name());
+  llvm::SmallVector<llvm::StringRef> wanted;
+  llvm::StringRef(options.specializeInputs).split(wanted, ',', -1, false);
+  bool automatic = options.specializeInputs == "auto";
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string file = options.dataDirs.front() + "/input_" + std::to_string(i) + ".pb";
+    bool pick = llvm::is_contained(wanted, names[i]);
+    if (automatic) {
+      auto t = readTensorFile(file);
+      if (!t)
+        return t.takeError();
+      size_t elt = onnxElementSize(t->dtype);
+      pick = elt && t->data.size() / elt <= 16;
+    }
+    if (pick)
+      chosen[names[i]] = file;
+  }
+  for (llvm::StringRef w : wanted)
+    if (!automatic && !llvm::is_contained(names, w.str()))
+      return makeError("--specialize-inputs: the model has no input '" + w.str() + "'");
+  return chosen;
+}
+
+Expected<std::string> cacheKey(const onnx::ModelProto &model,
+                               const std::string &modelPath,
+                               const std::string &name, bool foldBatchNorm,
+                               const std::map<std::string, std::string> &specialize) {
   std::string bytes;
-  if (!model->SerializeToString(&bytes))
+  if (!model.SerializeToString(&bytes))
     return makeError("model '" + modelPath + "': cannot serialise");
   llvm::SHA256 hash;
   hash.update(bytes);
   hash.update(name);
   hash.update(foldBatchNorm ? "bn1" : "bn0");
+  for (const auto &[input, file] : specialize) {
+    auto value = readFileBytes(file, kMaxModelFileBytes);
+    if (!value)
+      return value.takeError();
+    hash.update(input);
+    hash.update(*value);
+  }
   hash.update(compilerIdentity());
   if (const char *extra = std::getenv("KILN_CXXFLAGS"))
     hash.update(extra);
@@ -139,7 +184,13 @@ Error buildSharedObject(const std::string &dir, const std::string &name) {
 /// cache directory holding `<name>.so` and `<name>.weights`.
 Expected<std::string> prepare(const RunOptions &options, std::string &name) {
   name = options.name.empty() ? defaultModelName(options.model) : options.name;
-  auto key = cacheKey(options.model, name, options.foldBatchNorm);
+  auto model = loadModel(options.model);
+  if (!model)
+    return model.takeError();
+  auto specialize = chooseSpecializations(*model, options);
+  if (!specialize)
+    return specialize.takeError();
+  auto key = cacheKey(*model, options.model, name, options.foldBatchNorm, *specialize);
   if (!key)
     return key.takeError();
   std::string dir = cacheRoot() + "/" + *key;
@@ -155,6 +206,7 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name) {
   compile.modelPath = options.model;
   compile.name = name;
   compile.foldBatchNorm = options.foldBatchNorm;
+  compile.specialize = *specialize;
   auto result = compileModel(compile);
   if (!result)
     return result.takeError();

@@ -1,8 +1,10 @@
 //===- main.cpp - The kiln command-line tool ------------------------------===//
 //
 //   kiln compile MODEL -o DIR [--name N] [--report] [--emit-mlir] [--embed-weights]
+//                [--specialize NAME=FILE.pb ...]
 //   kiln run MODEL --data DIR [--data DIR ...] [--save OUT] [--rtol R]
 //            [--atol A] [--bench N] [--threads T] [--json]
+//            [--specialize-inputs auto|NAME,...]
 //   kiln convert MODEL -o OUT.json|OUT.onnx
 //   kiln import MODEL [--elide-constants]
 //   kiln ops
@@ -38,9 +40,16 @@ static int reportError(llvm::Error error) {
 
 static int compileCommand(const std::string &model, const std::string &outDir,
                           const std::string &name, bool report, bool emitMlir,
-                          bool foldBatchNorm, bool embedWeights) {
+                          bool foldBatchNorm, bool embedWeights,
+                          const std::vector<std::string> &specialize) {
   CompileOptions options;
   options.embedWeights = embedWeights;
+  for (const std::string &entry : specialize) {
+    size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
+      return reportError(makeError("--specialize expects NAME=FILE.pb, got '" + entry + "'"));
+    options.specialize[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
   options.modelPath = model;
   options.name = name;
   options.foldBatchNorm = foldBatchNorm;
@@ -120,6 +129,10 @@ int main(int argc, char **argv) {
   compile->add_flag("--report", report, "Also write <name>.report.json");
   compile->add_flag("--emit-mlir", emitMlir, "Also write the optimised IR as <name>.mlir");
   compile->add_flag("--no-fold-batch-norm", noFoldBn, "Keep batch normalisation as its own kernel");
+  std::vector<std::string> specialize;
+  compile->add_option("--specialize", specialize,
+                      "NAME=FILE.pb: compile graph input NAME as the constant in FILE "
+                      "(a TensorProto); the generated code rejects other values");
   compile->add_flag("--embed-weights", embed, "Also write <name>.weights.S embedding the weights, and Model::createEmbedded()");
 
   RunOptions run;
@@ -134,6 +147,10 @@ int main(int argc, char **argv) {
   runCmd->add_option("--threads", run.threads, "Threads the compiled model uses")->check(CLI::Range(1, 1024));
   runCmd->add_option("--name", run.name, "Model name (default: from the file name)");
   runCmd->add_flag("--json", run.json, "Print one JSON object instead of text");
+  runCmd->add_option("--specialize-inputs", run.specializeInputs,
+                     "'auto' or NAME[,NAME...]: compile these graph inputs as the values "
+                     "in the first data directory (auto: inputs of at most 16 elements); "
+                     "the compiled model rejects other values");
   runCmd->add_flag("--no-fold-batch-norm", runNoFoldBn, "Keep batch normalisation as its own kernel");
 
   auto *convert = app.add_subcommand("convert", "Convert between ONNX and Kiln JSON");
@@ -157,7 +174,8 @@ int main(int argc, char **argv) {
 
   try {
     if (*compile)
-      return compileCommand(model, outDir, name, report, emitMlir, !noFoldBn, embed);
+      return compileCommand(model, outDir, name, report, emitMlir, !noFoldBn, embed,
+                            specialize);
     if (*runCmd) {
       run.foldBatchNorm = !runNoFoldBn;
       return runCommand(run);
