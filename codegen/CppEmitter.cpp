@@ -246,6 +246,15 @@ public:
               ReduceLogSumExpOp>([&](auto o) { return printReduce(o); })
         .Case<ArgReduceOp>([&](auto o) { return printArgReduce(o); })
         .Case<PointwiseOp>([&](auto o) { return printPointwise(o); })
+        .Case<ExpandOp>([&](auto o) { return printExpand(o); })
+        .Case<TileOp>([&](auto o) { return printTile(o); })
+        .Case<PadOp>([&](auto o) { return printPad(o); })
+        .Case<TriluOp>([&](auto o) { return printTrilu(o); })
+        .Case<CumSumOp>([&](auto o) { return printCumSum(o); })
+        .Case<HardmaxOp>([&](auto o) { return printHardmax(o); })
+        .Case<GatherElementsOp>([&](auto o) { return printGatherElements(o); })
+        .Case<AvgPoolOp>([&](auto o) { return printAvgPool(o); })
+        .Case<NllLossOp>([&](auto o) { return printNllLoss(o); })
         .Case<MaxPoolOp>([&](auto o) { return printMaxPool(o); })
         .Case<GlobalAveragePoolOp>([&](auto o) { return printGlobalAvgPool(o); })
         .Case<TransposeOp>([&](auto o) { return printTranspose(o); })
@@ -964,6 +973,223 @@ private:
            " * sizeof(" + type(o.getData()) + "));");
     c.close();
     c.close();
+    c.line("return true;");
+    return success();
+  }
+
+  LogicalResult printExpand(ExpandOp o) {
+    SmallVector<int64_t> dims(shapeOf(o.getOutput()));
+    SmallVector<SmallVector<int64_t>> strides = {
+        broadcastStrides(shapeOf(o.getInput()), dims), contiguousStrides(dims)};
+    coalesce(dims, strides);
+    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
+      c.line("out0[" + offsetExpr(vars, strides[1]) + "] = in0[" +
+             offsetExpr(vars, strides[0]) + "];");
+    });
+    return success();
+  }
+
+  LogicalResult printTile(TileOp o) {
+    ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());
+    if (product(y) == 0)
+      return success();
+    SmallVector<int64_t> xs = contiguousStrides(x), ys = contiguousStrides(y);
+    loopNest(c, y, [&](ArrayRef<std::string> vars) {
+      std::string src;
+      for (size_t d = 0; d < x.size(); ++d)
+        src += (d ? " + " : "") + std::string("(") + vars[d] + " % " + str(x[d]) +
+               ") * " + str(xs[d]);
+      c.line("out0[" + offsetExpr(vars, ys) + "] = in0[" + (src.empty() ? "0" : src) + "];");
+    });
+    return success();
+  }
+
+  LogicalResult printPad(PadOp o) {
+    ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());
+    ArrayRef<int64_t> pads = o.getPads();
+    std::string t = type(o.getInput());
+    if (product(y) == 0)
+      return success();
+    SmallVector<int64_t> xs = contiguousStrides(x), ys = contiguousStrides(y);
+    std::string value = isFloat(o.getInput())
+                            ? floatLiteral(o.getValue().convertToDouble(), t)
+                            : "static_cast<" + t + ">(" +
+                                  floatLiteral(o.getValue().convertToDouble(), "double") + ")";
+    loopNest(c, y, [&](ArrayRef<std::string> vars) {
+      c.line("bool inside = true;");
+      c.line("int64_t src = 0;");
+      for (size_t d = 0; d < x.size(); ++d) {
+        std::string v = "s" + str(d);
+        c.line("int64_t " + v + " = " + vars[d] + " - " + str(pads[d]) + ";");
+        if (o.getMode() == "constant")
+          c.line("if (" + v + " < 0 || " + v + " >= " + str(x[d]) + ") inside = false;");
+        else if (o.getMode() == "edge")
+          c.line(v + " = " + v + " < 0 ? 0 : (" + v + " >= " + str(x[d]) + " ? " +
+                 str(x[d] - 1) + " : " + v + ");");
+        else
+          c.line(v + " = " + v + " < 0 ? -" + v + " : (" + v + " >= " + str(x[d]) + " ? " +
+                 str(2 * x[d] - 2) + " - " + v + " : " + v + ");");
+        c.line("src += " + v + " * " + str(xs[d]) + ";");
+      }
+      c.line("out0[" + offsetExpr(vars, ys) + "] = inside ? in0[src] : " + value + ";");
+    });
+    return success();
+  }
+
+  LogicalResult printTrilu(TriluOp o) {
+    ArrayRef<int64_t> s = shapeOf(o.getInput());
+    int64_t rows = s[s.size() - 2], cols = s.back();
+    int64_t batches = product(s.drop_back(2));
+    std::string keep = o.getUpper() ? "j - i >= " + str(o.getK()) : "j - i <= " + str(o.getK());
+    c.open("for (int64_t b = 0; b < " + str(batches) + "; ++b)");
+    c.open("for (int64_t i = 0; i < " + str(rows) + "; ++i)");
+    c.open("for (int64_t j = 0; j < " + str(cols) + "; ++j)");
+    c.line("const int64_t p = (b * " + str(rows) + " + i) * " + str(cols) + " + j;");
+    c.line("out0[p] = (" + keep + ") ? in0[p] : " + type(o.getInput()) + "(0);");
+    c.close();
+    c.close();
+    c.close();
+    return success();
+  }
+
+  LogicalResult printCumSum(CumSumOp o) {
+    ArrayRef<int64_t> s = shapeOf(o.getInput());
+    int64_t axis = o.getAxis();
+    int64_t outer = product(s.take_front(axis)), len = s[axis],
+            inner = product(s.drop_front(axis + 1));
+    std::string t = type(o.getInput());
+    std::string acc = isFloat(o.getInput()) ? "double" : t;
+    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
+    c.open("for (int64_t r = 0; r < " + str(inner) + "; ++r)");
+    c.line(acc + " sum = 0;");
+    c.open("for (int64_t n = 0; n < " + str(len) + "; ++n)");
+    c.line("const int64_t j = " + std::string(o.getReverse() ? str(len - 1) + " - n" : "n") + ";");
+    c.line("const int64_t p = (o * " + str(len) + " + j) * " + str(inner) + " + r;");
+    if (o.getExclusive()) {
+      c.line("out0[p] = static_cast<" + t + ">(sum);");
+      c.line("sum += in0[p];");
+    } else {
+      c.line("sum += in0[p];");
+      c.line("out0[p] = static_cast<" + t + ">(sum);");
+    }
+    c.close();
+    c.close();
+    c.close();
+    return success();
+  }
+
+  LogicalResult printHardmax(HardmaxOp o) {
+    ArrayRef<int64_t> s = shapeOf(o.getInput());
+    int64_t axis = o.getAxis();
+    int64_t outer = product(s.take_front(axis)), len = s[axis],
+            inner = product(s.drop_front(axis + 1));
+    std::string t = type(o.getInput());
+    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
+    c.open("for (int64_t r = 0; r < " + str(inner) + "; ++r)");
+    c.line("const int64_t base = o * " + str(len * inner) + " + r;");
+    c.line("int64_t best = 0;");
+    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
+    c.line("if (in0[base + j * " + str(inner) + "] > in0[base + best * " + str(inner) + "]) best = j;");
+    c.line("out0[base + j * " + str(inner) + "] = " + t + "(0);");
+    c.close();
+    if (len > 0)
+      c.line("out0[base + best * " + str(inner) + "] = " + t + "(1);");
+    c.close();
+    c.close();
+    return success();
+  }
+
+  LogicalResult printGatherElements(GatherElementsOp o) {
+    ArrayRef<int64_t> x = shapeOf(o.getData()), idx = shapeOf(o.getIndices());
+    int64_t axis = o.getAxis(), len = x[axis];
+    SmallVector<int64_t> xs = contiguousStrides(x), is = contiguousStrides(idx);
+    k.canFail = true;
+    loopNest(c, idx, [&](ArrayRef<std::string> vars) {
+      std::string at = offsetExpr(vars, is);
+      c.line("int64_t idx = static_cast<int64_t>(in1[" + at + "]);");
+      c.line("if (idx < 0) idx += " + str(len) + ";");
+      c.open("if (idx < 0 || idx >= " + str(len) + ")");
+      c.line("error = \"index \" + std::to_string(in1[" + at +
+             "]) + \" is out of range [-" + str(len) + ", " + str(len) + ")\";");
+      c.line("return false;");
+      c.close();
+      SmallVector<int64_t> rest(xs);
+      rest[axis] = 0;
+      c.line("out0[" + at + "] = in0[" + offsetExpr(vars, rest) + " + idx * " +
+             str(xs[axis]) + "];");
+    });
+    c.line("return true;");
+    return success();
+  }
+
+  LogicalResult printAvgPool(AvgPoolOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());
+    ArrayRef<int64_t> ks = o.getKernelShape(), st = o.getStrides(), pd = o.getPads();
+    k.flops = product(y) * ks[0] * ks[1];
+    c.open("for (int64_t plane = 0; plane < " + str(y[0] * y[1]) + "; ++plane)");
+    c.line("const float *src = in0 + plane * " + str(x[2] * x[3]) + ";");
+    c.line("float *dst = out0 + plane * " + str(y[2] * y[3]) + ";");
+    c.open("for (int64_t oh = 0; oh < " + str(y[2]) + "; ++oh)");
+    c.open("for (int64_t ow = 0; ow < " + str(y[3]) + "; ++ow)");
+    // Window in padded coordinates, clipped to the padded extent.
+    c.line("const int64_t h0 = oh * " + str(st[0]) + " - " + str(pd[0]) + ", w0 = ow * " +
+           str(st[1]) + " - " + str(pd[1]) + ";");
+    c.line("const int64_t h1 = std::min<int64_t>(h0 + " + str(ks[0]) + ", " +
+           str(x[2] + pd[2]) + "), w1 = std::min<int64_t>(w0 + " + str(ks[1]) + ", " +
+           str(x[3] + pd[3]) + ");");
+    c.line("double sum = 0.0;");
+    c.line("int64_t count = 0;");
+    c.open("for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min<int64_t>(h1, " + str(x[2]) + "); ++ih)");
+    c.open("for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min<int64_t>(w1, " + str(x[3]) + "); ++iw)");
+    c.line("sum += src[ih * " + str(x[3]) + " + iw];");
+    c.line("++count;");
+    c.close();
+    c.close();
+    if (o.getCountIncludePad())
+      c.line("count = (h1 - h0) * (w1 - w0);");
+    c.line("dst[oh * " + str(y[3]) + " + ow] = count ? static_cast<float>(sum / count) : 0.0f;");
+    c.close();
+    c.close();
+    c.close();
+    return success();
+  }
+
+  LogicalResult printNllLoss(NllLossOp o) {
+    ArrayRef<int64_t> x = shapeOf(o.getInput());
+    int64_t n = x[0], classes = x[1], inner = product(x.drop_front(2));
+    std::string t = type(o.getInput());
+    StringRef reduction = o.getReduction();
+    k.canFail = true;
+    c.line("double total = 0.0, weights = 0.0;");
+    c.open("for (int64_t b = 0; b < " + str(n) + "; ++b)");
+    c.open("for (int64_t d = 0; d < " + str(inner) + "; ++d)");
+    c.line("const int64_t cls = static_cast<int64_t>(in1[b * " + str(inner) + " + d]);");
+    c.line("double loss = 0.0;");
+    std::string ignored = o.getIgnoreIndex() ? "cls == " + str(*o.getIgnoreIndex()) : "false";
+    c.open("if (!(" + ignored + "))");
+    c.open("if (cls < 0 || cls >= " + str(classes) + ")");
+    c.line("error = \"target \" + std::to_string(cls) + \" is out of range [0, " +
+           str(classes) + ")\";");
+    c.line("return false;");
+    c.close();
+    c.line("const double w = " + std::string(o.getWeight() ? "in2[cls]" : "1.0") + ";");
+    c.line("loss = -static_cast<double>(in0[(b * " + str(classes) + " + cls) * " + str(inner) +
+           " + d]) * w;");
+    c.line("weights += w;");
+    c.close();
+    c.line("total += loss;");
+    if (reduction == "none")
+      c.line("out0[b * " + str(inner) + " + d] = static_cast<" + t + ">(loss);");
+    c.close();
+    c.close();
+    if (reduction == "sum")
+      c.line("out0[0] = static_cast<" + t + ">(total);");
+    else if (reduction == "mean")
+      c.line("out0[0] = static_cast<" + t + ">(total / weights);");
+    else
+      c.line("(void)total;");
     c.line("return true;");
     return success();
   }

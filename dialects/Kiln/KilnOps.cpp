@@ -451,6 +451,72 @@ LogicalResult GatherOp::verify() {
   return success();
 }
 
+LogicalResult ExpandOp::verify() {
+  auto bc = broadcastShapes({shapeOf(getInput()), shapeOf(getOutput())});
+  if (!bc || ArrayRef<int64_t>(*bc) != shapeOf(getOutput()))
+    return emitOpError("input does not broadcast to the result shape");
+  return success();
+}
+
+LogicalResult TileOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput()), y = shapeOf(getOutput());
+  if (getRepeats().size() != x.size() || y.size() != x.size())
+    return emitOpError("expects one repeat per dimension");
+  for (size_t d = 0; d < x.size(); ++d)
+    if (getRepeats()[d] < 0 || y[d] != x[d] * getRepeats()[d])
+      return emitOpError("result dim ") << d << " must be input dim times repeats";
+  return success();
+}
+
+LogicalResult PadOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput()), y = shapeOf(getOutput());
+  ArrayRef<int64_t> pads = getPads();
+  if (pads.size() != 2 * x.size() || y.size() != x.size())
+    return emitOpError("expects 2 pads per dimension");
+  if (getMode() != "constant" && getMode() != "reflect" && getMode() != "edge")
+    return emitOpError("unknown mode '") << getMode() << "'";
+  for (size_t d = 0; d < x.size(); ++d) {
+    if (pads[d] < 0 || pads[x.size() + d] < 0)
+      return emitOpError("pads must be non-negative");
+    if (y[d] != x[d] + pads[d] + pads[x.size() + d])
+      return emitOpError("result dim ") << d << " must be input dim plus pads";
+    if (getMode() == "reflect" && (pads[d] >= x[d] || pads[x.size() + d] >= x[d]) &&
+        (pads[d] || pads[x.size() + d]))
+      return emitOpError("reflect pads must be smaller than the dimension");
+    if (getMode() == "edge" && x[d] == 0 && (pads[d] || pads[x.size() + d]))
+      return emitOpError("edge padding of an empty dimension");
+  }
+  return success();
+}
+
+LogicalResult GatherElementsOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getData()), idx = shapeOf(getIndices());
+  if (failed(verifyAxis(*this, getAxis(), x.size())))
+    return failure();
+  if (idx.size() != x.size() || shapeOf(getOutput()) != idx)
+    return emitOpError("indices and result must have the data's rank and equal shapes");
+  auto it = getElementTypeOrSelf(getIndices().getType());
+  if (!it.isInteger(32) && !it.isInteger(64))
+    return emitOpError("indices must be int32 or int64");
+  return success();
+}
+
+LogicalResult NllLossOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput()), t = shapeOf(getTarget());
+  if (x.size() < 2 || t.size() != x.size() - 1 || t[0] != x[0] ||
+      t.drop_front() != x.drop_front(2))
+    return emitOpError("expects input [N, C, d...] and target [N, d...]");
+  if (getWeight() && shapeOf(getWeight()) != ArrayRef<int64_t>{x[1]})
+    return emitOpError("weight must have one element per class");
+  StringRef r = getReduction();
+  if (r != "none" && r != "sum" && r != "mean")
+    return emitOpError("unknown reduction '") << r << "'";
+  ArrayRef<int64_t> y = shapeOf(getOutput());
+  if (r == "none" ? y != t : !y.empty())
+    return emitOpError("result shape does not match the reduction");
+  return success();
+}
+
 OpFoldResult ShapeOp::fold(FoldAdaptor) {
   ArrayRef<int64_t> x = shapeOf(getInput());
   auto type = cast<RankedTensorType>(getOutput().getType());

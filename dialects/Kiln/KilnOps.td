@@ -483,4 +483,160 @@ def Kiln_ShapeOp : Kiln_Op<"shape", [Pure]> {
   let hasFolder = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Further data movement and indexing
+//===----------------------------------------------------------------------===//
+
+def Kiln_ExpandOp : Kiln_Op<"expand", [Pure, SameOperandsAndResultElementType]> {
+  let summary = "Broadcast a tensor to a larger shape";
+  let description = [{
+    ONNX Expand: the result shape is the numpy broadcast of the input shape
+    and the requested shape.
+
+    ```mlir
+    %y = kiln.expand %x : (tensor<3x1xf32>) -> tensor<2x3x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_TileOp : Kiln_Op<"tile", [Pure, SameOperandsAndResultElementType]> {
+  let summary = "Repeat a tensor along each dimension";
+  let description = [{
+    ONNX Tile: `output.shape[d] = input.shape[d] * repeats[d]`.
+
+    ```mlir
+    %y = kiln.tile %x {repeats = array<i64: 2, 1>} : (tensor<2x3xf32>) -> tensor<4x3xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$repeats);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_PadOp : Kiln_Op<"pad", [Pure, SameOperandsAndResultElementType]> {
+  let summary = "Pad with a constant, by reflection or by repeating the edge";
+  let description = [{
+    ONNX Pad with constant pads `[begin..., end...]` (non-negative), `mode`
+    one of `constant`, `reflect`, `edge`.
+
+    ```mlir
+    %y = kiln.pad %x {mode = "constant", pads = array<i64: 0, 1, 0, 1>, value = 0.0 : f64} : (tensor<2x3xf32>) -> tensor<2x5xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$pads,
+                       StrAttr:$mode, F64Attr:$value);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_TriluOp : Kiln_Op<"trilu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Keep the upper or lower triangle of the last two dimensions";
+  let description = [{
+    ONNX Trilu: element (i, j) is kept when `j - i >= k` (upper) or
+    `j - i <= k` (lower), and zeroed otherwise.
+
+    ```mlir
+    %y = kiln.trilu %x {k = 0 : i64, upper = true} : tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$k, BoolAttr:$upper);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+
+def Kiln_CumSumOp : Kiln_Op<"cumsum", [Pure, SameOperandsAndResultType]> {
+  let summary = "Cumulative sum along one axis";
+  let description = [{
+    ONNX CumSum, optionally `exclusive` (each element excludes itself) and
+    `reverse` (summing from the end).
+
+    ```mlir
+    %y = kiln.cumsum %x {axis = 0 : i64, exclusive = false, reverse = false} : tensor<5xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, BoolAttr:$exclusive,
+                       BoolAttr:$reverse);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+
+def Kiln_HardmaxOp : Kiln_Op<"hardmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "One-hot of the first maximum along one axis";
+  let description = [{
+    ```mlir
+    %y = kiln.hardmax %x {axis = 1 : i64} : tensor<2x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+
+def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure]> {
+  let summary = "Gather single elements along one axis";
+  let description = [{
+    ONNX GatherElements: the result has the indices' shape and
+    `out[i][j] = data[indices[i][j]][j]` for axis 0 (likewise for other
+    axes). Indices out of `[-n, n)` are reported at run time.
+
+    ```mlir
+    %y = kiln.gather_elements %x, %i {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x2xi64>) -> tensor<2x2xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_Tensor:$indices, I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$data `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_AvgPoolOp : Kiln_Op<"avg_pool", [Pure]> {
+  let summary = "2-D average pooling, NCHW";
+  let description = [{
+    ONNX AveragePool with explicit pads (`[top, left, bottom, right]`). With
+    `count_include_pad` the divisor counts padded positions (but never
+    positions past the padding that ceil mode adds).
+
+    ```mlir
+    %y = kiln.avg_pool %x {count_include_pad = false, kernel_shape = array<i64: 3, 3>,
+           pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>}
+         : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       BoolAttr:$count_include_pad);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_NllLossOp : Kiln_Op<"nll_loss", [Pure]> {
+  let summary = "Negative log-likelihood loss";
+  let description = [{
+    ONNX NegativeLogLikelihoodLoss on log-probabilities `[N, C, d...]` and
+    integer targets `[N, d...]`, with optional class weights `[C]`,
+    `reduction` one of `none`, `sum`, `mean`, and an optional `ignore_index`.
+    SoftmaxCrossEntropyLoss imports as a log-softmax over axis 1 followed by
+    this op. Targets outside `[0, C)` that are not ignored are reported at
+    run time.
+
+    ```mlir
+    %l = kiln.nll_loss %logp, %t {reduction = "mean"} : (tensor<3x5xf32>, tensor<3xi64>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$target,
+                       Optional<Kiln_Tensor>:$weight, StrAttr:$reduction,
+                       OptionalAttr<I64Attr>:$ignore_index);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $target (`,` $weight^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // KILN_OPS_TD

@@ -478,25 +478,83 @@ void checkLength(ArrayRef<int64_t> v, size_t n, const char *name) {
     fail(std::string(name) + " must have " + std::to_string(n) + " values");
 }
 
+/// Spatial attributes of a conv or pool, as given (1-D or 2-D), expanded to
+/// 2-D: a 1-D op is computed as 2-D with a unit height.
+struct Spatial {
+  SmallVector<int64_t> kernel, strides, dilations, pads;
+};
+
+Spatial spatialAttrs(Importer &im, ArrayRef<int64_t> inputSpatial,
+                     ArrayRef<int64_t> kernel) {
+  size_t n = inputSpatial.size();
+  if (n != 1 && n != 2)
+    fail("only 1-D and 2-D spatial ops are supported, got " + std::to_string(n) +
+         "-D");
+  Spatial s;
+  auto strides = im.intsAttr("strides", SmallVector<int64_t>(n, 1));
+  auto dilations = im.intsAttr("dilations", SmallVector<int64_t>(n, 1));
+  checkLength(strides, n, "strides");
+  checkLength(dilations, n, "dilations");
+  auto pads = resolvePads(im, inputSpatial, kernel, strides, dilations);
+  if (n == 2) {
+    s = {SmallVector<int64_t>(kernel), strides, dilations, pads};
+  } else {
+    s.kernel = {1, kernel[0]};
+    s.strides = {1, strides[0]};
+    s.dilations = {1, dilations[0]};
+    s.pads = {0, pads[0], 0, pads[1]};
+  }
+  return s;
+}
+
+/// [N, C, L] -> [N, C, 1, L]; 4-D values pass through.
+Value to2d(Importer &im, Value v) {
+  ArrayRef<int64_t> s = shapeOf(v);
+  return s.size() == 3 ? im.reshape(v, {s[0], s[1], 1, s[2]}) : v;
+}
+
+/// The 2-D result type for a node whose (1-D or 2-D) output type is known.
+RankedTensorType resultAs2d(Importer &im) {
+  RankedTensorType t = im.outputType(0);
+  ArrayRef<int64_t> s = t.getShape();
+  return s.size() == 3 ? RankedTensorType::get({s[0], s[1], 1, s[2]}, t.getElementType())
+                       : t;
+}
+
 void importConv(Importer &im) {
   Value x = im.input(0), w = im.input(1), bias = im.optionalInput(2);
-  if (shapeOf(x).size() != 4 || shapeOf(w).size() != 4)
-    fail("only 2-D convolution (rank-4 input and weight) is supported, got "
-         "input rank " + std::to_string(shapeOf(x).size()));
+  size_t rank = shapeOf(x).size();
+  if ((rank != 3 && rank != 4) || shapeOf(w).size() != rank)
+    fail("only 1-D and 2-D convolution (rank-3 or rank-4 input and weight) is "
+         "supported, got input rank " + std::to_string(rank));
   SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
   if (auto ks = im.intsAttr("kernel_shape"); ks && *ks != kernel)
     fail("kernel_shape disagrees with the weight shape");
-  auto strides = im.intsAttr("strides", {1, 1});
-  auto dilations = im.intsAttr("dilations", {1, 1});
-  checkLength(strides, 2, "strides");
-  checkLength(dilations, 2, "dilations");
-  auto pads = resolvePads(im, shapeOf(x).drop_front(2), kernel, strides, dilations);
+  Spatial s = spatialAttrs(im, shapeOf(x).drop_front(2), kernel);
   auto &b = im.b();
-  im.bind(0, im.create<ConvOp>(im.outputType(0), x, w, bias,
-                               b.getDenseI64ArrayAttr(strides),
-                               b.getDenseI64ArrayAttr(pads),
-                               b.getDenseI64ArrayAttr(dilations),
-                               b.getI64IntegerAttr(im.intAttr("group", 1))));
+  Value y = im.create<ConvOp>(resultAs2d(im), to2d(im, x), to2d(im, w), bias,
+                              b.getDenseI64ArrayAttr(s.strides),
+                              b.getDenseI64ArrayAttr(s.pads),
+                              b.getDenseI64ArrayAttr(s.dilations),
+                              b.getI64IntegerAttr(im.intAttr("group", 1)));
+  im.bind(0, im.reshape(y, im.outputType(0).getShape()));
+}
+
+void importAvgPool(Importer &im) {
+  Value x = im.input(0);
+  auto kernel = im.intsAttr("kernel_shape");
+  if (!kernel)
+    fail("missing required attribute 'kernel_shape'");
+  if (shapeOf(x).size() != kernel->size() + 2)
+    fail("kernel_shape must have one entry per spatial dimension");
+  Spatial s = spatialAttrs(im, shapeOf(x).drop_front(2), *kernel);
+  auto &b = im.b();
+  Value y = im.create<AvgPoolOp>(resultAs2d(im), to2d(im, x),
+                                 b.getDenseI64ArrayAttr(s.kernel),
+                                 b.getDenseI64ArrayAttr(s.strides),
+                                 b.getDenseI64ArrayAttr(s.pads),
+                                 b.getBoolAttr(im.intAttr("count_include_pad", 0) != 0));
+  im.bind(0, im.reshape(y, im.outputType(0).getShape()));
 }
 
 void importMaxPool(Importer &im) {
@@ -504,23 +562,19 @@ void importMaxPool(Importer &im) {
   im.rejectOutput(1, "Indices");
   if (im.intAttr("storage_order", 0) != 0)
     fail("storage_order=1 is only meaningful with the Indices output");
-  if (shapeOf(x).size() != 4)
-    fail("only 2-D pooling (rank-4 input) is supported");
   auto kernel = im.intsAttr("kernel_shape");
   if (!kernel)
     fail("missing required attribute 'kernel_shape'");
-  checkLength(*kernel, 2, "kernel_shape");
-  auto strides = im.intsAttr("strides", {1, 1});
-  auto dilations = im.intsAttr("dilations", {1, 1});
-  checkLength(strides, 2, "strides");
-  checkLength(dilations, 2, "dilations");
-  auto pads = resolvePads(im, shapeOf(x).drop_front(2), *kernel, strides, dilations);
+  if (shapeOf(x).size() != kernel->size() + 2)
+    fail("kernel_shape must have one entry per spatial dimension");
+  Spatial s = spatialAttrs(im, shapeOf(x).drop_front(2), *kernel);
   auto &b = im.b();
-  im.bind(0, im.create<MaxPoolOp>(im.outputType(0), x,
-                                  b.getDenseI64ArrayAttr(*kernel),
-                                  b.getDenseI64ArrayAttr(strides),
-                                  b.getDenseI64ArrayAttr(pads),
-                                  b.getDenseI64ArrayAttr(dilations)));
+  Value y = im.create<MaxPoolOp>(resultAs2d(im), to2d(im, x),
+                                 b.getDenseI64ArrayAttr(s.kernel),
+                                 b.getDenseI64ArrayAttr(s.strides),
+                                 b.getDenseI64ArrayAttr(s.pads),
+                                 b.getDenseI64ArrayAttr(s.dilations));
+  im.bind(0, im.reshape(y, im.outputType(0).getShape()));
 }
 
 void importGemm(Importer &im) {
@@ -565,10 +619,12 @@ void importSoftmax(Importer &im) {
                                   im.b().getBoolAttr(false)));
 }
 
+void importLayerNormWithStats(Importer &im);
+
 void importLayerNorm(Importer &im) {
   Value x = im.input(0);
-  im.rejectOutput(1, "Mean");
-  im.rejectOutput(2, "InvStdDev");
+  if (im.hasOutput(1) || im.hasOutput(2))
+    return importLayerNormWithStats(im);
   int64_t axis = normalizeAxis(im.intAttr("axis", -1), shapeOf(x).size());
   auto &b = im.b();
   im.bind(0, im.create<LayerNormOp>(
@@ -889,6 +945,247 @@ void importDropout(Importer &im) {
   }
 }
 
+/// A compile-time constant of the node's output 0 type from raw values.
+template <typename T>
+Value constantOf(Importer &im, RankedTensorType type, ArrayRef<T> values) {
+  return im.create<ConstantOp>(DenseElementsAttr::get(type, values));
+}
+
+/// Fills a constant of `type` with `v` (converted to the element type).
+DenseElementsAttr splatOf(RankedTensorType type, double v) {
+  Type elt = type.getElementType();
+  if (auto ft = dyn_cast<FloatType>(elt)) {
+    APFloat f(v);
+    bool lost;
+    f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    return DenseElementsAttr::get(type, f);
+  }
+  if (elt.isInteger(1))
+    return DenseElementsAttr::get(type, v != 0);
+  auto it = cast<IntegerType>(elt);
+  return DenseElementsAttr::get(
+      type, APInt(it.getWidth(), static_cast<uint64_t>(static_cast<int64_t>(v)),
+                  it.isSigned() || it.isSignless()));
+}
+
+void importConstantOfShape(Importer &im) {
+  RankedTensorType type = im.outputType(0);
+  DenseElementsAttr value;
+  if (const onnx::AttributeProto *a = im.attr("value")) {
+    if (a->type() != onnx::AttributeProto::TENSOR)
+      fail("attribute 'value' must be a tensor");
+    value = tensorAttr(im.context(), a->t());
+    if (value.getNumElements() != 1)
+      fail("attribute 'value' must hold one element");
+    im.bind(0, im.create<ConstantOp>(DenseElementsAttr::get(
+                   type, *value.value_begin<Attribute>())));
+    return;
+  }
+  im.bind(0, im.create<ConstantOp>(splatOf(type, 0.0)));
+}
+
+void importSize(Importer &im) {
+  int64_t n = cast<ShapedType>(im.input(0).getType()).getNumElements();
+  im.bind(0, constantOf<int64_t>(im, im.outputType(0), {n}));
+}
+
+void importRange(Importer &im) {
+  RankedTensorType type = im.outputType(0);
+  double start = im.constantScalar(0), limit = im.constantScalar(1),
+         delta = im.constantScalar(2);
+  if (delta == 0)
+    fail("delta must be non-zero");
+  int64_t n = std::max<int64_t>(std::ceil((limit - start) / delta), 0);
+  if (n != type.getNumElements())
+    fail("the inferred output size disagrees with start/limit/delta");
+  SmallVector<Attribute> values;
+  Type elt = type.getElementType();
+  for (int64_t i = 0; i < n; ++i) {
+    if (isa<FloatType>(elt)) {
+      // Accumulate as the reference does: start + i * delta in the type.
+      double v = isa<Float32Type>(elt) ? (double)((float)start + (float)i * (float)delta)
+                                       : start + i * delta;
+      values.push_back(FloatAttr::get(elt, v));
+    } else {
+      values.push_back(IntegerAttr::get(elt, (int64_t)start + i * (int64_t)delta));
+    }
+  }
+  im.bind(0, im.create<ConstantOp>(DenseElementsAttr::get(type, values)));
+}
+
+void importEyeLike(Importer &im) {
+  RankedTensorType type = im.outputType(0);
+  if (type.getRank() != 2)
+    fail("EyeLike needs a 2-D input");
+  int64_t k = im.intAttr("k", 0), rows = type.getDimSize(0), cols = type.getDimSize(1);
+  SmallVector<Attribute> values;
+  Type elt = type.getElementType();
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      double v = j - i == k ? 1.0 : 0.0;
+      values.push_back(isa<FloatType>(elt) ? Attribute(FloatAttr::get(elt, v))
+                       : elt.isInteger(1)  ? Attribute(BoolAttr::get(&im.context(), v != 0))
+                                           : Attribute(IntegerAttr::get(elt, (int64_t)v)));
+    }
+  im.bind(0, im.create<ConstantOp>(DenseElementsAttr::get(type, values)));
+}
+
+/// LayerNormalization with its Mean/InvStdDev outputs requested: composed
+/// from reductions and pointwise ops so all three results are available.
+void importLayerNormWithStats(Importer &im) {
+  Value x = im.input(0);
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t rank = xType.getRank();
+  int64_t axis = normalizeAxis(im.intAttr("axis", -1), rank);
+  float eps = im.floatAttr("epsilon", 1e-5f);
+  auto &b = im.b();
+  SmallVector<int64_t> axes, statShape(xType.getShape());
+  for (int64_t d = axis; d < rank; ++d) {
+    axes.push_back(d);
+    statShape[d] = 1;
+  }
+  auto statType = RankedTensorType::get(statShape, xType.getElementType());
+  auto axesAttr = b.getDenseI64ArrayAttr(axes);
+  Value mean = im.create<ReduceMeanOp>(statType, x, axesAttr, b.getBoolAttr(true));
+  Value d = im.create<SubOp>(xType, x, mean);
+  Value sq = im.create<MulOp>(xType, d, d);
+  Value var = im.create<ReduceMeanOp>(statType, sq, axesAttr, b.getBoolAttr(true));
+  auto scalar = RankedTensorType::get({}, xType.getElementType());
+  Value epsC = im.create<ConstantOp>(splatOf(scalar, eps));
+  Value inv = im.create<ReciprocalOp>(statType, im.create<SqrtOp>(
+      statType, im.create<AddOp>(statType, var, epsC)));
+  Value y = im.create<MulOp>(xType, im.create<MulOp>(xType, d, inv), im.input(1));
+  if (Value bias = im.optionalInput(2))
+    y = im.create<AddOp>(xType, y, bias);
+  im.bind(0, y);
+  if (im.hasOutput(1))
+    im.bind(1, im.reshape(mean, im.outputType(1).getShape()));
+  if (im.hasOutput(2))
+    im.bind(2, im.reshape(inv, im.outputType(2).getShape()));
+}
+
+void importDepthToSpace(Importer &im, bool toSpace) {
+  Value x = im.input(0);
+  ArrayRef<int64_t> s = shapeOf(x);
+  if (s.size() != 4)
+    fail("expects a rank-4 input");
+  int64_t bs = im.intAttr("blocksize", 0);
+  if (bs < 1)
+    fail("blocksize must be positive");
+  int64_t n = s[0], c = s[1], h = s[2], w = s[3];
+  auto elt = cast<ShapedType>(x.getType()).getElementType();
+  auto transpose = [&](Value v, ArrayRef<int64_t> perm) {
+    SmallVector<int64_t> shape;
+    for (int64_t p : perm)
+      shape.push_back(shapeOf(v)[p]);
+    return im.create<TransposeOp>(RankedTensorType::get(shape, elt), v,
+                                  im.b().getDenseI64ArrayAttr(perm)).getResult();
+  };
+  Value y;
+  if (toSpace) {
+    if (c % (bs * bs))
+      fail("channels must be divisible by blocksize^2");
+    bool crd = im.stringAttr("mode", "DCR") == "CRD";
+    int64_t cc = c / (bs * bs);
+    y = crd ? transpose(im.reshape(x, {n, cc, bs, bs, h, w}), {0, 1, 4, 2, 5, 3})
+            : transpose(im.reshape(x, {n, bs, bs, cc, h, w}), {0, 3, 4, 1, 5, 2});
+    y = im.reshape(y, {n, cc, h * bs, w * bs});
+  } else {
+    if (h % bs || w % bs)
+      fail("height and width must be divisible by blocksize");
+    y = transpose(im.reshape(x, {n, c, h / bs, bs, w / bs, bs}), {0, 3, 5, 1, 2, 4});
+    y = im.reshape(y, {n, c * bs * bs, h / bs, w / bs});
+  }
+  im.bind(0, y);
+}
+
+void importTile(Importer &im) {
+  std::vector<int64_t> repeats = im.constantInts(1);
+  im.bind(0, im.create<TileOp>(im.outputType(0), im.input(0),
+                               im.b().getDenseI64ArrayAttr(repeats)));
+}
+
+void importPad(Importer &im) {
+  Value x = im.input(0);
+  int64_t rank = shapeOf(x).size();
+  std::vector<int64_t> given = im.constantInts(1);
+  std::vector<int64_t> axes;
+  if (im.hasInput(3))
+    axes = im.constantInts(3);
+  else
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  if (given.size() != 2 * axes.size())
+    fail("pads must have two values per axis");
+  SmallVector<int64_t> pads(2 * rank, 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t a = normalizeAxis(axes[i], rank);
+    pads[a] = given[i];
+    pads[rank + a] = given[axes.size() + i];
+    if (pads[a] < 0 || pads[rank + a] < 0)
+      fail("negative pads (cropping) are not supported");
+  }
+  double value = im.hasInput(2) ? im.constantScalar(2) : 0.0;
+  std::string mode = im.stringAttr("mode", "constant");
+  auto &b = im.b();
+  im.bind(0, im.create<PadOp>(im.outputType(0), x, b.getDenseI64ArrayAttr(pads),
+                              b.getStringAttr(mode), b.getF64FloatAttr(value)));
+}
+
+void importTrilu(Importer &im) {
+  Value x = im.input(0);
+  if (shapeOf(x).size() < 2)
+    fail("expects rank 2 or more");
+  int64_t k = im.hasInput(1) ? (int64_t)im.constantScalar(1) : 0;
+  auto &b = im.b();
+  im.bind(0, im.create<TriluOp>(x.getType(), x, b.getI64IntegerAttr(k),
+                                b.getBoolAttr(im.intAttr("upper", 1) != 0)));
+}
+
+void importCumSum(Importer &im) {
+  Value x = im.input(0);
+  int64_t axis = normalizeAxis((int64_t)im.constantScalar(1), shapeOf(x).size());
+  auto &b = im.b();
+  im.bind(0, im.create<CumSumOp>(x.getType(), x, b.getI64IntegerAttr(axis),
+                                 b.getBoolAttr(im.intAttr("exclusive", 0) != 0),
+                                 b.getBoolAttr(im.intAttr("reverse", 0) != 0)));
+}
+
+void importHardmax(Importer &im) {
+  Value x = im.input(0);
+  int64_t axis = normalizeAxis(im.intAttr("axis", -1), shapeOf(x).size());
+  im.bind(0, im.create<HardmaxOp>(x.getType(), x, im.b().getI64IntegerAttr(axis)));
+}
+
+void importGatherElements(Importer &im) {
+  Value data = im.input(0);
+  int64_t axis = normalizeAxis(im.intAttr("axis", 0), shapeOf(data).size());
+  im.bind(0, im.create<GatherElementsOp>(im.outputType(0), data, im.input(1),
+                                         im.b().getI64IntegerAttr(axis)));
+}
+
+void importNllLoss(Importer &im, Value logProb) {
+  auto &b = im.b();
+  std::string reduction = im.stringAttr("reduction", "mean");
+  IntegerAttr ignore;
+  if (im.attr("ignore_index"))
+    ignore = b.getI64IntegerAttr(im.intAttr("ignore_index", 0));
+  im.bind(0, im.create<NllLossOp>(im.outputType(0), logProb, im.input(1),
+                                  im.optionalInput(2), b.getStringAttr(reduction),
+                                  ignore));
+}
+
+void importSoftmaxCrossEntropy(Importer &im) {
+  Value scores = im.input(0);
+  if (shapeOf(scores).size() < 2)
+    fail("scores must have rank 2 or more");
+  Value logProb = im.create<SoftmaxOp>(scores.getType(), scores,
+                                       im.b().getI64IntegerAttr(1), im.b().getBoolAttr(true));
+  importNllLoss(im, logProb);
+  if (im.hasOutput(1))
+    im.bind(1, logProb);
+}
+
 const llvm::StringMap<Handler> &handlerTable() {
   static const llvm::StringMap<Handler> table = {
       {"Abs", unary<AbsOp>},
@@ -897,6 +1194,25 @@ const llvm::StringMap<Handler> &handlerTable() {
       {"And", pointwise("and")},
       {"ArgMax", [](Importer &im) { importArgReduce(im, true); }},
       {"ArgMin", [](Importer &im) { importArgReduce(im, false); }},
+      {"AveragePool", importAvgPool},
+      {"CastLike", importCast},
+      {"ConstantOfShape", importConstantOfShape},
+      {"CumSum", importCumSum},
+      {"DepthToSpace", [](Importer &im) { importDepthToSpace(im, true); }},
+      {"Expand", [](Importer &im) {
+         im.bind(0, im.create<ExpandOp>(im.outputType(0), im.input(0)));
+       }},
+      {"EyeLike", importEyeLike},
+      {"GatherElements", importGatherElements},
+      {"Hardmax", importHardmax},
+      {"NegativeLogLikelihoodLoss", [](Importer &im) { importNllLoss(im, im.input(0)); }},
+      {"Pad", importPad},
+      {"Range", importRange},
+      {"Size", importSize},
+      {"SoftmaxCrossEntropyLoss", importSoftmaxCrossEntropy},
+      {"SpaceToDepth", [](Importer &im) { importDepthToSpace(im, false); }},
+      {"Tile", importTile},
+      {"Trilu", importTrilu},
       {"Asin", pointwise("asin")},
       {"Asinh", pointwise("asinh")},
       {"Atan", pointwise("atan")},
