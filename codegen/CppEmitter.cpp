@@ -142,6 +142,7 @@ void loopNest(Code &c, ArrayRef<int64_t> dims,
 FailureOr<std::string> cType(Type t) {
   if (t.isF32()) return std::string("float");
   if (t.isF64()) return std::string("double");
+  if (t.isF16()) return std::string("_Float16");
   if (t.isInteger(1)) return std::string("bool");
   if (auto i = dyn_cast<IntegerType>(t)) {
     std::string base = i.isUnsigned() ? "uint" : "int";
@@ -170,6 +171,9 @@ int dtypeCode(Type t) {
 }
 
 std::string floatLiteral(double v, const std::string &type) {
+  // numeric_limits has no _Float16 specialisation: go through float.
+  if (type == "_Float16")
+    return "static_cast<_Float16>(" + floatLiteral(v, "float") + ")";
   if (std::isinf(v))
     return std::string(v < 0 ? "-" : "") + "std::numeric_limits<" + type +
            ">::infinity()";
@@ -199,12 +203,11 @@ std::string sourceNodes(Operation *op) {
   collectNames(op->getLoc(), names);
   std::string s;
   for (const std::string &n : names) {
+    // Node names go into // comments: no line breaks, and no backslashes,
+    // which could splice the next line (a kernel call) into the comment.
     std::string clean;
     for (char ch : n)
-      clean += (ch == '\n' || ch == '\r') ? ' ' : ch;
-    // Never let a node name end the comment or splice lines.
-    while (!clean.empty() && clean.back() == '\\')
-      clean.pop_back();
+      clean += (ch == '\n' || ch == '\r') ? ' ' : ch == '\\' ? '/' : ch;
     s += (s.empty() ? "" : ", ") + clean;
   }
   return s.empty() ? "(unnamed)" : s;
@@ -237,6 +240,7 @@ public:
             [&](auto o) { return printBroadcast(o); })
         .Case<ConvOp>([&](auto o) { return printConv(o); })
         .Case<GemmOp>([&](auto o) { return printGemm(o); })
+        .Case<ConvTransposeOp>([&](auto o) { return printConvTranspose(o); })
         .Case<MatMulOp>([&](auto o) { return printMatMul(o); })
         .Case<SoftmaxOp>([&](auto o) { return printSoftmax(o); })
         .Case<LayerNormOp>([&](auto o) { return printLayerNorm(o); })
@@ -272,6 +276,16 @@ private:
   std::string out(unsigned i = 0) { return "out" + str(i); }
   std::string type(Value v) { return *cType(eltOf(v)); }
   bool isFloat(Value v) { return isa<FloatType>(eltOf(v)); }
+  /// Half-precision elementwise math runs in float and rounds on store, as
+  /// numpy's float16 ufuncs do.
+  bool isHalf(Value v) { return eltOf(v).isF16(); }
+  std::string computeType(Value v) { return isHalf(v) ? "float" : type(v); }
+  std::string load(Value v, const std::string &e) {
+    return isHalf(v) ? "static_cast<float>(" + e + ")" : e;
+  }
+  std::string store(Value v, const std::string &e) {
+    return isHalf(v) ? "static_cast<_Float16>(" + e + ")" : e;
+  }
 
   /// Expression of a unary op applied to `x` of C type `t`.
   std::string unaryExpr(Operation *o, const std::string &x, const std::string &t) {
@@ -301,8 +315,10 @@ private:
 
   template <typename OpTy> LogicalResult printUnary(OpTy o) {
     Value x = op->getOperand(0), y = op->getResult(0);
-    std::string t = type(y), expr;
+    std::string t = computeType(y), expr;
+    std::string xi = load(x, in(0) + "[i]");
     if constexpr (std::is_same_v<OpTy, CastOp>) {
+      t = type(y);
       expr = eltOf(y).isInteger(1) ? in(0) + "[i] != 0"
                                    : "static_cast<" + t + ">(" + in(0) + "[i])";
     } else if constexpr (std::is_same_v<OpTy, ClipOp>) {
@@ -312,7 +328,7 @@ private:
         lo = std::isinf(lo) ? NAN : std::ceil(lo);
         hi = std::isinf(hi) ? NAN : std::floor(hi);
       }
-      expr = in(0) + "[i]";
+      expr = xi;
       auto bound = [&](double v) {
         return isFloat(y) ? floatLiteral(v, t)
                           : "static_cast<" + t + ">(" + floatLiteral(v, "double") + ")";
@@ -324,10 +340,10 @@ private:
     } else {
       if (!isFloat(x) && !isa<ReluOp, NegOp, AbsOp>(op))
         return op->emitOpError("is only supported on floating-point tensors");
-      expr = unaryExpr(op, in(0) + "[i]", t);
+      expr = unaryExpr(op, xi, t);
     }
     c.open("for (int64_t i = 0; i < " + str(numel(y)) + "; ++i)");
-    c.line(out() + "[i] = " + expr + ";");
+    c.line(out() + "[i] = " + (isa<CastOp>(op) ? expr : store(y, expr)) + ";");
     c.close();
     k.flops = numel(y);
     return success();
@@ -440,14 +456,14 @@ private:
     loopNest(c, dims, [&](ArrayRef<std::string> vars) {
       SmallVector<std::string> elems;
       for (unsigned i = 0; i < o.getInputs().size(); ++i)
-        elems.push_back(in(i) + "[" + offsetExpr(vars, strides[i]) + "]");
-      auto expr = pointwiseExpr(o, elems, type(o.getInputs()[0]));
+        elems.push_back(load(o.getInputs()[i], in(i) + "[" + offsetExpr(vars, strides[i]) + "]"));
+      auto expr = pointwiseExpr(o, elems, computeType(o.getInputs()[0]));
       if (failed(expr)) {
         result = o.emitOpError("pointwise function '") << o.getFn()
                  << "' has no C++ expression";
         return;
       }
-      c.line(out() + "[" + offsetExpr(vars, strides.back()) + "] = " + *expr + ";");
+      c.line(out() + "[" + offsetExpr(vars, strides.back()) + "] = " + store(y, *expr) + ";");
     });
     k.flops = numel(y);
     return result;
@@ -466,11 +482,13 @@ private:
       for (unsigned i = 0; i < op->getNumOperands(); ++i)
         elems.push_back(in(i) + "[" + offsetExpr(vars, strides[i]) + "]");
       std::string expr;
-      if (isa<WhereOp>(op))
+      if (isa<WhereOp>(op)) {
         expr = elems[0] + " ? " + elems[1] + " : " + elems[2];
-      else
-        expr = binaryExpr(elems[0], elems[1], type(op->getOperand(0)),
-                          isFloat(op->getOperand(0)));
+      } else {
+        Value a = op->getOperand(0);
+        expr = store(y, binaryExpr(load(a, elems[0]), load(op->getOperand(1), elems[1]),
+                                   computeType(a), isFloat(a)));
+      }
       c.line(out() + "[" + offsetExpr(vars, strides.back()) + "] = " + expr + ";");
     });
     k.flops = numel(y);
@@ -529,6 +547,50 @@ private:
     c.line("float *drow = dst + oh * " + str(y[3]) + ";");
     c.open("for (int64_t ow = owLo; ow < owHi; ++ow)");
     c.line("drow[ow] += wv * row[ow * " + str(sw) + "];");
+    c.close();
+    c.close();
+    c.close();
+    c.close();
+    c.close();
+    c.close();
+    c.close(");");
+    return success();
+  }
+
+  LogicalResult printConvTranspose(ConvTransposeOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
+                      y = shapeOf(o.getOutput());
+    int64_t group = o.getGroup(), icg = x[1] / group, ocg = w[1];
+    int64_t sh = o.getStrides()[0], sw = o.getStrides()[1];
+    int64_t dh = o.getDilations()[0], dw = o.getDilations()[1];
+    int64_t pt = o.getPads()[0], pl = o.getPads()[1];
+    k.usesPool = true;
+    k.flops = 2 * product(x) * ocg * w[2] * w[3];
+    // Each task owns whole output planes, so the scatter never races.
+    c.open("pool.parallelFor(" + str(y[0] * y[1]) + ", [&](int64_t begin, int64_t end)");
+    c.open("for (int64_t plane = begin; plane < end; ++plane)");
+    c.line("const int64_t n = plane / " + str(y[1]) + ", oc = plane % " + str(y[1]) + ";");
+    c.line("const int64_t g = oc / " + str(ocg) + ", ocl = oc % " + str(ocg) + ";");
+    c.line("float *dst = out0 + plane * " + str(y[2] * y[3]) + ";");
+    c.open("for (int64_t p = 0; p < " + str(y[2] * y[3]) + "; ++p)");
+    c.line(std::string("dst[p] = ") + (o.getBias() ? "in2[oc]" : "0.0f") + ";");
+    c.close();
+    c.open("for (int64_t ic = 0; ic < " + str(icg) + "; ++ic)");
+    c.line("const int64_t ci = g * " + str(icg) + " + ic;");
+    c.line("const float *src = in0 + (n * " + str(x[1]) + " + ci) * " + str(x[2] * x[3]) + ";");
+    c.line("const float *wk = in1 + (ci * " + str(ocg) + " + ocl) * " + str(w[2] * w[3]) + ";");
+    c.open("for (int64_t ih = 0; ih < " + str(x[2]) + "; ++ih)");
+    c.open("for (int64_t kh = 0; kh < " + str(w[2]) + "; ++kh)");
+    c.line("const int64_t oh = ih * " + str(sh) + " - " + str(pt) + " + kh * " + str(dh) + ";");
+    c.line("if (oh < 0 || oh >= " + str(y[2]) + ") continue;");
+    c.open("for (int64_t iw = 0; iw < " + str(x[3]) + "; ++iw)");
+    c.line("const float v = src[ih * " + str(x[3]) + " + iw];");
+    c.open("for (int64_t kw = 0; kw < " + str(w[3]) + "; ++kw)");
+    c.line("const int64_t ow = iw * " + str(sw) + " - " + str(pl) + " + kw * " + str(dw) + ";");
+    c.line("if (ow >= 0 && ow < " + str(y[3]) + ") dst[oh * " + str(y[3]) +
+           " + ow] += v * wk[kh * " + str(w[3]) + " + kw];");
     c.close();
     c.close();
     c.close();
@@ -1188,8 +1250,8 @@ private:
       c.line("out0[0] = static_cast<" + t + ">(total);");
     else if (reduction == "mean")
       c.line("out0[0] = static_cast<" + t + ">(total / weights);");
-    else
-      c.line("(void)total;");
+    c.line("(void)total;");
+    c.line("(void)weights;");
     c.line("return true;");
     return success();
   }
@@ -1539,7 +1601,7 @@ private:
     s.line("");
     s.line("namespace {");
     s.line("");
-    s.line("constexpr uint64_t kWeightsHash = " + str(weightsHash) + "ull;");
+    s.line("constexpr uint64_t kWeightsHash = " + std::to_string(weightsHash) + "ull;");
     s.line("");
     auto infoTable = [&](const char *name, const std::vector<TensorInfo> &list) {
       s.open(std::string("const kiln_tensor_info ") + name + "[] =");
@@ -1618,6 +1680,8 @@ private:
              cStringLiteral("model '" + n + "': output '" + t.name + "' is null") + ");");
       outArr += (outArr.empty() ? "" : ", ") + std::string("out.") + t.member;
     }
+    if (inArr.empty())
+      s.line("(void)in;");
     s.line("const void *inputs[] = {" + (inArr.empty() ? std::string("nullptr") : inArr) + "};");
     s.line("void *outputs[] = {" + outArr + "};");
     s.line("return runChecked(inputs, outputs);");

@@ -65,7 +65,7 @@ static LogicalResult verifyBroadcastResult(Operation *op, ValueRange operands,
 }
 
 static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank) {
-  if (axis < 0 || axis >= std::max<int64_t>(rank, 1))
+  if (axis < 0 || axis >= rank)
     return op->emitOpError("axis ") << axis << " out of range for rank " << rank;
   return success();
 }
@@ -151,6 +151,26 @@ LogicalResult ConvOp::verify() {
   return success();
 }
 
+LogicalResult ConvTransposeOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput()), w = shapeOf(getWeight()),
+                    y = shapeOf(getOutput());
+  if (x.size() != 4 || w.size() != 4 || y.size() != 4)
+    return emitOpError("expects rank-4 input, weight and result (NCHW)");
+  if (getStrides().size() != 2 || getDilations().size() != 2 || getPads().size() != 2)
+    return emitOpError("expects 2 strides, 2 dilations and 2 leading pads");
+  int64_t group = getGroup();
+  if (group < 1 || x[1] % group || w[0] != x[1])
+    return emitOpError("weight must have one row per input channel, in groups");
+  if (y[0] != x[0] || y[1] != w[1] * group)
+    return emitOpError("result must have group * weight.dim(1) channels");
+  if (getBias() && shapeOf(getBias()) != ArrayRef<int64_t>{y[1]})
+    return emitOpError("bias must have one element per output channel");
+  for (int64_t v : llvm::concat<const int64_t>(getStrides(), getDilations()))
+    if (v < 1)
+      return emitOpError("strides and dilations must be positive");
+  return success();
+}
+
 LogicalResult GemmOp::verify() {
   ArrayRef<int64_t> a = shapeOf(getA()), b = shapeOf(getB()),
                     y = shapeOf(getOutput());
@@ -192,7 +212,21 @@ LogicalResult MatMulOp::verify() {
 }
 
 LogicalResult SoftmaxOp::verify() {
-  return verifyAxis(*this, getAxis(), shapeOf(getInput()).size());
+  // ONNX allows axis 0 on a scalar (a one-element softmax).
+  int64_t rank = shapeOf(getInput()).size();
+  return verifyAxis(*this, getAxis(), std::max<int64_t>(rank, 1));
+}
+
+LogicalResult ShapeOp::verify() {
+  int64_t rank = shapeOf(getInput()).size();
+  int64_t start = getStart(), end = getEnd();
+  if (start < 0 || end > rank || start > end)
+    return emitOpError("start/end must satisfy 0 <= start <= end <= rank");
+  auto type = cast<ShapedType>(getOutput().getType());
+  if (type.getRank() != 1 || type.getDimSize(0) != end - start ||
+      !type.getElementType().isInteger(64))
+    return emitOpError("result must be tensor<") << end - start << "xi64>";
+  return success();
 }
 
 LogicalResult LayerNormOp::verify() {

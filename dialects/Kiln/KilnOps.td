@@ -191,6 +191,32 @@ def Kiln_ConvOp : Kiln_Op<"conv", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_ConvTransposeOp : Kiln_Op<"conv_transpose", [Pure]> {
+  let summary = "2-D grouped transposed convolution, NCHW";
+  let description = [{
+    ONNX ConvTranspose on NCHW input and `[C, M/group, kH, kW]` weight: each
+    input element scatters `x * w` to `out[oh, ow]` with
+    `oh = ih * stride - pad_top + kh * dilation` (likewise for columns).
+    Only the leading pads (`[top, left]`) matter here: `output_padding`,
+    `output_shape` and the trailing pads are reflected in the result shape.
+
+    ```mlir
+    %y = kiln.conv_transpose %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64,
+           pads = array<i64: 0, 0>, strides = array<i64: 2, 2>}
+         : (tensor<1x1x3x3xf32>, tensor<1x2x3x3xf32>) -> tensor<1x2x7x7xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$weight,
+                       Optional<Kiln_Tensor>:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_GemmOp : Kiln_Op<"gemm", [Pure]> {
   let summary = "alpha * op(A) * op(B) + beta * C";
   let description = [{
@@ -481,6 +507,7 @@ def Kiln_ShapeOp : Kiln_Op<"shape", [Pure]> {
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//

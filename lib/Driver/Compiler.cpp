@@ -89,8 +89,13 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
     llvm::raw_string_ostream os(diagnostics);
     os << d.getLocation() << ": " << d << "\n";
-    for (Diagnostic &note : d.getNotes())
-      os << "  note: " << note << "\n";
+    for (Diagnostic &note : d.getNotes()) {
+      // MLIR attaches the whole op (for a function, the whole model) here.
+      std::string text = note.str();
+      if (llvm::StringRef(text).starts_with("see current operation"))
+        continue;
+      os << "  note: " << text << "\n";
+    }
     return success();
   });
 

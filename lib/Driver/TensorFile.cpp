@@ -61,6 +61,17 @@ Error writeTensorFile(const HostTensor &tensor, const std::string &path) {
 
 namespace {
 
+/// IEEE half-precision bits to double.
+double halfToDouble(uint16_t h) {
+  int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  double sign = (h & 0x8000) ? -1.0 : 1.0;
+  if (exponent == 0)
+    return sign * std::ldexp(mantissa, -24);
+  if (exponent == 31)
+    return mantissa ? NAN : sign * INFINITY;
+  return sign * std::ldexp(mantissa + 1024, exponent - 25);
+}
+
 /// Reads element i as double (integers widen exactly up to 2^53).
 double elementAsDouble(const HostTensor &t, size_t i, bool &isFloat) {
   const char *p = t.data.data();
@@ -70,9 +81,10 @@ double elementAsDouble(const HostTensor &t, size_t i, bool &isFloat) {
     return v;
   };
   using T = onnx::TensorProto;
-  isFloat = t.dtype == T::FLOAT || t.dtype == T::DOUBLE;
+  isFloat = t.dtype == T::FLOAT || t.dtype == T::DOUBLE || t.dtype == T::FLOAT16;
   switch (t.dtype) {
   case T::FLOAT: return get(float());
+  case T::FLOAT16: return halfToDouble(get(uint16_t()));
   case T::DOUBLE: return get(double());
   case T::INT8: return get(int8_t());
   case T::UINT8: return get(uint8_t());
@@ -129,7 +141,8 @@ Comparison compareTensors(const HostTensor &actual, const HostTensor &expected,
   }
   // Integers and booleans must match bit for bit.
   bool isInteger = actual.dtype != onnx::TensorProto::FLOAT &&
-                   actual.dtype != onnx::TensorProto::DOUBLE;
+                   actual.dtype != onnx::TensorProto::DOUBLE &&
+                   actual.dtype != onnx::TensorProto::FLOAT16;
   double worstExcess = -1;
   size_t worst = 0;
   for (size_t i = 0; i < n; ++i) {

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 
@@ -230,26 +231,37 @@ private:
                         const std::string &where) {
     if (!v.is_number() && !v.is_boolean())
       fail(where, "expected a number, got " + std::string(v.type_name()));
-    double d = v.is_boolean() ? (v.get<bool>() ? 1.0 : 0.0) : v.get<double>();
     auto store = [&](auto value) { std::memcpy(out, &value, sizeof(value)); };
     bool isInt = v.is_number_integer() || v.is_boolean();
     if (dtype != onnx::TensorProto::FLOAT && dtype != onnx::TensorProto::DOUBLE &&
         dtype != onnx::TensorProto::FLOAT16 && !isInt)
       fail(where, "expected an integer for dtype " + onnxElementName(dtype));
+    // Integers must fit the dtype exactly: never wrap or saturate silently.
+    auto integer = [&](auto type, int64_t lo, uint64_t hi) {
+      using T = decltype(type);
+      if (v.is_boolean())
+        return store(static_cast<T>(v.get<bool>()));
+      if (v.is_number_unsigned() ? v.get<uint64_t>() > hi
+                                 : (v.get<int64_t>() < lo ||
+                                    (v.get<int64_t>() >= 0 &&
+                                     static_cast<uint64_t>(v.get<int64_t>()) > hi)))
+        fail(where, "value " + v.dump() + " does not fit dtype " + onnxElementName(dtype));
+      if (v.is_number_unsigned())
+        return store(static_cast<T>(v.get<uint64_t>()));
+      return store(static_cast<T>(v.get<int64_t>()));
+    };
     switch (dtype) {
-    case onnx::TensorProto::FLOAT: return store(static_cast<float>(d));
-    case onnx::TensorProto::DOUBLE: return store(d);
-    case onnx::TensorProto::INT64:
-      return store(v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>())
-                                          : v.get<int64_t>());
-    case onnx::TensorProto::UINT64: return store(v.get<uint64_t>());
-    case onnx::TensorProto::INT32: return store(static_cast<int32_t>(d));
-    case onnx::TensorProto::UINT32: return store(static_cast<uint32_t>(d));
-    case onnx::TensorProto::INT16: return store(static_cast<int16_t>(d));
-    case onnx::TensorProto::UINT16: return store(static_cast<uint16_t>(d));
-    case onnx::TensorProto::INT8: return store(static_cast<int8_t>(d));
-    case onnx::TensorProto::UINT8: return store(static_cast<uint8_t>(d));
-    case onnx::TensorProto::BOOL: return store(static_cast<uint8_t>(d != 0));
+    case onnx::TensorProto::FLOAT: return store(v.get<float>());
+    case onnx::TensorProto::DOUBLE: return store(v.get<double>());
+    case onnx::TensorProto::INT64: return integer(int64_t(), INT64_MIN, INT64_MAX);
+    case onnx::TensorProto::UINT64: return integer(uint64_t(), 0, UINT64_MAX);
+    case onnx::TensorProto::INT32: return integer(int32_t(), INT32_MIN, INT32_MAX);
+    case onnx::TensorProto::UINT32: return integer(uint32_t(), 0, UINT32_MAX);
+    case onnx::TensorProto::INT16: return integer(int16_t(), INT16_MIN, INT16_MAX);
+    case onnx::TensorProto::UINT16: return integer(uint16_t(), 0, UINT16_MAX);
+    case onnx::TensorProto::INT8: return integer(int8_t(), INT8_MIN, INT8_MAX);
+    case onnx::TensorProto::UINT8: return integer(uint8_t(), 0, UINT8_MAX);
+    case onnx::TensorProto::BOOL: return integer(uint8_t(), 0, 1);
     default:
       fail(where, "inline data of dtype " + onnxElementName(dtype) +
                       " is not supported; use the weights file");
@@ -326,7 +338,7 @@ Expected<onnx::ModelProto> loadJsonModel(const std::string &path) {
         getArray(member(root, "(top level)", "outputs"), "outputs");
     for (size_t i = 0; i < outputs.size(); ++i)
       reader.readValueInfo(outputs[i], "outputs[" + std::to_string(i) + "]",
-                           *graph->add_output(), /*shapeRequired=*/false);
+                           *graph->add_output(), /*shapeRequired=*/true);
     if (root.contains("initializers")) {
       const json &inits = getArray(root["initializers"], "initializers");
       for (size_t i = 0; i < inits.size(); ++i) {
@@ -343,8 +355,11 @@ Expected<onnx::ModelProto> loadJsonModel(const std::string &path) {
       node->set_op_type(getString(member(n, where, "op_type"), where + ".op_type"));
       if (n.contains("name"))
         node->set_name(getString(n["name"], where + ".name"));
-      if (n.contains("domain"))
-        node->set_domain(getString(n["domain"], where + ".domain"));
+      if (n.contains("domain")) {
+        // "ai.onnx" is another spelling of the default domain.
+        std::string domain = getString(n["domain"], where + ".domain");
+        node->set_domain(domain == "ai.onnx" ? "" : domain);
+      }
       const json &ins = getArray(member(n, where, "inputs"), where + ".inputs");
       for (size_t k = 0; k < ins.size(); ++k)
         node->add_input(getString(ins[k], where + ".inputs[" + std::to_string(k) + "]"));
@@ -457,7 +472,8 @@ Expected<json> valueInfoJson(const onnx::ValueInfoProto &v) {
 
 } // namespace
 
-Error writeJsonModel(const onnx::ModelProto &model, const std::string &jsonPath) {
+Error writeJsonModel(const onnx::ModelProto &model, const std::string &jsonPath,
+                     const std::vector<std::string> &sourceFiles) {
   const onnx::GraphProto &g = model.graph();
   WeightsWriter weights;
   json root;
@@ -471,6 +487,19 @@ Error writeJsonModel(const onnx::ModelProto &model, const std::string &jsonPath)
   root["opset"] = opset ? opset : 17;
   std::string weightsName = sys::path::stem(jsonPath).str() + ".weights.bin";
   root["weights_file"] = weightsName;
+  {
+    // Refuse to replace a file the source model may still read (its weights
+    // file or external data): the source would silently change meaning.
+    SmallString<256> target(sys::path::parent_path(jsonPath));
+    sys::path::append(target, weightsName);
+    SmallString<256> realTarget;
+    if (!sys::fs::real_path(target, realTarget))
+      for (const std::string &used : sourceFiles)
+        if (used == realTarget.str())
+          return makeError("writing '" + jsonPath + "' would overwrite '" +
+                           realTarget.str().str() +
+                           "', which the source model reads; choose another output name");
+  }
 
   std::set<std::string> initNames;
   for (const auto &t : g.initializer())

@@ -12,6 +12,7 @@
 #include "llvm/Support/Error.h"
 
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -22,9 +23,12 @@ constexpr int kMaxJsonDepth = 64;
 llvm::Expected<onnx::ModelProto> loadJsonModel(const std::string &path);
 
 /// Writes `model` as JSON to `jsonPath`, with initializers in
-/// `<stem>.weights.bin` beside it. Nothing is left behind on failure.
+/// `<stem>.weights.bin` beside it. Nothing is left behind on failure. It
+/// refuses to replace any of `sourceFiles` (real paths of files the source
+/// model reads; see modelSourceFiles).
 llvm::Error writeJsonModel(const onnx::ModelProto &model,
-                           const std::string &jsonPath);
+                           const std::string &jsonPath,
+                           const std::vector<std::string> &sourceFiles = {});
 
 } // namespace kiln
 

@@ -124,6 +124,40 @@ static Error resolveGraphExternalData(onnx::GraphProto &graph,
   return Error::success();
 }
 
+std::vector<std::string> modelSourceFiles(const std::string &path) {
+  std::vector<std::string> files;
+  auto add = [&](const Twine &p) {
+    SmallString<256> real;
+    if (!sys::fs::real_path(p, real))
+      files.push_back(real.str().str());
+  };
+  add(path);
+  std::string dir = sys::path::parent_path(path).str();
+  if (dir.empty())
+    dir = ".";
+  auto bytes = readFileBytes(path, kMaxModelFileBytes);
+  if (!bytes) {
+    consumeError(bytes.takeError());
+    return files;
+  }
+  if (sys::path::extension(path) == ".json") {
+    // Cheap scan for the weights file name; full validation happens on load.
+    size_t key = bytes->find("\"weights_file\"");
+    size_t open = key == std::string::npos ? key : bytes->find('"', bytes->find(':', key));
+    size_t close = open == std::string::npos ? open : bytes->find('"', open + 1);
+    if (close != std::string::npos)
+      add(dir + "/" + bytes->substr(open + 1, close - open - 1));
+  } else {
+    onnx::ModelProto model;
+    if (model.ParseFromString(*bytes))
+      for (const auto &t : model.graph().initializer())
+        for (const auto &entry : t.external_data())
+          if (entry.key() == "location")
+            add(dir + "/" + entry.value());
+  }
+  return files;
+}
+
 Expected<onnx::ModelProto> loadModel(const std::string &path) {
   auto withFile = [&](Error e) {
     return makeError("model '" + path + "': " + toString(std::move(e)));

@@ -13,6 +13,7 @@
 #include "llvm/Support/Error.h"
 
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -21,6 +22,10 @@ constexpr uint64_t kMaxModelFileBytes = (1ull << 31) - 1;
 
 /// Reads `path` by its extension. Errors name the file and the reason.
 llvm::Expected<onnx::ModelProto> loadModel(const std::string &path);
+
+/// Real paths of the files reading `path` touches: the model file, a JSON
+/// model's weights file, and ONNX external-data files.
+std::vector<std::string> modelSourceFiles(const std::string &path);
 
 /// Reads a whole file, refusing files larger than `maxBytes`.
 llvm::Expected<std::string> readFileBytes(const std::string &path,

@@ -540,6 +540,47 @@ void importConv(Importer &im) {
   im.bind(0, im.reshape(y, im.outputType(0).getShape()));
 }
 
+void importConvTranspose(Importer &im) {
+  Value x = im.input(0), w = im.input(1), bias = im.optionalInput(2);
+  size_t rank = shapeOf(x).size();
+  if ((rank != 3 && rank != 4) || shapeOf(w).size() != rank)
+    fail("only 1-D and 2-D transposed convolution is supported, got input rank " +
+         std::to_string(rank));
+  size_t n = rank - 2;
+  SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
+  auto strides = im.intsAttr("strides", SmallVector<int64_t>(n, 1));
+  auto dilations = im.intsAttr("dilations", SmallVector<int64_t>(n, 1));
+  auto outPad = im.intsAttr("output_padding", SmallVector<int64_t>(n, 0));
+  checkLength(strides, n, "strides");
+  checkLength(dilations, n, "dilations");
+  checkLength(outPad, n, "output_padding");
+  ArrayRef<int64_t> in = shapeOf(x).drop_front(2);
+  ArrayRef<int64_t> out = im.outputType(0).getShape().drop_front(2);
+  std::string autoPad = im.stringAttr("auto_pad", "NOTSET");
+  SmallVector<int64_t> begin(n, 0);
+  if (auto pads = im.intsAttr("pads"); pads && autoPad == "NOTSET" &&
+                                       !im.attr("output_shape")) {
+    checkLength(*pads, 2 * n, "pads");
+    begin.assign(pads->begin(), pads->begin() + n);
+  } else if (autoPad != "VALID") {
+    // Leading pads from the total the requested output size implies.
+    for (size_t i = 0; i < n; ++i) {
+      int64_t total = strides[i] * (in[i] - 1) + outPad[i] +
+                      (kernel[i] - 1) * dilations[i] + 1 - out[i];
+      begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    }
+  }
+  auto &b = im.b();
+  SmallVector<int64_t> s2 = n == 2 ? strides : SmallVector<int64_t>{1, strides[0]};
+  SmallVector<int64_t> d2 = n == 2 ? dilations : SmallVector<int64_t>{1, dilations[0]};
+  SmallVector<int64_t> p2 = n == 2 ? begin : SmallVector<int64_t>{0, begin[0]};
+  Value y = im.create<ConvTransposeOp>(resultAs2d(im), to2d(im, x), to2d(im, w), bias,
+                                       b.getDenseI64ArrayAttr(s2), b.getDenseI64ArrayAttr(p2),
+                                       b.getDenseI64ArrayAttr(d2),
+                                       b.getI64IntegerAttr(im.intAttr("group", 1)));
+  im.bind(0, im.reshape(y, im.outputType(0).getShape()));
+}
+
 void importAvgPool(Importer &im) {
   Value x = im.input(0);
   auto kernel = im.intsAttr("kernel_shape");
@@ -1196,6 +1237,7 @@ const llvm::StringMap<Handler> &handlerTable() {
       {"ArgMin", [](Importer &im) { importArgReduce(im, false); }},
       {"AveragePool", importAvgPool},
       {"CastLike", importCast},
+      {"ConvTranspose", importConvTranspose},
       {"ConstantOfShape", importConstantOfShape},
       {"CumSum", importCumSum},
       {"DepthToSpace", [](Importer &im) { importDepthToSpace(im, true); }},

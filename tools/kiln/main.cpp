@@ -94,7 +94,7 @@ static int convertCommand(const std::string &model, const std::string &out) {
     return reportError(proto.takeError());
   llvm::StringRef ext = llvm::sys::path::extension(out);
   if (ext == ".json") {
-    if (llvm::Error e = writeJsonModel(*proto, out))
+    if (llvm::Error e = writeJsonModel(*proto, out, modelSourceFiles(model)))
       return reportError(std::move(e));
   } else if (ext == ".onnx") {
     std::string tmp = out + ".tmp";
