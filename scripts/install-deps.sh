@@ -12,6 +12,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libcli11-dev
   # Tests
   catch2 python3 python3-numpy python3-onnx python3-torch python3-torchvision
+  libonnx-testdata
 )
 
 missing=()

@@ -50,6 +50,9 @@ llvm::Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
 /// The ONNX op types (default domain) the importer handles, sorted.
 std::vector<std::string> supportedOnnxOps();
 
+/// docs/operators.md: every supported op with its element types and limits.
+std::string operatorsMarkdown();
+
 } // namespace kiln
 
 #endif // LIB_IMPORT_ONNXIMPORTER_H

@@ -7,7 +7,7 @@
 //            [--specialize-inputs auto|NAME,...]
 //   kiln convert MODEL -o OUT.json|OUT.onnx
 //   kiln import MODEL [--elide-constants]
-//   kiln ops
+//   kiln ops [--markdown]
 //
 // Errors go to stderr as "kiln: error: ..." with a non-zero exit code.
 //
@@ -159,6 +159,8 @@ int main(int argc, char **argv) {
   convert->add_option("-o,--output", convertOut, "Output file (.json with a .weights.bin beside it, or .onnx)")->required();
 
   auto *ops = app.add_subcommand("ops", "List the supported ONNX operators");
+  bool markdown = false;
+  ops->add_flag("--markdown", markdown, "Print docs/operators.md (with types and limits)");
 
   std::string importIn;
   bool elide = false;
@@ -185,6 +187,10 @@ int main(int argc, char **argv) {
     if (*import)
       return importCommand(importIn, elide);
     if (*ops) {
+      if (markdown) {
+        std::cout << operatorsMarkdown();
+        return 0;
+      }
       for (const std::string &op : supportedOnnxOps())
         std::cout << op << "\n";
       return 0;
