@@ -259,6 +259,10 @@ public:
         .Case<GatherElementsOp>([&](auto o) { return printGatherElements(o); })
         .Case<AvgPoolOp>([&](auto o) { return printAvgPool(o); })
         .Case<NllLossOp>([&](auto o) { return printNllLoss(o); })
+        .Case<TopKOp>([&](auto o) { return printTopK(o); })
+        .Case<GatherNDOp>([&](auto o) { return printGatherND(o); })
+        .Case<ScatterElementsOp>([&](auto o) { return printScatterElements(o); })
+        .Case<ScatterNDOp>([&](auto o) { return printScatterND(o); })
         .Case<MaxPoolOp>([&](auto o) { return printMaxPool(o); })
         .Case<GlobalAveragePoolOp>([&](auto o) { return printGlobalAvgPool(o); })
         .Case<TransposeOp>([&](auto o) { return printTranspose(o); })
@@ -421,6 +425,18 @@ private:
              x + " % " + y + " < 0) != (" + y + " < 0))) ? " + x + " % " + y + " + " + y +
              " : " + x + " % " + y) + ")";
     if (fn == "prelu") return x + " < 0 ? " + cast(y + " * " + x) + " : " + x;
+    if (fn == "quantize_linear") {
+      std::string q = *cType(eltOf(o.getOutput()));
+      return "static_cast<" + q + ">(std::min<double>(std::max<double>(std::nearbyint("
+             "static_cast<double>(" + x + ") / static_cast<double>(" + y + ")) + " +
+             a[2] + ", std::numeric_limits<" + q + ">::lowest()), std::numeric_limits<" + q +
+             ">::max()))";
+    }
+    if (fn == "dequantize_linear") {
+      std::string f = *cType(eltOf(o.getOutput()));
+      return "static_cast<" + f + ">(static_cast<float>(static_cast<int32_t>(" + x +
+             ") - static_cast<int32_t>(" + a[2] + ")) * " + y + ")";
+    }
     if (fn == "sign") return cast("(" + x + " > 0) - (" + x + " < 0)");
     if (fn == "softplus") return cast("std::log1p(std::exp(" + x + "))");
     if (fn == "softsign") return cast(x + " / (1 + std::fabs(" + x + "))");
@@ -1256,6 +1272,122 @@ private:
     return success();
   }
 
+  /// Emits the range check and wrap of an index value `v` into [0, n).
+  void checkIndex(const std::string &v, int64_t n) {
+    c.line("if (" + v + " < 0) " + v + " += " + str(n) + ";");
+    c.open("if (" + v + " < 0 || " + v + " >= " + str(n) + ")");
+    c.line("error = \"index \" + std::to_string(" + v + ") + \" is out of range for a "
+           "dimension of size " + str(n) + "\";");
+    c.line("return false;");
+    c.close();
+  }
+
+  LogicalResult printTopK(TopKOp o) {
+    ArrayRef<int64_t> s = shapeOf(o.getInput());
+    int64_t axis = o.getAxis(), len = s[axis], kk = shapeOf(o.getValues())[axis];
+    int64_t outer = product(s.take_front(axis)), inner = product(s.drop_front(axis + 1));
+    std::string t = type(o.getInput());
+    std::string better = o.getLargest() ? ">" : "<";
+    c.line("std::vector<int64_t> order(" + str(std::max<int64_t>(len, 1)) + ");");
+    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
+    c.open("for (int64_t r = 0; r < " + str(inner) + "; ++r)");
+    c.line("const " + t + " *x = in0 + o * " + str(len * inner) + " + r;");
+    c.line("for (int64_t j = 0; j < " + str(len) + "; ++j) order[j] = j;");
+    c.line("std::partial_sort(order.begin(), order.begin() + " + str(kk) + ", order.begin() + " +
+           str(len) + ", [&](int64_t a, int64_t b) {");
+    c.line("  const " + t + " va = x[a * " + str(inner) + "], vb = x[b * " + str(inner) + "];");
+    c.line("  return va " + better + " vb || (va == vb && a < b);");
+    c.line("});");
+    c.open("for (int64_t j = 0; j < " + str(kk) + "; ++j)");
+    c.line("out0[(o * " + str(kk) + " + j) * " + str(inner) + " + r] = x[order[j] * " +
+           str(inner) + "];");
+    c.line("out1[(o * " + str(kk) + " + j) * " + str(inner) + " + r] = order[j];");
+    c.close();
+    c.close();
+    c.close();
+    return success();
+  }
+
+  LogicalResult printGatherND(GatherNDOp o) {
+    ArrayRef<int64_t> d = shapeOf(o.getData()), ix = shapeOf(o.getIndices());
+    int64_t b = o.getBatchDims(), m = ix.back();
+    if (b < 0 || m < 1 || b + m > (int64_t)d.size())
+      return o.emitOpError("unsupported batch_dims/index depth");
+    SmallVector<int64_t> ds = contiguousStrides(d);
+    int64_t batches = product(ix.take_front(b));
+    int64_t tuples = product(ix.slice(b, ix.size() - 1 - b));
+    int64_t slice = product(d.drop_front(b + m)), batchSize = product(d.drop_front(b));
+    k.canFail = true;
+    c.open("for (int64_t bi = 0; bi < " + str(batches) + "; ++bi)");
+    c.open("for (int64_t t = 0; t < " + str(tuples) + "; ++t)");
+    c.line("int64_t base = bi * " + str(batchSize) + ";");
+    for (int64_t j = 0; j < m; ++j) {
+      c.line("int64_t v" + str(j) + " = static_cast<int64_t>(in1[(bi * " + str(tuples) +
+             " + t) * " + str(m) + " + " + str(j) + "]);");
+      checkIndex("v" + str(j), d[b + j]);
+      c.line("base += v" + str(j) + " * " + str(ds[b + j]) + ";");
+    }
+    c.line("std::memcpy(out0 + (bi * " + str(tuples) + " + t) * " + str(slice) +
+           ", in0 + base, " + str(slice) + " * sizeof(" + type(o.getData()) + "));");
+    c.close();
+    c.close();
+    c.line("return true;");
+    return success();
+  }
+
+  std::string combine(StringRef reduction, const std::string &dst, const std::string &v) {
+    if (reduction == "add")
+      return dst + " += " + v + ";";
+    if (reduction == "mul")
+      return dst + " *= " + v + ";";
+    return dst + " = " + v + ";";
+  }
+
+  LogicalResult printScatterElements(ScatterElementsOp o) {
+    ArrayRef<int64_t> x = shapeOf(o.getData()), idx = shapeOf(o.getIndices());
+    int64_t axis = o.getAxis();
+    SmallVector<int64_t> xs = contiguousStrides(x), is = contiguousStrides(idx);
+    std::string t = type(o.getData());
+    k.canFail = true;
+    c.line("std::memcpy(out0, in0, " + str(product(x)) + " * sizeof(" + t + "));");
+    loopNest(c, idx, [&](ArrayRef<std::string> vars) {
+      std::string at = offsetExpr(vars, is);
+      c.line("int64_t v = static_cast<int64_t>(in1[" + at + "]);");
+      checkIndex("v", x[axis]);
+      SmallVector<int64_t> rest(xs);
+      rest[axis] = 0;
+      c.line(combine(o.getReduction(), "out0[" + offsetExpr(vars, rest) + " + v * " +
+                                           str(xs[axis]) + "]",
+                     "in2[" + at + "]"));
+    });
+    c.line("return true;");
+    return success();
+  }
+
+  LogicalResult printScatterND(ScatterNDOp o) {
+    ArrayRef<int64_t> d = shapeOf(o.getData()), ix = shapeOf(o.getIndices());
+    int64_t m = ix.back();
+    SmallVector<int64_t> ds = contiguousStrides(d);
+    int64_t tuples = product(ix.drop_back()), slice = product(d.drop_front(m));
+    std::string t = type(o.getData());
+    k.canFail = true;
+    c.line("std::memcpy(out0, in0, " + str(product(d)) + " * sizeof(" + t + "));");
+    c.open("for (int64_t u = 0; u < " + str(tuples) + "; ++u)");
+    c.line("int64_t base = 0;");
+    for (int64_t j = 0; j < m; ++j) {
+      c.line("int64_t v" + str(j) + " = static_cast<int64_t>(in1[u * " + str(m) + " + " +
+             str(j) + "]);");
+      checkIndex("v" + str(j), d[j]);
+      c.line("base += v" + str(j) + " * " + str(ds[j]) + ";");
+    }
+    c.open("for (int64_t e = 0; e < " + str(slice) + "; ++e)");
+    c.line(combine(o.getReduction(), "out0[base + e]", "in2[u * " + str(slice) + " + e]"));
+    c.close();
+    c.close();
+    c.line("return true;");
+    return success();
+  }
+
   Operation *op;
   KernelBody &k;
   Code &c;
@@ -1596,6 +1728,7 @@ private:
     s.line("#include <cstring>");
     s.line("#include <limits>");
     s.line("#include <new>");
+    s.line("#include <vector>");
     s.line("");
     s.open("namespace " + n);
     s.line("");

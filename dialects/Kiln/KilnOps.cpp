@@ -327,14 +327,22 @@ LogicalResult PointwiseOp::verify() {
     case PointwiseOperands::Numeric: ok = isa<FloatType>(t) || isInt; break;
     case PointwiseOperands::Integer: ok = isInt; break;
     case PointwiseOperands::Bool: ok = isBool; break;
+    case PointwiseOperands::Mixed: ok = true; break;
     }
     if (!ok)
       return emitOpError("'") << getFn() << "' does not accept element type " << t;
-    if (t != elt && getFn() != "prelu")
+    if (t != elt && getFn() != "prelu" && fn->operands != PointwiseOperands::Mixed)
       return emitOpError("operand element types differ");
   }
   Type outElt = getElementTypeOrSelf(getOutput().getType());
-  if (fn->result == PointwiseResult::Bool ? !outElt.isInteger(1) : outElt != elt)
+  bool resultOk = false;
+  switch (fn->result) {
+  case PointwiseResult::SameAsInput: resultOk = outElt == elt; break;
+  case PointwiseResult::Bool: resultOk = outElt.isInteger(1); break;
+  case PointwiseResult::Integer: resultOk = isa<IntegerType>(outElt) && !outElt.isInteger(1); break;
+  case PointwiseResult::Float: resultOk = isa<FloatType>(outElt); break;
+  }
+  if (!resultOk)
     return emitOpError("unexpected result element type ") << outElt;
   return verifyBroadcastResult(*this, getInputs(), getOutput());
 }

@@ -666,4 +666,66 @@ def Kiln_NllLossOp : Kiln_Op<"nll_loss", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_TopKOp : Kiln_Op<"topk", [Pure]> {
+  let summary = "The k largest (or smallest) elements along one axis, with indices";
+  let description = [{
+    ONNX TopK with a constant `k`: values and int64 indices, sorted by value
+    (largest first unless `largest` is false); equal values keep index order.
+
+    ```mlir
+    %v, %i = kiln.topk %x {axis = 1 : i64, largest = true} : (tensor<3x4xf32>) -> (tensor<3x2xf32>, tensor<3x2xi64>)
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, BoolAttr:$largest);
+  let results = (outs Kiln_Tensor:$values, Kiln_Tensor:$indices);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Pure]> {
+  let summary = "Gather slices addressed by index tuples";
+  let description = [{
+    ONNX GatherND: the last dimension of `indices` holds index tuples into
+    the dimensions of `data` after the first `batch_dims`.
+
+    ```mlir
+    %y = kiln.gather_nd %x, %i {batch_dims = 0 : i64} : (tensor<2x2xf32>, tensor<2x2xi64>) -> tensor<2xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_Tensor:$indices, I64Attr:$batch_dims);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$data `,` $indices attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements", [Pure]> {
+  let summary = "Copy of data with elements replaced (or combined) at indices along an axis";
+  let description = [{
+    ONNX ScatterElements: `reduction` is `none`, `add` or `mul`.
+
+    ```mlir
+    %y = kiln.scatter_elements %d, %i, %u {axis = 1 : i64, reduction = "none"}
+         : (tensor<1x5xf32>, tensor<1x2xi64>, tensor<1x2xf32>) -> tensor<1x5xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_Tensor:$indices, Kiln_Tensor:$updates,
+                       I64Attr:$axis, StrAttr:$reduction);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$data `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd", [Pure]> {
+  let summary = "Copy of data with slices replaced (or combined) at index tuples";
+  let description = [{
+    ONNX ScatterND: `reduction` is `none`, `add` or `mul`.
+
+    ```mlir
+    %y = kiln.scatter_nd %d, %i, %u {reduction = "none"}
+         : (tensor<8xf32>, tensor<4x1xi64>, tensor<4xf32>) -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_Tensor:$indices, Kiln_Tensor:$updates,
+                       StrAttr:$reduction);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$data `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
+}
+
 #endif // KILN_OPS_TD

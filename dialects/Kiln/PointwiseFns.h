@@ -22,12 +22,15 @@ enum class PointwiseOperands {
   Numeric, ///< integers or floating point
   Integer, ///< integers only
   Bool,    ///< booleans only
+  Mixed,   ///< per-operand types documented with the function
 };
 
 /// Element type of the result.
 enum class PointwiseResult {
   SameAsInput,
   Bool,
+  Integer, ///< an integer type chosen by the importer
+  Float,   ///< a floating-point type chosen by the importer
 };
 
 struct PointwiseFn {

@@ -1227,6 +1227,171 @@ void importSoftmaxCrossEntropy(Importer &im) {
     im.bind(1, logProb);
 }
 
+/// PRelu: before opset 7 a 1-D slope applied per channel (axis 1).
+void importPRelu(Importer &im) {
+  Value x = im.input(0), slope = im.input(1);
+  ArrayRef<int64_t> xs = shapeOf(x), ss = shapeOf(slope);
+  if (!broadcastShapes({xs, ss}) && ss.size() == 1 && xs.size() >= 2 && ss[0] == xs[1]) {
+    SmallVector<int64_t> shape(xs.size() - 1, 1);
+    shape[0] = ss[0];
+    slope = im.reshape(slope, shape);
+  }
+  im.bind(0, im.create<PointwiseOp>(im.outputType(0), im.b().getStringAttr("prelu"),
+                                    ValueRange{x, slope}, im.b().getArrayAttr({})));
+}
+
+void importGlobalMaxPool(Importer &im) {
+  Value x = im.input(0);
+  SmallVector<int64_t> axes;
+  for (int64_t d = 2; d < (int64_t)shapeOf(x).size(); ++d)
+    axes.push_back(d);
+  auto &b = im.b();
+  im.bind(0, im.create<ReduceMaxOp>(im.outputType(0), x, b.getDenseI64ArrayAttr(axes),
+                                    b.getBoolAttr(true)));
+}
+
+/// InstanceNormalization: per (n, c) plane statistics, from reductions.
+void importInstanceNorm(Importer &im) {
+  Value x = im.input(0);
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t rank = xType.getRank();
+  if (rank < 3)
+    fail("expects an input of rank 3 or more");
+  auto &b = im.b();
+  SmallVector<int64_t> axes, statShape(xType.getShape()), paramShape(rank - 1, 1);
+  for (int64_t d = 2; d < rank; ++d) {
+    axes.push_back(d);
+    statShape[d] = 1;
+  }
+  paramShape[0] = xType.getDimSize(1);
+  auto statType = RankedTensorType::get(statShape, xType.getElementType());
+  auto axesAttr = b.getDenseI64ArrayAttr(axes);
+  Value mean = im.create<ReduceMeanOp>(statType, x, axesAttr, b.getBoolAttr(true));
+  Value d = im.create<SubOp>(xType, x, mean);
+  Value var = im.create<ReduceMeanOp>(statType, im.create<MulOp>(xType, d, d), axesAttr,
+                                      b.getBoolAttr(true));
+  Value eps = im.create<ConstantOp>(
+      splatOf(RankedTensorType::get({}, xType.getElementType()), im.floatAttr("epsilon", 1e-5f)));
+  Value inv = im.create<ReciprocalOp>(statType, im.create<SqrtOp>(
+      statType, im.create<AddOp>(statType, var, eps)));
+  Value y = im.create<MulOp>(xType, im.create<MulOp>(xType, d, inv),
+                             im.reshape(im.input(1), paramShape));
+  im.bind(0, im.create<AddOp>(xType, y, im.reshape(im.input(2), paramShape)));
+}
+
+/// OneHot: where(indices (wrapped) == iota along `axis`, on, off).
+void importOneHot(Importer &im) {
+  Value indices = im.input(0);
+  RankedTensorType outType = im.outputType(0);
+  int64_t rank = outType.getRank();
+  int64_t axis = normalizeAxis(im.intAttr("axis", -1), rank);
+  int64_t depth = (int64_t)im.constantScalar(1);
+  DenseElementsAttr values = im.constantInput(2);
+  if (values.getNumElements() != 2)
+    fail("values must hold [off, on]");
+  auto &b = im.b();
+  auto i64 = b.getI64Type();
+  ArrayRef<int64_t> is = shapeOf(indices);
+  auto idxType = RankedTensorType::get(is, i64);
+  Value idx = im.create<CastOp>(idxType, indices);
+  // Negative indices count from the end.
+  auto scalarI64 = RankedTensorType::get({}, i64);
+  Value zero = im.create<ConstantOp>(DenseElementsAttr::get(scalarI64, int64_t(0)));
+  Value depthC = im.create<ConstantOp>(DenseElementsAttr::get(scalarI64, depth));
+  auto boolType = RankedTensorType::get(is, b.getI1Type());
+  Value negative = im.create<LessOp>(boolType, idx, zero);
+  idx = im.create<WhereOp>(idxType, negative, im.create<AddOp>(idxType, idx, depthC), idx);
+  SmallVector<int64_t> expanded(is), iotaShape(rank, 1);
+  expanded.insert(expanded.begin() + axis, 1);
+  iotaShape[axis] = depth;
+  SmallVector<int64_t> iota;
+  for (int64_t i = 0; i < depth; ++i)
+    iota.push_back(i);
+  Value range = im.create<ConstantOp>(
+      DenseElementsAttr::get(RankedTensorType::get(iotaShape, i64), ArrayRef<int64_t>(iota)));
+  Value hit = im.create<EqualOp>(RankedTensorType::get(outType.getShape(), b.getI1Type()),
+                                 im.reshape(idx, expanded), range);
+  auto scalar = RankedTensorType::get({}, outType.getElementType());
+  auto elems = values.getValues<Attribute>();
+  Value off = im.create<ConstantOp>(DenseElementsAttr::get(scalar, elems[0]));
+  Value on = im.create<ConstantOp>(DenseElementsAttr::get(scalar, elems[1]));
+  im.bind(0, im.create<WhereOp>(outType, hit, on, off));
+}
+
+/// Scale and zero point of a (de)quantisation, reshaped for per-axis use.
+std::pair<Value, Value> quantParams(Importer &im, Value x, Type zeroPointType) {
+  Value scale = im.input(1);
+  int64_t rank = shapeOf(x).size();
+  auto &b = im.b();
+  Value zp = im.optionalInput(2);
+  if (!zp)
+    zp = im.create<ConstantOp>(splatOf(RankedTensorType::get({}, zeroPointType), 0.0));
+  if (shapeOf(scale).size() == 1 && rank > 0) {
+    int64_t axis = normalizeAxis(im.intAttr("axis", 1), rank);
+    SmallVector<int64_t> shape(rank - axis, 1);
+    shape[0] = shapeOf(scale)[0];
+    scale = im.reshape(scale, shape);
+    if (shapeOf(zp).size() == 1)
+      zp = im.reshape(zp, shape);
+  }
+  (void)b;
+  return {scale, zp};
+}
+
+void importQuantizeLinear(Importer &im) {
+  Value x = im.input(0);
+  RankedTensorType outType = im.outputType(0);
+  auto [scale, zp] = quantParams(im, x, outType.getElementType());
+  auto &b = im.b();
+  im.bind(0, im.create<PointwiseOp>(outType, b.getStringAttr("quantize_linear"),
+                                    ValueRange{x, scale, zp}, b.getArrayAttr({})));
+}
+
+void importDequantizeLinear(Importer &im) {
+  Value x = im.input(0);
+  auto [scale, zp] = quantParams(im, x, cast<ShapedType>(x.getType()).getElementType());
+  auto &b = im.b();
+  im.bind(0, im.create<PointwiseOp>(im.outputType(0), b.getStringAttr("dequantize_linear"),
+                                    ValueRange{x, scale, zp}, b.getArrayAttr({})));
+}
+
+void importTopK(Importer &im) {
+  Value x = im.input(0);
+  int64_t axis = normalizeAxis(im.intAttr("axis", -1), shapeOf(x).size());
+  if (im.intAttr("sorted", 1) == 0)
+    fail("sorted=0 is not supported (the order of results would be unspecified)");
+  (void)im.constantScalar(1); // k is reflected in the inferred result shapes.
+  auto op = im.create<TopKOp>(TypeRange{im.outputType(0), im.outputType(1)}, x,
+                              im.b().getI64IntegerAttr(axis),
+                              im.b().getBoolAttr(im.intAttr("largest", 1) != 0));
+  im.bind(0, op.getValues());
+  im.bind(1, op.getIndices());
+}
+
+void importScatterElements(Importer &im) {
+  Value data = im.input(0);
+  int64_t axis = normalizeAxis(im.intAttr("axis", 0), shapeOf(data).size());
+  std::string reduction = im.stringAttr("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul")
+    fail("reduction '" + reduction + "' is not supported");
+  auto &b = im.b();
+  im.bind(0, im.create<ScatterElementsOp>(im.outputType(0), data, im.input(1), im.input(2),
+                                          b.getI64IntegerAttr(axis), b.getStringAttr(reduction)));
+}
+
+void importScatterND(Importer &im) {
+  std::string reduction = im.stringAttr("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul")
+    fail("reduction '" + reduction + "' is not supported");
+  im.bind(0, im.create<ScatterNDOp>(im.outputType(0), im.input(0), im.input(1), im.input(2),
+                                    im.b().getStringAttr(reduction)));
+}
+
+void importGatherND(Importer &im) {
+  im.bind(0, im.create<GatherNDOp>(im.outputType(0), im.input(0), im.input(1),
+                                   im.b().getI64IntegerAttr(im.intAttr("batch_dims", 0))));
+}
+
 const llvm::StringMap<Handler> &handlerTable() {
   static const llvm::StringMap<Handler> table = {
       {"Abs", unary<AbsOp>},
@@ -1279,7 +1444,17 @@ const llvm::StringMap<Handler> &handlerTable() {
       {"Mod", importMod},
       {"Not", pointwise("not")},
       {"Or", pointwise("or")},
-      {"PRelu", pointwise("prelu")},
+      {"PRelu", importPRelu},
+      {"GatherND", importGatherND},
+      {"GlobalMaxPool", importGlobalMaxPool},
+      {"InstanceNormalization", importInstanceNorm},
+      {"OneHot", importOneHot},
+      {"QuantizeLinear", importQuantizeLinear},
+      {"DequantizeLinear", importDequantizeLinear},
+      {"Scatter", importScatterElements},
+      {"ScatterElements", importScatterElements},
+      {"ScatterND", importScatterND},
+      {"TopK", importTopK},
       {"ReduceL1", importReduce<ReduceL1Op>},
       {"ReduceL2", importReduce<ReduceL2Op>},
       {"ReduceLogSum", importReduce<ReduceLogSumOp>},
