@@ -260,6 +260,7 @@ public:
         .Case<AvgPoolOp>([&](auto o) { return printAvgPool(o); })
         .Case<NllLossOp>([&](auto o) { return printNllLoss(o); })
         .Case<TopKOp>([&](auto o) { return printTopK(o); })
+        .Case<ResizeOp>([&](auto o) { return printResize(o); })
         .Case<GatherNDOp>([&](auto o) { return printGatherND(o); })
         .Case<ScatterElementsOp>([&](auto o) { return printScatterElements(o); })
         .Case<ScatterNDOp>([&](auto o) { return printScatterND(o); })
@@ -1269,6 +1270,147 @@ private:
     c.line("(void)total;");
     c.line("(void)weights;");
     c.line("return true;");
+    return success();
+  }
+
+  /// Taps of one output coordinate of a separable resize, as in the ONNX
+  /// reference: the n input points nearest the mapped coordinate (edge
+  /// padded), with nearest/linear/cubic coefficients.
+  struct Taps {
+    SmallVector<int64_t> index;
+    SmallVector<double> weight;
+    bool extrapolate = false;
+  };
+
+  Taps resizeTaps(ResizeOp o, int64_t x, int64_t inLen, int64_t outLen, double scale,
+                  double roiStart, double roiEnd) {
+    StringRef ctm = o.getCoordinateTransformationMode(), mode = o.getMode();
+    double outWidth = scale * inLen, xo = 0;
+    Taps taps;
+    if (ctm == "align_corners")
+      xo = outWidth == 1 ? 0.0 : x * (inLen - 1) / (outWidth - 1);
+    else if (ctm == "asymmetric")
+      xo = x / scale;
+    else if (ctm == "tf_crop_and_resize") {
+      xo = outWidth == 1 ? (roiEnd - roiStart) * (inLen - 1) / 2
+                         : x * (roiEnd - roiStart) * (inLen - 1) / (outWidth - 1);
+      xo += roiStart * (inLen - 1);
+      if (xo < 0 || xo > inLen - 1)
+        taps.extrapolate = true;
+    } else if (ctm == "pytorch_half_pixel")
+      xo = outWidth == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
+    else if (ctm == "tf_half_pixel_for_nn")
+      xo = (x + 0.5) / scale;
+    else
+      xo = (x + 0.5) / scale - 0.5;
+    double xf = std::floor(xo);
+    double ratio = xo == xf ? 1.0 : xo - xf;
+    SmallVector<double> coeffs;
+    if (mode == "nearest") {
+      StringRef nm = o.getNearestMode();
+      if (xo == xf || nm == "ceil")
+        coeffs = {0, 1};
+      else if (nm == "floor")
+        coeffs = {1, 0};
+      else if (nm == "round_prefer_ceil")
+        coeffs = {ratio < 0.5 ? 1.0 : 0.0, ratio >= 0.5 ? 1.0 : 0.0};
+      else
+        coeffs = {ratio <= 0.5 ? 1.0 : 0.0, ratio > 0.5 ? 1.0 : 0.0};
+    } else if (mode == "linear") {
+      coeffs = {1 - ratio, ratio};
+    } else {
+      double a = o.getCubicCoeffA().convertToDouble(), r = ratio, q = 1 - ratio;
+      coeffs = {((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a,
+                ((a + 2) * r - (a + 3)) * r * r + 1,
+                ((a + 2) * q - (a + 3)) * q * q + 1,
+                ((a * (q + 1) - 5 * a) * (q + 1) + 8 * a) * (q + 1) - 4 * a};
+    }
+    // The n integer points nearest xo (ties to the lower index), in order.
+    int64_t n = coeffs.size();
+    int64_t pad = (n + 1) / 2;
+    SmallVector<int64_t> candidates;
+    for (int64_t i = -pad; i < inLen + pad; ++i)
+      candidates.push_back(i);
+    std::stable_sort(candidates.begin(), candidates.end(), [&](int64_t a, int64_t b) {
+      return std::fabs(xo - a) < std::fabs(xo - b);
+    });
+    candidates.resize(std::min<int64_t>(n, candidates.size()));
+    std::sort(candidates.begin(), candidates.end());
+    double total = 0;
+    for (int64_t i = 0; i < (int64_t)candidates.size(); ++i) {
+      int64_t idx = candidates[i];
+      double w = coeffs[i];
+      if (o.getExcludeOutside() && (idx < 0 || idx >= inLen))
+        w = 0;
+      total += w;
+      taps.index.push_back(std::clamp<int64_t>(idx, 0, inLen - 1));
+      taps.weight.push_back(w);
+    }
+    if (o.getExcludeOutside() && total != 0)
+      for (double &w : taps.weight)
+        w /= total;
+    return taps;
+  }
+
+  LogicalResult printResize(ResizeOp o) {
+    ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());
+    int64_t rank = x.size();
+    std::string t = type(o.getInput());
+    if (product(y) == 0)
+      return success();
+    if (product(x) == 0 || rank == 0)
+      return o.emitOpError("cannot resize an empty tensor or a scalar");
+    SmallVector<int64_t> xs = contiguousStrides(x), ys = contiguousStrides(y);
+    int64_t n = o.getMode() == "nearest" || o.getMode() == "linear" ? 2 : 4;
+    bool crop = o.getCoordinateTransformationMode() == "tf_crop_and_resize";
+    // Per-dimension tables of tap indices (already multiplied by the input
+    // stride) and weights, computed here at compile time.
+    for (int64_t d = 0; d < rank; ++d) {
+      double scale = cast<FloatAttr>(o.getScales()[d]).getValueAsDouble();
+      double r0 = crop ? cast<FloatAttr>(o.getRoi()[d]).getValueAsDouble() : 0;
+      double r1 = crop ? cast<FloatAttr>(o.getRoi()[rank + d]).getValueAsDouble() : 1;
+      std::string idx, wts, ext;
+      for (int64_t i = 0; i < y[d]; ++i) {
+        Taps taps = resizeTaps(o, i, x[d], y[d], scale, r0, r1);
+        for (int64_t j = 0; j < n; ++j) {
+          idx += str(taps.index[j] * xs[d]) + ",";
+          wts += floatLiteral(taps.weight[j], "double") + ",";
+        }
+        ext += taps.extrapolate ? "1," : "0,";
+      }
+      c.line("static const int64_t idx" + str(d) + "[] = {" + idx + "};");
+      c.line("static const double w" + str(d) + "[] = {" + wts + "};");
+      if (crop)
+        c.line("static const bool ext" + str(d) + "[] = {" + ext + "};");
+    }
+    loopNest(c, y, [&](ArrayRef<std::string> vars) {
+      if (crop) {
+        std::string any;
+        for (int64_t d = 0; d < rank; ++d)
+          any += (d ? " || ext" : "ext") + str(d) + "[" + vars[d] + "]";
+        c.open("if (" + any + ")");
+        c.line("out0[" + offsetExpr(vars, ys) + "] = static_cast<" + t + ">(" +
+               floatLiteral(o.getExtrapolationValue().convertToDouble(), "double") + ");");
+        c.line("continue;");
+        c.close();
+      }
+      c.line("double acc = 0.0;");
+      for (int64_t d = 0; d < rank; ++d) {
+        c.open("for (int64_t t" + str(d) + " = 0; t" + str(d) + " < " + str(n) + "; ++t" +
+               str(d) + ")");
+        c.line("const double wt" + str(d) + " = " + (d ? "wt" + str(d - 1) + " * " : "") +
+               "w" + str(d) + "[" + vars[d] + " * " + str(n) + " + t" + str(d) + "];");
+        c.line("if (wt" + str(d) + " == 0.0) continue;");
+      }
+      std::string src;
+      for (int64_t d = 0; d < rank; ++d)
+        src += (d ? " + " : "") + std::string("idx") + str(d) + "[" + vars[d] + " * " +
+               str(n) + " + t" + str(d) + "]";
+      c.line("acc += wt" + str(rank - 1) + " * static_cast<double>(in0[" + src + "]);");
+      for (int64_t d = 0; d < rank; ++d)
+        c.close();
+      c.line("out0[" + offsetExpr(vars, ys) + "] = static_cast<" + t + ">(acc);");
+    });
     return success();
   }
 

@@ -559,6 +559,26 @@ LogicalResult NllLossOp::verify() {
   return success();
 }
 
+LogicalResult ResizeOp::verify() {
+  size_t rank = shapeOf(getInput()).size();
+  if (shapeOf(getOutput()).size() != rank || getScales().size() != rank)
+    return emitOpError("expects one scale per dimension and an equal-rank result");
+  if (!getRoi().empty() && getRoi().size() != 2 * rank)
+    return emitOpError("roi must be empty or hold 2 values per dimension");
+  StringRef mode = getMode(), ctm = getCoordinateTransformationMode();
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return emitOpError("unknown mode '") << mode << "'";
+  if (ctm != "half_pixel" && ctm != "pytorch_half_pixel" && ctm != "align_corners" &&
+      ctm != "asymmetric" && ctm != "tf_half_pixel_for_nn" && ctm != "tf_crop_and_resize")
+    return emitOpError("unknown coordinate_transformation_mode '") << ctm << "'";
+  if (ctm == "tf_crop_and_resize" && getRoi().empty())
+    return emitOpError("tf_crop_and_resize needs a roi");
+  StringRef nm = getNearestMode();
+  if (nm != "round_prefer_floor" && nm != "round_prefer_ceil" && nm != "floor" && nm != "ceil")
+    return emitOpError("unknown nearest_mode '") << nm << "'";
+  return success();
+}
+
 OpFoldResult ShapeOp::fold(FoldAdaptor) {
   ArrayRef<int64_t> x = shapeOf(getInput());
   auto type = cast<RankedTensorType>(getOutput().getType());

@@ -728,4 +728,30 @@ def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd", [Pure]> {
   let assemblyFormat = "$data `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_ResizeOp : Kiln_Op<"resize", [Pure, SameOperandsAndResultElementType]> {
+  let summary = "Nearest, linear or cubic resampling";
+  let description = [{
+    ONNX Resize (opset 13 semantics) with its scales/sizes resolved: `scales`
+    has one factor per dimension (output/input when sizes were given) and
+    `roi` holds `[starts..., ends...]` for `tf_crop_and_resize` (else empty).
+    Interpolation is separable: each dimension contributes 1, 2 or 4 taps
+    whose indices and weights the code generator computes at compile time.
+
+    ```mlir
+    %y = kiln.resize %x {coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.5e-01 : f64,
+           exclude_outside = false, extrapolation_value = 0.0 : f64, mode = "linear",
+           nearest_mode = "round_prefer_floor", roi = [], scales = [1.0, 1.0, 2.0, 2.0]}
+         : (tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, StrAttr:$mode,
+                       StrAttr:$coordinate_transformation_mode, StrAttr:$nearest_mode,
+                       F64Attr:$cubic_coeff_a, BoolAttr:$exclude_outside,
+                       F64Attr:$extrapolation_value, F64ArrayAttr:$scales,
+                       F64ArrayAttr:$roi);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // KILN_OPS_TD

@@ -1392,6 +1392,69 @@ void importGatherND(Importer &im) {
                                    im.b().getI64IntegerAttr(im.intAttr("batch_dims", 0))));
 }
 
+void importResize(Importer &im) {
+  Value x = im.input(0);
+  ArrayRef<int64_t> in = shapeOf(x);
+  RankedTensorType outType = im.outputType(0);
+  ArrayRef<int64_t> out = outType.getShape();
+  auto &b = im.b();
+  auto floats = [&](size_t i) {
+    SmallVector<double> v;
+    DenseElementsAttr a = im.constantInput(i);
+    if (!isa<FloatType>(a.getElementType()))
+      fail("input " + std::to_string(i) + " must be a floating-point tensor");
+    for (const APFloat &f : a.getValues<APFloat>())
+      v.push_back(f.convertToDouble());
+    return v;
+  };
+  SmallVector<double> scales;
+  if (im.hasInput(2) && cast<ShapedType>(im.input(2).getType()).getNumElements() > 0)
+    scales = floats(2);
+  else
+    for (size_t d = 0; d < in.size(); ++d)
+      scales.push_back(in[d] ? double(out[d]) / double(in[d]) : 1.0);
+  if (scales.size() != in.size())
+    fail("scales must have one value per dimension");
+  SmallVector<double> roi;
+  std::string ctm = im.stringAttr("coordinate_transformation_mode", "half_pixel");
+  if (ctm == "tf_crop_and_resize")
+    roi = floats(1);
+  std::string mode = im.stringAttr("mode", "nearest");
+  auto f64s = [&](ArrayRef<double> v) {
+    SmallVector<Attribute> attrs;
+    for (double d : v)
+      attrs.push_back(b.getF64FloatAttr(d));
+    return b.getArrayAttr(attrs);
+  };
+  im.bind(0, im.create<ResizeOp>(
+                 outType, x, b.getStringAttr(mode), b.getStringAttr(ctm),
+                 b.getStringAttr(im.stringAttr("nearest_mode", "round_prefer_floor")),
+                 b.getF64FloatAttr(im.floatAttr("cubic_coeff_a", -0.75f)),
+                 b.getBoolAttr(im.intAttr("exclude_outside", 0) != 0),
+                 b.getF64FloatAttr(im.floatAttr("extrapolation_value", 0.0f)),
+                 f64s(scales), f64s(roi)));
+}
+
+/// Upsample (deprecated): out[i] = in[floor(i / scale)] (nearest) or
+/// linear interpolation, both with asymmetric coordinates.
+void importUpsample(Importer &im) {
+  Value x = im.input(0);
+  RankedTensorType outType = im.outputType(0);
+  DenseElementsAttr scalesAttr = im.constantInput(1);
+  auto &b = im.b();
+  SmallVector<Attribute> scales;
+  for (const APFloat &f : scalesAttr.getValues<APFloat>())
+    scales.push_back(b.getF64FloatAttr(f.convertToDouble()));
+  if (scales.size() != shapeOf(x).size())
+    fail("scales must have one value per dimension");
+  std::string mode = im.stringAttr("mode", "nearest");
+  im.bind(0, im.create<ResizeOp>(
+                 outType, x, b.getStringAttr(mode == "bilinear" ? "linear" : mode),
+                 b.getStringAttr("asymmetric"), b.getStringAttr("floor"),
+                 b.getF64FloatAttr(-0.75), b.getBoolAttr(false), b.getF64FloatAttr(0.0),
+                 b.getArrayAttr(scales), b.getArrayAttr({})));
+}
+
 const llvm::StringMap<Handler> &handlerTable() {
   static const llvm::StringMap<Handler> table = {
       {"Abs", unary<AbsOp>},
@@ -1451,6 +1514,8 @@ const llvm::StringMap<Handler> &handlerTable() {
       {"OneHot", importOneHot},
       {"QuantizeLinear", importQuantizeLinear},
       {"DequantizeLinear", importDequantizeLinear},
+      {"Resize", importResize},
+      {"Upsample", importUpsample},
       {"Scatter", importScatterElements},
       {"ScatterElements", importScatterElements},
       {"ScatterND", importScatterND},
