@@ -12,6 +12,7 @@
 
 #include "lib/Import/OnnxImporter.h"
 #include "lib/Import/ModelLoader.h"
+#include "lib/Import/ShapeFolding.h"
 #include "lib/Import/TensorData.h"
 
 #include "dialects/Kiln/KilnOps.h"
@@ -1455,6 +1456,28 @@ void importUpsample(Importer &im) {
                  b.getArrayAttr(scales), b.getArrayAttr({})));
 }
 
+/// Hann, Hamming and Blackman windows: constants of the requested size.
+Handler windowFunction(std::vector<double> cosineTerms) {
+  return [cosineTerms](Importer &im) {
+    RankedTensorType type = im.outputType(0);
+    int64_t size = (int64_t)im.constantScalar(0);
+    if (size < 0 || size != type.getNumElements())
+      fail("size disagrees with the inferred output");
+    double n = im.intAttr("periodic", 1) ? size : size - 1;
+    SmallVector<Attribute> values;
+    Type elt = type.getElementType();
+    for (int64_t i = 0; i < size; ++i) {
+      double v = 0;
+      for (size_t k = 0; k < cosineTerms.size(); ++k)
+        v += cosineTerms[k] * (n == 0 ? 1.0 : std::cos(2 * M_PI * k * i / n));
+      v = static_cast<float>(v); // the reference computes in float32
+      values.push_back(isa<FloatType>(elt) ? Attribute(FloatAttr::get(elt, v))
+                                           : Attribute(IntegerAttr::get(elt, (int64_t)v)));
+    }
+    im.bind(0, im.create<ConstantOp>(DenseElementsAttr::get(type, values)));
+  };
+}
+
 const llvm::StringMap<Handler> &handlerTable() {
   static const llvm::StringMap<Handler> table = {
       {"Abs", unary<AbsOp>},
@@ -1515,6 +1538,9 @@ const llvm::StringMap<Handler> &handlerTable() {
       {"QuantizeLinear", importQuantizeLinear},
       {"DequantizeLinear", importDequantizeLinear},
       {"Resize", importResize},
+      {"HannWindow", windowFunction({0.5, -0.5})},
+      {"HammingWindow", windowFunction({25.0 / 46.0, -(1 - 25.0 / 46.0)})},
+      {"BlackmanWindow", windowFunction({0.42, -0.5, 0.08})},
       {"Upsample", importUpsample},
       {"Scatter", importScatterElements},
       {"ScatterElements", importScatterElements},
@@ -1821,6 +1847,7 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
                        std::to_string(kCanonicalOpset) + ": " + e.what());
     }
   }
+  foldShapeSubgraphs(model);
   try {
     onnx::ShapeInferenceOptions sio(/*check_type=*/true, /*strict_mode=*/1,
                                     /*data_prop=*/true);

@@ -1,0 +1,27 @@
+//===- ShapeFolding.h - Fold compile-time-known subgraphs --------*- C++ -*-===//
+//
+// Exporters often compute shapes at run time (Shape -> Gather -> Concat ->
+// Reshape, Cast -> Range, ...). With static shapes these values are known at
+// compile time; ONNX shape inference does not always see through them. This
+// folds such nodes into Constant nodes, alternating with shape inference until
+// nothing changes, so every value gets a static shape.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LIB_IMPORT_SHAPEFOLDING_H
+#define LIB_IMPORT_SHAPEFOLDING_H
+
+#include "onnx/onnx_pb.h"
+
+namespace kiln {
+
+/// Largest tensor the folder creates; bigger results stay run-time work.
+constexpr int64_t kMaxFoldedElements = 1 << 16;
+
+/// Folds constant subgraphs of `model` in place. Returns how many nodes were
+/// folded. Shape-inference errors are left for the strict pass that follows.
+int foldShapeSubgraphs(onnx::ModelProto &model);
+
+} // namespace kiln
+
+#endif // LIB_IMPORT_SHAPEFOLDING_H
