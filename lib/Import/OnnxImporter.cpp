@@ -145,6 +145,7 @@ ArrayRef<int64_t> shapeOf(Value v) {
 
 class Importer;
 using Handler = std::function<void(Importer &)>;
+std::string handlerKey(const onnx::NodeProto &n);
 const llvm::StringMap<Handler> &handlerTable();
 
 class Importer {
@@ -368,7 +369,7 @@ Expected<OwningOpRef<ModuleOp>> Importer::run(const onnx::GraphProto &graph) {
     loc = NameLoc::get(builder.getStringAttr(label),
                        FileLineColLoc::get(&ctx, modelPath, i + 1, 0));
     try {
-      auto it = handlers.find(node->op_type());
+      auto it = handlers.find(handlerKey(*node));
       if (it == handlers.end())
         fail("unsupported operator");
       it->second(*this);
@@ -675,9 +676,11 @@ void importLayerNorm(Importer &im) {
                  b.getF32FloatAttr(im.floatAttr("epsilon", 1e-5f))));
 }
 
+void importBatchNormTraining(Importer &im);
+
 void importBatchNorm(Importer &im) {
   if (im.intAttr("training_mode", 0) != 0)
-    fail("training_mode=1 is not supported (inference only)");
+    return importBatchNormTraining(im);
   im.rejectOutput(1, "running_mean");
   im.rejectOutput(2, "running_var");
   Value x = im.input(0);
@@ -976,8 +979,11 @@ void importArgReduce(Importer &im, bool max) {
 void importDropout(Importer &im) {
   if (im.hasInput(2)) {
     DenseElementsAttr training = im.constantInput(2);
-    if (training.getNumElements() != 1 || *training.getValues<bool>().begin())
-      fail("training_mode=true is not supported (inference only)");
+    // Training with ratio 0 drops nothing: deterministic, hence supported.
+    bool dropsNothing = im.hasInput(1) && im.constantScalar(1) == 0.0;
+    if (training.getNumElements() != 1 ||
+        (*training.getValues<bool>().begin() && !dropsNothing))
+      fail("training_mode=true with a non-zero ratio is random, not supported");
   }
   Value x = im.input(0);
   im.bind(0, x);
@@ -1478,6 +1484,106 @@ Handler windowFunction(std::vector<double> cosineTerms) {
   };
 }
 
+/// Elementwise arithmetic on values of one type, for ops imported as
+/// compositions (training-mode ops, optimisers).
+struct Arith {
+  Importer &im;
+  Type elt;
+  Value scalar(double v) {
+    return im.create<ConstantOp>(splatOf(RankedTensorType::get({}, elt), v));
+  }
+  RankedTensorType typeOf(Value a, Value b) {
+    auto shape = broadcastShapes({shapeOf(a), shapeOf(b)});
+    if (!shape)
+      fail("operand shapes do not broadcast");
+    return RankedTensorType::get(*shape, elt);
+  }
+  Value add(Value a, Value b) { return im.create<AddOp>(typeOf(a, b), a, b); }
+  Value sub(Value a, Value b) { return im.create<SubOp>(typeOf(a, b), a, b); }
+  Value mul(Value a, Value b) { return im.create<MulOp>(typeOf(a, b), a, b); }
+  Value div(Value a, Value b) { return im.create<DivOp>(typeOf(a, b), a, b); }
+  Value sqrt(Value a) { return im.create<SqrtOp>(a.getType(), a); }
+};
+
+/// Optimisers of the ai.onnx.preview.training domain, as the plain maths
+/// their specifications give. R (learning rate) and T (step) must be
+/// constants (or specialised inputs).
+void importOptimizer(Importer &im, const std::string &kind) {
+  double rate = im.constantScalar(0), step = im.constantScalar(1);
+  size_t groups = kind == "Momentum" ? 3 : kind == "Adagrad" ? 3 : 4;
+  if ((im.numInputs() - 2) % groups)
+    fail("expects R, T and " + std::to_string(groups) + " tensors per parameter");
+  size_t n = (im.numInputs() - 2) / groups;
+  Type elt = cast<ShapedType>(im.input(2).getType()).getElementType();
+  Arith a{im, elt};
+  double norm = im.floatAttr("norm_coefficient", 0.0f);
+  for (size_t i = 0; i < n; ++i) {
+    Value x = im.input(2 + i), g = im.input(2 + n + i);
+    Value greg = a.add(a.mul(a.scalar(norm), x), g);
+    if (kind == "Adagrad") {
+      Value h = im.input(2 + 2 * n + i);
+      double r = rate / (1 + step * im.floatAttr("decay_factor", 0.0f));
+      Value hNew = a.add(h, a.mul(greg, greg));
+      Value adaptive = a.add(a.sqrt(hNew), a.scalar(im.floatAttr("epsilon", 1e-6f)));
+      im.bind(i, a.sub(x, a.div(a.mul(a.scalar(r), greg), adaptive)));
+      im.bind(n + i, hNew);
+    } else if (kind == "Momentum") {
+      Value v = im.input(2 + 2 * n + i);
+      double alpha = im.floatAttr("alpha", 0.0f), beta = im.floatAttr("beta", 0.0f);
+      double betaAdj = step > 0 ? beta : 1.0;
+      Value vNew = a.add(a.mul(a.scalar(alpha), v), a.mul(a.scalar(betaAdj), greg));
+      std::string mode = im.stringAttr("mode", "standard");
+      Value delta = mode == "nesterov" ? a.add(greg, a.mul(a.scalar(alpha), vNew)) : vNew;
+      im.bind(i, a.sub(x, a.mul(a.scalar(rate), delta)));
+      im.bind(n + i, vNew);
+    } else {
+      Value v = im.input(2 + 2 * n + i), h = im.input(2 + 3 * n + i);
+      double alpha = im.floatAttr("alpha", 0.9f), beta = im.floatAttr("beta", 0.999f);
+      Value vNew = a.add(a.mul(a.scalar(alpha), v), a.mul(a.scalar(1 - alpha), greg));
+      Value hNew = a.add(a.mul(a.scalar(beta), h), a.mul(a.scalar(1 - beta), a.mul(greg, greg)));
+      Value hSqrt = a.add(a.sqrt(hNew), a.scalar(im.floatAttr("epsilon", 1e-6f)));
+      double r = step > 0 ? rate * std::sqrt(1 - std::pow(beta, step)) / (1 - std::pow(alpha, step))
+                          : rate;
+      Value xNew = a.sub(x, a.mul(a.scalar(r), a.div(vNew, hSqrt)));
+      double post = im.floatAttr("norm_coefficient_post", 0.0f);
+      im.bind(i, a.mul(a.scalar(1 - post), xNew));
+      im.bind(n + i, vNew);
+      im.bind(2 * n + i, hNew);
+    }
+  }
+}
+
+/// BatchNormalization with training_mode=1: normalise with the batch's
+/// statistics and update the running ones.
+void importBatchNormTraining(Importer &im) {
+  Value x = im.input(0);
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t rank = xType.getRank();
+  Arith a{im, xType.getElementType()};
+  auto &b = im.b();
+  SmallVector<int64_t> axes = {0}, statShape(rank, 1), paramShape(rank - 1, 1);
+  for (int64_t d = 2; d < rank; ++d)
+    axes.push_back(d);
+  statShape[1] = xType.getDimSize(1);
+  paramShape[0] = xType.getDimSize(1);
+  auto statType = RankedTensorType::get(statShape, a.elt);
+  auto axesAttr = b.getDenseI64ArrayAttr(axes);
+  Value mean = im.create<ReduceMeanOp>(statType, x, axesAttr, b.getBoolAttr(true));
+  Value d = a.sub(x, mean);
+  Value var = im.create<ReduceMeanOp>(statType, a.mul(d, d), axesAttr, b.getBoolAttr(true));
+  double eps = im.floatAttr("epsilon", 1e-5f), momentum = im.floatAttr("momentum", 0.9f);
+  Value y = a.div(d, a.sqrt(a.add(var, a.scalar(eps))));
+  y = a.add(a.mul(y, im.reshape(im.input(1), paramShape)), im.reshape(im.input(2), paramShape));
+  im.bind(0, y);
+  SmallVector<int64_t> channels = {xType.getDimSize(1)};
+  if (im.hasOutput(1))
+    im.bind(1, a.add(a.mul(im.input(3), a.scalar(momentum)),
+                     a.mul(im.reshape(mean, channels), a.scalar(1 - momentum))));
+  if (im.hasOutput(2))
+    im.bind(2, a.add(a.mul(im.input(4), a.scalar(momentum)),
+                     a.mul(im.reshape(var, channels), a.scalar(1 - momentum))));
+}
+
 const llvm::StringMap<Handler> &handlerTable() {
   static const llvm::StringMap<Handler> table = {
       {"Abs", unary<AbsOp>},
@@ -1538,6 +1644,9 @@ const llvm::StringMap<Handler> &handlerTable() {
       {"QuantizeLinear", importQuantizeLinear},
       {"DequantizeLinear", importDequantizeLinear},
       {"Resize", importResize},
+      {"ai.onnx.preview.training.Adagrad", [](Importer &im) { importOptimizer(im, "Adagrad"); }},
+      {"ai.onnx.preview.training.Adam", [](Importer &im) { importOptimizer(im, "Adam"); }},
+      {"ai.onnx.preview.training.Momentum", [](Importer &im) { importOptimizer(im, "Momentum"); }},
       {"HannWindow", windowFunction({0.5, -0.5})},
       {"HammingWindow", windowFunction({25.0 / 46.0, -(1 - 25.0 / 46.0)})},
       {"BlackmanWindow", windowFunction({0.42, -0.5, 0.08})},
@@ -1626,16 +1735,19 @@ bool isDefaultDomain(const std::string &domain) {
   return domain.empty() || domain == "ai.onnx";
 }
 
+/// The handler-table key of a node: op type, prefixed by a non-default domain.
+std::string handlerKey(const onnx::NodeProto &n) {
+  return isDefaultDomain(n.domain()) ? n.op_type() : n.domain() + "." + n.op_type();
+}
+
 /// Names every unsupported op type and its nodes in one message.
 Error checkSupportedOps(const onnx::GraphProto &graph, const std::string &path) {
   std::map<std::string, std::vector<std::string>> unsupported;
   const auto &table = handlerTable();
   for (int i = 0; i < graph.node_size(); ++i) {
     const auto &n = graph.node(i);
-    std::string type = isDefaultDomain(n.domain())
-                           ? n.op_type()
-                           : n.domain() + "." + n.op_type();
-    if (!isDefaultDomain(n.domain()) || !table.count(n.op_type()))
+    std::string type = handlerKey(n);
+    if (!table.count(type))
       unsupported[type].push_back(
           n.name().empty() ? "#" + std::to_string(i) : n.name());
   }
@@ -1828,8 +1940,17 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
   for (const auto &o : model.opset_import())
     if (isDefaultDomain(o.domain()))
       opset = o.version();
-  if (opset == 0)
-    return makeError("model '" + path + "': no default-domain opset import");
+  if (opset == 0) {
+    // A graph made only of other domains' ops (e.g. the training optimisers)
+    // may omit the default domain; its tensors still follow the canonical opset.
+    for (const auto &n : model.graph().node())
+      if (isDefaultDomain(n.domain()))
+        return makeError("model '" + path + "': no default-domain opset import");
+    auto *import = model.add_opset_import();
+    import->set_domain("");
+    import->set_version(kCanonicalOpset);
+    opset = kCanonicalOpset;
+  }
 
   canonicalizeConstants(*model.mutable_graph());
   try {
