@@ -519,7 +519,85 @@ private:
     return success();
   }
 
+  /// Direct N-D convolution or pooling with bounds checks, for the 3-D case
+  /// (the 2-D kernels have their own, faster loops).
+  LogicalResult printSpatialNd(Operation *o, ArrayRef<int64_t> kernel,
+                               ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                               ArrayRef<int64_t> pads, StringRef kind, bool countPad,
+                               int64_t group) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> x = shapeOf(o->getOperand(0)), y = shapeOf(o->getResult(0));
+    size_t n = x.size() - 2;
+    bool conv = kind == "conv";
+    int64_t icg = conv ? x[1] / group : 1, ocg = conv ? y[1] / group : 1;
+    int64_t inPlane = product(x.drop_front(2)), outPlane = product(y.drop_front(2));
+    int64_t kSize = product(kernel);
+    SmallVector<int64_t> xs = contiguousStrides(x.drop_front(2)),
+                         ys = contiguousStrides(y.drop_front(2)),
+                         ks = contiguousStrides(kernel);
+    k.usesPool = conv;
+    k.flops = (conv ? 2 * icg : 1) * product(y) * kSize;
+    if (conv)
+      c.open("pool.parallelFor(" + str(y[0] * y[1]) + ", [&](int64_t begin, int64_t end)");
+    else
+      c.line("const int64_t begin = 0, end = " + str(y[0] * y[1]) + ";");
+    c.open("for (int64_t plane = begin; plane < end; ++plane)");
+    c.line("const int64_t n = plane / " + str(y[1]) + ", ch = plane % " + str(y[1]) + ";");
+    c.line("(void)n;");
+    loopNest(c, y.drop_front(2), [&](ArrayRef<std::string> o) {
+      std::string init = kind == "max" ? "-std::numeric_limits<float>::infinity()" : "0.0f";
+      if (conv && cast<ConvOp>(this->op).getBias())
+        init = "in2[ch]";
+      c.line("float acc = " + init + ";");
+      c.line("int64_t count = 0;");
+      if (conv)
+        c.open("for (int64_t ic = 0; ic < " + str(icg) + "; ++ic)");
+      loopNest(c, kernel, [&](ArrayRef<std::string> kv) {
+        std::string src, inPadded, inside;
+        for (size_t d = 0; d < n; ++d) {
+          std::string v = "p" + str(d);
+          c.line("const int64_t " + v + " = " + o[d] + " * " + str(strides[d]) + " - " +
+                 str(pads[d]) + " + " + kv[d] + " * " + str(dilations[d]) + ";");
+          inPadded += (d ? " && " : "") + v + " < " + str(x[2 + d] + pads[n + d]);
+          inside += (d ? " || " : "") + v + " < 0 || " + v + " >= " + str(x[2 + d]);
+          src += " + " + v + " * " + str(xs[d]);
+        }
+        // Padded positions count for count_include_pad, but not those past
+        // the padding that ceil mode adds.
+        if (countPad)
+          c.line("if (" + inPadded + ") ++count;");
+        c.line("if (" + inside + ") continue;");
+        std::string value;
+        if (conv)
+          value = "in0[((n * " + str(x[1]) + ") + (ch / " + str(ocg) + ") * " + str(icg) +
+                  " + ic) * " + str(inPlane) + src + "] * in1[(ch * " + str(icg) +
+                  " + ic) * " + str(kSize) + " + " + offsetExpr(kv, ks) + "]";
+        else
+          value = "in0[plane * " + str(inPlane) + src + "]";
+        if (kind == "max")
+          c.line("if (" + value + " > acc || " + value + " != " + value + ") acc = " + value + ";");
+        else
+          c.line("acc += " + value + ";");
+        if (!countPad)
+          c.line("++count;");
+      }, "k");
+      if (conv)
+        c.close();
+      c.line("(void)count;");
+      std::string result = kind == "avg" ? "count ? acc / count : 0.0f" : "acc";
+      c.line("out0[plane * " + str(outPlane) + " + " + offsetExpr(o, ys) + "] = " + result + ";");
+    }, "o");
+    c.close();
+    if (conv)
+      c.close(");");
+    return success();
+  }
+
   LogicalResult printConv(ConvOp o) {
+    if (shapeOf(o.getInput()).size() == 5)
+      return printSpatialNd(o, shapeOf(o.getWeight()).drop_front(2), o.getStrides(),
+                            o.getDilations(), o.getPads(), "conv", false, o.getGroup());
     if (failed(requireF32(o)))
       return failure();
     ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
@@ -912,6 +990,9 @@ private:
   }
 
   LogicalResult printMaxPool(MaxPoolOp o) {
+    if (shapeOf(o.getInput()).size() == 5)
+      return printSpatialNd(o, o.getKernelShape(), o.getStrides(), o.getDilations(),
+                            o.getPads(), "max", false, 1);
     if (failed(requireF32(o)))
       return failure();
     ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());
@@ -1202,6 +1283,11 @@ private:
   }
 
   LogicalResult printAvgPool(AvgPoolOp o) {
+    if (shapeOf(o.getInput()).size() == 5) {
+      SmallVector<int64_t> ones(o.getKernelShape().size(), 1);
+      return printSpatialNd(o, o.getKernelShape(), o.getStrides(), ones, o.getPads(), "avg",
+                            o.getCountIncludePad(), 1);
+    }
     if (failed(requireF32(o)))
       return failure();
     ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());

@@ -114,11 +114,11 @@ LogicalResult WhereOp::verify() {
 LogicalResult ConvOp::verify() {
   ArrayRef<int64_t> x = shapeOf(getInput()), w = shapeOf(getWeight()),
                     y = shapeOf(getOutput());
-  if (x.size() != 4 || w.size() != 4 || y.size() != 4)
-    return emitOpError("expects rank-4 input, weight and result (NCHW)");
-  if (getStrides().size() != 2 || getDilations().size() != 2 ||
-      getPads().size() != 4)
-    return emitOpError("expects 2 strides, 2 dilations and 4 pads");
+  size_t rank = x.size(), n = rank - 2;
+  if ((rank != 4 && rank != 5) || w.size() != rank || y.size() != rank)
+    return emitOpError("expects rank-4 (NCHW) or rank-5 (NCDHW) input, weight and result");
+  if (getStrides().size() != n || getDilations().size() != n || getPads().size() != 2 * n)
+    return emitOpError("expects one stride and dilation and two pads per spatial dimension");
   int64_t group = getGroup();
   if (group < 1 || x[1] % group || w[0] % group)
     return emitOpError("group ") << group << " does not divide the channels";
@@ -137,13 +137,13 @@ LogicalResult ConvOp::verify() {
   for (int64_t v : getPads())
     if (v < 0)
       return emitOpError("pads must be non-negative");
-  SmallVector<int64_t> expected = {x[0], w[0], 0, 0};
-  for (int i = 0; i < 2; ++i) {
+  SmallVector<int64_t> expected = {x[0], w[0]};
+  for (size_t i = 0; i < n; ++i) {
     int64_t span = getDilations()[i] * (w[2 + i] - 1) + 1;
-    int64_t padded = x[2 + i] + getPads()[i] + getPads()[2 + i];
+    int64_t padded = x[2 + i] + getPads()[i] + getPads()[n + i];
     if (padded < span)
       return emitOpError("kernel larger than padded input");
-    expected[2 + i] = (padded - span) / getStrides()[i] + 1;
+    expected.push_back((padded - span) / getStrides()[i] + 1);
   }
   if (ArrayRef<int64_t>(expected) != y)
     return emitOpError("result shape ")
@@ -351,20 +351,21 @@ LogicalResult ReduceMaxOp::verify() { return verifyReduce(*this); }
 
 LogicalResult MaxPoolOp::verify() {
   ArrayRef<int64_t> x = shapeOf(getInput()), y = shapeOf(getOutput());
-  if (x.size() != 4 || y.size() != 4)
-    return emitOpError("expects rank-4 input and result (NCHW)");
-  if (getKernelShape().size() != 2 || getStrides().size() != 2 ||
-      getDilations().size() != 2 || getPads().size() != 4)
-    return emitOpError("expects 2 kernel dims, strides, dilations and 4 pads");
+  size_t rank = x.size(), n = rank - 2;
+  if ((rank != 4 && rank != 5) || y.size() != rank)
+    return emitOpError("expects rank-4 (NCHW) or rank-5 (NCDHW) input and result");
+  if (getKernelShape().size() != n || getStrides().size() != n ||
+      getDilations().size() != n || getPads().size() != 2 * n)
+    return emitOpError("expects kernel dims, strides and dilations per spatial dimension and two pads each");
   if (y[0] != x[0] || y[1] != x[1])
     return emitOpError("pooling must keep batch and channels");
-  for (int i = 0; i < 2; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     if (getKernelShape()[i] < 1 || getStrides()[i] < 1 || getDilations()[i] < 1)
       return emitOpError("kernel, strides and dilations must be positive");
     // Floor and ceil modes both give a result whose every window starts inside
     // the padded input.
     int64_t span = getDilations()[i] * (getKernelShape()[i] - 1) + 1;
-    int64_t padded = x[2 + i] + getPads()[i] + getPads()[2 + i];
+    int64_t padded = x[2 + i] + getPads()[i] + getPads()[n + i];
     int64_t floorOut = (padded - span) / getStrides()[i] + 1;
     if (y[2 + i] != floorOut && y[2 + i] != floorOut + 1)
       return emitOpError("result spatial size ") << y[2 + i]

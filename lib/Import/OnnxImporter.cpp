@@ -489,8 +489,8 @@ struct Spatial {
 Spatial spatialAttrs(Importer &im, ArrayRef<int64_t> inputSpatial,
                      ArrayRef<int64_t> kernel) {
   size_t n = inputSpatial.size();
-  if (n != 1 && n != 2)
-    fail("only 1-D and 2-D spatial ops are supported, got " + std::to_string(n) +
+  if (n < 1 || n > 3)
+    fail("only 1-D, 2-D and 3-D spatial ops are supported, got " + std::to_string(n) +
          "-D");
   Spatial s;
   auto strides = im.intsAttr("strides", SmallVector<int64_t>(n, 1));
@@ -498,7 +498,7 @@ Spatial spatialAttrs(Importer &im, ArrayRef<int64_t> inputSpatial,
   checkLength(strides, n, "strides");
   checkLength(dilations, n, "dilations");
   auto pads = resolvePads(im, inputSpatial, kernel, strides, dilations);
-  if (n == 2) {
+  if (n >= 2) {
     s = {SmallVector<int64_t>(kernel), strides, dilations, pads};
   } else {
     s.kernel = {1, kernel[0]};
@@ -526,8 +526,8 @@ RankedTensorType resultAs2d(Importer &im) {
 void importConv(Importer &im) {
   Value x = im.input(0), w = im.input(1), bias = im.optionalInput(2);
   size_t rank = shapeOf(x).size();
-  if ((rank != 3 && rank != 4) || shapeOf(w).size() != rank)
-    fail("only 1-D and 2-D convolution (rank-3 or rank-4 input and weight) is "
+  if (rank < 3 || rank > 5 || shapeOf(w).size() != rank)
+    fail("only 1-D, 2-D and 3-D convolution (rank 3 to 5 input and weight) is "
          "supported, got input rank " + std::to_string(rank));
   SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
   if (auto ks = im.intsAttr("kernel_shape"); ks && *ks != kernel)
@@ -1839,12 +1839,12 @@ const std::map<std::string, std::string> &opNotes() {
     std::map<std::string, std::string> n = {
       {"ArgMax", "numeric; int64 result"},
       {"ArgMin", "numeric; int64 result"},
-      {"AveragePool", "float32; 1-D and 2-D"},
+      {"AveragePool", "float32; 1-D, 2-D and 3-D"},
       {"BatchNormalization", "float32; inference mode; folded into a preceding Conv"},
       {"Clip", "numeric; min/max must be constants"},
       {"Constant", "value, value_float(s), value_int(s)"},
       {"ConstantOfShape", "shape must be a constant; evaluated at compile time"},
-      {"Conv", "float32; 1-D and 2-D; groups, strides, dilations, auto_pad"},
+      {"Conv", "float32; 1-D, 2-D and 3-D; groups, strides, dilations, auto_pad"},
       {"ConvTranspose", "float32; 1-D and 2-D; groups, strides, dilations, pads/auto_pad/output_shape"},
       {"CumSum", "numeric; axis must be a constant"},
       {"Dropout", "inference mode (identity); mask output all true"},
@@ -1854,7 +1854,7 @@ const std::map<std::string, std::string> &opNotes() {
       {"LayerNormalization", "float32; Mean/InvStdDev outputs supported"},
       {"LogSoftmax", "float32"},
       {"MatMul", "float32; numpy batching and 1-D operands"},
-      {"MaxPool", "float32; 1-D and 2-D; no Indices output"},
+      {"MaxPool", "float32; 1-D, 2-D and 3-D; no Indices output"},
       {"NegativeLogLikelihoodLoss", "float32, float64; weights, ignore_index, all reductions"},
       {"Pad", "pads (and axes, value) must be constants; constant, reflect, edge"},
       {"Range", "inputs must be constants; evaluated at compile time"},
