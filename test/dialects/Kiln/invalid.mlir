@@ -102,7 +102,7 @@ func.func @where_broadcast(%c: tensor<4x4xi1>, %x: tensor<1x4x4xf32>, %y: tensor
 // -----
 
 func.func @conv_rank(%x: tensor<3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
-  // expected-error @+1 {{'kiln.conv' op expects rank-4 input, weight and result (NCHW)}}
+  // expected-error @+1 {{'kiln.conv' op expects rank-4 (NCHW) or rank-5 (NCDHW) input, weight and result}}
   %0 = kiln.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32>
   return %0 : tensor<1x4x6x6xf32>
 }
@@ -110,7 +110,7 @@ func.func @conv_rank(%x: tensor<3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1
 // -----
 
 func.func @conv_attr_lengths(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
-  // expected-error @+1 {{'kiln.conv' op expects 2 strides, 2 dilations and 4 pads}}
+  // expected-error @+1 {{'kiln.conv' op expects one stride and dilation and two pads per spatial dimension}}
   %0 = kiln.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32>
   return %0 : tensor<1x4x6x6xf32>
 }
@@ -444,7 +444,7 @@ func.func @reduce_no_keepdims_result(%x: tensor<2x3x4xf32>) -> tensor<2x1x4xf32>
 // -----
 
 func.func @max_pool_rank(%x: tensor<8x32x32xf32>) -> tensor<8x16x16xf32> {
-  // expected-error @+1 {{'kiln.max_pool' op expects rank-4 input and result (NCHW)}}
+  // expected-error @+1 {{'kiln.max_pool' op expects rank-4 (NCHW) or rank-5 (NCDHW) input and result}}
   %0 = kiln.max_pool %x {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<8x32x32xf32>) -> tensor<8x16x16xf32>
   return %0 : tensor<8x16x16xf32>
 }
@@ -452,7 +452,7 @@ func.func @max_pool_rank(%x: tensor<8x32x32xf32>) -> tensor<8x16x16xf32> {
 // -----
 
 func.func @max_pool_attr_lengths(%x: tensor<1x8x32x32xf32>) -> tensor<1x8x16x16xf32> {
-  // expected-error @+1 {{'kiln.max_pool' op expects 2 kernel dims, strides, dilations and 4 pads}}
+  // expected-error @+1 {{'kiln.max_pool' op expects kernel dims, strides and dilations per spatial dimension and two pads each}}
   %0 = kiln.max_pool %x {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x8x32x32xf32>) -> tensor<1x8x16x16xf32>
   return %0 : tensor<1x8x16x16xf32>
 }
