@@ -1983,34 +1983,27 @@ private:
     s.line("return arena_.allocate(kArenaBytes);");
     s.close();
     s.line("");
-    s.open("kiln::Status Model::create(const std::string &weightsPath, int threads, std::unique_ptr<Model> &model)");
-    s.line("if (threads < 1)");
-    s.line("  return kiln::Status::error(\"model '" + n + "': threads must be >= 1\");");
-    s.line("std::unique_ptr<Model> m(new (std::nothrow) Model(threads));");
-    s.line("if (!m)");
-    s.line("  return kiln::Status::error(\"model '" + n + "': out of memory\");");
-    s.line("if (kiln::Status st = m->weights_.load(weightsPath, kWeightsBytes, kWeightsHash); !st.ok())");
-    s.line("  return st.prepend(\"model '" + n + "': \");");
-    s.line("if (kiln::Status st = m->init(); !st.ok())");
-    s.line("  return st.prepend(\"model '" + n + "': \");");
-    s.line("model = std::move(m);");
-    s.line("return kiln::Status::success();");
-    s.close();
-    s.line("");
-    s.open("kiln::Status Model::createFromMemory(const void *data, size_t bytes, int threads, std::unique_ptr<Model> &model)");
-    s.line("if (threads < 1)");
-    s.line("  return kiln::Status::error(\"model '" + n + "': threads must be >= 1\");");
-    s.line("std::unique_ptr<Model> m(new (std::nothrow) Model(threads));");
-    s.line("if (!m)");
-    s.line("  return kiln::Status::error(\"model '" + n + "': out of memory\");");
-    s.line("if (kiln::Status st = m->weights_.attach(data, bytes, kWeightsBytes, kWeightsHash); !st.ok())");
-    s.line("  return st.prepend(\"model '" + n + "': \");");
-    s.line("if (kiln::Status st = m->init(); !st.ok())");
-    s.line("  return st.prepend(\"model '" + n + "': \");");
-    s.line("model = std::move(m);");
-    s.line("return kiln::Status::success();");
-    s.close();
-    s.line("");
+    // create() and createFromMemory() differ only in where the weights come from.
+    auto emitCreate = [&](const std::string &signature, const std::string &weightsCall) {
+      s.open("kiln::Status Model::" + signature);
+      s.line("if (threads < 1)");
+      s.line("  return kiln::Status::error(\"model '" + n + "': threads must be >= 1\");");
+      s.line("std::unique_ptr<Model> m(new (std::nothrow) Model(threads));");
+      s.line("if (!m)");
+      s.line("  return kiln::Status::error(\"model '" + n + "': out of memory\");");
+      s.line("if (kiln::Status st = m->weights_." + weightsCall + "; !st.ok())");
+      s.line("  return st.prepend(\"model '" + n + "': \");");
+      s.line("if (kiln::Status st = m->init(); !st.ok())");
+      s.line("  return st.prepend(\"model '" + n + "': \");");
+      s.line("model = std::move(m);");
+      s.line("return kiln::Status::success();");
+      s.close();
+      s.line("");
+    };
+    emitCreate("create(const std::string &weightsPath, int threads, std::unique_ptr<Model> &model)",
+               "load(weightsPath, kWeightsBytes, kWeightsHash)");
+    emitCreate("createFromMemory(const void *data, size_t bytes, int threads, std::unique_ptr<Model> &model)",
+               "attach(data, bytes, kWeightsBytes, kWeightsHash)");
     if (options.embedWeights) {
       s.line("extern \"C\" const unsigned char kiln_" + n + "_weights_data[];");
       s.line("extern \"C\" const unsigned char kiln_" + n + "_weights_end[];");

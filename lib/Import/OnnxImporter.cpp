@@ -583,14 +583,19 @@ void importConvTranspose(Importer &im) {
   im.bind(0, im.reshape(y, im.outputType(0).getShape()));
 }
 
-void importAvgPool(Importer &im) {
-  Value x = im.input(0);
+/// The spatial attributes of a pooling node, from its kernel_shape.
+Spatial poolAttrs(Importer &im, Value x) {
   auto kernel = im.intsAttr("kernel_shape");
   if (!kernel)
     fail("missing required attribute 'kernel_shape'");
   if (shapeOf(x).size() != kernel->size() + 2)
     fail("kernel_shape must have one entry per spatial dimension");
-  Spatial s = spatialAttrs(im, shapeOf(x).drop_front(2), *kernel);
+  return spatialAttrs(im, shapeOf(x).drop_front(2), *kernel);
+}
+
+void importAvgPool(Importer &im) {
+  Value x = im.input(0);
+  Spatial s = poolAttrs(im, x);
   auto &b = im.b();
   Value y = im.create<AvgPoolOp>(resultAs2d(im), to2d(im, x),
                                  b.getDenseI64ArrayAttr(s.kernel),
@@ -605,12 +610,7 @@ void importMaxPool(Importer &im) {
   im.rejectOutput(1, "Indices");
   if (im.intAttr("storage_order", 0) != 0)
     fail("storage_order=1 is only meaningful with the Indices output");
-  auto kernel = im.intsAttr("kernel_shape");
-  if (!kernel)
-    fail("missing required attribute 'kernel_shape'");
-  if (shapeOf(x).size() != kernel->size() + 2)
-    fail("kernel_shape must have one entry per spatial dimension");
-  Spatial s = spatialAttrs(im, shapeOf(x).drop_front(2), *kernel);
+  Spatial s = poolAttrs(im, x);
   auto &b = im.b();
   Value y = im.create<MaxPoolOp>(resultAs2d(im), to2d(im, x),
                                  b.getDenseI64ArrayAttr(s.kernel),
