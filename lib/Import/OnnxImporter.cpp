@@ -11,7 +11,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Import/OnnxImporter.h"
+#include "lib/Import/ImporterCore.h"
 #include "lib/Import/ModelLoader.h"
+#include "lib/Import/RecurrentOps.h"
 #include "lib/Import/ShapeFolding.h"
 #include "lib/Import/TensorData.h"
 
@@ -40,264 +42,14 @@ using llvm::Error;
 using llvm::Expected;
 
 namespace kiln {
+using namespace kiln::import;
+
 namespace {
-
-/// Thrown by handlers and their helpers; caught at the node boundary, where the
-/// model and node are added to the message.
-struct NodeError {
-  std::string message;
-};
-
-[[noreturn]] void fail(const std::string &message) { throw NodeError{message}; }
-
-Type elementType(MLIRContext &ctx, int32_t onnxType) {
-  Builder b(&ctx);
-  using T = onnx::TensorProto;
-  switch (onnxType) {
-  case T::FLOAT: return b.getF32Type();
-  case T::DOUBLE: return b.getF64Type();
-  case T::FLOAT16: return b.getF16Type();
-  case T::BOOL: return b.getI1Type();
-  case T::INT8: return b.getIntegerType(8);
-  case T::INT16: return b.getIntegerType(16);
-  case T::INT32: return b.getIntegerType(32);
-  case T::INT64: return b.getIntegerType(64);
-  case T::UINT8: return b.getIntegerType(8, /*isSigned=*/false);
-  case T::UINT16: return b.getIntegerType(16, false);
-  case T::UINT32: return b.getIntegerType(32, false);
-  case T::UINT64: return b.getIntegerType(64, false);
-  default: return {};
-  }
-}
-
-std::string elementTypeName(int32_t onnxType) {
-  if (onnxType >= 0 && onnxType <= onnx::TensorProto::DataType_MAX &&
-      onnx::TensorProto::DataType_IsValid(onnxType))
-    return onnx::TensorProto::DataType_Name(
-        static_cast<onnx::TensorProto::DataType>(onnxType));
-  return std::to_string(onnxType);
-}
-
-/// Static tensor type of an ONNX type, or an error naming what is missing.
-RankedTensorType tensorType(MLIRContext &ctx, const onnx::TypeProto &type,
-                            const std::string &valueName) {
-  if (!type.has_tensor_type())
-    fail("value '" + valueName + "' is not a tensor (sequences, maps and "
-         "optionals are not supported)");
-  const auto &tt = type.tensor_type();
-  Type elt = elementType(ctx, tt.elem_type());
-  if (!elt)
-    fail("value '" + valueName + "' has unsupported element type " +
-         elementTypeName(tt.elem_type()));
-  if (!tt.has_shape())
-    fail("the shape of value '" + valueName + "' is unknown");
-  SmallVector<int64_t> dims;
-  for (const auto &d : tt.shape().dim()) {
-    if (!d.has_dim_value())
-      fail("value '" + valueName + "' has a dynamic dimension" +
-           (d.has_dim_param() ? " '" + d.dim_param() + "'" : std::string()) +
-           "; Kiln compiles static shapes");
-    if (d.dim_value() < 0)
-      fail("value '" + valueName + "' has negative dimension " +
-           std::to_string(d.dim_value()));
-    dims.push_back(d.dim_value());
-  }
-  if (!checkedElementCount(dims))
-    fail("value '" + valueName + "' has too many elements");
-  return RankedTensorType::get(dims, elt);
-}
-
-DenseElementsAttr tensorAttr(MLIRContext &ctx, const onnx::TensorProto &t) {
-  Type elt = elementType(ctx, t.data_type());
-  if (!elt)
-    fail("tensor '" + t.name() + "' has unsupported element type " +
-         elementTypeName(t.data_type()));
-  SmallVector<int64_t> dims(t.dims().begin(), t.dims().end());
-  for (int64_t d : dims)
-    if (d < 0)
-      fail("tensor '" + t.name() + "' has negative dimension " +
-           std::to_string(d));
-  auto type = RankedTensorType::get(dims, elt);
-  auto bytes = tensorBytes(t);
-  if (!bytes)
-    fail(llvm::toString(bytes.takeError()));
-  if (elt.isInteger(1)) {
-    SmallVector<bool> values;
-    for (char c : *bytes)
-      values.push_back(c != 0);
-    return DenseElementsAttr::get(type, values);
-  }
-  return DenseElementsAttr::getFromRawBuffer(
-      type, ArrayRef<char>(bytes->data(), bytes->size()));
-}
-
-int64_t normalizeAxis(int64_t axis, int64_t rank, const char *what = "axis") {
-  int64_t r = std::max<int64_t>(rank, 1);
-  if (axis < -r || axis >= r)
-    fail(std::string(what) + " " + std::to_string(axis) +
-         " is out of range for rank " + std::to_string(rank));
-  return axis < 0 ? axis + r : axis;
-}
-
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<ShapedType>(v.getType()).getShape();
-}
-
-class Importer;
-using Handler = std::function<void(Importer &)>;
 std::string handlerKey(const onnx::NodeProto &n);
 const llvm::StringMap<Handler> &handlerTable();
+} // namespace
 
-class Importer {
-public:
-  Importer(MLIRContext &ctx, std::string modelPath,
-           std::set<std::string> specialized)
-      : ctx(ctx), builder(&ctx), modelPath(std::move(modelPath)),
-        specialized(std::move(specialized)),
-        fileLoc(FileLineColLoc::get(&ctx, this->modelPath, 0, 0)) {}
-
-  Expected<OwningOpRef<ModuleOp>> run(const onnx::GraphProto &graph);
-
-  //===--- Helpers for handlers -------------------------------------------===//
-
-  size_t numInputs() const { return node->input_size(); }
-  bool hasInput(size_t i) const {
-    return i < (size_t)node->input_size() && !node->input(i).empty();
-  }
-  Value input(size_t i) {
-    if (!hasInput(i))
-      fail("missing required input " + std::to_string(i));
-    auto it = values.find(node->input(i));
-    if (it == values.end())
-      fail("input '" + node->input(i) + "' is not defined");
-    return it->second;
-  }
-  Value optionalInput(size_t i) { return hasInput(i) ? input(i) : Value(); }
-  /// The value of a constant input, for operands that must be known at compile
-  /// time (Slice bounds, Clip limits, reduction axes).
-  DenseElementsAttr constantInput(size_t i) {
-    Value v = input(i);
-    DenseElementsAttr attr;
-    if (auto c = v.getDefiningOp<ConstantOp>())
-      attr = dyn_cast<DenseElementsAttr>(c.getValue());
-    if (!attr)
-      fail("input " + std::to_string(i) + " ('" + node->input(i) +
-           "') must be a constant");
-    return attr;
-  }
-  std::vector<int64_t> constantInts(size_t i) {
-    DenseElementsAttr a = constantInput(i);
-    if (!isa<IntegerType>(a.getElementType()))
-      fail("input " + std::to_string(i) + " must be an integer tensor");
-    std::vector<int64_t> out;
-    for (const APInt &v : a.getValues<APInt>())
-      out.push_back(v.getSExtValue());
-    return out;
-  }
-  double constantScalar(size_t i) {
-    DenseElementsAttr a = constantInput(i);
-    if (a.getNumElements() != 1)
-      fail("input " + std::to_string(i) + " must be a scalar");
-    if (isa<FloatType>(a.getElementType()))
-      return (*a.getValues<APFloat>().begin()).convertToDouble();
-    APInt v = *a.getValues<APInt>().begin();
-    return a.getElementType().isUnsignedInteger() ? (double)v.getZExtValue()
-                                                  : (double)v.getSExtValue();
-  }
-
-  RankedTensorType outputType(size_t i) {
-    if (i >= (size_t)node->output_size() || node->output(i).empty())
-      fail("missing output " + std::to_string(i));
-    const std::string &name = node->output(i);
-    auto it = valueTypes.find(name);
-    if (it == valueTypes.end())
-      fail("shape inference gave no type for output '" + name + "'");
-    return tensorType(ctx, it->second, name);
-  }
-  bool hasOutput(size_t i) const {
-    return i < (size_t)node->output_size() && !node->output(i).empty();
-  }
-  void bind(size_t i, Value v) { values[node->output(i)] = v; }
-  Value lookup(const std::string &name) { return values.lookup(name); }
-
-  const onnx::AttributeProto *attr(const char *name) const {
-    for (const auto &a : node->attribute())
-      if (a.name() == name)
-        return &a;
-    return nullptr;
-  }
-  const onnx::AttributeProto *typedAttr(const char *name,
-                                        onnx::AttributeProto::AttributeType t) {
-    const onnx::AttributeProto *a = attr(name);
-    if (a && a->type() != t)
-      fail(std::string("attribute '") + name + "' must be of type " +
-           onnx::AttributeProto::AttributeType_Name(t) + ", got " +
-           onnx::AttributeProto::AttributeType_Name(a->type()));
-    return a;
-  }
-  int64_t intAttr(const char *name, int64_t dflt) {
-    auto *a = typedAttr(name, onnx::AttributeProto::INT);
-    return a ? a->i() : dflt;
-  }
-  float floatAttr(const char *name, float dflt) {
-    auto *a = typedAttr(name, onnx::AttributeProto::FLOAT);
-    return a ? a->f() : dflt;
-  }
-  std::string stringAttr(const char *name, const std::string &dflt) {
-    auto *a = typedAttr(name, onnx::AttributeProto::STRING);
-    return a ? a->s() : dflt;
-  }
-  std::optional<SmallVector<int64_t>> intsAttr(const char *name) {
-    auto *a = typedAttr(name, onnx::AttributeProto::INTS);
-    if (!a)
-      return std::nullopt;
-    return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
-  }
-  SmallVector<int64_t> intsAttr(const char *name, SmallVector<int64_t> dflt) {
-    auto v = intsAttr(name);
-    return v ? *v : dflt;
-  }
-  void rejectAttr(const char *name, const char *why) {
-    if (attr(name))
-      fail(std::string("attribute '") + name + "' is not supported: " + why);
-  }
-  void rejectOutput(size_t i, const char *what) {
-    if (hasOutput(i))
-      fail(std::string("output ") + std::to_string(i) + " (" + what +
-           ") is not supported");
-  }
-
-  template <typename OpTy, typename... Args> OpTy create(Args &&...args) {
-    return builder.create<OpTy>(loc, std::forward<Args>(args)...);
-  }
-  template <typename OpTy, typename... Args> Value createOrFold(Args &&...args) {
-    return builder.createOrFold<OpTy>(loc, std::forward<Args>(args)...);
-  }
-  Value reshape(Value v, ArrayRef<int64_t> shape) {
-    auto type = RankedTensorType::get(
-        shape, cast<ShapedType>(v.getType()).getElementType());
-    if (v.getType() == type)
-      return v;
-    return create<ReshapeOp>(type, v);
-  }
-
-  OpBuilder &b() { return builder; }
-  MLIRContext &context() { return ctx; }
-  const onnx::NodeProto &current() const { return *node; }
-
-private:
-  MLIRContext &ctx;
-  OpBuilder builder;
-  std::string modelPath;
-  std::set<std::string> specialized;
-  Location fileLoc;
-  Location loc = fileLoc;
-  const onnx::NodeProto *node = nullptr;
-  llvm::StringMap<Value> values;
-  std::unordered_map<std::string, onnx::TypeProto> valueTypes;
-};
-
-Expected<OwningOpRef<ModuleOp>> Importer::run(const onnx::GraphProto &graph) {
+Expected<OwningOpRef<ModuleOp>> import::Importer::run(const onnx::GraphProto &graph) {
   auto module = ModuleOp::create(fileLoc);
   OwningOpRef<ModuleOp> owned(module);
   for (const auto &list : {graph.input(), graph.value_info(), graph.output()})
@@ -416,6 +168,8 @@ Expected<OwningOpRef<ModuleOp>> Importer::run(const onnx::GraphProto &graph) {
   }
   return std::move(owned);
 }
+
+namespace {
 
 //===----------------------------------------------------------------------===//
 // Handlers
@@ -1644,6 +1398,9 @@ const llvm::StringMap<Handler> &handlerTable() {
       {"QuantizeLinear", importQuantizeLinear},
       {"DequantizeLinear", importDequantizeLinear},
       {"Resize", importResize},
+      {"RNN", importRnn},
+      {"GRU", importGru},
+      {"LSTM", importLstm},
       {"ai.onnx.preview.training.Adagrad", [](Importer &im) { importOptimizer(im, "Adagrad"); }},
       {"ai.onnx.preview.training.Adam", [](Importer &im) { importOptimizer(im, "Adam"); }},
       {"ai.onnx.preview.training.Momentum", [](Importer &im) { importOptimizer(im, "Momentum"); }},
@@ -1850,6 +1607,9 @@ const std::map<std::string, std::string> &opNotes() {
       {"Dropout", "inference mode (identity); mask output all true"},
       {"EyeLike", "evaluated at compile time"},
       {"Gemm", "float32"},
+      {"GRU", "float32; unrolled at compile time; all directions, layouts, activations, clip, linear_before_reset, sequence_lens"},
+      {"LSTM", "float32; unrolled at compile time; all directions, layouts, activations, clip, peepholes, input_forget, sequence_lens"},
+      {"RNN", "float32; unrolled at compile time; all directions, layouts, activations, clip, sequence_lens"},
       {"GlobalAveragePool", "float32"},
       {"LayerNormalization", "float32; Mean/InvStdDev outputs supported"},
       {"LogSoftmax", "float32"},

@@ -1,0 +1,362 @@
+//===- RecurrentOps.cpp - RNN, GRU and LSTM unrolled over time ------------===//
+//
+// Kiln knows the sequence length at compile time, so a recurrent layer becomes
+// a straight chain of kiln ops: one GEMM for the input projection of all time
+// steps, then per step a GEMM with the recurrent weights and the gate maths.
+// `sequence_lens` is honoured at run time by masking: past a batch entry's
+// length its state is held and its Y rows are zero, which is also what the
+// reverse direction needs (its state stays initial until the entry's last
+// valid step).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lib/Import/ImporterCore.h"
+#include "lib/Import/RecurrentOps.h"
+
+namespace kiln::import {
+namespace {
+
+enum class Cell { Rnn, Gru, Lstm };
+
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+/// Builds the ops of one node; every helper infers its result type.
+class Unroller {
+public:
+  Unroller(Importer &im, Type elt) : im(im), elt(elt) {}
+
+  RankedTensorType type(ArrayRef<int64_t> shape, Type t = {}) {
+    return RankedTensorType::get(shape, t ? t : elt);
+  }
+  /// `count` entries of `v` along `axis` from `start`.
+  Value slice(Value v, int64_t axis, int64_t start, int64_t count) {
+    SmallVector<int64_t> shape(shapeOf(v)), starts(shape.size(), 0),
+        steps(shape.size(), 1);
+    if (start == 0 && count == shape[axis])
+      return v;
+    starts[axis] = start;
+    shape[axis] = count;
+    auto &b = im.b();
+    return im.create<SliceOp>(type(shape, elementOf(v)), v,
+                              b.getDenseI64ArrayAttr(starts),
+                              b.getDenseI64ArrayAttr(steps));
+  }
+  /// a [M,K] times w [N,K] transposed, plus c broadcast over rows (or none).
+  Value linear(Value a, Value w, Value c) {
+    auto &b = im.b();
+    return im.create<GemmOp>(type({shapeOf(a)[0], shapeOf(w)[0]}), a, w, c,
+                             b.getBoolAttr(false), b.getBoolAttr(true),
+                             b.getF32FloatAttr(1.0f), b.getF32FloatAttr(1.0f));
+  }
+  template <typename OpTy> Value binary(Value x, Value y) {
+    auto shape = broadcastShapes({shapeOf(x), shapeOf(y)});
+    return im.create<OpTy>(type(*shape), x, y);
+  }
+  Value add(Value x, Value y) { return binary<AddOp>(x, y); }
+  Value sub(Value x, Value y) { return binary<SubOp>(x, y); }
+  Value mul(Value x, Value y) { return binary<MulOp>(x, y); }
+  Value zeros(ArrayRef<int64_t> shape) {
+    auto t = type(shape);
+    return im.create<ConstantOp>(DenseElementsAttr::get(t, im.b().getZeroAttr(elt)));
+  }
+  Value scalar(double v) {
+    auto t = type({});
+    return im.create<ConstantOp>(
+        DenseElementsAttr::get(t, im.b().getFloatAttr(elt, v)));
+  }
+  Value pointwise(const char *fn, Value x, ArrayRef<double> params) {
+    auto &b = im.b();
+    SmallVector<Attribute> attrs;
+    for (double p : params)
+      attrs.push_back(b.getF64FloatAttr(p));
+    return im.create<PointwiseOp>(x.getType(), b.getStringAttr(fn), ValueRange{x},
+                                  b.getArrayAttr(attrs));
+  }
+  Value clip(Value x, float limit) {
+    if (!(limit > 0))
+      return x;
+    auto &b = im.b();
+    return im.create<ClipOp>(x.getType(), x, b.getF64FloatAttr(-limit),
+                             b.getF64FloatAttr(limit));
+  }
+  Value reshape(Value v, ArrayRef<int64_t> shape) { return im.reshape(v, shape); }
+  Value transpose(Value v, ArrayRef<int64_t> perm) {
+    SmallVector<int64_t> shape;
+    for (int64_t p : perm)
+      shape.push_back(shapeOf(v)[p]);
+    return im.create<TransposeOp>(type(shape, elementOf(v)), v,
+                                  im.b().getDenseI64ArrayAttr(perm));
+  }
+  Value concat(ArrayRef<Value> parts, int64_t axis) {
+    if (parts.size() == 1)
+      return parts[0];
+    SmallVector<int64_t> shape(shapeOf(parts[0]));
+    shape[axis] = 0;
+    for (Value p : parts)
+      shape[axis] += shapeOf(p)[axis];
+    return im.create<ConcatOp>(type(shape), parts, im.b().getI64IntegerAttr(axis));
+  }
+
+  static Type elementOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
+
+  Importer &im;
+  Type elt;
+};
+
+/// An activation named by the ONNX RNN attributes, with its alpha and beta.
+struct Activation {
+  std::string name;
+  double alpha = 0, beta = 0;
+
+  Value apply(Unroller &u, Value x) const {
+    Importer &im = u.im;
+    if (name == "Sigmoid")
+      return im.create<SigmoidOp>(x.getType(), x);
+    if (name == "Tanh")
+      return im.create<TanhOp>(x.getType(), x);
+    if (name == "Relu")
+      return im.create<ReluOp>(x.getType(), x);
+    if (name == "Affine")
+      return u.add(u.pointwise("scale", x, {alpha}), u.scalar(beta));
+    if (name == "ScaledTanh")
+      return u.pointwise("scale",
+                         im.create<TanhOp>(x.getType(), u.pointwise("scale", x, {beta})),
+                         {alpha});
+    if (name == "LeakyRelu")
+      return u.pointwise("leaky_relu", x, {alpha});
+    if (name == "ThresholdedRelu")
+      return u.pointwise("thresholded_relu", x, {alpha});
+    if (name == "HardSigmoid")
+      return u.pointwise("hard_sigmoid", x, {alpha, beta});
+    if (name == "Elu")
+      return u.pointwise("elu", x, {alpha});
+    if (name == "Softsign")
+      return u.pointwise("softsign", x, {});
+    if (name == "Softplus")
+      return u.pointwise("softplus", x, {});
+    fail("unsupported activation '" + name + "'");
+  }
+};
+
+/// The activations of all directions, with ONNX's defaults and parameters.
+/// activation_alpha/beta are consumed in order by the activations that take
+/// them, as ONNX Runtime reads them.
+std::vector<Activation> activations(Importer &im, Cell cell, int64_t numDirections) {
+  std::vector<std::string> defaults =
+      cell == Cell::Rnn   ? std::vector<std::string>{"Tanh"}
+      : cell == Cell::Gru ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                          : std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"};
+  std::vector<std::string> names;
+  if (auto *a = im.typedAttr("activations", onnx::AttributeProto::STRINGS)) {
+    names.assign(a->strings().begin(), a->strings().end());
+    if (names.size() != defaults.size() * numDirections)
+      fail("expected " + std::to_string(defaults.size() * numDirections) +
+           " activations, got " + std::to_string(names.size()));
+  } else {
+    for (int64_t d = 0; d < numDirections; ++d)
+      names.insert(names.end(), defaults.begin(), defaults.end());
+  }
+  std::vector<float> alphas, betas;
+  if (auto *a = im.typedAttr("activation_alpha", onnx::AttributeProto::FLOATS))
+    alphas.assign(a->floats().begin(), a->floats().end());
+  if (auto *a = im.typedAttr("activation_beta", onnx::AttributeProto::FLOATS))
+    betas.assign(a->floats().begin(), a->floats().end());
+  size_t nextAlpha = 0, nextBeta = 0;
+  std::vector<Activation> out;
+  for (const std::string &n : names) {
+    Activation act{n};
+    bool usesAlpha = n == "Affine" || n == "ScaledTanh" || n == "LeakyRelu" ||
+                     n == "ThresholdedRelu" || n == "HardSigmoid" || n == "Elu";
+    bool usesBeta = n == "Affine" || n == "ScaledTanh" || n == "HardSigmoid";
+    double alphaDefault = n == "LeakyRelu" ? 0.01 : n == "HardSigmoid" ? 0.2 : 1.0;
+    double betaDefault = n == "HardSigmoid" ? 0.5 : 0.0;
+    act.alpha = usesAlpha && nextAlpha < alphas.size() ? alphas[nextAlpha++] : alphaDefault;
+    act.beta = usesBeta && nextBeta < betas.size() ? betas[nextBeta++] : betaDefault;
+    out.push_back(act);
+  }
+  return out;
+}
+
+void importRecurrent(Importer &im, Cell cell) {
+  Value x = im.input(0), w = im.input(1), r = im.input(2);
+  Value bias = im.optionalInput(3), seqLens = im.optionalInput(4);
+  Value initH = im.optionalInput(5);
+  Value initC = cell == Cell::Lstm ? im.optionalInput(6) : Value();
+  Value peep = cell == Cell::Lstm ? im.optionalInput(7) : Value();
+  Type elt = Unroller::elementOf(x);
+  if (!isa<FloatType>(elt))
+    fail("X must be floating point");
+  if (shapeOf(x).size() != 3 || shapeOf(w).size() != 3 || shapeOf(r).size() != 3)
+    fail("X, W and R must have rank 3");
+  Unroller u(im, elt);
+
+  bool batchFirst = im.intAttr("layout", 0) != 0;
+  if (batchFirst) {
+    x = u.transpose(x, {1, 0, 2});
+    if (initH)
+      initH = u.transpose(initH, {1, 0, 2});
+    if (initC)
+      initC = u.transpose(initC, {1, 0, 2});
+  }
+  const int64_t steps = shapeOf(x)[0], batch = shapeOf(x)[1], inputSize = shapeOf(x)[2];
+  const int64_t gates = cell == Cell::Rnn ? 1 : cell == Cell::Gru ? 3 : 4;
+  const int64_t hidden = im.intAttr("hidden_size", shapeOf(r)[2]);
+  std::string direction = im.stringAttr("direction", "forward");
+  if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
+    fail("unknown direction '" + direction + "'");
+  const int64_t dirs = direction == "bidirectional" ? 2 : 1;
+  auto expectShape = [&](Value v, ArrayRef<int64_t> shape, const char *what) {
+    if (v && shapeOf(v) != shape)
+      fail(std::string(what) + " has shape " + shapeString(shapeOf(v)) +
+           ", expected " + shapeString(shape));
+  };
+  expectShape(w, {dirs, gates * hidden, inputSize}, "W");
+  expectShape(r, {dirs, gates * hidden, hidden}, "R");
+  expectShape(bias, {dirs, 2 * gates * hidden}, "B");
+  expectShape(seqLens, {batch}, "sequence_lens");
+  expectShape(initH, {dirs, batch, hidden}, "initial_h");
+  expectShape(initC, {dirs, batch, hidden}, "initial_c");
+  expectShape(peep, {dirs, 3 * hidden}, "P");
+  const float clipLimit = im.floatAttr("clip", 0.0f);
+  const bool linearBeforeReset = im.intAttr("linear_before_reset", 0) != 0;
+  const bool inputForget = im.intAttr("input_forget", 0) != 0;
+  std::vector<Activation> acts = activations(im, cell, dirs);
+  const size_t actsPerDir = acts.size() / dirs;
+
+  // Step masks for sequence_lens, shared by both directions: [batch, 1].
+  std::vector<Value> masks;
+  if (seqLens) {
+    Type lenType = Unroller::elementOf(seqLens);
+    if (!lenType.isInteger(32))
+      fail("sequence_lens must be int32");
+    Value lens = u.reshape(seqLens, {batch, 1});
+    for (int64_t t = 0; t < steps; ++t) {
+      auto st = u.type({}, lenType);
+      Value tv = im.create<ConstantOp>(
+          DenseElementsAttr::get(st, im.b().getIntegerAttr(lenType, t)));
+      masks.push_back(im.create<LessOp>(u.type({batch, 1}, im.b().getI1Type()), tv, lens));
+    }
+  }
+  auto select = [&](int64_t t, Value fresh, Value held) -> Value {
+    if (masks.empty())
+      return fresh;
+    return im.create<WhereOp>(fresh.getType(), masks[t], fresh, held);
+  };
+
+  Value x2d = u.reshape(x, {steps * batch, inputSize});
+  SmallVector<Value> yDirs, hDirs, cDirs;
+  for (int64_t d = 0; d < dirs; ++d) {
+    const Activation *act = &acts[d * actsPerDir];
+    Value wd = u.reshape(u.slice(w, 0, d, 1), {gates * hidden, inputSize});
+    Value rd = u.reshape(u.slice(r, 0, d, 1), {gates * hidden, hidden});
+    Value wb, rb;
+    if (bias) {
+      Value bd = u.reshape(u.slice(bias, 0, d, 1), {2 * gates * hidden});
+      wb = u.slice(bd, 0, 0, gates * hidden);
+      rb = u.slice(bd, 0, gates * hidden, gates * hidden);
+    }
+    // GRU's recurrent bias of the candidate gate sits inside the reset
+    // product when linear_before_reset is set, so only its z/r parts fold
+    // into the input projection.
+    Value xBias = wb;
+    if (bias && cell != Cell::Gru)
+      xBias = u.add(wb, rb);
+    else if (bias && !linearBeforeReset)
+      xBias = u.add(wb, rb);
+    else if (bias)
+      xBias = u.add(wb, u.concat({u.slice(rb, 0, 0, 2 * hidden), u.zeros({hidden})}, 0));
+    Value xw = u.linear(x2d, wd, xBias); // [steps*batch, gates*hidden]
+
+    Value h = initH ? u.reshape(u.slice(initH, 0, d, 1), {batch, hidden})
+                    : u.zeros({batch, hidden});
+    Value c = initC ? u.reshape(u.slice(initC, 0, d, 1), {batch, hidden})
+                    : u.zeros({batch, hidden});
+    Value pi, po, pf;
+    if (peep) {
+      Value pd = u.reshape(u.slice(peep, 0, d, 1), {3 * hidden});
+      pi = u.slice(pd, 0, 0, hidden);
+      po = u.slice(pd, 0, hidden, hidden);
+      pf = u.slice(pd, 0, 2 * hidden, hidden);
+    }
+    Value rzr, rh, rbh;
+    if (cell == Cell::Gru) {
+      rzr = u.slice(rd, 0, 0, 2 * hidden);
+      rh = u.slice(rd, 0, 2 * hidden, hidden);
+      if (bias && linearBeforeReset)
+        rbh = u.slice(rb, 0, 2 * hidden, hidden);
+    }
+
+    std::vector<Value> ys(steps);
+    bool reverse = direction == "reverse" || d == 1;
+    for (int64_t i = 0; i < steps; ++i) {
+      int64_t t = reverse ? steps - 1 - i : i;
+      Value xt = u.slice(xw, 0, t * batch, batch);
+      auto gate = [&](Value v, int64_t g) { return u.slice(v, 1, g * hidden, hidden); };
+      auto f = [&](size_t k, Value v) { return act[k].apply(u, u.clip(v, clipLimit)); };
+      Value hNew, cNew;
+      if (cell == Cell::Rnn) {
+        hNew = f(0, u.add(xt, u.linear(h, rd, Value())));
+      } else if (cell == Cell::Gru) {
+        Value hzr = u.linear(h, rzr, Value()); // z/r biases are in xw
+        Value z = f(0, u.add(gate(xt, 0), gate(hzr, 0)));
+        Value rg = f(0, u.add(gate(xt, 1), gate(hzr, 1)));
+        Value cand = linearBeforeReset ? u.mul(rg, u.linear(h, rh, rbh))
+                                       : u.linear(u.mul(rg, h), rh, Value());
+        Value hTilde = f(1, u.add(gate(xt, 2), cand));
+        hNew = u.add(hTilde, u.mul(z, u.sub(h, hTilde)));
+      } else {
+        Value pre = u.add(xt, u.linear(h, rd, Value()));
+        Value iPre = gate(pre, 0), oPre = gate(pre, 1), fPre = gate(pre, 2);
+        if (peep) {
+          iPre = u.add(iPre, u.mul(pi, c));
+          fPre = u.add(fPre, u.mul(pf, c));
+        }
+        Value ig = f(0, iPre);
+        Value fg = inputForget ? u.sub(u.scalar(1.0), ig) : f(0, fPre);
+        Value cand = f(1, gate(pre, 3));
+        cNew = u.add(u.mul(fg, c), u.mul(ig, cand));
+        if (peep)
+          oPre = u.add(oPre, u.mul(po, cNew));
+        hNew = u.mul(f(0, oPre), act[2].apply(u, cNew));
+      }
+      ys[t] = masks.empty() ? hNew : select(t, hNew, u.zeros({batch, hidden}));
+      h = select(t, hNew, h);
+      if (cNew)
+        c = select(t, cNew, c);
+    }
+    if (im.hasOutput(0)) {
+      SmallVector<Value> rows;
+      for (Value y : ys)
+        rows.push_back(u.reshape(y, {1, 1, batch, hidden}));
+      yDirs.push_back(u.concat(rows, 0)); // [steps, 1, batch, hidden]
+    }
+    hDirs.push_back(u.reshape(h, {1, batch, hidden}));
+    cDirs.push_back(u.reshape(c, {1, batch, hidden}));
+  }
+
+  if (im.hasOutput(0)) {
+    Value y = u.concat(yDirs, 1); // [steps, dirs, batch, hidden]
+    im.bind(0, batchFirst ? u.transpose(y, {2, 0, 1, 3}) : y);
+  }
+  auto bindState = [&](size_t i, ArrayRef<Value> parts) {
+    Value s = u.concat(parts, 0); // [dirs, batch, hidden]
+    im.bind(i, batchFirst ? u.transpose(s, {1, 0, 2}) : s);
+  };
+  if (im.hasOutput(1))
+    bindState(1, hDirs);
+  if (cell == Cell::Lstm && im.hasOutput(2))
+    bindState(2, cDirs);
+}
+
+} // namespace
+
+void importRnn(Importer &im) { importRecurrent(im, Cell::Rnn); }
+void importGru(Importer &im) { importRecurrent(im, Cell::Gru); }
+void importLstm(Importer &im) { importRecurrent(im, Cell::Lstm); }
+
+} // namespace kiln::import
