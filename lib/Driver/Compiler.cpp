@@ -74,6 +74,55 @@ static Error addSpecializedInputs(onnx::ModelProto &model,
   return Error::success();
 }
 
+/// The model's inputs and outputs and the compiled tensors holding each:
+/// {"inputs": [{"name", "kind", "structure", "tensors": [...]}], "outputs": ...}.
+/// Fills the tensor dims of `shape` from the compiled tensors, in order.
+static void fillDims(ValueShape &shape, const std::vector<std::string> &tensors, size_t &next,
+                     const std::map<std::string, std::vector<int64_t>> &dims) {
+  if (shape.kind == ValueShape::Kind::Tensor) {
+    if (next < tensors.size()) {
+      auto it = dims.find(tensors[next++]);
+      if (it != dims.end())
+        shape.dims = it->second;
+    }
+    return;
+  }
+  for (ValueShape &e : shape.elements)
+    fillDims(e, tensors, next, dims);
+}
+
+static nlohmann::json signatureJson(Signature sig, func::FuncOp func) {
+  std::map<std::string, std::vector<int64_t>> dims;
+  auto shapeOf = [](Type t) {
+    auto s = cast<ShapedType>(t).getShape();
+    return std::vector<int64_t>(s.begin(), s.end());
+  };
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    if (auto n = func.getArgAttrOfType<StringAttr>(i, "kiln.name"))
+      dims[n.str()] = shapeOf(func.getArgument(i).getType());
+  for (unsigned i = 0; i < func.getNumResults(); ++i)
+    if (auto n = func.getResultAttrOfType<StringAttr>(i, "kiln.name"))
+      dims[n.str()] = shapeOf(func.getResultTypes()[i]);
+  for (auto *list : {&sig.inputs, &sig.outputs})
+    for (SignatureEntry &e : *list) {
+      size_t next = 0;
+      fillDims(e.shape, e.tensors, next, dims);
+    }
+  auto entries = [](const std::vector<SignatureEntry> &list) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const SignatureEntry &e : list) {
+      using K = ValueShape::Kind;
+      K k = e.shape.kind;
+      out.push_back({{"name", e.name},
+                     {"kind", k == K::Tensor ? "tensor" : k == K::Sequence ? "sequence" : "optional"},
+                     {"structure", formatValueShape(e.shape)},
+                     {"tensors", e.tensors}});
+    }
+    return out;
+  };
+  return {{"inputs", entries(sig.inputs)}, {"outputs", entries(sig.outputs)}};
+}
+
 Expected<CompileResult> compileModel(const CompileOptions &options) {
   auto start = std::chrono::steady_clock::now();
   const std::string &path = options.modelPath;
@@ -103,6 +152,7 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   importOptions.modelPath = path;
   for (const auto &entry : options.specialize)
     importOptions.specializedInputs.insert(entry.first);
+  importOptions.inputShapes = options.inputShapes;
   auto imported = importOnnxModel(std::move(*model), context, importOptions);
   if (!imported)
     return imported.takeError();
@@ -163,6 +213,7 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   r["flops"] = artifacts.flops;
   r["generated_source_bytes"] = result.header.size() + result.source.size();
   r["compile_seconds"] = seconds;
+  r["signature"] = signatureJson(imported->signature, func);
   return std::move(result);
 }
 

@@ -8,6 +8,8 @@
 #ifndef LIB_DRIVER_COMPILER_H
 #define LIB_DRIVER_COMPILER_H
 
+#include "lib/Import/StructureLowering.h"
+
 #include "llvm/Support/Error.h"
 #include <nlohmann/json.hpp>
 
@@ -28,6 +30,9 @@ struct CompileOptions {
   /// (input name -> .pb path). The inputs stay in the signature and the
   /// generated code checks at run time that callers pass exactly these values.
   std::map<std::string, std::string> specialize;
+  /// Forms of graph inputs (`--input-shape`): fixes dynamic dimensions, and
+  /// gives sequences their lengths and optionals their presence.
+  std::map<std::string, ValueShape> inputShapes;
 };
 
 struct CompileResult {

@@ -5,6 +5,7 @@
 #include "lib/Import/ModelLoader.h"
 #include "lib/Import/TensorData.h"
 
+#include "onnx/onnx-data.pb.h"
 #include "onnx/onnx_pb.h"
 
 #include <cmath>
@@ -23,13 +24,9 @@ std::string dimsString(const std::vector<int64_t> &dims) {
   return s + "]";
 }
 
-Expected<HostTensor> readTensorFile(const std::string &path) {
-  auto bytes = readFileBytes(path, kMaxModelFileBytes);
-  if (!bytes)
-    return bytes.takeError();
-  onnx::TensorProto proto;
-  if (!proto.ParseFromString(*bytes))
-    return makeError("'" + path + "' is not an ONNX TensorProto file");
+namespace {
+
+Expected<HostTensor> fromProto(const onnx::TensorProto &proto, const std::string &path) {
   auto data = tensorBytes(proto);
   if (!data)
     return makeError("'" + path + "': " + llvm::toString(data.takeError()));
@@ -41,13 +38,17 @@ Expected<HostTensor> readTensorFile(const std::string &path) {
   return t;
 }
 
-Error writeTensorFile(const HostTensor &tensor, const std::string &path) {
+onnx::TensorProto toProto(const HostTensor &tensor) {
   onnx::TensorProto proto;
   proto.set_name(tensor.name);
   proto.set_data_type(tensor.dtype);
   for (int64_t d : tensor.dims)
     proto.add_dims(d);
   proto.set_raw_data(std::string(tensor.data.begin(), tensor.data.end()));
+  return proto;
+}
+
+Error writeProto(const google::protobuf::MessageLite &proto, const std::string &path) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -57,6 +58,158 @@ Error writeTensorFile(const HostTensor &tensor, const std::string &path) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     return makeError("cannot write '" + path + "'");
   return Error::success();
+}
+
+Expected<HostValue> fromSequence(const onnx::SequenceProto &seq, const std::string &path,
+                                 int depth);
+
+Expected<HostValue> fromOptional(const onnx::OptionalProto &opt, const std::string &path,
+                                 int depth) {
+  HostValue v;
+  v.kind = HostValue::Kind::Optional;
+  if (opt.has_tensor_value()) {
+    auto t = fromProto(opt.tensor_value(), path);
+    if (!t)
+      return t.takeError();
+    HostValue e;
+    e.tensor = std::move(*t);
+    v.elements.push_back(std::move(e));
+  } else if (opt.has_sequence_value()) {
+    auto s = fromSequence(opt.sequence_value(), path, depth + 1);
+    if (!s)
+      return s.takeError();
+    v.elements.push_back(std::move(*s));
+  } else if (opt.elem_type() != onnx::OptionalProto::UNDEFINED &&
+             opt.elem_type() != onnx::OptionalProto::TENSOR &&
+             opt.elem_type() != onnx::OptionalProto::SEQUENCE) {
+    return makeError("'" + path + "': only optionals of tensors and sequences are supported");
+  }
+  return v;
+}
+
+Expected<HostValue> fromSequence(const onnx::SequenceProto &seq, const std::string &path,
+                                 int depth) {
+  if (depth > 8)
+    return makeError("'" + path + "': values nested too deeply");
+  if (seq.elem_type() != onnx::SequenceProto::TENSOR &&
+      seq.elem_type() != onnx::SequenceProto::UNDEFINED)
+    return makeError("'" + path + "': only sequences of tensors are supported");
+  HostValue v;
+  v.kind = HostValue::Kind::Sequence;
+  for (const auto &t : seq.tensor_values()) {
+    auto e = fromProto(t, path);
+    if (!e)
+      return e.takeError();
+    HostValue ev;
+    ev.tensor = std::move(*e);
+    v.elements.push_back(std::move(ev));
+  }
+  return v;
+}
+
+} // namespace
+
+Expected<HostTensor> readTensorFile(const std::string &path) {
+  auto bytes = readFileBytes(path, kMaxModelFileBytes);
+  if (!bytes)
+    return bytes.takeError();
+  onnx::TensorProto proto;
+  if (!proto.ParseFromString(*bytes))
+    return makeError("'" + path + "' is not an ONNX TensorProto file");
+  return fromProto(proto, path);
+}
+
+Error writeTensorFile(const HostTensor &tensor, const std::string &path) {
+  return writeProto(toProto(tensor), path);
+}
+
+Expected<HostValue> readValueFile(const std::string &path, const onnx::TypeProto &declared) {
+  if (declared.has_sequence_type() || declared.has_optional_type()) {
+    auto bytes = readFileBytes(path, kMaxModelFileBytes);
+    if (!bytes)
+      return bytes.takeError();
+    if (declared.has_sequence_type()) {
+      onnx::SequenceProto seq;
+      if (!seq.ParseFromString(*bytes))
+        return makeError("'" + path + "' is not an ONNX SequenceProto file");
+      return fromSequence(seq, path, 0);
+    }
+    onnx::OptionalProto opt;
+    if (!opt.ParseFromString(*bytes))
+      return makeError("'" + path + "' is not an ONNX OptionalProto file");
+    return fromOptional(opt, path, 0);
+  }
+  auto t = readTensorFile(path);
+  if (!t)
+    return t.takeError();
+  HostValue v;
+  v.tensor = std::move(*t);
+  return v;
+}
+
+Error writeValueFile(const HostValue &value, const std::string &path) {
+  using K = HostValue::Kind;
+  if (value.kind == K::Tensor)
+    return writeTensorFile(value.tensor, path);
+  auto toSequence = [](const HostValue &v) {
+    onnx::SequenceProto seq;
+    seq.set_elem_type(onnx::SequenceProto::TENSOR);
+    for (const HostValue &e : v.elements)
+      *seq.add_tensor_values() = toProto(e.tensor);
+    return seq;
+  };
+  if (value.kind == K::Sequence)
+    return writeProto(toSequence(value), path);
+  onnx::OptionalProto opt;
+  if (!value.elements.empty()) {
+    const HostValue &e = value.elements[0];
+    if (e.kind == K::Sequence) {
+      opt.set_elem_type(onnx::OptionalProto::SEQUENCE);
+      *opt.mutable_sequence_value() = toSequence(e);
+    } else {
+      opt.set_elem_type(onnx::OptionalProto::TENSOR);
+      *opt.mutable_tensor_value() = toProto(e.tensor);
+    }
+  }
+  return writeProto(opt, path);
+}
+
+Comparison compareValues(const HostValue &actual, const HostValue &expected, double rtol,
+                         double atol) {
+  using K = HostValue::Kind;
+  auto kindName = [](K k) {
+    return k == K::Tensor ? "a tensor" : k == K::Sequence ? "a sequence" : "an optional";
+  };
+  Comparison c;
+  if (actual.kind != expected.kind) {
+    c.match = false;
+    c.message = std::string("got ") + kindName(actual.kind) + ", expected " +
+                kindName(expected.kind);
+    return c;
+  }
+  if (actual.kind == K::Tensor)
+    return compareTensors(actual.tensor, expected.tensor, rtol, atol);
+  if (actual.elements.size() != expected.elements.size()) {
+    c.match = false;
+    c.message = actual.kind == K::Optional
+                    ? std::string(actual.elements.empty() ? "empty" : "has a value") +
+                          ", expected " + (expected.elements.empty() ? "empty" : "a value")
+                    : "sequence of " + std::to_string(actual.elements.size()) +
+                          " values, expected " + std::to_string(expected.elements.size());
+    return c;
+  }
+  for (size_t i = 0; i < actual.elements.size(); ++i) {
+    Comparison e = compareValues(actual.elements[i], expected.elements[i], rtol, atol);
+    c.maxAbsError = std::max(c.maxAbsError, e.maxAbsError);
+    c.mismatches += e.mismatches;
+    if (!e.match && c.match) {
+      c.match = false;
+      c.message = (actual.kind == K::Sequence ? "element " + std::to_string(i) + ": "
+                                              : std::string()) +
+                  e.message;
+    }
+  }
+  return c;
 }
 
 namespace {

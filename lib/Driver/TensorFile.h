@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+namespace onnx {
+class TypeProto;
+}
+
 namespace kiln {
 
 /// A dense tensor held in memory.
@@ -27,6 +31,21 @@ struct HostTensor {
 
 llvm::Expected<HostTensor> readTensorFile(const std::string &path);
 llvm::Error writeTensorFile(const HostTensor &tensor, const std::string &path);
+
+/// A value of an ONNX test data file: a tensor (TensorProto file), a sequence
+/// (SequenceProto) or an optional (OptionalProto).
+struct HostValue {
+  enum class Kind { Tensor, Sequence, Optional };
+  Kind kind = Kind::Tensor;
+  HostTensor tensor;
+  /// Sequence: its elements; Optional: none or one.
+  std::vector<HostValue> elements;
+};
+
+/// Reads `path` as the kind of value `declared` (an onnx::TypeProto) says.
+llvm::Expected<HostValue> readValueFile(const std::string &path,
+                                        const onnx::TypeProto &declared);
+llvm::Error writeValueFile(const HostValue &value, const std::string &path);
 
 struct Comparison {
   bool match = true;
@@ -41,6 +60,11 @@ struct Comparison {
 /// integers and booleans exactly.
 Comparison compareTensors(const HostTensor &actual, const HostTensor &expected,
                           double rtol, double atol);
+
+/// compareTensors over the structure of two values (lengths and presence
+/// must agree; the message names the element that differs).
+Comparison compareValues(const HostValue &actual, const HostValue &expected,
+                         double rtol, double atol);
 
 /// "[1,3,224,224]".
 std::string dimsString(const std::vector<int64_t> &dims);

@@ -1497,17 +1497,31 @@ std::string handlerKey(const onnx::NodeProto &n) {
   return isDefaultDomain(n.domain()) ? n.op_type() : n.domain() + "." + n.op_type();
 }
 
-/// Names every unsupported op type and its nodes in one message.
-Error checkSupportedOps(const onnx::GraphProto &graph, const std::string &path) {
-  std::map<std::string, std::vector<std::string>> unsupported;
+using UnsupportedOps = std::map<std::string, std::vector<std::string>>;
+
+/// Collects unsupported op types and their nodes, subgraphs included.
+void collectUnsupportedOps(const onnx::GraphProto &graph, UnsupportedOps &unsupported) {
   const auto &table = handlerTable();
   for (int i = 0; i < graph.node_size(); ++i) {
     const auto &n = graph.node(i);
     std::string type = handlerKey(n);
-    if (!table.count(type))
+    bool structure = isDefaultDomain(n.domain()) && isStructureOp(n.op_type());
+    if (!table.count(type) && !structure)
       unsupported[type].push_back(
           n.name().empty() ? "#" + std::to_string(i) : n.name());
+    for (const auto &a : n.attribute()) {
+      if (a.has_g())
+        collectUnsupportedOps(a.g(), unsupported);
+      for (const auto &g : a.graphs())
+        collectUnsupportedOps(g, unsupported);
+    }
   }
+}
+
+/// Names every unsupported op type and its nodes in one message.
+Error checkSupportedOps(const onnx::GraphProto &graph, const std::string &path) {
+  UnsupportedOps unsupported;
+  collectUnsupportedOps(graph, unsupported);
   if (unsupported.empty())
     return Error::success();
   std::string msg = "model '" + path + "': unsupported operators: ";
@@ -1557,6 +1571,12 @@ void repairForConversion(onnx::ModelProto &model) {
 /// e.g. Unsqueeze axes from a value_ints Constant get a static result).
 void canonicalizeConstants(onnx::GraphProto &graph) {
   for (auto &node : *graph.mutable_node()) {
+    for (auto &a : *node.mutable_attribute()) {
+      if (a.has_g())
+        canonicalizeConstants(*a.mutable_g());
+      for (auto &g : *a.mutable_graphs())
+        canonicalizeConstants(g);
+    }
     if (node.op_type() != "Constant" || !isDefaultDomain(node.domain()) ||
         node.attribute_size() != 1)
       continue;
@@ -1668,7 +1688,11 @@ std::string operatorsMarkdown() {
       "| operator | element types and limits |\n|---|---|\n";
   for (const std::string &op : supportedOnnxOps()) {
     auto it = opNotes().find(op);
-    md += "| " + op + " | " + (it == opNotes().end() ? "" : it->second) + " |\n";
+    auto st = structureOps().find(op);
+    std::string note = it != opNotes().end()   ? it->second
+                       : st != structureOps().end() ? st->second
+                                                    : "";
+    md += "| " + op + " | " + note + " |\n";
   }
   return md;
 }
@@ -1677,6 +1701,8 @@ std::vector<std::string> supportedOnnxOps() {
   std::vector<std::string> ops;
   for (const auto &entry : handlerTable())
     ops.push_back(entry.getKey().str());
+  for (const auto &entry : structureOps())
+    ops.push_back(entry.first);
   std::sort(ops.begin(), ops.end());
   return ops;
 }
@@ -1721,13 +1747,33 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
   if (opset != kCanonicalOpset) {
     try {
       repairForConversion(model);
+      // The converter keeps only tensor types on the graph interface; put
+      // sequence and optional types back.
+      std::map<std::string, onnx::TypeProto> interfaceTypes;
+      for (const auto &list : {model.graph().input(), model.graph().output()})
+        for (const auto &v : list)
+          if (v.has_type() && !v.type().has_tensor_type())
+            interfaceTypes[v.name()] = v.type();
       model = onnx::version_conversion::ConvertVersion(model, kCanonicalOpset);
+      auto *graph = model.mutable_graph();
+      for (auto *list : {graph->mutable_input(), graph->mutable_output()})
+        for (auto &v : *list)
+          if (auto it = interfaceTypes.find(v.name()); it != interfaceTypes.end())
+            *v.mutable_type() = it->second;
     } catch (const std::exception &e) {
       return makeError("model '" + path + "': cannot convert opset " +
                        std::to_string(opset) + " to " +
                        std::to_string(kCanonicalOpset) + ": " + e.what());
     }
   }
+  // Constants first, so loop counts and conditions computed from specialised
+  // inputs are known when control flow is unrolled.
+  foldShapeSubgraphs(model);
+  auto signature = lowerStructuredValues(model, options.inputShapes,
+                                         options.specializedInputs, path);
+  if (!signature)
+    return signature.takeError();
+  result.signature = std::move(*signature);
   foldShapeSubgraphs(model);
   try {
     onnx::ShapeInferenceOptions sio(/*check_type=*/true, /*strict_mode=*/1,

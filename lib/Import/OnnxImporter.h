@@ -9,6 +9,8 @@
 #ifndef LIB_IMPORT_ONNXIMPORTER_H
 #define LIB_IMPORT_ONNXIMPORTER_H
 
+#include "lib/Import/StructureLowering.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "onnx/onnx_pb.h"
@@ -31,6 +33,9 @@ struct ImportOptions {
   /// Graph inputs that also have an initializer and are compiled as that
   /// constant while staying in the signature (see kiln.specialized).
   std::set<std::string> specializedInputs;
+  /// Forms of graph inputs that are sequences or optionals, or tensors with
+  /// dynamic dimensions (see StructureLowering.h).
+  std::map<std::string, ValueShape> inputShapes;
 };
 
 struct ImportResult {
@@ -39,6 +44,8 @@ struct ImportResult {
   std::string graphName;
   int64_t opsImported = 0;
   std::map<std::string, int64_t> opsByType;
+  /// How the model's inputs and outputs map to the compiled tensors.
+  Signature signature;
 };
 
 /// Imports `model` into a new module in `context` (which must have the kiln and

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <algorithm>
 
 namespace kiln {
 namespace {
@@ -224,11 +225,24 @@ std::optional<Val> evaluate(const onnx::NodeProto &n, const Inputs &in,
       push(out, to == TensorProto::BOOL ? (a.at(k) != 0) : a.at(k));
     return out;
   }
-  if (op == "Neg") {
-    Val out = make(a.dtype, a.dims);
-    for (int64_t k = 0; k < a.size(); ++k)
-      push(out, -a.at(k));
-    return out;
+  if (in.size() == 1) {
+    std::function<double(double)> fn;
+    if (op == "Neg") fn = [](double x) { return -x; };
+    if (op == "Abs") fn = [](double x) { return std::fabs(x); };
+    if (op == "Not") fn = [](double x) { return double(x == 0); };
+    if (a.isFloat()) {
+      if (op == "Ceil") fn = [](double x) { return std::ceil(x); };
+      if (op == "Floor") fn = [](double x) { return std::floor(x); };
+      if (op == "Relu") fn = [](double x) { return x > 0 ? x : 0.0; };
+    } else if (op == "Relu") {
+      fn = [](double x) { return x > 0 ? x : 0.0; };
+    }
+    if (fn) {
+      Val out = make(a.dtype, a.dims);
+      for (int64_t k = 0; k < a.size(); ++k)
+        push(out, fn(a.at(k)));
+      return out;
+    }
   }
   if ((op == "Unsqueeze" || op == "Squeeze" || op == "Reshape" || op == "Flatten") &&
       n.output_size() == 1) {
@@ -315,6 +329,64 @@ std::optional<Val> evaluate(const onnx::NodeProto &n, const Inputs &in,
 }
 
 } // namespace
+
+std::optional<onnx::TensorProto>
+foldConstantNode(const onnx::NodeProto &node,
+                 const std::vector<const onnx::TensorProto *> &inputs) {
+  if (node.output_size() != 1)
+    return std::nullopt;
+  std::vector<Val> vals;
+  for (const auto *t : inputs) {
+    if (!t)
+      return std::nullopt;
+    auto v = fromTensor(*t);
+    if (!v)
+      return std::nullopt;
+    vals.push_back(std::move(*v));
+  }
+  Inputs in;
+  std::vector<std::optional<std::vector<int64_t>>> shapes;
+  for (const Val &v : vals) {
+    in.push_back(&v);
+    shapes.push_back(v.dims);
+  }
+  const std::string &op = node.op_type();
+  std::optional<Val> result;
+  if ((op == "Unsqueeze" || op == "Squeeze") && !vals.empty()) {
+    // Opset 13+: axes come as the second input.
+    std::vector<int64_t> dims = vals[0].dims, axes;
+    if (vals.size() > 1)
+      axes = vals[1].i;
+    if (op == "Unsqueeze") {
+      int64_t rank = dims.size() + axes.size();
+      for (int64_t &ax : axes)
+        ax = ax < 0 ? ax + rank : ax;
+      std::sort(axes.begin(), axes.end());
+      for (int64_t ax : axes) {
+        if (ax < 0 || ax > (int64_t)dims.size())
+          return std::nullopt;
+        dims.insert(dims.begin() + ax, 1);
+      }
+    } else {
+      std::vector<int64_t> kept;
+      for (int64_t d = 0; d < (int64_t)dims.size(); ++d) {
+        bool drop = axes.empty() ? dims[d] == 1
+                                 : std::count(axes.begin(), axes.end(), d) ||
+                                       std::count(axes.begin(), axes.end(), d - (int64_t)dims.size());
+        if (!drop)
+          kept.push_back(dims[d]);
+      }
+      dims = kept;
+    }
+    result = vals[0];
+    result->dims = dims;
+  } else {
+    result = evaluate(node, in, shapes);
+  }
+  if (!result || result->size() > kMaxFoldedElements)
+    return std::nullopt;
+  return toTensor(*result, node.output(0));
+}
 
 int foldShapeSubgraphs(onnx::ModelProto &model) {
   int folded = 0;

@@ -13,6 +13,9 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <optional>
+#include <vector>
+
 namespace kiln {
 
 /// Largest tensor the folder creates; bigger results stay run-time work.
@@ -21,6 +24,13 @@ constexpr int64_t kMaxFoldedElements = 1 << 16;
 /// Folds constant subgraphs of `model` in place. Returns how many nodes were
 /// folded. Shape-inference errors are left for the strict pass that follows.
 int foldShapeSubgraphs(onnx::ModelProto &model);
+
+/// Evaluates one node whose inputs are all constants, for the small integer
+/// and floating-point values control flow and shapes are made of; nullopt
+/// when the node is not foldable.
+std::optional<onnx::TensorProto>
+foldConstantNode(const onnx::NodeProto &node,
+                 const std::vector<const onnx::TensorProto *> &inputs);
 
 } // namespace kiln
 

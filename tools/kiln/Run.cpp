@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <chrono>
@@ -88,15 +89,20 @@ chooseSpecializations(const onnx::ModelProto &model, const RunOptions &options) 
   for (const auto &t : model.graph().initializer())
     inits.insert(t.name());
   std::vector<std::string> names;
+  std::vector<bool> isTensor;
   for (const auto &v : model.graph().input())
-    if (!inits.count(v.name()))
+    if (!inits.count(v.name())) {
       names.push_back(v.name());
+      isTensor.push_back(v.type().has_tensor_type());
+    }
   llvm::SmallVector<llvm::StringRef> wanted;
   llvm::StringRef(options.specializeInputs).split(wanted, ',', -1, false);
   bool automatic = options.specializeInputs == "auto";
   for (size_t i = 0; i < names.size(); ++i) {
     std::string file = options.dataDirs.front() + "/input_" + std::to_string(i) + ".pb";
     bool pick = llvm::is_contained(wanted, names[i]);
+    if (automatic && !isTensor[i])
+      continue;
     if (automatic) {
       auto t = readTensorFile(file);
       if (!t)
@@ -113,10 +119,47 @@ chooseSpecializations(const onnx::ModelProto &model, const RunOptions &options) 
   return chosen;
 }
 
+/// The forms of graph inputs the data decides: sequences and optionals, and
+/// tensors declared with dynamic dimensions, as in the first data set.
+Expected<std::map<std::string, ValueShape>>
+inputShapesFromData(const onnx::ModelProto &model, const std::string &dataDir) {
+  std::map<std::string, ValueShape> shapes;
+  std::set<std::string> inits;
+  for (const auto &t : model.graph().initializer())
+    inits.insert(t.name());
+  size_t index = 0;
+  for (const auto &v : model.graph().input()) {
+    if (inits.count(v.name()))
+      continue;
+    std::string file = dataDir + "/input_" + std::to_string(index++) + ".pb";
+    const auto &type = v.type();
+    bool dynamic = !type.has_tensor_type() || !type.tensor_type().has_shape();
+    if (type.has_tensor_type())
+      for (const auto &d : type.tensor_type().shape().dim())
+        dynamic |= !d.has_dim_value();
+    if (!dynamic || !llvm::sys::fs::exists(file))
+      continue;
+    auto value = readValueFile(file, type);
+    if (!value)
+      return value.takeError();
+    std::function<ValueShape(const HostValue &)> shapeOf = [&](const HostValue &h) {
+      ValueShape s;
+      s.kind = static_cast<ValueShape::Kind>(h.kind);
+      s.dims = h.tensor.dims;
+      for (const HostValue &e : h.elements)
+        s.elements.push_back(shapeOf(e));
+      return s;
+    };
+    shapes[v.name()] = shapeOf(*value);
+  }
+  return shapes;
+}
+
 Expected<std::string> cacheKey(const onnx::ModelProto &model,
                                const std::string &modelPath,
                                const std::string &name, bool foldBatchNorm,
-                               const std::map<std::string, std::string> &specialize) {
+                               const std::map<std::string, std::string> &specialize,
+                               const std::map<std::string, ValueShape> &inputShapes) {
   std::string bytes;
   if (!model.SerializeToString(&bytes))
     return makeError("model '" + modelPath + "': cannot serialise");
@@ -130,6 +173,10 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
       return value.takeError();
     hash.update(input);
     hash.update(*value);
+  }
+  for (const auto &[input, shape] : inputShapes) {
+    hash.update(input);
+    hash.update(formatValueShape(shape));
   }
   hash.update(compilerIdentity());
   if (const char *extra = std::getenv("KILN_CXXFLAGS"))
@@ -182,15 +229,21 @@ Error buildSharedObject(const std::string &dir, const std::string &name) {
 
 /// Compiles and builds the model unless the cache already has it; returns the
 /// cache directory holding `<name>.so` and `<name>.weights`.
-Expected<std::string> prepare(const RunOptions &options, std::string &name) {
+Expected<std::string> prepare(const RunOptions &options, std::string &name,
+                              onnx::ModelProto &loaded) {
   name = options.name.empty() ? defaultModelName(options.model) : options.name;
   auto model = loadModel(options.model);
   if (!model)
     return model.takeError();
+  loaded = *model;
   auto specialize = chooseSpecializations(*model, options);
   if (!specialize)
     return specialize.takeError();
-  auto key = cacheKey(*model, options.model, name, options.foldBatchNorm, *specialize);
+  auto inputShapes = inputShapesFromData(*model, options.dataDirs.front());
+  if (!inputShapes)
+    return inputShapes.takeError();
+  auto key = cacheKey(*model, options.model, name, options.foldBatchNorm, *specialize,
+                      *inputShapes);
   if (!key)
     return key.takeError();
   std::string dir = cacheRoot() + "/" + *key;
@@ -207,6 +260,7 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name) {
   compile.name = name;
   compile.foldBatchNorm = options.foldBatchNorm;
   compile.specialize = *specialize;
+  compile.inputShapes = *inputShapes;
   auto result = compileModel(compile);
   if (!result)
     return result.takeError();
@@ -266,6 +320,83 @@ std::string previewValues(const HostTensor &t) {
   return s + (n > 6 ? ", ..." : "");
 }
 
+
+/// A model input or output as the data files hold it, and the compiled
+/// tensors that carry it (from the compile report's "signature").
+struct SignatureValue {
+  std::string name;
+  std::string structure;
+  ValueShape shape;
+  std::vector<std::string> tensors;
+  onnx::TypeProto declared;
+};
+
+struct RunSignature {
+  std::vector<SignatureValue> inputs, outputs;
+};
+
+Expected<RunSignature> readSignature(const std::string &reportPath,
+                                     const onnx::ModelProto &model) {
+  auto bytes = readFileBytes(reportPath, 64 << 20);
+  if (!bytes)
+    return bytes.takeError();
+  nlohmann::json report = nlohmann::json::parse(*bytes, nullptr, false);
+  if (report.is_discarded() || !report.contains("signature"))
+    return makeError("'" + reportPath + "' has no signature; delete the cache entry");
+  std::map<std::string, const onnx::TypeProto *> declared;
+  for (const auto &v : model.graph().input())
+    declared[v.name()] = &v.type();
+  for (const auto &v : model.graph().output())
+    declared[v.name()] = &v.type();
+  RunSignature sig;
+  for (auto [key, list] : {std::pair{"inputs", &sig.inputs}, {"outputs", &sig.outputs}}) {
+    for (const auto &e : report["signature"][key]) {
+      SignatureValue v;
+      v.name = e.value("name", "");
+      v.structure = e.value("structure", "");
+      v.tensors = e.value("tensors", std::vector<std::string>{});
+      auto shape = parseValueShape(v.structure);
+      if (!shape)
+        return shape.takeError();
+      v.shape = *shape;
+      if (auto it = declared.find(v.name); it != declared.end())
+        v.declared = *it->second;
+      list->push_back(std::move(v));
+    }
+  }
+  return sig;
+}
+
+void flattenValue(HostValue &value, std::vector<HostTensor> &out) {
+  if (value.kind == HostValue::Kind::Tensor) {
+    out.push_back(std::move(value.tensor));
+    return;
+  }
+  for (HostValue &e : value.elements)
+    flattenValue(e, out);
+}
+
+/// Rebuilds a model output from the compiled tensors, following `shape`.
+Expected<HostValue> assembleValue(const ValueShape &shape, const std::vector<std::string> &tensors,
+                                  size_t &next,
+                                  const std::map<std::string, const HostTensor *> &byName) {
+  HostValue v;
+  v.kind = static_cast<HostValue::Kind>(shape.kind);
+  if (shape.kind == ValueShape::Kind::Tensor) {
+    if (next >= tensors.size() || !byName.count(tensors[next]))
+      return makeError("the compiled model lacks an output of its signature");
+    v.tensor = *byName.at(tensors[next++]);
+    return v;
+  }
+  for (const ValueShape &e : shape.elements) {
+    auto element = assembleValue(e, tensors, next, byName);
+    if (!element)
+      return element.takeError();
+    v.elements.push_back(std::move(*element));
+  }
+  return v;
+}
+
 } // namespace
 
 int runCommand(const RunOptions &options) {
@@ -274,7 +405,8 @@ int runCommand(const RunOptions &options) {
     return 2;
   };
   std::string name;
-  auto dir = prepare(options, name);
+  onnx::ModelProto onnxModel;
+  auto dir = prepare(options, name, onnxModel);
   if (!dir)
     return fail(llvm::toString(dir.takeError()));
 
@@ -302,6 +434,9 @@ int runCommand(const RunOptions &options) {
     abi->inputInfo(i, &inInfo[i]);
   for (size_t i = 0; i < numOutputs; ++i)
     abi->outputInfo(i, &outInfo[i]);
+  auto signature = readSignature(*dir + "/" + name + ".report.json", onnxModel);
+  if (!signature)
+    return fail(llvm::toString(signature.takeError()));
 
   nlohmann::json report;
   report["model"] = options.model;
@@ -314,19 +449,42 @@ int runCommand(const RunOptions &options) {
 
   for (size_t di = 0; di < options.dataDirs.size(); ++di) {
     const std::string &dataDir = options.dataDirs[di];
+    // The data files hold the model's values; the compiled model takes their
+    // tensors (one per sequence element) by name.
+    std::map<std::string, HostTensor> flatInputs;
+    std::map<std::string, std::pair<std::string, std::string>> sources;
+    for (size_t k = 0; k < signature->inputs.size(); ++k) {
+      const SignatureValue &entry = signature->inputs[k];
+      std::string path = dataDir + "/input_" + std::to_string(k) + ".pb";
+      auto value = readValueFile(path, entry.declared);
+      if (!value)
+        return fail(llvm::toString(value.takeError()));
+      std::vector<HostTensor> tensors;
+      flattenValue(*value, tensors);
+      if (tensors.size() != entry.tensors.size())
+        return fail("model '" + name + "': input " + std::to_string(k) + " '" + entry.name +
+                    "' in '" + path + "' has another structure than the model was " +
+                    "compiled for (" + entry.structure + ")");
+      for (size_t j = 0; j < tensors.size(); ++j) {
+        flatInputs[entry.tensors[j]] = std::move(tensors[j]);
+        std::string what = "input " + std::to_string(k) + " '" + entry.name + "'";
+        if (entry.tensors[j] != entry.name)
+          what += " (tensor '" + entry.tensors[j] + "')";
+        sources[entry.tensors[j]] = {what, path};
+      }
+    }
     std::vector<HostTensor> inputs(numInputs), outputs(numOutputs);
     std::vector<kiln_tensor> inT(numInputs), outT(numOutputs);
     for (size_t i = 0; i < numInputs; ++i) {
-      std::string path = dataDir + "/input_" + std::to_string(i) + ".pb";
-      auto t = readTensorFile(path);
-      if (!t)
-        return fail(llvm::toString(t.takeError()));
-      inputs[i] = std::move(*t);
+      auto it = flatInputs.find(inInfo[i].name);
+      if (it == flatInputs.end())
+        return fail("model '" + name + "': no data for input '" + inInfo[i].name + "'");
+      inputs[i] = std::move(it->second);
       std::vector<int64_t> want(inInfo[i].dims, inInfo[i].dims + inInfo[i].rank);
       if (inputs[i].dtype != inInfo[i].dtype || inputs[i].dims != want)
-        return fail("model '" + name + "': input " + std::to_string(i) + " '" +
-                    inInfo[i].name + "' expects " + onnxElementName(inInfo[i].dtype) +
-                    dimsString(want) + ", but '" + path + "' holds " +
+        return fail("model '" + name + "': " + sources[inInfo[i].name].first + " expects " +
+                    onnxElementName(inInfo[i].dtype) + dimsString(want) + ", but '" +
+                    sources[inInfo[i].name].second + "' holds " +
                     onnxElementName(inputs[i].dtype) + dimsString(inputs[i].dims));
       inT[i].dtype = inputs[i].dtype;
       inT[i].rank = inputs[i].dims.size();
@@ -350,25 +508,39 @@ int runCommand(const RunOptions &options) {
     if (abi->run(model, inT.data(), numInputs, outT.data(), numOutputs, error,
                  sizeof error) != 0)
       return fail(error);
+    std::map<std::string, const HostTensor *> byName;
+    for (const HostTensor &t : outputs)
+      byName[t.name] = &t;
 
     nlohmann::json ds;
     ds["data"] = dataDir;
     nlohmann::json outs = nlohmann::json::array();
     if (!options.json)
       std::cout << "== " << dataDir << "\n";
-    for (size_t i = 0; i < numOutputs; ++i) {
+    std::vector<HostValue> values;
+    for (size_t k = 0; k < signature->outputs.size(); ++k) {
+      const SignatureValue &entry = signature->outputs[k];
+      size_t next = 0;
+      auto value = assembleValue(entry.shape, entry.tensors, next, byName);
+      if (!value)
+        return fail(llvm::toString(value.takeError()));
       nlohmann::json o;
-      o["name"] = outputs[i].name;
-      o["shape"] = outputs[i].dims;
-      std::string line = "output " + std::to_string(i) + " '" + outputs[i].name +
-                         "' " + onnxElementName(outputs[i].dtype) +
-                         dimsString(outputs[i].dims) + ": " + previewValues(outputs[i]);
-      std::string expectedPath = dataDir + "/output_" + std::to_string(i) + ".pb";
+      o["name"] = entry.name;
+      std::string line = "output " + std::to_string(k) + " '" + entry.name + "' ";
+      if (value->kind == HostValue::Kind::Tensor) {
+        o["shape"] = value->tensor.dims;
+        line += onnxElementName(value->tensor.dtype) + dimsString(value->tensor.dims) +
+                ": " + previewValues(value->tensor);
+      } else {
+        o["structure"] = entry.structure;
+        line += entry.structure;
+      }
+      std::string expectedPath = dataDir + "/output_" + std::to_string(k) + ".pb";
       if (llvm::sys::fs::exists(expectedPath)) {
-        auto expected = readTensorFile(expectedPath);
+        auto expected = readValueFile(expectedPath, entry.declared);
         if (!expected)
           return fail(llvm::toString(expected.takeError()));
-        Comparison c = compareTensors(outputs[i], *expected, options.rtol, options.atol);
+        Comparison c = compareValues(*value, *expected, options.rtol, options.atol);
         o["match"] = c.match;
         o["max_abs_error"] = c.maxAbsError;
         if (!c.match) {
@@ -384,6 +556,7 @@ int runCommand(const RunOptions &options) {
       if (!options.json)
         std::cout << line << "\n";
       outs.push_back(o);
+      values.push_back(std::move(*value));
     }
     ds["outputs"] = outs;
     datasets.push_back(ds);
@@ -394,8 +567,8 @@ int runCommand(const RunOptions &options) {
         out += "/" + llvm::sys::path::filename(dataDir).str();
       if (std::error_code ec = llvm::sys::fs::create_directories(out))
         return fail("cannot create '" + out + "': " + ec.message());
-      for (size_t i = 0; i < numOutputs; ++i)
-        if (Error e = writeTensorFile(outputs[i], out + "/output_" + std::to_string(i) + ".pb"))
+      for (size_t k = 0; k < values.size(); ++k)
+        if (Error e = writeValueFile(values[k], out + "/output_" + std::to_string(k) + ".pb"))
           return fail(llvm::toString(std::move(e)));
     }
     lastInputs = inT;

@@ -1,7 +1,7 @@
 //===- main.cpp - The kiln command-line tool ------------------------------===//
 //
 //   kiln compile MODEL -o DIR [--name N] [--report] [--emit-mlir] [--embed-weights]
-//                [--specialize NAME=FILE.pb ...]
+//                [--specialize NAME=FILE.pb ...] [--input-shape NAME=SHAPE ...]
 //   kiln run MODEL --data DIR [--data DIR ...] [--save OUT] [--rtol R]
 //            [--atol A] [--bench N] [--threads T] [--json]
 //            [--specialize-inputs auto|NAME,...]
@@ -41,9 +41,20 @@ static int reportError(llvm::Error error) {
 static int compileCommand(const std::string &model, const std::string &outDir,
                           const std::string &name, bool report, bool emitMlir,
                           bool foldBatchNorm, bool embedWeights,
-                          const std::vector<std::string> &specialize) {
+                          const std::vector<std::string> &specialize,
+                          const std::vector<std::string> &inputShapes) {
   CompileOptions options;
   options.embedWeights = embedWeights;
+  for (const std::string &entry : inputShapes) {
+    size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
+      return reportError(makeError("--input-shape expects NAME=SHAPE, got '" + entry + "'"));
+    auto shape = parseValueShape(entry.substr(eq + 1));
+    if (!shape)
+      return reportError(makeError("--input-shape " + entry + ": " +
+                                   llvm::toString(shape.takeError())));
+    options.inputShapes[entry.substr(0, eq)] = *shape;
+  }
   for (const std::string &entry : specialize) {
     size_t eq = entry.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
@@ -133,6 +144,11 @@ int main(int argc, char **argv) {
   compile->add_option("--specialize", specialize,
                       "NAME=FILE.pb: compile graph input NAME as the constant in FILE "
                       "(a TensorProto); the generated code rejects other values");
+  std::vector<std::string> inputShapes;
+  compile->add_option("--input-shape", inputShapes,
+                      "NAME=SHAPE: fix the form of graph input NAME: a tensor 2x3x4 (or "
+                      "scalar) for dynamic dimensions, seq(2x3,4x3) for a sequence, "
+                      "opt(2x3) or none for an optional");
   compile->add_flag("--embed-weights", embed, "Also write <name>.weights.S embedding the weights, and Model::createEmbedded()");
 
   RunOptions run;
@@ -177,7 +193,7 @@ int main(int argc, char **argv) {
   try {
     if (*compile)
       return compileCommand(model, outDir, name, report, emitMlir, !noFoldBn, embed,
-                            specialize);
+                            specialize, inputShapes);
     if (*runCmd) {
       run.foldBatchNorm = !runNoFoldBn;
       return runCommand(run);
