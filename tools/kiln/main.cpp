@@ -6,7 +6,7 @@
 //            [--atol A] [--bench N] [--threads T] [--json]
 //            [--specialize-inputs auto|NAME,...]
 //   kiln convert MODEL -o OUT.json|OUT.onnx
-//   kiln import MODEL [--elide-constants]
+//   kiln import MODEL [--elide-constants] [--input-shape NAME=SHAPE ...]
 //   kiln ops [--markdown]
 //
 // Errors go to stderr as "kiln: error: ..." with a non-zero exit code.
@@ -38,6 +38,22 @@ static int reportError(llvm::Error error) {
   return 2;
 }
 
+/// Parses repeated NAME=SHAPE options (see --input-shape).
+static llvm::Expected<std::map<std::string, ValueShape>>
+parseInputShapes(const std::vector<std::string> &entries) {
+  std::map<std::string, ValueShape> shapes;
+  for (const std::string &entry : entries) {
+    size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
+      return makeError("--input-shape expects NAME=SHAPE, got '" + entry + "'");
+    auto shape = parseValueShape(entry.substr(eq + 1));
+    if (!shape)
+      return makeError("--input-shape " + entry + ": " + llvm::toString(shape.takeError()));
+    shapes[entry.substr(0, eq)] = *shape;
+  }
+  return shapes;
+}
+
 static int compileCommand(const std::string &model, const std::string &outDir,
                           const std::string &name, bool report, bool emitMlir,
                           bool foldBatchNorm, bool embedWeights,
@@ -45,16 +61,10 @@ static int compileCommand(const std::string &model, const std::string &outDir,
                           const std::vector<std::string> &inputShapes) {
   CompileOptions options;
   options.embedWeights = embedWeights;
-  for (const std::string &entry : inputShapes) {
-    size_t eq = entry.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
-      return reportError(makeError("--input-shape expects NAME=SHAPE, got '" + entry + "'"));
-    auto shape = parseValueShape(entry.substr(eq + 1));
-    if (!shape)
-      return reportError(makeError("--input-shape " + entry + ": " +
-                                   llvm::toString(shape.takeError())));
-    options.inputShapes[entry.substr(0, eq)] = *shape;
-  }
+  auto shapes = parseInputShapes(inputShapes);
+  if (!shapes)
+    return reportError(shapes.takeError());
+  options.inputShapes = std::move(*shapes);
   for (const std::string &entry : specialize) {
     size_t eq = entry.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
@@ -80,7 +90,8 @@ static int compileCommand(const std::string &model, const std::string &outDir,
 
 /// Prints the kiln IR straight after import (before any pass), for tests and
 /// for users who want to see how their model was understood.
-static int importCommand(const std::string &model, bool elide) {
+static int importCommand(const std::string &model, bool elide,
+                         const std::vector<std::string> &inputShapes) {
   auto proto = loadModel(model);
   if (!proto)
     return reportError(proto.takeError());
@@ -88,6 +99,10 @@ static int importCommand(const std::string &model, bool elide) {
   context.loadDialect<KilnDialect, mlir::func::FuncDialect>();
   ImportOptions options;
   options.modelPath = model;
+  auto shapes = parseInputShapes(inputShapes);
+  if (!shapes)
+    return reportError(shapes.takeError());
+  options.inputShapes = std::move(*shapes);
   auto imported = importOnnxModel(std::move(*proto), context, options);
   if (!imported)
     return reportError(imported.takeError());
@@ -183,6 +198,8 @@ int main(int argc, char **argv) {
   auto *import = app.add_subcommand("import", "Print the kiln IR of a model as imported (before passes)");
   import->add_option("model", importIn, "Model file (.onnx, .onnxtxt or .json)")->required();
   import->add_flag("--elide-constants", elide, "Print large constants as placeholders");
+  std::vector<std::string> importShapes;
+  import->add_option("--input-shape", importShapes, "NAME=SHAPE, as for compile");
 
   try {
     app.parse(argc, argv);
@@ -201,7 +218,7 @@ int main(int argc, char **argv) {
     if (*convert)
       return convertCommand(convertIn, convertOut);
     if (*import)
-      return importCommand(importIn, elide);
+      return importCommand(importIn, elide, importShapes);
     if (*ops) {
       if (markdown) {
         std::cout << operatorsMarkdown();
