@@ -428,8 +428,10 @@ private:
     if (fn == "prelu") return x + " < 0 ? " + cast(y + " * " + x) + " : " + x;
     if (fn == "quantize_linear") {
       std::string q = *cType(eltOf(o.getOutput()));
+      // Divide in the input's precision, as the ONNX reference does: a
+      // float32 quotient can round to .5 where the exact one does not.
       return "static_cast<" + q + ">(std::min<double>(std::max<double>(std::nearbyint("
-             "static_cast<double>(" + x + ") / static_cast<double>(" + y + ")) + " +
+             "static_cast<double>(" + x + " / " + y + ")) + " +
              a[2] + ", std::numeric_limits<" + q + ">::lowest()), std::numeric_limits<" + q +
              ">::max()))";
     }
@@ -509,6 +511,20 @@ private:
       c.line(out() + "[" + offsetExpr(vars, strides.back()) + "] = " + expr + ";");
     });
     k.flops = numel(y);
+    return success();
+  }
+
+  /// Contractions (matmul, conv) also run on float64 and on int32/int64,
+  /// which the integer quantised ops lower to; all operands share the type.
+  LogicalResult requireContractionTypes(Operation *o) {
+    Type t = eltOf(o->getResult(0));
+    bool ok = t.isF32() || t.isF64() || t.isSignlessInteger(32) || t.isSignlessInteger(64) ||
+              t.isSignedInteger(32) || t.isSignedInteger(64);
+    for (Value v : o->getOperands())
+      ok &= eltOf(v) == t;
+    if (!ok)
+      return o->emitOpError("is only supported on float32, float64, int32 and int64 "
+                            "tensors of one element type");
     return success();
   }
 
@@ -598,8 +614,9 @@ private:
     if (shapeOf(o.getInput()).size() == 5)
       return printSpatialNd(o, shapeOf(o.getWeight()).drop_front(2), o.getStrides(),
                             o.getDilations(), o.getPads(), "conv", false, o.getGroup());
-    if (failed(requireF32(o)))
+    if (failed(requireContractionTypes(o)))
       return failure();
+    const std::string t = type(o.getOutput());
     ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
                       y = shapeOf(o.getOutput());
     int64_t group = o.getGroup(), icg = w[1], ocg = w[0] / group;
@@ -617,18 +634,18 @@ private:
     c.open("for (int64_t plane = begin; plane < end; ++plane)");
     c.line("const int64_t n = plane / " + str(y[1]) + ", oc = plane % " + str(y[1]) + ";");
     c.line("const int64_t g = oc / " + str(ocg) + ";");
-    c.line("float *dst = out0 + plane * " + str(y[2] * y[3]) + ";");
+    c.line(t + " *dst = out0 + plane * " + str(y[2] * y[3]) + ";");
     c.open("for (int64_t p = 0; p < " + str(y[2] * y[3]) + "; ++p)");
-    c.line(std::string("dst[p] = ") + (bias ? "in2[oc]" : "0.0f") + ";");
+    c.line(std::string("dst[p] = ") + (bias ? "in2[oc]" : "0") + ";");
     c.close();
     c.open("for (int64_t ic = 0; ic < " + str(icg) + "; ++ic)");
-    c.line("const float *src = in0 + ((n * " + str(x[1]) + ") + g * " + str(icg) +
+    c.line("const " + t + " *src = in0 + ((n * " + str(x[1]) + ") + g * " + str(icg) +
            " + ic) * " + str(x[2] * x[3]) + ";");
-    c.line("const float *wk = in1 + (oc * " + str(icg) + " + ic) * " +
+    c.line("const " + t + " *wk = in1 + (oc * " + str(icg) + " + ic) * " +
            str(w[2] * w[3]) + ";");
     c.open("for (int64_t kh = 0; kh < " + str(w[2]) + "; ++kh)");
     c.open("for (int64_t kw = 0; kw < " + str(w[3]) + "; ++kw)");
-    c.line("const float wv = wk[kh * " + str(w[3]) + " + kw];");
+    c.line("const " + t + " wv = wk[kh * " + str(w[3]) + " + kw];");
     // Output columns whose input column lies inside the image.
     c.line("const int64_t shift = kw * " + str(dw) + " - " + str(pl) + ";");
     c.line("const int64_t owLo = shift >= 0 ? 0 : (-shift + " + str(sw - 1) + ") / " + str(sw) + ";");
@@ -638,8 +655,8 @@ private:
     c.open("for (int64_t oh = 0; oh < " + str(y[2]) + "; ++oh)");
     c.line("const int64_t ih = oh * " + str(sh) + " + kh * " + str(dh) + " - " + str(pt) + ";");
     c.line("if (ih < 0 || ih >= " + str(x[2]) + ") continue;");
-    c.line("const float *row = src + ih * " + str(x[3]) + " + shift;");
-    c.line("float *drow = dst + oh * " + str(y[3]) + ";");
+    c.line("const " + t + " *row = src + ih * " + str(x[3]) + " + shift;");
+    c.line(t + " *drow = dst + oh * " + str(y[3]) + ";");
     c.open("for (int64_t ow = owLo; ow < owHi; ++ow)");
     c.line("drow[ow] += wv * row[ow * " + str(sw) + "];");
     c.close();
@@ -748,8 +765,9 @@ private:
   }
 
   LogicalResult printMatMul(MatMulOp o) {
-    if (failed(requireF32(o)))
+    if (failed(requireContractionTypes(o)))
       return failure();
+    const std::string t = type(o.getOutput());
     ArrayRef<int64_t> a = shapeOf(o.getA()), b = shapeOf(o.getB()),
                       y = shapeOf(o.getOutput());
     int64_t m = a[a.size() - 2], kk = a.back(), n = b.back();
@@ -776,15 +794,15 @@ private:
       aOff = "aBatch";
       bOff = "bBatch";
     }
-    c.line("const float *arow = in0 + " + aOff + " + i * " + str(kk) + ";");
-    c.line("const float *bmat = in1 + " + bOff + ";");
-    c.line("float *row = out0 + p * " + str(n) + ";");
+    c.line("const " + t + " *arow = in0 + " + aOff + " + i * " + str(kk) + ";");
+    c.line("const " + t + " *bmat = in1 + " + bOff + ";");
+    c.line(t + " *row = out0 + p * " + str(n) + ";");
     c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
-    c.line("row[j] = 0.0f;");
+    c.line("row[j] = 0;");
     c.close();
     c.open("for (int64_t kk = 0; kk < " + str(kk) + "; ++kk)");
-    c.line("const float av = arow[kk];");
-    c.line("const float *bk = bmat + kk * " + str(n) + ";");
+    c.line("const " + t + " av = arow[kk];");
+    c.line("const " + t + " *bk = bmat + kk * " + str(n) + ";");
     c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
     c.line("row[j] += av * bk[j];");
     c.close();

@@ -282,6 +282,110 @@ private:
   std::unordered_map<std::string, onnx::TypeProto> valueTypes;
 };
 
+
+/// Builds kiln ops for handlers that expand one ONNX node into several; each
+/// helper infers its result type. `elt` is the default element type.
+class ValueBuilder {
+public:
+  ValueBuilder(Importer &im, Type elt) : im(im), elt(elt) {}
+
+  RankedTensorType type(ArrayRef<int64_t> shape, Type t = {}) {
+    return RankedTensorType::get(shape, t ? t : elt);
+  }
+  /// `count` entries of `v` along `axis` from `start`.
+  Value slice(Value v, int64_t axis, int64_t start, int64_t count) {
+    SmallVector<int64_t> shape(shapeOf(v)), starts(shape.size(), 0),
+        steps(shape.size(), 1);
+    if (start == 0 && count == shape[axis])
+      return v;
+    starts[axis] = start;
+    shape[axis] = count;
+    auto &b = im.b();
+    return im.create<SliceOp>(type(shape, elementOf(v)), v,
+                              b.getDenseI64ArrayAttr(starts),
+                              b.getDenseI64ArrayAttr(steps));
+  }
+  /// a [M,K] times w [N,K] transposed, plus c broadcast over rows (or none).
+  Value linear(Value a, Value w, Value c) {
+    auto &b = im.b();
+    return im.create<GemmOp>(type({shapeOf(a)[0], shapeOf(w)[0]}), a, w, c,
+                             b.getBoolAttr(false), b.getBoolAttr(true),
+                             b.getF32FloatAttr(1.0f), b.getF32FloatAttr(1.0f));
+  }
+  template <typename OpTy> Value binary(Value x, Value y) {
+    auto shape = broadcastShapes({shapeOf(x), shapeOf(y)});
+    if (!shape)
+      fail("operand shapes do not broadcast");
+    return im.create<OpTy>(type(*shape, elementOf(x)), x, y);
+  }
+  Value add(Value x, Value y) { return binary<AddOp>(x, y); }
+  Value sub(Value x, Value y) { return binary<SubOp>(x, y); }
+  Value mul(Value x, Value y) { return binary<MulOp>(x, y); }
+  Value zeros(ArrayRef<int64_t> shape) {
+    auto t = type(shape);
+    return im.create<ConstantOp>(DenseElementsAttr::get(t, im.b().getZeroAttr(elt)));
+  }
+  Value scalar(double v) {
+    auto t = type({});
+    return im.create<ConstantOp>(
+        DenseElementsAttr::get(t, im.b().getFloatAttr(elt, v)));
+  }
+  Value pointwise(const char *fn, Value x, ArrayRef<double> params) {
+    auto &b = im.b();
+    SmallVector<Attribute> attrs;
+    for (double p : params)
+      attrs.push_back(b.getF64FloatAttr(p));
+    return im.create<PointwiseOp>(x.getType(), b.getStringAttr(fn), ValueRange{x},
+                                  b.getArrayAttr(attrs));
+  }
+  Value clip(Value x, float limit) {
+    if (!(limit > 0))
+      return x;
+    auto &b = im.b();
+    return im.create<ClipOp>(x.getType(), x, b.getF64FloatAttr(-limit),
+                             b.getF64FloatAttr(limit));
+  }
+  Value reshape(Value v, ArrayRef<int64_t> shape) { return im.reshape(v, shape); }
+  Value transpose(Value v, ArrayRef<int64_t> perm) {
+    SmallVector<int64_t> shape;
+    for (int64_t p : perm)
+      shape.push_back(shapeOf(v)[p]);
+    return im.create<TransposeOp>(type(shape, elementOf(v)), v,
+                                  im.b().getDenseI64ArrayAttr(perm));
+  }
+  Value concat(ArrayRef<Value> parts, int64_t axis) {
+    if (parts.size() == 1)
+      return parts[0];
+    SmallVector<int64_t> shape(shapeOf(parts[0]));
+    shape[axis] = 0;
+    for (Value p : parts)
+      shape[axis] += shapeOf(p)[axis];
+    return im.create<ConcatOp>(type(shape), parts, im.b().getI64IntegerAttr(axis));
+  }
+
+  Value castTo(Value v, Type to) {
+    if (elementOf(v) == to)
+      return v;
+    return im.create<CastOp>(type(shapeOf(v), to), v);
+  }
+  Value round(Value x) { return pointwise("round", x, {}); }
+  Value clipTo(Value x, double lo, double hi) {
+    auto &b = im.b();
+    return im.create<ClipOp>(x.getType(), x, b.getF64FloatAttr(lo), b.getF64FloatAttr(hi));
+  }
+  Value scalarOf(Type t, double v) {
+    auto st = type({}, t);
+    Attribute a = isa<FloatType>(t) ? Attribute(im.b().getFloatAttr(t, v))
+                                    : Attribute(im.b().getIntegerAttr(t, (int64_t)v));
+    return im.create<ConstantOp>(DenseElementsAttr::get(st, a));
+  }
+
+  static Type elementOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
+
+  Importer &im;
+  Type elt;
+};
+
 } // namespace kiln::import
 
 #endif // KILN_LIB_IMPORT_IMPORTERCORE_H

@@ -13,6 +13,8 @@
 #include "lib/Import/OnnxImporter.h"
 #include "lib/Import/ImporterCore.h"
 #include "lib/Import/ModelLoader.h"
+#include "lib/Import/CompositeOps.h"
+#include "lib/Import/QuantizedOps.h"
 #include "lib/Import/RecurrentOps.h"
 #include "lib/Import/ShapeFolding.h"
 #include "lib/Import/TensorData.h"
@@ -1339,7 +1341,8 @@ void importBatchNormTraining(Importer &im) {
 }
 
 const llvm::StringMap<Handler> &handlerTable() {
-  static const llvm::StringMap<Handler> table = {
+  static const llvm::StringMap<Handler> table = [] {
+    llvm::StringMap<Handler> t = {
       {"Abs", unary<AbsOp>},
       {"Acos", pointwise("acos")},
       {"Acosh", pointwise("acosh")},
@@ -1481,6 +1484,10 @@ const llvm::StringMap<Handler> &handlerTable() {
                                        im.input(1), im.input(2)));
        }},
   };
+    addQuantizedHandlers(t);
+    addCompositeHandlers(t);
+    return t;
+  }();
   return table;
 }
 
@@ -1627,6 +1634,14 @@ const std::map<std::string, std::string> &opNotes() {
       {"Dropout", "inference mode (identity); mask output all true"},
       {"EyeLike", "evaluated at compile time"},
       {"Gemm", "float32"},
+      {"LRN", "floating point; rank 3 or more"},
+      {"MeanVarianceNormalization", "floating point"},
+      {"ReverseSequence", "time and batch axes 0 and 1; sequence_lens read at run time"},
+      {"ConvInteger", "uint8/int8; 2-D; per-channel weight zero points; exact int32 accumulation"},
+      {"DynamicQuantizeLinear", "float32 to uint8"},
+      {"MatMulInteger", "uint8/int8, rank 2 or more; per-row/per-column zero points; exact int32 accumulation"},
+      {"QLinearConv", "uint8/int8; 2-D; per-channel weight scales and zero points; int32 bias"},
+      {"QLinearMatMul", "uint8/int8, rank 2 or more; requantised as the ONNX reference (float64 scaling, round half to even)"},
       {"GRU", "float32; unrolled at compile time; all directions, layouts, activations, clip, linear_before_reset, sequence_lens"},
       {"LSTM", "float32; unrolled at compile time; all directions, layouts, activations, clip, peepholes, input_forget, sequence_lens"},
       {"RNN", "float32; unrolled at compile time; all directions, layouts, activations, clip, sequence_lens"},
