@@ -2,7 +2,8 @@
 """Export the benchmark/test models used by Kiln to ONNX.
 
 Usage:
-    models/generate.py --out DIR [--only resnet18,mobilenet_v2,bert_encoder]
+    models/generate.py --out DIR
+                       [--only resnet18,mobilenet_v2,bert_encoder,gpt_decoder]
                        [--layers N]
 
 For each model this writes
@@ -12,6 +13,10 @@ For each model this writes
 where the .pb files are ONNX TensorProtos whose .name is the graph input /
 output name.  Expected outputs are the outputs of the torch model that was
 exported (eval mode, fixed seeds, static shapes, opset 17).
+
+gpt_decoder is a GPT-like stack of pre-norm decoder blocks with a causal mask
+(width 384, 6 heads, 6 layers, sequence 64); it takes float activations
+[1, 64, 384] rather than token ids, so it has no embedding or vocab head.
 
 `--layers N` changes the number of encoder layers of bert_encoder; with
 N != 4 the model is written as bert_encoder_<N>l (e.g. bert_encoder_8l).
@@ -32,15 +37,18 @@ import onnx
 from onnx import numpy_helper
 
 OPSET = 17
-ALL_MODELS = ["resnet18", "mobilenet_v2", "bert_encoder"]
+ALL_MODELS = ["resnet18", "mobilenet_v2", "bert_encoder", "gpt_decoder"]
 
 
 # ---------------------------------------------------------------------------
-# BERT-like encoder written out in plain torch
+# BERT-like encoder and GPT-like decoder written out in plain torch
 # ---------------------------------------------------------------------------
 
 class SelfAttention(nn.Module):
-    def __init__(self, d_model, n_heads):
+    """Multi-head self-attention; with causal_len=T, position t attends only
+    to positions <= t (sequences must then be exactly T long)."""
+
+    def __init__(self, d_model, n_heads, causal_len=None):
         super().__init__()
         assert d_model % n_heads == 0
         self.n_heads = n_heads
@@ -48,6 +56,14 @@ class SelfAttention(nn.Module):
         self.k = nn.Linear(d_model, d_model)
         self.v = nn.Linear(d_model, d_model)
         self.out = nn.Linear(d_model, d_model)
+        # A constant buffer, as GPT code usually writes it, so the exporter
+        # emits the mask as a constant tensor (boolean after folding `== 0`)
+        # feeding Where: one of the causal-mask forms SDPA matching must see.
+        mask = None
+        if causal_len is not None:
+            T = causal_len
+            mask = torch.tril(torch.ones(T, T)).view(1, 1, T, T)
+        self.register_buffer("mask", mask)
 
     def forward(self, x):
         B, T, C = x.shape
@@ -57,6 +73,8 @@ class SelfAttention(nn.Module):
         k = self.k(x).view(B, T, H, D).transpose(1, 2)
         v = self.v(x).view(B, T, H, D).transpose(1, 2)
         scores = q @ k.transpose(-2, -1) / math.sqrt(D)  # [B,H,T,T]
+        if self.mask is not None:
+            scores = scores.masked_fill(self.mask == 0, float('-inf'))
         probs = torch.softmax(scores, dim=-1)
         ctx = probs @ v  # [B,H,T,D]
         ctx = ctx.transpose(1, 2).reshape(B, T, C)
@@ -97,6 +115,34 @@ class BertEncoder(nn.Module):
         return x
 
 
+class DecoderBlock(nn.Module):
+    def __init__(self, d_model, n_heads, d_ff, seq_len):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d_model)
+        self.attn = SelfAttention(d_model, n_heads, causal_len=seq_len)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.ff1 = nn.Linear(d_model, d_ff)
+        self.ff2 = nn.Linear(d_ff, d_model)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))  # pre-norm, unlike EncoderLayer
+        return x + self.ff2(F.gelu(self.ff1(self.ln2(x))))  # exact (erf) GELU
+
+
+class GptDecoder(nn.Module):
+    def __init__(self, d_model=384, n_heads=6, d_ff=1536, n_layers=6, seq_len=64):
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            [DecoderBlock(d_model, n_heads, d_ff, seq_len) for _ in range(n_layers)])
+        # pre-norm leaves the residual stream unnormalised: GPT-2 style final LN
+        self.ln_f = nn.LayerNorm(d_model)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return self.ln_f(x)
+
+
 # ---------------------------------------------------------------------------
 # model builders: return (model, example_input, input_name, output_name)
 # ---------------------------------------------------------------------------
@@ -128,20 +174,34 @@ def build_cnn(name):
     return model, x, "input", "output"
 
 
-def build_bert(n_layers):
-    torch.manual_seed(0)
-    model = BertEncoder(n_layers=n_layers).eval()
-    # LayerNorm initialises to weight=1, bias=0, which would not test that an
-    # implementation applies scale/bias (and the exporter would deduplicate
-    # the identical tensors into Identity nodes).  Perturb them.
+def perturb_layernorms(model):
+    """LayerNorm initialises to weight=1, bias=0, which would not test that an
+    implementation applies scale/bias (and the exporter would deduplicate
+    the identical tensors into Identity nodes).  Perturb them."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.LayerNorm):
                 m.weight.add_(0.1 * torch.randn_like(m.weight))
                 m.bias.add_(0.1 * torch.randn_like(m.bias))
+
+
+def build_bert(n_layers):
+    torch.manual_seed(0)
+    model = BertEncoder(n_layers=n_layers).eval()
+    perturb_layernorms(model)
     g = torch.Generator().manual_seed(2)
     ids = torch.randint(0, 1000, (1, 128), generator=g, dtype=torch.int64)
     return model, ids, "input_ids", "output"
+
+
+def build_gpt():
+    torch.manual_seed(0)
+    model = GptDecoder().eval()
+    perturb_layernorms(model)
+    # activations as if from an embedding layer, which the model leaves out
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(1, 64, 384, generator=g)
+    return model, x, "input", "output"
 
 
 # ---------------------------------------------------------------------------
@@ -236,6 +296,9 @@ def main():
         if name == "bert_encoder":
             model, x, i, o = build_bert(args.layers)
             out_name = name if args.layers == 4 else f"bert_encoder_{args.layers}l"
+        elif name == "gpt_decoder":
+            model, x, i, o = build_gpt()
+            out_name = name
         else:
             model, x, i, o = build_cnn(name)
             out_name = name
