@@ -243,6 +243,7 @@ public:
         .Case<ConvTransposeOp>([&](auto o) { return printConvTranspose(o); })
         .Case<MatMulOp>([&](auto o) { return printMatMul(o); })
         .Case<SoftmaxOp>([&](auto o) { return printSoftmax(o); })
+        .Case<AttentionOp>([&](auto o) { return printAttention(o); })
         .Case<LayerNormOp>([&](auto o) { return printLayerNorm(o); })
         .Case<BatchNormOp>([&](auto o) { return printBatchNorm(o); })
         .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
@@ -806,6 +807,108 @@ private:
     c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
     c.line("row[j] += av * bk[j];");
     c.close();
+    c.close();
+    c.close();
+    c.close(");");
+    return success();
+  }
+
+  /// One task per query row: scores for a block of keys at a time (the
+  /// depth loop outermost, so the inner loop runs along contiguous Kt rows),
+  /// then an online-softmax update of the running maximum, denominator and
+  /// weighted sum of V rows. Memory is O(block + Dv) per row, not O(Tk).
+  LogicalResult printAttention(AttentionOp o) {
+    ArrayRef<int64_t> q = shapeOf(o.getQ()), kt = shapeOf(o.getKt()), v = shapeOf(o.getV());
+    size_t rank = q.size();
+    ArrayRef<int64_t> lead = q.drop_back(2);
+    int64_t batches = product(lead), tq = q[rank - 2], d = q[rank - 1], tk = kt[rank - 1],
+            dv = v[rank - 1];
+    constexpr int64_t kBlock = 64;
+    int64_t block = std::min<int64_t>(kBlock, tk);
+    StringRef kind = o.getMaskKind();
+    k.usesPool = true;
+    k.flops = batches * tq * tk * (2 * d + 2 * dv + 4);
+    SmallVector<int64_t> ms;
+    if (Value m = o.getMask()) {
+      SmallVector<int64_t> scores(lead);
+      scores.push_back(tq);
+      scores.push_back(tk);
+      ms = broadcastStrides(shapeOf(m), scores);
+    }
+    c.line("// Scaled dot-product attention: " + str(batches) + " x " + str(tq) +
+           " queries, " + str(tk) + " keys, depth " + str(d) + ", value depth " + str(dv) +
+           ", mask " + kind.str() + ".");
+    c.open("pool.parallelFor(" + str(batches * tq) + ", [&](int64_t begin, int64_t end)");
+    c.line("float s[" + str(block) + "];");
+    c.line("float acc[" + str(dv) + "];");
+    c.open("for (int64_t p = begin; p < end; ++p)");
+    c.line("const int64_t b = p / " + str(tq) + ", i = p % " + str(tq) + ";");
+    c.line("const float *qr = in0 + p * " + str(d) + ";");
+    c.line("const float *kt = in1 + b * " + str(d * tk) + ";");
+    c.line("const float *vb = in2 + b * " + str(tk * dv) + ";");
+    if (!ms.empty()) {
+      // Unravel the batch index into the mask's (broadcast) strides.
+      c.line("int64_t mrow = i * " + str(ms[rank - 2]) + ";");
+      c.line("int64_t rest = b;");
+      for (int64_t di = (int64_t)lead.size() - 1; di >= 0; --di)
+        c.line("mrow += (rest % " + str(lead[di]) + ") * " + str(ms[di]) + "; rest /= " +
+               str(lead[di]) + ";");
+      c.line("(void)rest;");
+    }
+    c.line("float mx = -std::numeric_limits<float>::infinity(), den = 0.0f;");
+    c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
+    c.line("acc[e] = 0.0f;");
+    c.close();
+    c.open("for (int64_t j0 = 0; j0 < " + str(tk) + "; j0 += " + str(block) + ")");
+    c.line("const int64_t n = " + str(tk) + " - j0 < " + str(block) + " ? " + str(tk) +
+           " - j0 : " + str(block) + ";");
+    c.open("for (int64_t j = 0; j < n; ++j)");
+    c.line("s[j] = 0.0f;");
+    c.close();
+    c.open("for (int64_t t = 0; t < " + str(d) + "; ++t)");
+    c.line("const float qv = qr[t] * " + floatLiteral(o.getScale().convertToDouble(), "float") +
+           ";");
+    c.line("const float *kr = kt + t * " + str(tk) + " + j0;");
+    c.open("for (int64_t j = 0; j < n; ++j)");
+    c.line("s[j] += qv * kr[j];");
+    c.close();
+    c.close();
+    if (!ms.empty()) {
+      std::string at = "in3[mrow + (j0 + j) * " + str(ms[rank - 1]) + "]";
+      c.open("for (int64_t j = 0; j < n; ++j)");
+      if (kind == "add")
+        c.line("s[j] += " + at + ";");
+      else
+        c.line(std::string("if (") + (kind == "keep" ? "!" : "") + at +
+               ") s[j] = -std::numeric_limits<float>::infinity();");
+      c.close();
+    }
+    c.line("float bm = -std::numeric_limits<float>::infinity();");
+    c.open("for (int64_t j = 0; j < n; ++j)");
+    c.line("bm = s[j] > bm ? s[j] : bm;");
+    c.close();
+    c.line("if (bm == -std::numeric_limits<float>::infinity()) continue; // all masked");
+    c.line("const float nm = bm > mx ? bm : mx;");
+    c.line("const float rescale = std::exp(mx - nm);");
+    c.line("den *= rescale;");
+    c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
+    c.line("acc[e] *= rescale;");
+    c.close();
+    c.open("for (int64_t j = 0; j < n; ++j)");
+    c.line("const float w = std::exp(s[j] - nm);");
+    c.line("den += w;");
+    c.line("const float *vr = vb + (j0 + j) * " + str(dv) + ";");
+    c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
+    c.line("acc[e] += w * vr[e];");
+    c.close();
+    c.close();
+    c.line("mx = nm;");
+    c.close();
+    // A fully masked row divides 0 by 0: NaN, as the unfused softmax gives.
+    c.line("float *y = out0 + p * " + str(dv) + ";");
+    c.line("const float inv = 1.0f / den;");
+    c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
+    c.line("y[e] = den > 0.0f ? acc[e] * inv : std::numeric_limits<float>::quiet_NaN();");
     c.close();
     c.close();
     c.close(");");
@@ -1691,7 +1794,7 @@ public:
       : func(func), options(options), out(out) {}
 
   LogicalResult emit() {
-    if (failed(planMemory(func, plan)))
+    if (failed(planMemory(func, plan, options.reuseMemory)))
       return failure();
     if (failed(collectSignature()))
       return failure();
@@ -1825,6 +1928,9 @@ private:
           unused += "(void)out" + str(i) + ";\n";
       body.code.text = unused + body.code.text;
       std::string key = params + "\n" + body.code.text;
+      // Without kernel reuse (--disable=reuse) every call gets its own copy.
+      if (!options.reuseKernels)
+        key += "\n// call " + str(out.kernels);
       std::string opName = op->getName().stripDialect().str();
       auto it = byText.find(key);
       std::string fn;

@@ -25,6 +25,11 @@ struct CppEmitOptions {
   /// Adds Model::createEmbedded(), which reads the weights from the symbols
   /// `kiln_<name>_weights_data`/`_end` (see embeddedWeightsAssembly).
   bool embedWeights = false;
+  /// Emit structurally identical kernels once (`--disable=reuse` clears it).
+  bool reuseKernels = true;
+  /// Share arena space between buffers whose lifetimes do not overlap
+  /// (`--disable=memplan` clears it: every buffer gets its own space).
+  bool reuseMemory = true;
 };
 
 struct CppArtifacts {

@@ -59,7 +59,7 @@ LogicalResult appendDenseBytes(DenseElementsAttr dense,
   return success();
 }
 
-LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan) {
+LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse) {
   Block &body = func.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
 
@@ -127,7 +127,7 @@ LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan) {
     std::vector<std::pair<int64_t, int64_t>> busy;
     for (auto [offset, j] : placed) {
       const Interval &other = intervals[j];
-      if (other.end >= cur.start && other.start <= cur.end)
+      if (!reuse || (other.end >= cur.start && other.start <= cur.end))
         busy.push_back({offset, offset + other.bytes});
     }
     std::sort(busy.begin(), busy.end());

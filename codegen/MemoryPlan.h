@@ -52,7 +52,8 @@ mlir::LogicalResult appendDenseBytes(mlir::DenseElementsAttr dense,
 
 /// Plans `func` (a kiln model function). Fails with a diagnostic at the
 /// offending op for values the plan cannot place.
-mlir::LogicalResult planMemory(mlir::func::FuncOp func, MemoryPlan &plan);
+mlir::LogicalResult planMemory(mlir::func::FuncOp func, MemoryPlan &plan,
+                               bool reuse = true);
 
 } // namespace kiln
 

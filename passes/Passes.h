@@ -19,6 +19,8 @@ void populateFoldBatchNormPatterns(mlir::RewritePatternSet &patterns);
 /// Which optional passes the default pipeline runs.
 struct PipelineOptions {
   bool foldBatchNorm = true;
+  /// kiln-match-attention (`--disable=sdpa` turns it off).
+  bool matchAttention = true;
 };
 
 /// The passes `kiln compile` runs between import and code generation.

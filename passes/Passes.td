@@ -30,4 +30,34 @@ def FoldBatchNorm : Pass<"kiln-fold-batch-norm", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def MatchAttention : Pass<"kiln-match-attention", "mlir::func::FuncOp"> {
+  let summary = "Replace attention written as MatMul/scale/mask/Softmax/MatMul by kiln.attention";
+  let description = [{
+    Matches scaled dot-product attention the ways exporters write it: the
+    scores `MatMul(Q, Kt)`, scaled by constant scalar `Mul`/`Div` on the scores
+    or on Q, optionally masked by an `Add` or by a `Where` selecting -inf,
+    a `Softmax` over the last axis, and a `MatMul` with V. Every op of the
+    chain must have a single use; softmax over another axis, a mask applied
+    after the softmax, or operands that broadcast across batch dimensions are
+    left alone.
+
+    Before:
+    ```mlir
+    %s = kiln.matmul %q, %kt : (tensor<1x6x64x64xf32>, tensor<1x6x64x64xf32>) -> tensor<1x6x64x64xf32>
+    %c = kiln.constant dense<8.0> : tensor<f32>
+    %d = kiln.div %s, %c : (tensor<1x6x64x64xf32>, tensor<f32>) -> tensor<1x6x64x64xf32>
+    %ninf = kiln.constant dense<0xFF800000> : tensor<f32>
+    %m = kiln.where %causal, %ninf, %d : (tensor<1x1x64x64xi1>, tensor<f32>, tensor<1x6x64x64xf32>) -> tensor<1x6x64x64xf32>
+    %p = kiln.softmax %m {axis = 3 : i64} : tensor<1x6x64x64xf32>
+    %o = kiln.matmul %p, %v : (tensor<1x6x64x64xf32>, tensor<1x6x64x64xf32>) -> tensor<1x6x64x64xf32>
+    ```
+    After:
+    ```mlir
+    %o = kiln.attention %q, %kt, %v, %causal {mask_kind = "drop", scale = 1.250000e-01 : f64}
+         : (tensor<1x6x64x64xf32>, tensor<1x6x64x64xf32>, tensor<1x6x64x64xf32>, tensor<1x1x64x64xi1>) -> tensor<1x6x64x64xf32>
+    ```
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
 #endif // KILN_PASSES_TD

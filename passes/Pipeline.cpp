@@ -9,6 +9,8 @@ void kiln::buildDefaultPipeline(mlir::OpPassManager &pm,
   auto &fpm = pm.nest<mlir::func::FuncOp>();
   if (options.foldBatchNorm)
     fpm.addPass(createFoldBatchNorm());
+  if (options.matchAttention)
+    fpm.addPass(createMatchAttention());
   // Removes ops whose results became unused and folds shapes of constants.
   fpm.addPass(mlir::createCanonicalizerPass());
 }

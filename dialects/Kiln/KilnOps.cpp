@@ -191,6 +191,45 @@ LogicalResult GemmOp::verify() {
   return success();
 }
 
+LogicalResult AttentionOp::verify() {
+  ArrayRef<int64_t> q = shapeOf(getQ()), kt = shapeOf(getKt()), v = shapeOf(getV()),
+                    y = shapeOf(getOutput());
+  size_t rank = q.size();
+  if (rank < 2 || kt.size() != rank || v.size() != rank || y.size() != rank)
+    return emitOpError("expects q, kt, v and result of one rank, 2 or more");
+  if (q.drop_back(2) != kt.drop_back(2) || q.drop_back(2) != v.drop_back(2) ||
+      q.drop_back(2) != y.drop_back(2))
+    return emitOpError("expects the same leading dimensions on all operands");
+  int64_t tq = q[rank - 2], d = q[rank - 1], tk = kt[rank - 1], dv = v[rank - 1];
+  if (kt[rank - 2] != d)
+    return emitOpError("q has depth ") << d << ", kt " << kt[rank - 2];
+  if (v[rank - 2] != tk)
+    return emitOpError("kt has ") << tk << " keys, v " << v[rank - 2];
+  if (y[rank - 2] != tq || y[rank - 1] != dv)
+    return emitOpError("result shape ") << shapeStr(y) << " is not [..., " << tq << ", "
+                                        << dv << "]";
+  for (Value x : {getQ(), getKt(), getV(), getOutput()})
+    if (!getElementTypeOrSelf(x.getType()).isF32())
+      return emitOpError("expects float32 q, kt, v and result");
+  StringRef kind = getMaskKind();
+  if (kind != "none" && kind != "add" && kind != "keep" && kind != "drop")
+    return emitOpError("mask_kind must be none, add, keep or drop");
+  if ((kind == "none") != !getMask())
+    return emitOpError("a mask is needed exactly when mask_kind is not none");
+  if (Value m = getMask()) {
+    SmallVector<int64_t> scores(q.drop_back(1));
+    scores.push_back(tk);
+    auto bc = broadcastShapes({shapeOf(m), scores});
+    if (!bc || ArrayRef<int64_t>(*bc) != ArrayRef<int64_t>(scores))
+      return emitOpError("mask does not broadcast to the scores ") << shapeStr(scores);
+    bool isBool = isBoolTensor(m);
+    if ((kind == "add") == isBool ||
+        (kind == "add" && !getElementTypeOrSelf(m.getType()).isF32()))
+      return emitOpError("an add mask is float32, a keep/drop mask boolean");
+  }
+  return success();
+}
+
 LogicalResult MatMulOp::verify() {
   ArrayRef<int64_t> a = shapeOf(getA()), b = shapeOf(getB()),
                     y = shapeOf(getOutput());

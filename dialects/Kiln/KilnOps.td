@@ -253,6 +253,32 @@ def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
+  let summary = "Scaled dot-product attention: softmax(scale * Q Kt + mask) V";
+  let description = [{
+    `q` is `[..., Tq, D]`, `kt` the keys transposed `[..., D, Tk]`, `v`
+    `[..., Tk, Dv]`, all with the same leading dimensions; the result is
+    `[..., Tq, Dv]`. The softmax runs over the keys. The optional `mask`
+    broadcasts to `[..., Tq, Tk]`; `mask_kind` says how it applies:
+    `add` (added to the scaled scores), `keep` (boolean; false masks the score
+    to -inf) or `drop` (boolean; true masks), or `none` without a mask.
+    Produced by `kiln-match-attention`; the kernel streams each query row over
+    blocks of keys with an online softmax and never holds the score matrix.
+
+    ```mlir
+    %o = kiln.attention %q, %kt, %v {mask_kind = "none", scale = 0.125 : f64}
+         : (tensor<1x4x8x64xf32>, tensor<1x4x64x8xf32>, tensor<1x4x8x64xf32>) -> tensor<1x4x8x64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$q, Kiln_Tensor:$kt, Kiln_Tensor:$v,
+                       Optional<Kiln_Tensor>:$mask, F64Attr:$scale, StrAttr:$mask_kind);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = [{
+    $q `,` $kt `,` $v (`,` $mask^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Normalisation and reductions
 //===----------------------------------------------------------------------===//

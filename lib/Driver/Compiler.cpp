@@ -123,6 +123,32 @@ static nlohmann::json signatureJson(Signature sig, func::FuncOp func) {
   return {{"inputs", entries(sig.inputs)}, {"outputs", entries(sig.outputs)}};
 }
 
+const std::map<std::string, std::string> &knownPassNames() {
+  static const std::map<std::string, std::string> names = {
+      {"sdpa", "attention matching (kiln-match-attention)"},
+      {"reuse", "emitting structurally identical kernels once"},
+      {"memplan", "sharing arena space between buffers with disjoint lifetimes"},
+  };
+  return names;
+}
+
+Expected<std::set<std::string>> parseDisabledPasses(const std::string &list) {
+  std::set<std::string> out;
+  llvm::SmallVector<llvm::StringRef> names;
+  llvm::StringRef(list).split(names, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef n : names) {
+    std::string name = n.trim().str();
+    if (!knownPassNames().count(name)) {
+      std::string known;
+      for (const auto &[k, what] : knownPassNames())
+        known += (known.empty() ? "" : ", ") + k;
+      return makeError("--disable: unknown pass '" + name + "' (known: " + known + ")");
+    }
+    out.insert(name);
+  }
+  return out;
+}
+
 Expected<CompileResult> compileModel(const CompileOptions &options) {
   auto start = std::chrono::steady_clock::now();
   const std::string &path = options.modelPath;
@@ -161,6 +187,7 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   PassManager pm(&context);
   PipelineOptions pipeline;
   pipeline.foldBatchNorm = options.foldBatchNorm;
+  pipeline.matchAttention = !options.disabledPasses.count("sdpa");
   buildDefaultPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return makeError("model '" + path + "': optimisation failed:\n" + diagnostics);
@@ -176,6 +203,8 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   emitOptions.name = result.name;
   emitOptions.modelPath = path;
   emitOptions.embedWeights = options.embedWeights;
+  emitOptions.reuseKernels = !options.disabledPasses.count("reuse");
+  emitOptions.reuseMemory = !options.disabledPasses.count("memplan");
   result.embedWeights = options.embedWeights;
   CppArtifacts artifacts;
   if (failed(emitCpp(func, emitOptions, artifacts)))
@@ -206,7 +235,8 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   r["kernels"] = artifacts.kernels;
   r["unique_kernels"] = artifacts.uniqueKernels;
   r["layout_conversions"] = 0; // Everything runs in the model's NCHW layout.
-  r["sdpa_matched"] = 0;
+  r["sdpa_matched"] = kilnOps.count("kiln.attention") ? kilnOps["kiln.attention"] : 0;
+  r["disabled_passes"] = options.disabledPasses;
   r["arena_bytes"] = artifacts.arenaBytes;
   r["arena_live_bound_bytes"] = artifacts.liveBytesBound;
   r["weights_bytes"] = artifacts.weightsBytes;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <set>
 #include <string>
 
 namespace kiln {
@@ -33,7 +34,15 @@ struct CompileOptions {
   /// Forms of graph inputs (`--input-shape`): fixes dynamic dimensions, and
   /// gives sequences their lengths and optionals their presence.
   std::map<std::string, ValueShape> inputShapes;
+  /// Optimisations to leave out (`--disable`): see knownPassNames().
+  std::set<std::string> disabledPasses;
 };
+
+/// The names `--disable` accepts, each with what it turns off.
+const std::map<std::string, std::string> &knownPassNames();
+
+/// Parses a comma-separated `--disable` list, rejecting unknown names.
+llvm::Expected<std::set<std::string>> parseDisabledPasses(const std::string &list);
 
 struct CompileResult {
   std::string name;

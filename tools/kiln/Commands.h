@@ -22,6 +22,8 @@ struct RunOptions {
   /// "auto", or comma-separated graph input names, to specialise on the
   /// values in the first data directory (see `kiln run --help`).
   std::string specializeInputs;
+  /// Comma-separated optimisations to leave out (see CompileOptions).
+  std::string disable;
 };
 
 /// `kiln run`: returns the process exit code (0 match, 1 mismatch, 2 error).

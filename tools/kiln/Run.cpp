@@ -159,7 +159,8 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
                                const std::string &modelPath,
                                const std::string &name, bool foldBatchNorm,
                                const std::map<std::string, std::string> &specialize,
-                               const std::map<std::string, ValueShape> &inputShapes) {
+                               const std::map<std::string, ValueShape> &inputShapes,
+                               const std::set<std::string> &disabled) {
   std::string bytes;
   if (!model.SerializeToString(&bytes))
     return makeError("model '" + modelPath + "': cannot serialise");
@@ -178,6 +179,8 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
     hash.update(input);
     hash.update(formatValueShape(shape));
   }
+  for (const std::string &pass : disabled)
+    hash.update("disable:" + pass);
   hash.update(compilerIdentity());
   if (const char *extra = std::getenv("KILN_CXXFLAGS"))
     hash.update(extra);
@@ -242,8 +245,11 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   auto inputShapes = inputShapesFromData(*model, options.dataDirs.front());
   if (!inputShapes)
     return inputShapes.takeError();
+  auto disabled = parseDisabledPasses(options.disable);
+  if (!disabled)
+    return disabled.takeError();
   auto key = cacheKey(*model, options.model, name, options.foldBatchNorm, *specialize,
-                      *inputShapes);
+                      *inputShapes, *disabled);
   if (!key)
     return key.takeError();
   std::string dir = cacheRoot() + "/" + *key;
@@ -261,6 +267,7 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   compile.foldBatchNorm = options.foldBatchNorm;
   compile.specialize = *specialize;
   compile.inputShapes = *inputShapes;
+  compile.disabledPasses = *disabled;
   auto result = compileModel(compile);
   if (!result)
     return result.takeError();

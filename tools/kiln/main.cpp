@@ -2,9 +2,10 @@
 //
 //   kiln compile MODEL -o DIR [--name N] [--report] [--emit-mlir] [--embed-weights]
 //                [--specialize NAME=FILE.pb ...] [--input-shape NAME=SHAPE ...]
+//                [--disable sdpa,reuse,memplan]
 //   kiln run MODEL --data DIR [--data DIR ...] [--save OUT] [--rtol R]
 //            [--atol A] [--bench N] [--threads T] [--json]
-//            [--specialize-inputs auto|NAME,...]
+//            [--specialize-inputs auto|NAME,...] [--disable LIST]
 //   kiln convert MODEL -o OUT.json|OUT.onnx
 //   kiln import MODEL [--elide-constants] [--input-shape NAME=SHAPE ...]
 //   kiln ops [--markdown]
@@ -58,8 +59,13 @@ static int compileCommand(const std::string &model, const std::string &outDir,
                           const std::string &name, bool report, bool emitMlir,
                           bool foldBatchNorm, bool embedWeights,
                           const std::vector<std::string> &specialize,
-                          const std::vector<std::string> &inputShapes) {
+                          const std::vector<std::string> &inputShapes,
+                          const std::string &disable) {
   CompileOptions options;
+  auto disabled = parseDisabledPasses(disable);
+  if (!disabled)
+    return reportError(disabled.takeError());
+  options.disabledPasses = std::move(*disabled);
   options.embedWeights = embedWeights;
   auto shapes = parseInputShapes(inputShapes);
   if (!shapes)
@@ -159,6 +165,10 @@ int main(int argc, char **argv) {
   compile->add_option("--specialize", specialize,
                       "NAME=FILE.pb: compile graph input NAME as the constant in FILE "
                       "(a TensorProto); the generated code rejects other values");
+  std::string disable;
+  compile->add_option("--disable", disable,
+                      "Comma-separated optimisations to leave out: sdpa (attention "
+                      "matching), reuse (kernel reuse), memplan (arena sharing)");
   std::vector<std::string> inputShapes;
   compile->add_option("--input-shape", inputShapes,
                       "NAME=SHAPE: fix the form of graph input NAME: a tensor 2x3x4 (or "
@@ -183,6 +193,7 @@ int main(int argc, char **argv) {
                      "in the first data directory (auto: inputs of at most 16 elements); "
                      "the compiled model rejects other values");
   runCmd->add_flag("--no-fold-batch-norm", runNoFoldBn, "Keep batch normalisation as its own kernel");
+  runCmd->add_option("--disable", run.disable, "Optimisations to leave out, as for compile");
 
   auto *convert = app.add_subcommand("convert", "Convert between ONNX and Kiln JSON");
   std::string convertIn;
@@ -210,7 +221,7 @@ int main(int argc, char **argv) {
   try {
     if (*compile)
       return compileCommand(model, outDir, name, report, emitMlir, !noFoldBn, embed,
-                            specialize, inputShapes);
+                            specialize, inputShapes, disable);
     if (*runCmd) {
       run.foldBatchNorm = !runNoFoldBn;
       return runCommand(run);

@@ -1,0 +1,188 @@
+//===- MatchAttention.cpp - Scaled dot-product attention matching ---------===//
+//
+// Exporters write attention as MatMul -> scale -> mask -> Softmax -> MatMul;
+// run op by op, that materialises a Tq x Tk score matrix per head and walks
+// it three times. Matched into one kiln.attention, the kernel streams each
+// query row over the keys with an online softmax instead.
+//
+// The match is anchored on a last-axis softmax whose only user multiplies it
+// with V, and walks back through single-use ops only, so no intermediate
+// value another op reads is ever removed:
+//   scores = MatMul(Q, Kt)      Q optionally scaled by a scalar Mul/Div
+//   scores = scores * c | / c   any number of scalar scalings
+//   scores = scores + M         additive mask, or
+//   scores = Where(C, scores, -inf) | Where(C, -inf, scores)
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+
+namespace kiln {
+#define GEN_PASS_DEF_MATCHATTENTION
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+/// The value of a one-element (or splat) float constant.
+std::optional<double> scalarConstant(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  if (!c)
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+  if (!dense || !dense.isSplat() || !isa<FloatType>(dense.getElementType()))
+    return std::nullopt;
+  return dense.getSplatValue<APFloat>().convertToDouble();
+}
+
+bool isNegativeInfinity(Value v) {
+  auto c = scalarConstant(v);
+  return c && std::isinf(*c) && *c < 0;
+}
+
+/// A scalar that broadcasts without changing the other operand's shape.
+bool isScalarLike(Value v) {
+  return cast<ShapedType>(v.getType()).getNumElements() == 1;
+}
+
+struct Scaled {
+  Value value;
+  double scale = 1.0;
+};
+
+/// Strips scalar Mul/Div by constants off `v` (single-use ops only).
+Scaled stripScale(Value v) {
+  Scaled s{v};
+  while (Operation *op = s.value.getDefiningOp()) {
+    if (!op->hasOneUse())
+      break;
+    if (auto mul = dyn_cast<MulOp>(op)) {
+      if (auto c = scalarConstant(mul.getRhs()); c && isScalarLike(mul.getRhs())) {
+        s.scale *= *c;
+        s.value = mul.getLhs();
+        continue;
+      }
+      if (auto c = scalarConstant(mul.getLhs()); c && isScalarLike(mul.getLhs())) {
+        s.scale *= *c;
+        s.value = mul.getRhs();
+        continue;
+      }
+    }
+    if (auto div = dyn_cast<DivOp>(op)) {
+      if (auto c = scalarConstant(div.getRhs()); c && isScalarLike(div.getRhs()) && *c != 0) {
+        s.scale /= *c;
+        s.value = div.getLhs();
+        continue;
+      }
+    }
+    break;
+  }
+  return s;
+}
+
+/// Q @ Kt behind `v` (after its scalings), with a single use.
+MatMulOp scoresMatMul(Value v) {
+  auto mm = v.getDefiningOp<MatMulOp>();
+  return mm && mm->hasOneUse() ? mm : MatMulOp();
+}
+
+struct FuseAttention : OpRewritePattern<SoftmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SoftmaxOp softmax, PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(softmax.getType());
+    int64_t rank = type.getRank();
+    if (softmax.getLog() || softmax.getAxis() != rank - 1 || rank < 2 ||
+        !type.getElementType().isF32())
+      return rewriter.notifyMatchFailure(softmax, "not a float32 last-axis softmax");
+    if (!softmax->hasOneUse())
+      return rewriter.notifyMatchFailure(softmax, "probabilities have other users");
+    auto pv = dyn_cast<MatMulOp>(*softmax->getUsers().begin());
+    if (!pv || pv.getA() != softmax.getOutput())
+      return rewriter.notifyMatchFailure(softmax, "probabilities do not multiply V");
+
+    // Mask, if any, then scalings, then the QK^T product.
+    Value x = softmax.getInput();
+    Value mask;
+    StringRef kind = "none";
+    Operation *maskOp = x.getDefiningOp();
+    if (maskOp && maskOp->hasOneUse()) {
+      if (auto add = dyn_cast<AddOp>(maskOp)) {
+        for (auto [chain, other] : {std::pair{add.getLhs(), add.getRhs()},
+                                    std::pair{add.getRhs(), add.getLhs()}})
+          if (scoresMatMul(stripScale(chain).value)) {
+            x = chain;
+            mask = other;
+            kind = "add";
+            break;
+          }
+      } else if (auto where = dyn_cast<WhereOp>(maskOp)) {
+        if (isNegativeInfinity(where.getY())) {
+          x = where.getX();
+          mask = where.getCondition();
+          kind = "keep";
+        } else if (isNegativeInfinity(where.getX())) {
+          x = where.getY();
+          mask = where.getCondition();
+          kind = "drop";
+        }
+      }
+    }
+    Scaled scaled = stripScale(x);
+    MatMulOp qk = scoresMatMul(scaled.value);
+    if (!qk)
+      return rewriter.notifyMatchFailure(softmax, "scores are not a single-use MatMul");
+    if (cast<ShapedType>(qk.getType()).getShape() != type.getShape())
+      return rewriter.notifyMatchFailure(softmax, "the mask broadcasts the scores");
+    Scaled q = stripScale(qk.getA());
+    double scale = scaled.scale * q.scale;
+
+    // The kernel takes same-rank operands with identical leading dimensions;
+    // broadcasting forms stay unmatched.
+    Value qv = q.value, kt = qk.getB(), v = pv.getB();
+    ArrayRef<int64_t> qs = cast<ShapedType>(qv.getType()).getShape(),
+                      ks = cast<ShapedType>(kt.getType()).getShape(),
+                      vs = cast<ShapedType>(v.getType()).getShape(),
+                      ys = cast<ShapedType>(pv.getType()).getShape();
+    if (qs.size() != (size_t)rank || ks.size() != (size_t)rank || vs.size() != (size_t)rank ||
+        ys.size() != (size_t)rank || qs.drop_back(2) != ks.drop_back(2) ||
+        qs.drop_back(2) != vs.drop_back(2))
+      return rewriter.notifyMatchFailure(softmax, "operands differ in rank or batch");
+    for (Value operand : {qv, kt, v})
+      if (!getElementTypeOrSelf(operand.getType()).isF32())
+        return rewriter.notifyMatchFailure(softmax, "operands are not float32");
+    if (mask) {
+      auto bc = broadcastShapes({cast<ShapedType>(mask.getType()).getShape(), type.getShape()});
+      if (!bc || ArrayRef<int64_t>(*bc) != type.getShape())
+        return rewriter.notifyMatchFailure(softmax, "mask would change the score shape");
+      bool isBool = getElementTypeOrSelf(mask.getType()).isInteger(1);
+      if ((kind == "add") == isBool)
+        return rewriter.notifyMatchFailure(softmax, "mask has the wrong element type");
+      if (kind == "add" && !getElementTypeOrSelf(mask.getType()).isF32())
+        return rewriter.notifyMatchFailure(softmax, "additive mask is not float32");
+    }
+    rewriter.replaceOpWithNewOp<AttentionOp>(
+        pv, pv.getType(), qv, kt, v, mask, rewriter.getF64FloatAttr(scale),
+        rewriter.getStringAttr(kind));
+    return success();
+  }
+};
+
+struct MatchAttention : kiln::impl::MatchAttentionBase<MatchAttention> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FuseAttention>(&getContext());
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
