@@ -879,8 +879,8 @@ private:
       if (kind == "add")
         c.line("s[j] += " + at + ";");
       else
-        c.line(std::string("if (") + (kind == "keep" ? "!" : "") + at +
-               ") s[j] = -std::numeric_limits<float>::infinity();");
+        c.line(std::string("if (") + (kind == "keep" ? "!" : "") + at + ") s[j] = " +
+               floatLiteral(o.getFill().convertToDouble(), "float") + ";");
       c.close();
     }
     c.line("float bm = -std::numeric_limits<float>::infinity();");

@@ -119,28 +119,49 @@ LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse) {
       intervals[it->second].end = plan.kernels.size();
   }
 
-  // First fit by start time: place each buffer at the lowest offset that does
-  // not overlap a buffer whose lifetime intersects its own.
-  std::vector<std::pair<int64_t, int64_t>> placed; // (offset, interval index)
-  for (size_t i = 0; i < intervals.size(); ++i) {
-    Interval &cur = intervals[i];
-    std::vector<std::pair<int64_t, int64_t>> busy;
-    for (auto [offset, j] : placed) {
-      const Interval &other = intervals[j];
-      if (!reuse || (other.end >= cur.start && other.start <= cur.end))
-        busy.push_back({offset, offset + other.bytes});
+  // Place each buffer at the lowest offset that does not overlap a placed
+  // buffer whose lifetime intersects its own, trying two orders: by size
+  // (big buffers first leave the gaps between them to small ones) and by
+  // start time; the smaller arena wins. Both are usually at the liveness
+  // bound.
+  auto place = [&](const std::vector<size_t> &order, std::vector<int64_t> &offsets) {
+    int64_t total = 0;
+    offsets.assign(intervals.size(), 0);
+    std::vector<size_t> placed;
+    for (size_t i : order) {
+      const Interval &cur = intervals[i];
+      std::vector<std::pair<int64_t, int64_t>> busy;
+      for (size_t j : placed) {
+        const Interval &other = intervals[j];
+        if (!reuse || (other.end >= cur.start && other.start <= cur.end))
+          busy.push_back({offsets[j], offsets[j] + other.bytes});
+      }
+      std::sort(busy.begin(), busy.end());
+      int64_t offset = 0;
+      for (auto [lo, hi] : busy) {
+        if (offset + cur.bytes <= lo)
+          break;
+        offset = std::max(offset, hi);
+      }
+      offsets[i] = offset;
+      placed.push_back(i);
+      total = std::max(total, offset + cur.bytes);
     }
-    std::sort(busy.begin(), busy.end());
-    int64_t offset = 0;
-    for (auto [lo, hi] : busy) {
-      if (offset + cur.bytes <= lo)
-        break;
-      offset = std::max(offset, hi);
-    }
-    placed.push_back({offset, (int64_t)i});
-    plan.storage[cur.root] = {Storage::Arena, offset};
-    plan.arenaBytes = std::max(plan.arenaBytes, offset + cur.bytes);
-  }
+    return total;
+  };
+  std::vector<size_t> byStart(intervals.size());
+  for (size_t i = 0; i < byStart.size(); ++i)
+    byStart[i] = i;
+  std::vector<size_t> bySize = byStart;
+  std::stable_sort(bySize.begin(), bySize.end(), [&](size_t a, size_t b) {
+    return intervals[a].bytes > intervals[b].bytes;
+  });
+  std::vector<int64_t> sizeOffsets, startOffsets;
+  int64_t sizeTotal = place(bySize, sizeOffsets), startTotal = place(byStart, startOffsets);
+  const std::vector<int64_t> &offsets = sizeTotal <= startTotal ? sizeOffsets : startOffsets;
+  plan.arenaBytes = std::min(sizeTotal, startTotal);
+  for (size_t i = 0; i < intervals.size(); ++i)
+    plan.storage[intervals[i].root] = {Storage::Arena, offsets[i]};
   for (size_t step = 0; step < plan.kernels.size(); ++step) {
     int64_t live = 0;
     for (const Interval &iv : intervals)

@@ -11,7 +11,8 @@
 //   scores = MatMul(Q, Kt)      Q optionally scaled by a scalar Mul/Div
 //   scores = scores * c | / c   any number of scalar scalings
 //   scores = scores + M         additive mask, or
-//   scores = Where(C, scores, -inf) | Where(C, -inf, scores)
+//   scores = Where(C, scores, fill) | Where(C, fill, scores), fill a constant
+//            scalar (-inf, or a large negative number such as -1e9)
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +22,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
+#include <limits>
 
 namespace kiln {
 #define GEN_PASS_DEF_MATCHATTENTION
@@ -32,20 +34,34 @@ using namespace kiln;
 
 namespace {
 
-/// The value of a one-element (or splat) float constant.
-std::optional<double> scalarConstant(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  if (!c)
+/// The value of a splat float constant, or of a scalar computed from such
+/// constants (exporters write the scale as Sqrt(Constant(d)) or 1/that).
+std::optional<double> scalarConstant(Value v, int depth = 0) {
+  if (depth > 4)
     return std::nullopt;
-  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
-  if (!dense || !dense.isSplat() || !isa<FloatType>(dense.getElementType()))
+  Operation *op = v.getDefiningOp();
+  if (auto c = dyn_cast_or_null<ConstantOp>(op)) {
+    auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+    if (!dense || !dense.isSplat() || !isa<FloatType>(dense.getElementType()))
+      return std::nullopt;
+    return dense.getSplatValue<APFloat>().convertToDouble();
+  }
+  if (!op || cast<ShapedType>(v.getType()).getNumElements() != 1)
     return std::nullopt;
-  return dense.getSplatValue<APFloat>().convertToDouble();
-}
-
-bool isNegativeInfinity(Value v) {
-  auto c = scalarConstant(v);
-  return c && std::isinf(*c) && *c < 0;
+  if (isa<SqrtOp, ReciprocalOp, NegOp>(op)) {
+    auto x = scalarConstant(op->getOperand(0), depth + 1);
+    if (!x)
+      return std::nullopt;
+    return isa<SqrtOp>(op) ? std::sqrt(*x) : isa<NegOp>(op) ? -*x : 1.0 / *x;
+  }
+  if (isa<MulOp, DivOp>(op)) {
+    auto a = scalarConstant(op->getOperand(0), depth + 1);
+    auto b = scalarConstant(op->getOperand(1), depth + 1);
+    if (!a || !b)
+      return std::nullopt;
+    return isa<MulOp>(op) ? *a * *b : *a / *b;
+  }
+  return std::nullopt;
 }
 
 /// A scalar that broadcasts without changing the other operand's shape.
@@ -113,6 +129,7 @@ struct FuseAttention : OpRewritePattern<SoftmaxOp> {
     Value x = softmax.getInput();
     Value mask;
     StringRef kind = "none";
+    double fill = -std::numeric_limits<double>::infinity();
     Operation *maskOp = x.getDefiningOp();
     if (maskOp && maskOp->hasOneUse()) {
       if (auto add = dyn_cast<AddOp>(maskOp)) {
@@ -125,14 +142,16 @@ struct FuseAttention : OpRewritePattern<SoftmaxOp> {
             break;
           }
       } else if (auto where = dyn_cast<WhereOp>(maskOp)) {
-        if (isNegativeInfinity(where.getY())) {
+        if (auto f = scalarConstant(where.getY()); f && isScalarLike(where.getY())) {
           x = where.getX();
           mask = where.getCondition();
           kind = "keep";
-        } else if (isNegativeInfinity(where.getX())) {
+          fill = *f;
+        } else if (auto f = scalarConstant(where.getX()); f && isScalarLike(where.getX())) {
           x = where.getY();
           mask = where.getCondition();
           kind = "drop";
+          fill = *f;
         }
       }
     }
@@ -171,7 +190,7 @@ struct FuseAttention : OpRewritePattern<SoftmaxOp> {
     }
     rewriter.replaceOpWithNewOp<AttentionOp>(
         pv, pv.getType(), qv, kt, v, mask, rewriter.getF64FloatAttr(scale),
-        rewriter.getStringAttr(kind));
+        rewriter.getStringAttr(kind), rewriter.getF64FloatAttr(fill));
     return success();
   }
 };

@@ -35,7 +35,8 @@ def MatchAttention : Pass<"kiln-match-attention", "mlir::func::FuncOp"> {
   let description = [{
     Matches scaled dot-product attention the ways exporters write it: the
     scores `MatMul(Q, Kt)`, scaled by constant scalar `Mul`/`Div` on the scores
-    or on Q, optionally masked by an `Add` or by a `Where` selecting -inf,
+    or on Q, optionally masked by an `Add` or by a `Where` selecting a
+    constant fill value (-inf, or e.g. -1e9),
     a `Softmax` over the last axis, and a `MatMul` with V. Every op of the
     chain must have a single use; softmax over another axis, a mask applied
     after the softmax, or operands that broadcast across batch dimensions are

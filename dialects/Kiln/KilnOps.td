@@ -260,8 +260,9 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
     `[..., Tk, Dv]`, all with the same leading dimensions; the result is
     `[..., Tq, Dv]`. The softmax runs over the keys. The optional `mask`
     broadcasts to `[..., Tq, Tk]`; `mask_kind` says how it applies:
-    `add` (added to the scaled scores), `keep` (boolean; false masks the score
-    to -inf) or `drop` (boolean; true masks), or `none` without a mask.
+    `add` (added to the scaled scores), `keep` (boolean; where false the score
+    becomes `fill`, usually -inf) or `drop` (boolean; where true), or `none`
+    without a mask.
     Produced by `kiln-match-attention`; the kernel streams each query row over
     blocks of keys with an online softmax and never holds the score matrix.
 
@@ -271,7 +272,8 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
     ```
   }];
   let arguments = (ins Kiln_Tensor:$q, Kiln_Tensor:$kt, Kiln_Tensor:$v,
-                       Optional<Kiln_Tensor>:$mask, F64Attr:$scale, StrAttr:$mask_kind);
+                       Optional<Kiln_Tensor>:$mask, F64Attr:$scale, StrAttr:$mask_kind,
+                       DefaultValuedAttr<F64Attr, "-INFINITY">:$fill);
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = [{
     $q `,` $kt `,` $v (`,` $mask^)? attr-dict `:` functional-type(operands, results)

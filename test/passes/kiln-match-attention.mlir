@@ -20,7 +20,8 @@ func.func @scaled_by_div(%q: tensor<1x2x8x16xf32>, %kt: tensor<1x2x16x8xf32>, %v
 
 // -----
 
-// GPT form: causal mask as Where(mask == 0, -inf, scores); scale on Q.
+// GPT form: causal mask as Where(mask == 0, -inf, scores); scale on Q. The
+// fill is the default -inf, so it is not printed.
 // CHECK-LABEL: func.func @causal_where
 // CHECK-SAME: (%[[Q:[^:]+]]: tensor<2x4x4xf32>, %[[KT:[^:]+]]: tensor<2x4x4xf32>, %[[V:[^:]+]]: tensor<2x4x4xf32>, %[[M:[^:]+]]: tensor<4x4xi1>)
 // CHECK: kiln.attention %[[Q]], %[[KT]], %[[V]], %[[M]] {mask_kind = "drop", scale = 5.000000e-01 : f64}
@@ -90,13 +91,30 @@ func.func @scores_used_twice(%q: tensor<1x4x4xf32>, %kt: tensor<1x4x4xf32>, %v: 
 
 // -----
 
-// Near miss: a Where selecting a finite value is not a -inf mask.
-// CHECK-LABEL: func.func @where_not_infinite
-// CHECK-NOT: kiln.attention
-func.func @where_not_infinite(%q: tensor<1x4x4xf32>, %kt: tensor<1x4x4xf32>, %v: tensor<1x4x4xf32>, %m: tensor<4x4xi1>) -> tensor<1x4x4xf32> {
+// A finite fill value (as in masked_fill(mask, -1e9)) is kept exactly; the
+// scale may come as 1 / sqrt(constant).
+// CHECK-LABEL: func.func @finite_fill
+// CHECK: kiln.attention %arg0, %arg1, %arg2, %arg3 {fill = -1.000000e+09 : f64, mask_kind = "keep", scale = 2.500000e-01 : f64}
+func.func @finite_fill(%q: tensor<1x4x4xf32>, %kt: tensor<1x4x4xf32>, %v: tensor<1x4x4xf32>, %m: tensor<4x4xi1>) -> tensor<1x4x4xf32> {
   %s = kiln.matmul %q, %kt : (tensor<1x4x4xf32>, tensor<1x4x4xf32>) -> tensor<1x4x4xf32>
-  %z = kiln.constant dense<0.0> : tensor<f32>
-  %w = kiln.where %m, %z, %s : (tensor<4x4xi1>, tensor<f32>, tensor<1x4x4xf32>) -> tensor<1x4x4xf32>
+  %sixteen = kiln.constant dense<16.0> : tensor<f32>
+  %root = kiln.sqrt %sixteen : tensor<f32>
+  %d = kiln.div %s, %root : (tensor<1x4x4xf32>, tensor<f32>) -> tensor<1x4x4xf32>
+  %big = kiln.constant dense<-1.0e9> : tensor<f32>
+  %w = kiln.where %m, %d, %big : (tensor<4x4xi1>, tensor<1x4x4xf32>, tensor<f32>) -> tensor<1x4x4xf32>
+  %p = kiln.softmax %w {axis = 2 : i64} : tensor<1x4x4xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x4x4xf32>, tensor<1x4x4xf32>) -> tensor<1x4x4xf32>
+  return %o : tensor<1x4x4xf32>
+}
+
+// -----
+
+// Near miss: the fill value is a run-time tensor, not a constant.
+// CHECK-LABEL: func.func @fill_not_constant
+// CHECK-NOT: kiln.attention
+func.func @fill_not_constant(%q: tensor<1x4x4xf32>, %kt: tensor<1x4x4xf32>, %v: tensor<1x4x4xf32>, %m: tensor<4x4xi1>, %f: tensor<1x4x4xf32>) -> tensor<1x4x4xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<1x4x4xf32>, tensor<1x4x4xf32>) -> tensor<1x4x4xf32>
+  %w = kiln.where %m, %f, %s : (tensor<4x4xi1>, tensor<1x4x4xf32>, tensor<1x4x4xf32>) -> tensor<1x4x4xf32>
   %p = kiln.softmax %w {axis = 2 : i64} : tensor<1x4x4xf32>
   %o = kiln.matmul %p, %v : (tensor<1x4x4xf32>, tensor<1x4x4xf32>) -> tensor<1x4x4xf32>
   return %o : tensor<1x4x4xf32>
