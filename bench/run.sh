@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Kiln vs ONNX Runtime CPU benchmark.
+# Kiln vs ONNX Runtime CPU benchmark, with a per-pass ablation of Kiln.
 #
 # usage: bench/run.sh [--kiln PATH] [--models DIR] [--runs N] [--threads LIST]
-#                     [--ort-only] [--out FILE]
+#                     [--passes LIST] [--no-ablation] [--ort-only] [--out FILE]
 #
 # For every DIR/<name>/ holding model.onnx and test_data_set_0/, at each thread
 # count (default 1,2) it runs
 #   kiln run DIR/<name>/model.onnx --data DIR/<name>/test_data_set_0 --bench N --threads T --rtol 1e-3 --atol 1e-4 --json
 #   node bench/ort_bench.js DIR/<name>/model.onnx DIR/<name>/test_data_set_0 N T
-# prints a table (ratio = ort/kiln, > 1 means Kiln is faster) and writes
-# bench/results.json.  See bench/README.md.
+# and, unless --no-ablation, the same kiln run once per pass P in --passes
+# (default sdpa,reuse,memplan) with --disable P, plus once per model
+#   kiln compile DIR/<name>/model.onnx -o TMP --report [--disable P]
+# It prints a table (ratio = ort/kiln, > 1 means Kiln is faster), the table
+# "Effect of each pass" (slowdown = no-P ms / all-on ms, > 1 means P helps) and
+# the compile-report figures of each variant, and writes bench/results.json.
+# An unknown pass name makes it exit 2.  See bench/README.md.
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,9 +26,12 @@ RUNS=50
 THREADS="1,2"
 ORT_ONLY=0
 OUT="$BENCH_DIR/results.json"
+PASSES="sdpa,reuse,memplan"
+ABLATE=1
 
 die() { echo "bench/run.sh: error: $*" >&2; exit 2; }
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+# the comment block at the top of this file, up to the first line that is not a comment
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "${BASH_SOURCE[0]}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -32,6 +40,8 @@ while [[ $# -gt 0 ]]; do
     --runs)    [[ $# -ge 2 ]] || die "--runs needs a number"; RUNS="$2"; shift 2 ;;
     --threads) [[ $# -ge 2 ]] || die "--threads needs a list such as 1,2"; THREADS="$2"; shift 2 ;;
     --out)     [[ $# -ge 2 ]] || die "--out needs a file"; OUT="$2"; shift 2 ;;
+    --passes)  [[ $# -ge 2 ]] || die "--passes needs a list such as sdpa,reuse,memplan"; PASSES="$2"; shift 2 ;;
+    --no-ablation) ABLATE=0; shift ;;
     --ort-only) ORT_ONLY=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
@@ -41,6 +51,14 @@ done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer (got '$RUNS')"
 [[ "$THREADS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--threads must look like 1,2 (got '$THREADS')"
 IFS=',' read -r -a THREAD_LIST <<< "$THREADS"
+[[ "$PASSES" =~ ^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$ ]] \
+  || die "--passes must be a comma-separated list of pass names such as sdpa,reuse,memplan (got '$PASSES')"
+PASS_LIST=()
+IFS=',' read -r -a _passes <<< "$PASSES"
+for p in "${_passes[@]}"; do                      # drop repeats, keep the order
+  [[ " ${PASS_LIST[*]-} " == *" $p "* ]] || PASS_LIST+=("$p")
+done
+[[ $ORT_ONLY -eq 0 ]] || ABLATE=0                 # the ablation is Kiln-only
 
 command -v node >/dev/null 2>&1 || die "node (Node.js) is not on PATH; it runs the ONNX Runtime baseline"
 
@@ -70,19 +88,13 @@ if [[ $ORT_ONLY -eq 0 ]]; then
   KILN="$(cd "$(dirname "$KILN")" && pwd)/$(basename "$KILN")"
 fi
 
-# --- onnxruntime-node --------------------------------------------------------
-if ! (cd "$BENCH_DIR" && node -e "require.resolve('onnxruntime-node')" >/dev/null 2>&1); then
-  command -v npm >/dev/null 2>&1 || die "onnxruntime-node is not installed in bench/node_modules and npm is not on PATH"
-  echo "bench/run.sh: installing onnxruntime-node into bench/node_modules ..." >&2
-  (cd "$BENCH_DIR" && npm install --ignore-scripts --no-audit --no-fund >&2) \
-    || die "npm install --ignore-scripts onnxruntime-node failed (in $BENCH_DIR)"
-fi
-
-# --- run -----------------------------------------------------------------------
+# --- scratch space and helpers -----------------------------------------------
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-RECORDS="$TMP/records.jsonl"
-: > "$RECORDS"
+RECORDS="$TMP/records.jsonl"          # one line per model/threads: all-on kiln + ort
+ABL_RUNS="$TMP/ablation_runs.jsonl"   # one line per model/threads/disabled pass
+ABL_COMPILE="$TMP/ablation_compile.jsonl"  # one line per model/variant: report figures
+: > "$RECORDS"; : > "$ABL_RUNS"; : > "$ABL_COMPILE"
 FAILED=0
 
 # last line of a file that parses as a JSON object, or nothing
@@ -96,6 +108,65 @@ json_line() {
     }' "$1"
 }
 
+# the compile-report figures the ablation keeps (null where a report lacks one)
+report_fields() {
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const keys = ["kernels", "unique_kernels", "sdpa_matched", "arena_bytes", "arena_live_bound_bytes",
+                  "generated_source_bytes", "compile_seconds", "disabled_passes"];
+    const o = {};
+    for (const k of keys) o[k] = k in r ? r[k] : null;
+    console.log(JSON.stringify(o));' "$1"
+}
+
+# exit 2 if kiln's stderr ($1) says that the pass $2 is unknown
+check_pass_known() {
+  local msg
+  msg="$(grep -m1 'unknown pass' "$1" || true)"
+  [[ -z "$msg" ]] || die "--passes: kiln does not know the pass '$2' ($msg)"
+}
+
+# --- ablation, part 1: compile reports (this also checks the pass names) ------
+if [[ $ABLATE -eq 1 ]]; then
+  for d in "${MODEL_DIRS[@]}"; do
+    name="$(basename "$d")"
+    for p in "" "${PASS_LIST[@]}"; do
+      if [[ -z "$p" ]]; then label="all-on"; disable=(); disabled_json="null"
+      else label="no-$p"; disable=(--disable "$p"); disabled_json="\"$p\""
+      fi
+      echo "== $name: kiln compile --report ($label)" >&2
+      cdir="$TMP/compile"; rm -rf "$cdir"
+      report="null"
+      if "$KILN" compile "$d/model.onnx" -o "$cdir" --report ${disable[@]+"${disable[@]}"} \
+           > "$TMP/compile.out" 2> "$TMP/compile.err"; then
+        reports=("$cdir"/*.report.json)
+        if [[ -f "${reports[0]}" ]]; then
+          report="$(report_fields "${reports[0]}")" \
+            || { echo "bench/run.sh: unreadable report ${reports[0]} for $name ($label)" >&2; report="null"; FAILED=1; }
+        else
+          echo "bench/run.sh: kiln compile --report wrote no <name>.report.json for $name ($label)" >&2; FAILED=1
+        fi
+      else
+        rc=$?
+        [[ -z "$p" ]] || check_pass_known "$TMP/compile.err" "$p"
+        echo "bench/run.sh: kiln compile --report failed on $name ($label, exit $rc):" >&2
+        tail -n 20 "$TMP/compile.err" >&2; FAILED=1
+      fi
+      rm -rf "$cdir"
+      printf '{"model":"%s","disabled":%s,"report":%s}\n' "$name" "$disabled_json" "$report" >> "$ABL_COMPILE"
+    done
+  done
+fi
+
+# --- onnxruntime-node --------------------------------------------------------
+if ! (cd "$BENCH_DIR" && node -e "require.resolve('onnxruntime-node')" >/dev/null 2>&1); then
+  command -v npm >/dev/null 2>&1 || die "onnxruntime-node is not installed in bench/node_modules and npm is not on PATH"
+  echo "bench/run.sh: installing onnxruntime-node into bench/node_modules ..." >&2
+  (cd "$BENCH_DIR" && npm install --ignore-scripts --no-audit --no-fund >&2) \
+    || die "npm install --ignore-scripts onnxruntime-node failed (in $BENCH_DIR)"
+fi
+
+# --- run -----------------------------------------------------------------------
 for d in "${MODEL_DIRS[@]}"; do
   name="$(basename "$d")"
   model="$d/model.onnx"
@@ -129,29 +200,105 @@ for d in "${MODEL_DIRS[@]}"; do
     fi
     printf '{"model":"%s","threads":%d,"kiln":%s,"ort":%s}\n' \
       "$name" "$t" "$kiln_json" "$ort_json" >> "$RECORDS"
+    # ablation, part 2: the same kiln run with one pass left out at a time
+    if [[ $ABLATE -eq 1 ]]; then
+      for p in "${PASS_LIST[@]}"; do
+        echo "== $name threads=$t: kiln --disable $p" >&2
+        abl_json="null"
+        if "$KILN" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --rtol 1e-3 --atol 1e-4 --json \
+             --disable "$p" > "$TMP/kiln.out" 2> "$TMP/kiln.err"; then
+          abl_json="$(json_line "$TMP/kiln.out")"
+          if [[ -z "$abl_json" ]]; then
+            echo "bench/run.sh: kiln --disable $p printed no JSON object for $name (threads=$t); stdout was:" >&2
+            cat "$TMP/kiln.out" >&2; abl_json="null"; FAILED=1
+          fi
+        else
+          rc=$?
+          check_pass_known "$TMP/kiln.err" "$p"
+          echo "bench/run.sh: kiln --disable $p failed on $name (threads=$t, exit $rc):" >&2
+          tail -n 20 "$TMP/kiln.err" >&2; FAILED=1
+        fi
+        printf '{"model":"%s","threads":%d,"disabled":"%s","kiln":%s}\n' \
+          "$name" "$t" "$p" "$abl_json" >> "$ABL_RUNS"
+      done
+    fi
   done
 done
 
-# --- table + results.json ------------------------------------------------------
+# --- tables + results.json ------------------------------------------------------
 CPU="$( (grep -m1 'model name' /proc/cpuinfo 2>/dev/null || echo ': unknown') | sed 's/^[^:]*: *//')"
-BENCH_DIR="$BENCH_DIR" node - "$RECORDS" "$OUT" "$RUNS" "$CPU" "${KILN:-}" <<'JS'
+ABLATION_PASSES=""
+[[ $ABLATE -eq 0 ]] || ABLATION_PASSES="$(IFS=','; echo "${PASS_LIST[*]}")"
+BENCH_DIR="$BENCH_DIR" ABLATION_PASSES="$ABLATION_PASSES" ABL_RUNS="$ABL_RUNS" ABL_COMPILE="$ABL_COMPILE" \
+node - "$RECORDS" "$OUT" "$RUNS" "$CPU" "${KILN:-}" <<'JS'
 const fs = require('fs');
 const [records, out, runs, cpu, kiln] = process.argv.slice(2);
-const rows = fs.readFileSync(records, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const readJsonl = (f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const rows = readJsonl(records);
 const num = (o, k) => (o && typeof o[k] === 'number' ? o[k] : null);
+const round3 = (x) => Math.round(x * 1000) / 1000;
 for (const r of rows) {
   const k = num(r.kiln, 'median_ms'), o = num(r.ort, 'median_ms');
-  r.ratio = k && o ? Math.round((o / k) * 1000) / 1000 : null;
+  r.ratio = k && o ? round3(o / k) : null;
 }
 const fmt = (x, d = 3) => (x === null ? '-' : x.toFixed(d));
-const head = ['model', 'threads', 'kiln median ms', 'ort median ms', 'ratio (ort/kiln)'];
-const body = rows.map((r) => [r.model, String(r.threads), fmt(num(r.kiln, 'median_ms')),
-  fmt(num(r.ort, 'median_ms')), r.ratio === null ? '-' : r.ratio.toFixed(2)]);
-const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-const line = (cols) => cols.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
-console.log(line(head));
-console.log(w.map((n) => '-'.repeat(n)).join('  '));
-body.forEach((b) => console.log(line(b)));
+// a text table: the first `left` columns left-aligned, the rest right-aligned
+const table = (head, body, left = 1) => {
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cols) => cols.map((c, i) => (i < left ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  console.log(line(head));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  body.forEach((b) => console.log(line(b)));
+};
+table(['model', 'threads', 'kiln median ms', 'ort median ms', 'ratio (ort/kiln)'],
+  rows.map((r) => [r.model, String(r.threads), fmt(num(r.kiln, 'median_ms')),
+    fmt(num(r.ort, 'median_ms')), r.ratio === null ? '-' : r.ratio.toFixed(2)]));
+
+// --- ablation: each pass left out in turn ---
+const passes = (process.env.ABLATION_PASSES || '').split(',').filter(Boolean);
+let ablation = null;
+if (passes.length > 0) {
+  const runsOff = readJsonl(process.env.ABL_RUNS);
+  const compiles = readJsonl(process.env.ABL_COMPILE);
+  const results = rows.map((r) => {
+    const allOn = num(r.kiln, 'median_ms');
+    const disabled = {};
+    for (const p of passes) {
+      const a = runsOff.find((x) => x.model === r.model && x.threads === r.threads && x.disabled === p);
+      const k = a ? a.kiln : null, m = num(k, 'median_ms');
+      disabled[p] = { median_ms: m, min_ms: num(k, 'min_ms'), slowdown: m && allOn ? round3(m / allOn) : null, kiln: k };
+    }
+    return { model: r.model, threads: r.threads, all_on: { median_ms: allOn, min_ms: num(r.kiln, 'min_ms') }, disabled };
+  });
+  const compile = [...new Set(rows.map((r) => r.model))].map((m) => {
+    const report = (p) => (compiles.find((x) => x.model === m && x.disabled === p) || { report: null }).report;
+    const disabled = {};
+    for (const p of passes) disabled[p] = report(p);
+    return { model: m, all_on: report(null), disabled };
+  });
+  ablation = {
+    passes,
+    slowdown: 'disabled[P].median_ms / all_on.median_ms; > 1 means pass P makes the model faster',
+    results, compile,
+  };
+
+  console.log('\nEffect of each pass (no-P = kiln --disable P; slowdown = no-P ms / all-on ms, > 1: P helps)\n');
+  table(['model', 'threads', 'all-on ms', ...passes.flatMap((p) => [`no-${p} ms`, 'slowdown'])],
+    results.map((r) => [r.model, String(r.threads), fmt(r.all_on.median_ms),
+      ...passes.flatMap((p) => {
+        const x = r.disabled[p];
+        return [fmt(x.median_ms), x.slowdown === null ? '-' : `${x.slowdown.toFixed(2)}x`];
+      })]));
+
+  console.log('\nWhat each pass changes (kiln compile --report; KiB = 1024 bytes)\n');
+  const kib = (x) => (typeof x === 'number' ? (x / 1024).toFixed(1) : '-');
+  const int = (x) => (typeof x === 'number' ? String(x) : '-');
+  table(['model', 'variant', 'kernels', 'unique kernels', 'sdpa matched', 'arena KiB', 'source KiB'],
+    compile.flatMap((c) => [['all-on', c.all_on], ...passes.map((p) => [`no-${p}`, c.disabled[p]])]
+      .map(([v, rep]) => [c.model, v, int(rep && rep.kernels), int(rep && rep.unique_kernels),
+        int(rep && rep.sdpa_matched), kib(rep && rep.arena_bytes), kib(rep && rep.generated_source_bytes)])), 2);
+}
+
 let ortVersion = null;
 try { ortVersion = require(require.resolve('onnxruntime-node/package.json', { paths: [process.env.BENCH_DIR] })).version; } catch (e) {}
 const doc = {
@@ -160,6 +307,7 @@ const doc = {
   runs: Number(runs), kiln: kiln || null,
   ort_version: ortVersion || (rows.find((r) => r.ort && r.ort.ort_version) || {ort: {}}).ort.ort_version || null,
   results: rows,
+  ablation,
 };
 fs.writeFileSync(out, JSON.stringify(doc, null, 2) + '\n');
 console.log(`\nwrote ${out}`);

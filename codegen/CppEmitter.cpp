@@ -244,6 +244,7 @@ public:
         .Case<MatMulOp>([&](auto o) { return printMatMul(o); })
         .Case<SoftmaxOp>([&](auto o) { return printSoftmax(o); })
         .Case<AttentionOp>([&](auto o) { return printAttention(o); })
+        .Case<FusedElementwiseOp>([&](auto o) { return printFused(o); })
         .Case<LayerNormOp>([&](auto o) { return printLayerNorm(o); })
         .Case<BatchNormOp>([&](auto o) { return printBatchNorm(o); })
         .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
@@ -300,7 +301,7 @@ private:
     };
     return llvm::TypeSwitch<Operation *, std::string>(o)
         .Case<ReluOp>([&](auto) {
-          return eltOf(op->getOperand(0)).isUnsignedInteger() ? x : x + " < 0 ? " + t + "(0) : " + x;
+          return eltOf(o->getOperand(0)).isUnsignedInteger() ? x : x + " < 0 ? " + t + "(0) : " + x;
         })
         .Case<ErfOp>([&](auto) { return fp("std::erf"); })
         .Case<SqrtOp>([&](auto) { return fp("std::sqrt"); })
@@ -312,7 +313,7 @@ private:
         })
         .Case<NegOp>([&](auto) { return "static_cast<" + t + ">(-" + x + ")"; })
         .Case<AbsOp>([&](auto) {
-          return eltOf(op->getOperand(0)).isUnsignedInteger()
+          return eltOf(o->getOperand(0)).isUnsignedInteger()
                      ? x : x + " < 0 ? static_cast<" + t + ">(-" + x + ") : " + x;
         })
         .Case<ReciprocalOp>([&](auto) { return t + "(1) / " + x; })
@@ -355,9 +356,9 @@ private:
     return success();
   }
 
-  std::string binaryExpr(const std::string &a, const std::string &b,
+  std::string binaryExpr(Operation *o, const std::string &a, const std::string &b,
                          const std::string &t, bool fp) {
-    return llvm::TypeSwitch<Operation *, std::string>(op)
+    return llvm::TypeSwitch<Operation *, std::string>(o)
         .Case<AddOp>([&](auto) { return "static_cast<" + t + ">(" + a + " + " + b + ")"; })
         .Case<SubOp>([&](auto) { return "static_cast<" + t + ">(" + a + " - " + b + ")"; })
         .Case<MulOp>([&](auto) { return "static_cast<" + t + ">(" + a + " * " + b + ")"; })
@@ -489,6 +490,70 @@ private:
     return result;
   }
 
+  /// A fused elementwise chain: one loop nest over the result; each body op
+  /// becomes a float local computed from its operands' locals or from the
+  /// inputs read at their broadcast offsets.
+  LogicalResult printFused(FusedElementwiseOp o) {
+    Value y = o.getOutput();
+    Block &body = o.getBody().front();
+    SmallVector<int64_t> dims(shapeOf(y));
+    SmallVector<SmallVector<int64_t>> strides;
+    for (Value input : o.getInputs())
+      strides.push_back(broadcastStrides(shapeOf(input), dims));
+    strides.push_back(contiguousStrides(dims));
+    coalesce(dims, strides);
+    LogicalResult result = success();
+    int64_t opsPerElement = 0;
+    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
+      llvm::DenseMap<Value, std::string> names;
+      for (auto [i, arg] : llvm::enumerate(body.getArguments()))
+        names[arg] = in(i) + "[" + offsetExpr(vars, strides[i]) + "]";
+      int local = 0;
+      opsPerElement = 0;
+      for (Operation &inner : body.without_terminator()) {
+        SmallVector<std::string> args;
+        for (Value v : inner.getOperands())
+          args.push_back(names.lookup(v));
+        std::string expr;
+        if (auto clip = dyn_cast<ClipOp>(inner)) {
+          expr = args[0];
+          double lo = clip.getMin().convertToDouble(), hi = clip.getMax().convertToDouble();
+          if (!std::isinf(lo) || lo > 0)
+            expr = "std::max<float>(" + expr + ", " + floatLiteral(lo, "float") + ")";
+          if (!std::isinf(hi) || hi < 0)
+            expr = "std::min<float>(" + expr + ", " + floatLiteral(hi, "float") + ")";
+        } else if (isa<WhereOp>(inner)) {
+          expr = args[0] + " ? " + args[1] + " : " + args[2];
+        } else if (auto pw = dyn_cast<PointwiseOp>(inner)) {
+          auto e = pointwiseExpr(pw, args, "float");
+          if (failed(e)) {
+            result = pw.emitOpError("pointwise function '") << pw.getFn()
+                     << "' has no C++ expression";
+            return;
+          }
+          expr = *e;
+        } else if (inner.getNumOperands() == 2) {
+          expr = binaryExpr(&inner, args[0], args[1], "float", true);
+        } else {
+          expr = unaryExpr(&inner, args[0], "float");
+        }
+        if (expr.empty()) {
+          result = inner.emitOpError("cannot be evaluated in a fused kernel");
+          return;
+        }
+        std::string name = "v" + str(local++);
+        c.line("const float " + name + " = " + expr + ";");
+        names[inner.getResult(0)] = name;
+        ++opsPerElement;
+      }
+      auto yield = cast<YieldOp>(body.getTerminator());
+      c.line(out() + "[" + offsetExpr(vars, strides.back()) + "] = " +
+             names.lookup(yield.getValue()) + ";");
+    });
+    k.flops = numel(y) * opsPerElement;
+    return result;
+  }
+
   template <typename OpTy> LogicalResult printBroadcast(OpTy) {
     Value y = op->getResult(0);
     SmallVector<int64_t> dims(shapeOf(y));
@@ -506,7 +571,7 @@ private:
         expr = elems[0] + " ? " + elems[1] + " : " + elems[2];
       } else {
         Value a = op->getOperand(0);
-        expr = store(y, binaryExpr(load(a, elems[0]), load(op->getOperand(1), elems[1]),
+        expr = store(y, binaryExpr(op, load(a, elems[0]), load(op->getOperand(1), elems[1]),
                                    computeType(a), isFloat(a)));
       }
       c.line(out() + "[" + offsetExpr(vars, strides.back()) + "] = " + expr + ";");

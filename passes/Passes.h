@@ -21,6 +21,8 @@ struct PipelineOptions {
   bool foldBatchNorm = true;
   /// kiln-match-attention (`--disable=sdpa` turns it off).
   bool matchAttention = true;
+  /// kiln-fuse-elementwise (`--disable=fusion`).
+  bool fuseElementwise = true;
 };
 
 /// The passes `kiln compile` runs between import and code generation.

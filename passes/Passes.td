@@ -61,4 +61,33 @@ def MatchAttention : Pass<"kiln-match-attention", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse chains of float32 elementwise ops into one kernel";
+  let description = [{
+    Groups elementwise ops (unary, clip, broadcasting arithmetic, where,
+    pointwise) that feed one another into a `kiln.fused_elementwise`, whose
+    kernel evaluates the whole chain per result element. A producer joins a
+    group only when all its users are in the group, so values read elsewhere
+    stay materialised.
+
+    Before:
+    ```mlir
+    %h = kiln.add %mm, %bias : (tensor<1x64x1536xf32>, tensor<1536xf32>) -> tensor<1x64x1536xf32>
+    %d = kiln.div %h, %sqrt2 : (tensor<1x64x1536xf32>, tensor<f32>) -> tensor<1x64x1536xf32>
+    %e = kiln.erf %d : tensor<1x64x1536xf32>
+    ```
+    After:
+    ```mlir
+    %e = kiln.fused_elementwise %mm, %bias, %sqrt2 : (tensor<1x64x1536xf32>, tensor<1536xf32>, tensor<f32>) -> tensor<1x64x1536xf32> {
+    ^bb0(%a: tensor<1x64x1536xf32>, %b: tensor<1536xf32>, %c: tensor<f32>):
+      %0 = kiln.add %a, %b : (tensor<1x64x1536xf32>, tensor<1536xf32>) -> tensor<1x64x1536xf32>
+      %1 = kiln.div %0, %c : (tensor<1x64x1536xf32>, tensor<f32>) -> tensor<1x64x1536xf32>
+      %2 = kiln.erf %1 : tensor<1x64x1536xf32>
+      kiln.yield %2 : tensor<1x64x1536xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
 #endif // KILN_PASSES_TD

@@ -11,6 +11,8 @@ void kiln::buildDefaultPipeline(mlir::OpPassManager &pm,
     fpm.addPass(createFoldBatchNorm());
   if (options.matchAttention)
     fpm.addPass(createMatchAttention());
+  if (options.fuseElementwise)
+    fpm.addPass(createFuseElementwise());
   // Removes ops whose results became unused and folds shapes of constants.
   fpm.addPass(mlir::createCanonicalizerPass());
 }

@@ -782,4 +782,41 @@ def Kiln_ResizeOp : Kiln_Op<"resize", [Pure, SameOperandsAndResultElementType]> 
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Fusion
+//===----------------------------------------------------------------------===//
+
+def Kiln_FusedElementwiseOp : Kiln_Op<"fused_elementwise",
+    [IsolatedFromAbove, RecursiveMemoryEffects]> {
+  let summary = "A chain of elementwise ops computed in one loop nest";
+  let description = [{
+    Produced by `kiln-fuse-elementwise`. The body computes the result from
+    block arguments that stand for `inputs`; it holds only elementwise kiln
+    ops (unary, clip, broadcasting arithmetic, where, pointwise) and ends in
+    `kiln.yield`. Every body value broadcasts to the result shape, so the
+    kernel evaluates the whole body per result element, reading each input
+    through its broadcast index, and writes only the result.
+
+    ```mlir
+    %y = kiln.fused_elementwise %x, %b : (tensor<1x64xf32>, tensor<64xf32>) -> tensor<1x64xf32> {
+    ^bb0(%a: tensor<1x64xf32>, %c: tensor<64xf32>):
+      %s = kiln.add %a, %c : (tensor<1x64xf32>, tensor<64xf32>) -> tensor<1x64xf32>
+      %r = kiln.relu %s : tensor<1x64xf32>
+      kiln.yield %r : tensor<1x64xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Kiln_Tensor>:$inputs);
+  let results = (outs Kiln_Tensor:$output);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results) $body";
+  let hasVerifier = 1;
+}
+
+def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator, HasParent<"FusedElementwiseOp">]> {
+  let summary = "The result of a fused body";
+  let arguments = (ins Kiln_Tensor:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+}
+
 #endif // KILN_OPS_TD

@@ -126,6 +126,7 @@ static nlohmann::json signatureJson(Signature sig, func::FuncOp func) {
 const std::map<std::string, std::string> &knownPassNames() {
   static const std::map<std::string, std::string> names = {
       {"sdpa", "attention matching (kiln-match-attention)"},
+      {"fusion", "fusing elementwise chains into one kernel (kiln-fuse-elementwise)"},
       {"reuse", "emitting structurally identical kernels once"},
       {"memplan", "sharing arena space between buffers with disjoint lifetimes"},
   };
@@ -188,6 +189,7 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   PipelineOptions pipeline;
   pipeline.foldBatchNorm = options.foldBatchNorm;
   pipeline.matchAttention = !options.disabledPasses.count("sdpa");
+  pipeline.fuseElementwise = !options.disabledPasses.count("fusion");
   buildDefaultPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return makeError("model '" + path + "': optimisation failed:\n" + diagnostics);

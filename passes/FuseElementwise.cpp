@@ -1,0 +1,104 @@
+//===- FuseElementwise.cpp - Fuse chains of elementwise ops ---------------===//
+//
+// Run one op at a time, a chain like bias-add -> GELU (div, erf, add, mul,
+// mul) writes and rereads a full tensor per op. Fused, the chain is one loop
+// that reads its inputs once and writes only its result, and one kernel
+// launch instead of many.
+//
+// Groups grow backwards from a root: an elementwise operand producer joins
+// when all its users are already in the group, so no value that is read
+// elsewhere disappears. Every member's result broadcasts to the root's shape
+// (it feeds the root through broadcasting ops), which is what lets the kernel
+// evaluate the body per result element.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_FUSEELEMENTWISE
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+bool isF32(Value v) { return getElementTypeOrSelf(v.getType()).isF32(); }
+
+/// Elementwise float32 ops the fused kernel can evaluate per element.
+bool isFusable(Operation *op) {
+  if (op->getNumResults() != 1 || !isF32(op->getResult(0)))
+    return false;
+  if (isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
+          ReciprocalOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
+          PointwiseOp>(op))
+    return llvm::all_of(op->getOperands(), isF32);
+  if (auto where = dyn_cast<WhereOp>(op))
+    return isF32(where.getX()) && isF32(where.getY());
+  return false;
+}
+
+struct FuseElementwise : kiln::impl::FuseElementwiseBase<FuseElementwise> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    SmallVector<Operation *> ops;
+    func.walk([&](Operation *op) {
+      if (op->getParentOp() == func.getOperation())
+        ops.push_back(op);
+    });
+    llvm::DenseSet<Operation *> taken;
+    for (Operation *root : llvm::reverse(ops)) {
+      if (taken.count(root) || !isFusable(root))
+        continue;
+      llvm::SetVector<Operation *> group;
+      group.insert(root);
+      for (size_t i = 0; i < group.size(); ++i)
+        for (Value operand : group[i]->getOperands()) {
+          Operation *def = operand.getDefiningOp();
+          if (!def || taken.count(def) || group.contains(def) || !isFusable(def))
+            continue;
+          if (llvm::all_of(def->getUsers(), [&](Operation *u) { return group.contains(u); }))
+            group.insert(def);
+        }
+      if (group.size() < 2)
+        continue;
+      fuse(root, group);
+      for (Operation *op : group)
+        taken.insert(op);
+    }
+  }
+
+  void fuse(Operation *root, llvm::SetVector<Operation *> &group) {
+    SmallVector<Operation *> members(group.begin(), group.end());
+    llvm::sort(members, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+    llvm::SetVector<Value> inputs;
+    SmallVector<Location> locs;
+    for (Operation *op : members) {
+      locs.push_back(op->getLoc());
+      for (Value v : op->getOperands())
+        if (!group.contains(v.getDefiningOp()))
+          inputs.insert(v);
+    }
+    OpBuilder b(root);
+    auto fused = b.create<FusedElementwiseOp>(b.getFusedLoc(locs), root->getResult(0).getType(),
+                                              inputs.getArrayRef());
+    Block *body = b.createBlock(&fused.getBody());
+    IRMapping map;
+    for (Value v : inputs)
+      map.map(v, body->addArgument(v.getType(), v.getLoc()));
+    b.setInsertionPointToStart(body);
+    for (Operation *op : members)
+      b.clone(*op, map);
+    b.create<YieldOp>(root->getLoc(), map.lookup(root->getResult(0)));
+    root->getResult(0).replaceAllUsesWith(fused.getOutput());
+    for (Operation *op : llvm::reverse(members))
+      op->erase();
+  }
+};
+
+} // namespace
