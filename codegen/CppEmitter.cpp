@@ -490,10 +490,13 @@ private:
     return result;
   }
 
-  /// A fused elementwise chain: one loop nest over the result; each body op
-  /// becomes a float local computed from its operands' locals or from the
-  /// inputs read at their broadcast offsets.
+  /// A fused elementwise chain. The result's innermost (coalesced)
+  /// dimension is walked in tiles of kTile elements; within a tile each body
+  /// op is its own loop over small local arrays, so ops the compiler can
+  /// vectorise stay vectorised next to library calls (erf, exp) that it
+  /// cannot, while the intermediates stay in L1 instead of memory.
   LogicalResult printFused(FusedElementwiseOp o) {
+    constexpr int64_t kTile = 256;
     Value y = o.getOutput();
     Block &body = o.getBody().front();
     SmallVector<int64_t> dims(shapeOf(y));
@@ -502,12 +505,44 @@ private:
       strides.push_back(broadcastStrides(shapeOf(input), dims));
     strides.push_back(contiguousStrides(dims));
     coalesce(dims, strides);
+    if (dims.empty()) {
+      // One element: coalescing dropped every (unit) dimension.
+      dims.push_back(1);
+      for (auto &st : strides)
+        st.assign(1, 0);
+    }
+    int64_t inner = dims.back(), tile = std::min(kTile, inner);
+    ArrayRef<int64_t> outer = ArrayRef<int64_t>(dims).drop_back();
+    // Large results split their outermost dimension across the pool.
+    bool parallel = numel(y) >= (1 << 14) && !outer.empty() && outer[0] >= 2;
+    // Inside the task lambda the parameters are captured by reference and
+    // lose __restrict; local restrict copies keep the loops vectorisable.
+    auto inName = [&](unsigned i) { return parallel ? "r" + str(i) : in(i); };
+    std::string outName = parallel ? "w0" : out();
+    if (parallel) {
+      k.usesPool = true;
+      c.open("pool.parallelFor(" + str(outer[0]) + ", [&](int64_t begin, int64_t end)");
+      for (unsigned i = 0; i < o.getInputs().size(); ++i)
+        c.line("const " + type(o.getInputs()[i]) + " *__restrict " + inName(i) + " = " +
+               in(i) + ";");
+      c.line("float *__restrict " + outName + " = " + out() + ";");
+      c.open("for (int64_t p0 = begin; p0 < end; ++p0)");
+    }
     LogicalResult result = success();
     int64_t opsPerElement = 0;
-    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
+    auto emitTile = [&](ArrayRef<std::string> outerVars) {
+      SmallVector<std::string> vars;
+      if (parallel)
+        vars.push_back("p0");
+      vars.append(outerVars.begin(), outerVars.end());
+      vars.push_back("(j0 + j)");
+      c.open("for (int64_t j0 = 0; j0 < " + str(inner) + "; j0 += " + str(tile) + ")");
+      c.line("const int64_t n = " + str(inner) + " - j0 < " + str(tile) + " ? " + str(inner) +
+             " - j0 : " + str(tile) + ";");
       llvm::DenseMap<Value, std::string> names;
       for (auto [i, arg] : llvm::enumerate(body.getArguments()))
-        names[arg] = in(i) + "[" + offsetExpr(vars, strides[i]) + "]";
+        names[arg] = inName(i) + "[" + offsetExpr(vars, strides[i]) + "]";
+      auto yield = cast<YieldOp>(body.getTerminator());
       int local = 0;
       opsPerElement = 0;
       for (Operation &inner : body.without_terminator()) {
@@ -541,15 +576,26 @@ private:
           result = inner.emitOpError("cannot be evaluated in a fused kernel");
           return;
         }
-        std::string name = "v" + str(local++);
-        c.line("const float " + name + " = " + expr + ";");
-        names[inner.getResult(0)] = name;
         ++opsPerElement;
+        // The last op writes the result directly.
+        bool last = inner.getResult(0) == yield.getValue();
+        std::string target = last ? outName + "[" + offsetExpr(vars, strides.back()) + "]"
+                                  : "t" + str(local) + "[j]";
+        if (!last)
+          c.line("float t" + str(local) + "[" + str(tile) + "];");
+        c.open("for (int64_t j = 0; j < n; ++j)");
+        c.line(target + " = " + expr + ";");
+        c.close();
+        if (!last)
+          names[inner.getResult(0)] = "t" + str(local++) + "[j]";
       }
-      auto yield = cast<YieldOp>(body.getTerminator());
-      c.line(out() + "[" + offsetExpr(vars, strides.back()) + "] = " +
-             names.lookup(yield.getValue()) + ";");
-    });
+      c.close();
+    };
+    loopNest(c, parallel ? outer.drop_front() : outer, emitTile);
+    if (parallel) {
+      c.close();
+      c.close(");");
+    }
     k.flops = numel(y) * opsPerElement;
     return result;
   }

@@ -2,7 +2,7 @@
 //
 //   kiln compile MODEL -o DIR [--name N] [--report] [--emit-mlir] [--embed-weights]
 //                [--specialize NAME=FILE.pb ...] [--input-shape NAME=SHAPE ...]
-//                [--disable sdpa,reuse,memplan]
+//                [--disable sdpa,fusion,reuse,memplan]
 //   kiln run MODEL --data DIR [--data DIR ...] [--save OUT] [--rtol R]
 //            [--atol A] [--bench N] [--threads T] [--json]
 //            [--specialize-inputs auto|NAME,...] [--disable LIST]
@@ -168,7 +168,8 @@ int main(int argc, char **argv) {
   std::string disable;
   compile->add_option("--disable", disable,
                       "Comma-separated optimisations to leave out: sdpa (attention "
-                      "matching), reuse (kernel reuse), memplan (arena sharing)");
+                      "matching), fusion (elementwise fusion), reuse (kernel reuse), "
+                      "memplan (arena sharing)");
   std::vector<std::string> inputShapes;
   compile->add_option("--input-shape", inputShapes,
                       "NAME=SHAPE: fix the form of graph input NAME: a tensor 2x3x4 (or "
