@@ -176,7 +176,9 @@ LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse) {
       auto it = plan.storage.find(rootOf(r.getResult()));
       if (it == plan.storage.end())
         return r.emitOpError("reshape of an unplanned value");
-      plan.storage[r.getResult()] = it->second;
+      // Copy before inserting: the insertion may rehash and move `it`.
+      Storage root = it->second;
+      plan.storage[r.getResult()] = root;
     }
   return success();
 }
