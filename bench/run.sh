@@ -166,6 +166,29 @@ if ! (cd "$BENCH_DIR" && node -e "require.resolve('onnxruntime-node')" >/dev/nul
     || die "npm install --ignore-scripts onnxruntime-node failed (in $BENCH_DIR)"
 fi
 
+# Times one kiln configuration: kiln_bench NAME MODEL DATA THREADS [PASS].
+# Sets KILN_JSON to kiln's JSON object, or to null after reporting a failure.
+kiln_bench() {
+  local name="$1" model="$2" data="$3" t="$4" p="${5:-}" what="kiln" rc
+  local disable=()
+  if [[ -n "$p" ]]; then disable=(--disable "$p"); what="kiln --disable $p"; fi
+  echo "== $name threads=$t: $what" >&2
+  KILN_JSON="null"
+  if "$KILN" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --rtol 1e-3 --atol 1e-4 --json \
+       "${disable[@]}" > "$TMP/kiln.out" 2> "$TMP/kiln.err"; then
+    KILN_JSON="$(json_line "$TMP/kiln.out")"
+    if [[ -z "$KILN_JSON" ]]; then
+      echo "bench/run.sh: $what printed no JSON object for $name (threads=$t); stdout was:" >&2
+      cat "$TMP/kiln.out" >&2; KILN_JSON="null"; FAILED=1
+    fi
+  else
+    rc=$?
+    [[ -z "$p" ]] || check_pass_known "$TMP/kiln.err" "$p"
+    echo "bench/run.sh: $what failed on $name (threads=$t, exit $rc):" >&2
+    tail -n 20 "$TMP/kiln.err" >&2; FAILED=1
+  fi
+}
+
 # --- run -----------------------------------------------------------------------
 for d in "${MODEL_DIRS[@]}"; do
   name="$(basename "$d")"
@@ -174,19 +197,8 @@ for d in "${MODEL_DIRS[@]}"; do
   for t in "${THREAD_LIST[@]}"; do
     kiln_json="null"; ort_json="null"
     if [[ $ORT_ONLY -eq 0 ]]; then
-      echo "== $name threads=$t: kiln" >&2
-      if "$KILN" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --rtol 1e-3 --atol 1e-4 --json \
-           > "$TMP/kiln.out" 2> "$TMP/kiln.err"; then
-        kiln_json="$(json_line "$TMP/kiln.out")"
-        if [[ -z "$kiln_json" ]]; then
-          echo "bench/run.sh: kiln printed no JSON object for $name (threads=$t); stdout was:" >&2
-          cat "$TMP/kiln.out" >&2; kiln_json="null"; FAILED=1
-        fi
-      else
-        rc=$?
-        echo "bench/run.sh: kiln failed on $name (threads=$t, exit $rc):" >&2
-        tail -n 20 "$TMP/kiln.err" >&2; FAILED=1
-      fi
+      kiln_bench "$name" "$model" "$data" "$t"
+      kiln_json="$KILN_JSON"
     fi
     echo "== $name threads=$t: onnxruntime" >&2
     if node "$BENCH_DIR/ort_bench.js" "$model" "$data" "$RUNS" "$t" \
@@ -203,21 +215,8 @@ for d in "${MODEL_DIRS[@]}"; do
     # ablation, part 2: the same kiln run with one pass left out at a time
     if [[ $ABLATE -eq 1 ]]; then
       for p in "${PASS_LIST[@]}"; do
-        echo "== $name threads=$t: kiln --disable $p" >&2
-        abl_json="null"
-        if "$KILN" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --rtol 1e-3 --atol 1e-4 --json \
-             --disable "$p" > "$TMP/kiln.out" 2> "$TMP/kiln.err"; then
-          abl_json="$(json_line "$TMP/kiln.out")"
-          if [[ -z "$abl_json" ]]; then
-            echo "bench/run.sh: kiln --disable $p printed no JSON object for $name (threads=$t); stdout was:" >&2
-            cat "$TMP/kiln.out" >&2; abl_json="null"; FAILED=1
-          fi
-        else
-          rc=$?
-          check_pass_known "$TMP/kiln.err" "$p"
-          echo "bench/run.sh: kiln --disable $p failed on $name (threads=$t, exit $rc):" >&2
-          tail -n 20 "$TMP/kiln.err" >&2; FAILED=1
-        fi
+        kiln_bench "$name" "$model" "$data" "$t" "$p"
+        abl_json="$KILN_JSON"
         printf '{"model":"%s","threads":%d,"disabled":"%s","kiln":%s}\n' \
           "$name" "$t" "$p" "$abl_json" >> "$ABL_RUNS"
       done

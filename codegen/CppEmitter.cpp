@@ -294,6 +294,25 @@ private:
     return isHalf(v) ? "static_cast<_Float16>(" + e + ")" : e;
   }
 
+  /// `x` (of C type `t`) clamped to the clip's bounds; infinite bounds are
+  /// no-ops, and integer bounds are rounded inward.
+  std::string clipExpr(ClipOp o, const std::string &x, const std::string &t, bool fp) {
+    double lo = o.getMin().convertToDouble(), hi = o.getMax().convertToDouble();
+    if (!fp) {
+      lo = std::isinf(lo) ? NAN : std::ceil(lo);
+      hi = std::isinf(hi) ? NAN : std::floor(hi);
+    }
+    auto bound = [&](double v) {
+      return fp ? floatLiteral(v, t) : "static_cast<" + t + ">(" + floatLiteral(v, "double") + ")";
+    };
+    std::string expr = x;
+    if (!std::isnan(lo) && !(std::isinf(lo) && lo < 0))
+      expr = "std::max<" + t + ">(" + expr + ", " + bound(lo) + ")";
+    if (!std::isnan(hi) && !(std::isinf(hi) && hi > 0))
+      expr = "std::min<" + t + ">(" + expr + ", " + bound(hi) + ")";
+    return expr;
+  }
+
   /// Expression of a unary op applied to `x` of C type `t`.
   std::string unaryExpr(Operation *o, const std::string &x, const std::string &t) {
     auto fp = [&](const char *f) {
@@ -329,21 +348,7 @@ private:
       expr = eltOf(y).isInteger(1) ? in(0) + "[i] != 0"
                                    : "static_cast<" + t + ">(" + in(0) + "[i])";
     } else if constexpr (std::is_same_v<OpTy, ClipOp>) {
-      double lo = o.getMin().convertToDouble(), hi = o.getMax().convertToDouble();
-      if (!isFloat(y)) {
-        // Integer bounds: clamp to what the type can hold.
-        lo = std::isinf(lo) ? NAN : std::ceil(lo);
-        hi = std::isinf(hi) ? NAN : std::floor(hi);
-      }
-      expr = xi;
-      auto bound = [&](double v) {
-        return isFloat(y) ? floatLiteral(v, t)
-                          : "static_cast<" + t + ">(" + floatLiteral(v, "double") + ")";
-      };
-      if (!std::isnan(lo) && !(std::isinf(lo) && lo < 0))
-        expr = "std::max<" + t + ">(" + expr + ", " + bound(lo) + ")";
-      if (!std::isnan(hi) && !(std::isinf(hi) && hi > 0))
-        expr = "std::min<" + t + ">(" + expr + ", " + bound(hi) + ")";
+      expr = clipExpr(o, xi, t, isFloat(y));
     } else {
       if (!isFloat(x) && !isa<ReluOp, NegOp, AbsOp>(op))
         return op->emitOpError("is only supported on floating-point tensors");
@@ -551,12 +556,7 @@ private:
           args.push_back(names.lookup(v));
         std::string expr;
         if (auto clip = dyn_cast<ClipOp>(inner)) {
-          expr = args[0];
-          double lo = clip.getMin().convertToDouble(), hi = clip.getMax().convertToDouble();
-          if (!std::isinf(lo) || lo > 0)
-            expr = "std::max<float>(" + expr + ", " + floatLiteral(lo, "float") + ")";
-          if (!std::isinf(hi) || hi < 0)
-            expr = "std::min<float>(" + expr + ", " + floatLiteral(hi, "float") + ")";
+          expr = clipExpr(clip, args[0], "float", true);
         } else if (isa<WhereOp>(inner)) {
           expr = args[0] + " ? " + args[1] + " : " + args[2];
         } else if (auto pw = dyn_cast<PointwiseOp>(inner)) {

@@ -325,11 +325,7 @@ public:
     auto t = type(shape);
     return im.create<ConstantOp>(DenseElementsAttr::get(t, im.b().getZeroAttr(elt)));
   }
-  Value scalar(double v) {
-    auto t = type({});
-    return im.create<ConstantOp>(
-        DenseElementsAttr::get(t, im.b().getFloatAttr(elt, v)));
-  }
+  Value scalar(double v) { return scalarOf(elt, v); }
   Value pointwise(const char *fn, Value x, ArrayRef<double> params) {
     auto &b = im.b();
     SmallVector<Attribute> attrs;

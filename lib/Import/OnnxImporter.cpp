@@ -1781,9 +1781,11 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
                        std::to_string(kCanonicalOpset) + ": " + e.what());
     }
   }
-  // Constants first, so loop counts and conditions computed from specialised
-  // inputs are known when control flow is unrolled.
-  foldShapeSubgraphs(model);
+  // With structure to lower, fold constants first too, so loop counts and
+  // conditions computed from specialised inputs are known when control flow
+  // is unrolled; the fold after lowering covers the unrolled bodies.
+  if (needsStructureLowering(model, options.inputShapes))
+    foldShapeSubgraphs(model);
   auto signature = lowerStructuredValues(model, options.inputShapes,
                                          options.specializedInputs, path);
   if (!signature)

@@ -86,26 +86,27 @@ Value channelScale(ValueBuilder &u, Value scale, int64_t channels, int64_t rank)
   return u.reshape(scale, shape);
 }
 
-void importMatMulInteger(Importer &im) {
-  Type i32 = IntegerType::get(&im.context(), 32);
-  ValueBuilder u(im, i32);
-  Value a = im.input(0), b = im.input(1);
+/// (a - aZero) @ (b - bZero) in int32; a's zero point is per row, b's per
+/// column.
+Value centeredMatMul(Importer &im, ValueBuilder &u, Value a, Value aZero, Value b,
+                     Value bZero, const char *aName, const char *bName) {
   if (shapeOf(a).size() < 2 || shapeOf(b).size() < 2)
     fail("operands of rank 1 are not supported");
-  Value ac = centered(u, a, im.optionalInput(2), shapeOf(a).size() - 2, "A");
-  Value bc = centered(u, b, im.optionalInput(3), shapeOf(b).size() - 1, "B");
-  im.bind(0, matmulInt32(im, u, ac, bc));
+  Value ac = centered(u, a, aZero, shapeOf(a).size() - 2, aName);
+  Value bc = centered(u, b, bZero, shapeOf(b).size() - 1, bName);
+  return matmulInt32(im, u, ac, bc);
+}
+
+void importMatMulInteger(Importer &im) {
+  ValueBuilder u(im, IntegerType::get(&im.context(), 32));
+  im.bind(0, centeredMatMul(im, u, im.input(0), im.optionalInput(2), im.input(1),
+                            im.optionalInput(3), "A", "B"));
 }
 
 void importQLinearMatMul(Importer &im) {
-  Type i32 = IntegerType::get(&im.context(), 32);
-  ValueBuilder u(im, i32);
-  Value a = im.input(0), b = im.input(3);
-  if (shapeOf(a).size() < 2 || shapeOf(b).size() < 2)
-    fail("operands of rank 1 are not supported");
-  Value ac = centered(u, a, im.input(2), shapeOf(a).size() - 2, "a");
-  Value bc = centered(u, b, im.input(5), shapeOf(b).size() - 1, "b");
-  Value acc = matmulInt32(im, u, ac, bc);
+  ValueBuilder u(im, IntegerType::get(&im.context(), 32));
+  Value acc = centeredMatMul(im, u, im.input(0), im.input(2), im.input(3), im.input(5),
+                             "a", "b");
   ValueBuilder fu(im, ValueBuilder::elementOf(im.input(1)));
   auto perAxis = [&](Value s, int64_t axis) {
     // Per-row scales of a, per-column scales of b.

@@ -166,6 +166,8 @@ void importRecurrent(Importer &im, Cell cell) {
   };
 
   Value x2d = u.reshape(x, {steps * batch, inputSize});
+  // Default states and masked-out Y rows; removed again if unused.
+  Value zeroState = u.zeros({batch, hidden});
   SmallVector<Value> yDirs, hDirs, cDirs;
   for (int64_t d = 0; d < dirs; ++d) {
     const Activation *act = &acts[d * actsPerDir];
@@ -180,19 +182,17 @@ void importRecurrent(Importer &im, Cell cell) {
     // GRU's recurrent bias of the candidate gate sits inside the reset
     // product when linear_before_reset is set, so only its z/r parts fold
     // into the input projection.
-    Value xBias = wb;
-    if (bias && cell != Cell::Gru)
-      xBias = u.add(wb, rb);
-    else if (bias && !linearBeforeReset)
-      xBias = u.add(wb, rb);
-    else if (bias)
-      xBias = u.add(wb, u.concat({u.slice(rb, 0, 0, 2 * hidden), u.zeros({hidden})}, 0));
+    Value xBias;
+    if (bias)
+      xBias = cell == Cell::Gru && linearBeforeReset
+                  ? u.add(wb, u.concat({u.slice(rb, 0, 0, 2 * hidden), u.zeros({hidden})}, 0))
+                  : u.add(wb, rb);
     Value xw = u.linear(x2d, wd, xBias); // [steps*batch, gates*hidden]
 
     Value h = initH ? u.reshape(u.slice(initH, 0, d, 1), {batch, hidden})
-                    : u.zeros({batch, hidden});
+                    : zeroState;
     Value c = initC ? u.reshape(u.slice(initC, 0, d, 1), {batch, hidden})
-                    : u.zeros({batch, hidden});
+                    : zeroState;
     Value pi, po, pf;
     if (peep) {
       Value pd = u.reshape(u.slice(peep, 0, d, 1), {3 * hidden});
@@ -241,7 +241,7 @@ void importRecurrent(Importer &im, Cell cell) {
           oPre = u.add(oPre, u.mul(po, cNew));
         hNew = u.mul(f(0, oPre), act[2].apply(u, cNew));
       }
-      ys[t] = masks.empty() ? hNew : select(t, hNew, u.zeros({batch, hidden}));
+      ys[t] = masks.empty() ? hNew : select(t, hNew, zeroState);
       h = select(t, hNew, h);
       if (cNew)
         c = select(t, cNew, c);

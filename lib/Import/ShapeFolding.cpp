@@ -330,6 +330,18 @@ std::optional<Val> evaluate(const onnx::NodeProto &n, const Inputs &in,
 
 } // namespace
 
+onnx::NodeProto constantNode(const std::string &nodeName, onnx::TensorProto value) {
+  onnx::NodeProto n;
+  n.set_op_type("Constant");
+  n.set_name(nodeName);
+  n.add_output(value.name());
+  auto *attr = n.add_attribute();
+  attr->set_name("value");
+  attr->set_type(onnx::AttributeProto::TENSOR);
+  *attr->mutable_t() = std::move(value);
+  return n;
+}
+
 std::optional<onnx::TensorProto>
 foldConstantNode(const onnx::NodeProto &node,
                  const std::vector<const onnx::TensorProto *> &inputs) {
@@ -404,15 +416,8 @@ int foldShapeSubgraphs(onnx::ModelProto &model) {
       if (auto v = fromTensor(t))
         consts[t.name()] = *v;
     auto addShape = [&](const onnx::ValueInfoProto &info) {
-      if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape())
-        return;
-      std::vector<int64_t> dims;
-      for (const auto &d : info.type().tensor_type().shape().dim()) {
-        if (!d.has_dim_value())
-          return;
-        dims.push_back(d.dim_value());
-      }
-      shapes[info.name()] = dims;
+      if (auto dims = staticDims(info.type()))
+        shapes[info.name()] = *dims;
     };
     for (const auto &v : graph->input())
       addShape(v);
@@ -456,16 +461,9 @@ int foldShapeSubgraphs(onnx::ModelProto &model) {
       }
       if (!result || result->size() > kMaxFoldedElements)
         continue;
-      std::string out = node.output(0), name = node.name();
+      std::string out = node.output(0);
       consts[out] = *result;
-      node.Clear();
-      node.set_op_type("Constant");
-      node.set_name(name);
-      node.add_output(out);
-      auto *attr = node.add_attribute();
-      attr->set_name("value");
-      attr->set_type(onnx::AttributeProto::TENSOR);
-      *attr->mutable_t() = toTensor(*result, out);
+      node = constantNode(node.name(), toTensor(*result, out));
       ++folded;
       changed = true;
     }

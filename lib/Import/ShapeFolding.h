@@ -25,6 +25,10 @@ constexpr int64_t kMaxFoldedElements = 1 << 16;
 /// folded. Shape-inference errors are left for the strict pass that follows.
 int foldShapeSubgraphs(onnx::ModelProto &model);
 
+/// A Constant node named `nodeName` whose output is `value`, named as
+/// `value.name()`.
+onnx::NodeProto constantNode(const std::string &nodeName, onnx::TensorProto value);
+
 /// Evaluates one node whose inputs are all constants, for the small integer
 /// and floating-point values control flow and shapes are made of; nullopt
 /// when the node is not foldable.

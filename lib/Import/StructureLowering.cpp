@@ -163,19 +163,16 @@ private:
     *out.add_node() = std::move(node);
     return first;
   }
+  /// Emits a Constant node producing `value` as `output`, and records it.
+  std::string emitConstantAs(const std::string &nodeName, const std::string &output,
+                             TensorProto value) {
+    value.set_name(output);
+    consts[output] = value;
+    return emit(constantNode(nodeName, std::move(value)));
+  }
   std::string emitConstant(TensorProto value, const std::string &hint) {
-    NodeProto n;
-    n.set_op_type("Constant");
     std::string name = fresh(hint);
-    n.set_name(name);
-    n.add_output(name);
-    value.set_name(name);
-    consts[name] = value;
-    auto *a = n.add_attribute();
-    a->set_name("value");
-    a->set_type(onnx::AttributeProto::TENSOR);
-    *a->mutable_t() = std::move(value);
-    return emit(std::move(n));
+    return emitConstantAs(name, name, std::move(value));
   }
   std::string emitOp(const std::string &op, std::vector<std::string> inputs,
                      const std::string &hint, std::vector<onnx::AttributeProto> attrs = {}) {
@@ -227,15 +224,8 @@ private:
     return it->second;
   }
   void recordShape(const onnx::ValueInfoProto &v) {
-    if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
-      return;
-    std::vector<int64_t> dims;
-    for (const auto &d : v.type().tensor_type().shape().dim()) {
-      if (!d.has_dim_value())
-        return;
-      dims.push_back(d.dim_value());
-    }
-    shapes[v.name()] = dims;
+    if (auto dims = staticDims(v.type()))
+      shapes[v.name()] = *dims;
   }
 
   //===--- Environment -----------------------------------------------------===//
@@ -444,17 +434,7 @@ private:
                std::all_of(constInputs.begin(), constInputs.end(),
                            [](const TensorProto *t) { return t != nullptr; })) {
       if (auto folded = foldConstantNode(copy, constInputs)) {
-        NodeProto c;
-        c.set_op_type("Constant");
-        c.set_name(copy.name());
-        c.add_output(copy.output(0));
-        folded->set_name(copy.output(0));
-        consts[copy.output(0)] = *folded;
-        auto *a = c.add_attribute();
-        a->set_name("value");
-        a->set_type(onnx::AttributeProto::TENSOR);
-        *a->mutable_t() = *folded;
-        emit(std::move(c));
+        emitConstantAs(copy.name(), copy.output(0), std::move(*folded));
         return;
       }
     }
@@ -1016,6 +996,11 @@ const std::map<std::string, std::string> &structureOps() {
 
 bool isStructureOp(const std::string &op) { return structureOps().count(op) != 0; }
 
+bool needsStructureLowering(const onnx::ModelProto &model,
+                            const std::map<std::string, ValueShape> &inputShapes) {
+  return containsStructure(model.graph()) || !inputShapes.empty();
+}
+
 llvm::Expected<ValueShape> parseValueShape(const std::string &text) {
   try {
     size_t pos = 0;
@@ -1050,9 +1035,8 @@ lowerStructuredValues(onnx::ModelProto &model,
                       const std::map<std::string, ValueShape> &inputShapes,
                       const std::set<std::string> &specialized,
                       const std::string &modelPath) {
-  bool needed = containsStructure(model.graph()) || !inputShapes.empty();
   try {
-    if (!needed) {
+    if (!needsStructureLowering(model, inputShapes)) {
       // Plain tensor graph: the signature is the graph's own.
       Signature sig;
       std::set<std::string> inits;

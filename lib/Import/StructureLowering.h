@@ -58,6 +58,11 @@ struct Signature {
 const std::map<std::string, std::string> &structureOps();
 bool isStructureOp(const std::string &opType);
 
+/// Whether lowerStructuredValues has anything to rewrite: structure ops (also
+/// inside subgraphs), sequence or optional graph values, or given shapes.
+bool needsStructureLowering(const onnx::ModelProto &model,
+                            const std::map<std::string, ValueShape> &inputShapes);
+
 /// Rewrites `model` in place into plain tensor dataflow. `inputShapes` gives
 /// the form of graph inputs that are sequences or optionals (required) or
 /// tensors with dynamic dimensions (to fix them). `specialized` inputs have

@@ -135,4 +135,16 @@ Expected<std::string> tensorBytes(const TensorProto &t) {
   return bytes;
 }
 
+std::optional<std::vector<int64_t>> staticDims(const onnx::TypeProto &type) {
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape())
+    return std::nullopt;
+  std::vector<int64_t> dims;
+  for (const auto &d : type.tensor_type().shape().dim()) {
+    if (!d.has_dim_value())
+      return std::nullopt;
+    dims.push_back(d.dim_value());
+  }
+  return dims;
+}
+
 } // namespace kiln

@@ -12,7 +12,9 @@
 #include "onnx/onnx_pb.h"
 #include "llvm/Support/Error.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -25,6 +27,10 @@ int32_t onnxElementFromName(const std::string &name);
 
 /// Product of dims with overflow and negativity checks.
 llvm::Expected<int64_t> checkedElementCount(llvm::ArrayRef<int64_t> dims);
+
+/// The dims of a tensor type whose shape is fully static, or nothing (not a
+/// tensor, no shape, or a symbolic/unknown dimension).
+std::optional<std::vector<int64_t>> staticDims(const onnx::TypeProto &type);
 
 /// The tensor's data as packed little-endian bytes (bool as one byte each).
 /// Fails if the amount of data disagrees with the dims or the type is unsupported.

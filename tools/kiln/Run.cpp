@@ -133,11 +133,7 @@ inputShapesFromData(const onnx::ModelProto &model, const std::string &dataDir) {
       continue;
     std::string file = dataDir + "/input_" + std::to_string(index++) + ".pb";
     const auto &type = v.type();
-    bool dynamic = !type.has_tensor_type() || !type.tensor_type().has_shape();
-    if (type.has_tensor_type())
-      for (const auto &d : type.tensor_type().shape().dim())
-        dynamic |= !d.has_dim_value();
-    if (!dynamic || !llvm::sys::fs::exists(file))
+    if (staticDims(type) || !llvm::sys::fs::exists(file))
       continue;
     auto value = readValueFile(file, type);
     if (!value)
