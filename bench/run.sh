@@ -9,7 +9,7 @@
 #   kiln run DIR/<name>/model.onnx --data DIR/<name>/test_data_set_0 --bench N --threads T --rtol 1e-3 --atol 1e-4 --json
 #   node bench/ort_bench.js DIR/<name>/model.onnx DIR/<name>/test_data_set_0 N T
 # and, unless --no-ablation, the same kiln run once per pass P in --passes
-# (default sdpa,fusion,reuse,memplan) with --disable P, plus once per model
+# (default layout,sdpa,fusion,reuse,memplan) with --disable P, plus once per model
 #   kiln compile DIR/<name>/model.onnx -o TMP --report [--disable P]
 # It prints a table (ratio = ort/kiln, > 1 means Kiln is faster), the table
 # "Effect of each pass" (slowdown = no-P ms / all-on ms, > 1 means P helps) and
@@ -26,7 +26,7 @@ RUNS=50
 THREADS="1,2"
 ORT_ONLY=0
 OUT="$BENCH_DIR/results.json"
-PASSES="sdpa,fusion,reuse,memplan"
+PASSES="layout,sdpa,fusion,reuse,memplan"
 ABLATE=1
 
 die() { echo "bench/run.sh: error: $*" >&2; exit 2; }
@@ -40,7 +40,7 @@ while [[ $# -gt 0 ]]; do
     --runs)    [[ $# -ge 2 ]] || die "--runs needs a number"; RUNS="$2"; shift 2 ;;
     --threads) [[ $# -ge 2 ]] || die "--threads needs a list such as 1,2"; THREADS="$2"; shift 2 ;;
     --out)     [[ $# -ge 2 ]] || die "--out needs a file"; OUT="$2"; shift 2 ;;
-    --passes)  [[ $# -ge 2 ]] || die "--passes needs a list such as sdpa,fusion,reuse,memplan"; PASSES="$2"; shift 2 ;;
+    --passes)  [[ $# -ge 2 ]] || die "--passes needs a list such as layout,sdpa,fusion,reuse,memplan"; PASSES="$2"; shift 2 ;;
     --no-ablation) ABLATE=0; shift ;;
     --ort-only) ORT_ONLY=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -52,7 +52,7 @@ done
 [[ "$THREADS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--threads must look like 1,2 (got '$THREADS')"
 IFS=',' read -r -a THREAD_LIST <<< "$THREADS"
 [[ "$PASSES" =~ ^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$ ]] \
-  || die "--passes must be a comma-separated list of pass names such as sdpa,fusion,reuse,memplan (got '$PASSES')"
+  || die "--passes must be a comma-separated list of pass names such as layout,sdpa,fusion,reuse,memplan (got '$PASSES')"
 PASS_LIST=()
 IFS=',' read -r -a _passes <<< "$PASSES"
 for p in "${_passes[@]}"; do                      # drop repeats, keep the order

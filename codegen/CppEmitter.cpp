@@ -245,6 +245,7 @@ public:
         .Case<SoftmaxOp>([&](auto o) { return printSoftmax(o); })
         .Case<AttentionOp>([&](auto o) { return printAttention(o); })
         .Case<FusedElementwiseOp>([&](auto o) { return printFused(o); })
+        .Case<FusedContractionOp>([&](auto o) { return printFusedContraction(o); })
         .Case<LayerNormOp>([&](auto o) { return printLayerNorm(o); })
         .Case<BatchNormOp>([&](auto o) { return printBatchNorm(o); })
         .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
@@ -279,6 +280,10 @@ public:
   }
 
 private:
+  /// Set while printing the head of a fused contraction (see storeTile).
+  FusedContractionOp fusedWith;
+  int64_t epilogueOps = 0;
+
   std::string in(unsigned i) { return "in" + str(i); }
   std::string out(unsigned i = 0) { return "out" + str(i); }
   std::string type(Value v) { return *cType(eltOf(v)); }
@@ -495,6 +500,51 @@ private:
     return result;
   }
 
+  /// Emits the elementwise ops of a fused body from `first` on for `count`
+  /// elements (index `j`, fewer than `tile`): each op is a loop filling a
+  /// local array and the last one writes `target`. `names` gives the element
+  /// expressions (in terms of j) of the values available on entry.
+  LogicalResult emitChain(Block &body, Block::iterator first,
+                          llvm::DenseMap<Value, std::string> names, const std::string &count,
+                          int64_t tile, const std::string &target, int64_t &opsPerElement) {
+    auto yield = cast<YieldOp>(body.getTerminator());
+    int local = 0;
+    opsPerElement = 0;
+    for (Operation &inner : llvm::make_range(first, Block::iterator(yield))) {
+      SmallVector<std::string> args;
+      for (Value v : inner.getOperands())
+        args.push_back(names.lookup(v));
+      std::string expr;
+      if (auto clip = dyn_cast<ClipOp>(inner)) {
+        expr = clipExpr(clip, args[0], "float", true);
+      } else if (isa<WhereOp>(inner)) {
+        expr = args[0] + " ? " + args[1] + " : " + args[2];
+      } else if (auto pw = dyn_cast<PointwiseOp>(inner)) {
+        auto e = pointwiseExpr(pw, args, "float");
+        if (failed(e))
+          return pw.emitOpError("pointwise function '") << pw.getFn()
+                 << "' has no C++ expression";
+        expr = *e;
+      } else if (inner.getNumOperands() == 2) {
+        expr = binaryExpr(&inner, args[0], args[1], "float", true);
+      } else {
+        expr = unaryExpr(&inner, args[0], "float");
+      }
+      if (expr.empty())
+        return inner.emitOpError("cannot be evaluated in a fused kernel");
+      ++opsPerElement;
+      bool last = inner.getResult(0) == yield.getValue();
+      if (!last)
+        c.line("float t" + str(local) + "[" + str(tile) + "];");
+      c.open("for (int64_t j = 0; j < " + count + "; ++j)");
+      c.line((last ? target : "t" + str(local) + "[j]") + " = " + expr + ";");
+      c.close();
+      if (!last)
+        names[inner.getResult(0)] = "t" + str(local++) + "[j]";
+    }
+    return success();
+  }
+
   /// A fused elementwise chain. The result's innermost (coalesced)
   /// dimension is walked in tiles of kTile elements; within a tile each body
   /// op is its own loop over small local arrays, so ops the compiler can
@@ -547,48 +597,9 @@ private:
       llvm::DenseMap<Value, std::string> names;
       for (auto [i, arg] : llvm::enumerate(body.getArguments()))
         names[arg] = inName(i) + "[" + offsetExpr(vars, strides[i]) + "]";
-      auto yield = cast<YieldOp>(body.getTerminator());
-      int local = 0;
-      opsPerElement = 0;
-      for (Operation &inner : body.without_terminator()) {
-        SmallVector<std::string> args;
-        for (Value v : inner.getOperands())
-          args.push_back(names.lookup(v));
-        std::string expr;
-        if (auto clip = dyn_cast<ClipOp>(inner)) {
-          expr = clipExpr(clip, args[0], "float", true);
-        } else if (isa<WhereOp>(inner)) {
-          expr = args[0] + " ? " + args[1] + " : " + args[2];
-        } else if (auto pw = dyn_cast<PointwiseOp>(inner)) {
-          auto e = pointwiseExpr(pw, args, "float");
-          if (failed(e)) {
-            result = pw.emitOpError("pointwise function '") << pw.getFn()
-                     << "' has no C++ expression";
-            return;
-          }
-          expr = *e;
-        } else if (inner.getNumOperands() == 2) {
-          expr = binaryExpr(&inner, args[0], args[1], "float", true);
-        } else {
-          expr = unaryExpr(&inner, args[0], "float");
-        }
-        if (expr.empty()) {
-          result = inner.emitOpError("cannot be evaluated in a fused kernel");
-          return;
-        }
-        ++opsPerElement;
-        // The last op writes the result directly.
-        bool last = inner.getResult(0) == yield.getValue();
-        std::string target = last ? outName + "[" + offsetExpr(vars, strides.back()) + "]"
-                                  : "t" + str(local) + "[j]";
-        if (!last)
-          c.line("float t" + str(local) + "[" + str(tile) + "];");
-        c.open("for (int64_t j = 0; j < n; ++j)");
-        c.line(target + " = " + expr + ";");
-        c.close();
-        if (!last)
-          names[inner.getResult(0)] = "t" + str(local++) + "[j]";
-      }
+      std::string target = outName + "[" + offsetExpr(vars, strides.back()) + "]";
+      if (failed(emitChain(body, body.begin(), names, "n", tile, target, opsPerElement)))
+        result = failure();
       c.close();
     };
     loopNest(c, parallel ? outer.drop_front() : outer, emitTile);
@@ -723,6 +734,8 @@ private:
   }
 
   LogicalResult printConv(ConvOp o) {
+    if (o.getChannelsLast())
+      return printConvNhwc(o);
     if (shapeOf(o.getInput()).size() == 5)
       return printSpatialNd(o, shapeOf(o.getWeight()).drop_front(2), o.getStrides(),
                             o.getDilations(), o.getPads(), "conv", false, o.getGroup());
@@ -779,6 +792,167 @@ private:
     c.close();
     c.close(");");
     return success();
+  }
+
+  /// Channels-last convolution: NHWC input, HWIO weight, NHWC result. A task
+  /// computes one output row for a block of up to 64 output channels, 8
+  /// pixels at a time; each weight row (all output channels of one tap and
+  /// input channel) is contiguous and reused across the 8 pixels. Depthwise
+  /// convolutions run along the channels of a pixel instead.
+  LogicalResult printConvNhwc(ConvOp o) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
+                      y = shapeOf(o.getOutput());
+    int64_t h = x[1], wd = x[2], ch = x[3], kh = w[0], kw = w[1], icg = w[2], oc = w[3];
+    int64_t oh = y[1], ow = y[2], group = o.getGroup(), ocg = oc / group;
+    int64_t sh = o.getStrides()[0], sw = o.getStrides()[1];
+    int64_t dh = o.getDilations()[0], dw = o.getDilations()[1];
+    int64_t pt = o.getPads()[0], pl = o.getPads()[1];
+    std::string init = o.getBias() ? "in2[oc0 + j]" : "0.0f";
+    k.usesPool = true;
+    k.flops = 2 * product(y) * icg * kh * kw;
+    auto taps = [&]() {
+      c.open("for (int64_t kh = 0; kh < " + str(kh) + "; ++kh)");
+      c.line("const int64_t ih = oh * " + str(sh) + " + kh * " + str(dh) + " - " + str(pt) + ";");
+      c.line("if (ih < 0 || ih >= " + str(h) + ") continue;");
+      c.open("for (int64_t kw = 0; kw < " + str(kw) + "; ++kw)");
+    };
+    if (icg == 1 && ocg == 1) {
+      constexpr int64_t kBlock = 256;
+      c.line("// NHWC depthwise convolution: " + str(ch) + " channels, kernel " + str(kh) + "x" +
+             str(kw) + ", stride " + str(sh) + "x" + str(sw) + ".");
+      c.open("pool.parallelFor(" + str(y[0] * oh) + ", [&](int64_t begin, int64_t end)");
+      c.open("for (int64_t row = begin; row < end; ++row)");
+      c.line("const int64_t n = row / " + str(oh) + ", oh = row % " + str(oh) + ";");
+      c.line("(void)n;");
+      c.open("for (int64_t ow = 0; ow < " + str(ow) + "; ++ow)");
+      c.open("for (int64_t oc0 = 0; oc0 < " + str(ch) + "; oc0 += " + str(kBlock) + ")");
+      c.line("const int64_t nb = " + str(ch) + " - oc0 < " + str(kBlock) + " ? " + str(ch) +
+             " - oc0 : " + str(kBlock) + ";");
+      c.line("float acc[" + str(kBlock) + "];");
+      c.open("for (int64_t j = 0; j < nb; ++j)");
+      c.line("acc[j] = " + init + ";");
+      c.close();
+      taps();
+      c.line("const int64_t iw = ow * " + str(sw) + " + kw * " + str(dw) + " - " + str(pl) + ";");
+      c.line("if (iw < 0 || iw >= " + str(wd) + ") continue;");
+      c.line("const float *__restrict src = in0 + ((n * " + str(h) + " + ih) * " + str(wd) +
+             " + iw) * " + str(ch) + " + oc0;");
+      c.line("const float *__restrict wr = in1 + (kh * " + str(kw) + " + kw) * " + str(ch) +
+             " + oc0;");
+      c.open("for (int64_t j = 0; j < nb; ++j)");
+      c.line("acc[j] += src[j] * wr[j];");
+      c.close();
+      c.close();
+      c.close();
+      if (failed(storeTile({"n", "oh", "ow", "(oc0 + j)"}, "acc[j]", "nb", kBlock,
+                           "out0[(row * " + str(ow) + " + ow) * " + str(ch) + " + oc0 + j]")))
+        return failure();
+      c.close();
+      c.close();
+      c.close();
+      c.close(");");
+      return success();
+    }
+    constexpr int64_t kPixels = 8;
+    int64_t block = std::min<int64_t>(ocg, 64), blocks = (ocg + block - 1) / block;
+    c.line("// NHWC direct convolution: " + str(ch) + " -> " + str(oc) + " channels, kernel " +
+           str(kh) + "x" + str(kw) + ", stride " + str(sh) + "x" + str(sw) + ", group " +
+           str(group) + ".");
+    c.open("pool.parallelFor(" + str(y[0] * oh * group * blocks) +
+           ", [&](int64_t begin, int64_t end)");
+    c.open("for (int64_t task = begin; task < end; ++task)");
+    c.line("const int64_t row = task / " + str(group * blocks) + ", g = task / " + str(blocks) +
+           " % " + str(group) + ";");
+    c.line("const int64_t oc0 = g * " + str(ocg) + " + task % " + str(blocks) + " * " +
+           str(block) + ";");
+    c.line("const int64_t nb = " + str(ocg) + " - (oc0 - g * " + str(ocg) + ") < " + str(block) +
+           " ? " + str(ocg) + " - (oc0 - g * " + str(ocg) + ") : " + str(block) + ";");
+    c.line("const int64_t n = row / " + str(oh) + ", oh = row % " + str(oh) + ";");
+    c.line("(void)n;");
+    c.open("for (int64_t ow0 = 0; ow0 < " + str(ow) + "; ow0 += " + str(kPixels) + ")");
+    c.line("const int64_t pw = " + str(ow) + " - ow0 < " + str(kPixels) + " ? " + str(ow) +
+           " - ow0 : " + str(kPixels) + ";");
+    c.line("float acc[" + str(kPixels) + "][" + str(block) + "];");
+    c.open("for (int64_t p = 0; p < pw; ++p)");
+    c.open("for (int64_t j = 0; j < nb; ++j)");
+    c.line("acc[p][j] = " + init + ";");
+    c.close();
+    c.close();
+    taps();
+    c.line("const float *src[" + str(kPixels) + "];");
+    c.open("for (int64_t p = 0; p < pw; ++p)");
+    c.line("const int64_t iw = (ow0 + p) * " + str(sw) + " + kw * " + str(dw) + " - " +
+           str(pl) + ";");
+    c.line("src[p] = iw >= 0 && iw < " + str(wd) + " ? in0 + ((n * " + str(h) + " + ih) * " +
+           str(wd) + " + iw) * " + str(ch) + " + g * " + str(icg) + " : nullptr;");
+    c.close();
+    c.line("const float *__restrict wt = in1 + (kh * " + str(kw) + " + kw) * " +
+           str(icg * oc) + " + oc0;");
+    c.open("for (int64_t ic = 0; ic < " + str(icg) + "; ++ic)");
+    c.line("const float *__restrict wr = wt + ic * " + str(oc) + ";");
+    c.open("for (int64_t p = 0; p < pw; ++p)");
+    c.line("if (!src[p]) continue;");
+    c.line("const float xv = src[p][ic];");
+    c.line("float *__restrict a = acc[p];");
+    c.open("for (int64_t j = 0; j < nb; ++j)");
+    c.line("a[j] += xv * wr[j];");
+    c.close();
+    c.close();
+    c.close();
+    c.close();
+    c.close();
+    c.open("for (int64_t p = 0; p < pw; ++p)");
+    if (failed(storeTile({"n", "oh", "(ow0 + p)", "(oc0 + j)"}, "acc[p][j]", "nb", block,
+                         "out0[(row * " + str(ow) + " + ow0 + p) * " + str(oc) + " + oc0 + j]")))
+      return failure();
+    c.close();
+    c.close();
+    c.close();
+    c.close(");");
+    return success();
+  }
+
+  /// Writes a tile of a contraction's result: `count` elements (index j,
+  /// fewer than `tile`) whose values are `acc` and whose result coordinates
+  /// are `vars`. In a fused contraction the epilogue ops run on the tile
+  /// first, reading their other inputs at the same coordinates.
+  LogicalResult storeTile(ArrayRef<std::string> vars, const std::string &acc,
+                          const std::string &count, int64_t tile, const std::string &target) {
+    if (!fusedWith) {
+      if (acc == target)
+        return success();
+      c.open("for (int64_t j = 0; j < " + count + "; ++j)");
+      c.line(target + " = " + acc + ";");
+      c.close();
+      return success();
+    }
+    Block &body = fusedWith.getBody().front();
+    ArrayRef<int64_t> y = shapeOf(fusedWith.getOutput());
+    llvm::DenseMap<Value, std::string> names;
+    for (auto [i, arg] : llvm::enumerate(body.getArguments()))
+      if (shapeOf(arg).size() <= y.size())
+        names[arg] = in(i) + "[" + offsetExpr(vars, broadcastStrides(shapeOf(arg), y)) + "]";
+    names[fusedWith.getContraction()->getResult(0)] = acc;
+    return emitChain(body, std::next(body.begin()), names, count, tile, target, epilogueOps);
+  }
+
+  /// A conv, gemm or matmul whose kernel applies the fused epilogue to its
+  /// result tiles. The contraction's operands are the first inputs, in order,
+  /// so its printer reads them as in0, in1, ... as usual.
+  LogicalResult printFusedContraction(FusedContractionOp o) {
+    fusedWith = o;
+    LogicalResult result =
+        llvm::TypeSwitch<Operation *, LogicalResult>(o.getContraction())
+            .Case<ConvOp>([&](auto head) { return printConvNhwc(head); })
+            .Case<GemmOp>([&](auto head) { return printGemm(head); })
+            .Case<MatMulOp>([&](auto head) { return printMatMul(head); })
+            .Default([&](Operation *head) {
+              return head->emitOpError("cannot head a fused contraction");
+            });
+    k.flops += numel(o.getOutput()) * epilogueOps;
+    return result;
   }
 
   LogicalResult printConvTranspose(ConvTransposeOp o) {
@@ -871,9 +1045,28 @@ private:
       c.line("row[j] = " + epilogue + ";");
       c.close();
     }
+    if (failed(storeRow({"i"}, n)))
+      return failure();
     c.close();
     c.close(");");
     return success();
+  }
+
+  /// Runs a fused epilogue over an output row `row` of `n` elements whose
+  /// leading result coordinates are `lead`, in tiles of 256.
+  LogicalResult storeRow(ArrayRef<std::string> lead, int64_t n) {
+    if (!fusedWith)
+      return success();
+    constexpr int64_t kTile = 256;
+    int64_t tile = std::min(n, kTile);
+    SmallVector<std::string> vars(lead.begin(), lead.end());
+    vars.push_back("(j0 + j)");
+    c.open("for (int64_t j0 = 0; j0 < " + str(n) + "; j0 += " + str(tile) + ")");
+    c.line("const int64_t nb = " + str(n) + " - j0 < " + str(tile) + " ? " + str(n) +
+           " - j0 : " + str(tile) + ";");
+    LogicalResult r = storeTile(vars, "row[j0 + j]", "nb", tile, "row[j0 + j]");
+    c.close();
+    return r;
   }
 
   LogicalResult printMatMul(MatMulOp o) {
@@ -919,6 +1112,20 @@ private:
     c.line("row[j] += av * bk[j];");
     c.close();
     c.close();
+    if (fusedWith) {
+      // Result coordinates of row p, for the epilogue's other inputs.
+      ArrayRef<int64_t> lead = y.drop_back();
+      SmallVector<std::string> vars;
+      int64_t stride = 1;
+      for (int64_t d = (int64_t)lead.size() - 1; d >= 0; --d) {
+        vars.insert(vars.begin(), "e" + str(d));
+        c.line("const int64_t e" + str(d) + " = p / " + str(stride) + " % " + str(lead[d]) +
+               "; (void)e" + str(d) + ";");
+        stride *= lead[d];
+      }
+      if (failed(storeRow(vars, n)))
+        return failure();
+    }
     c.close();
     c.close(");");
     return success();
@@ -1222,6 +1429,9 @@ private:
   }
 
   LogicalResult printMaxPool(MaxPoolOp o) {
+    if (o.getChannelsLast())
+      return printPoolNhwc(o, o.getKernelShape(), o.getStrides(), o.getDilations(),
+                           o.getPads(), "max", false);
     if (shapeOf(o.getInput()).size() == 5)
       return printSpatialNd(o, o.getKernelShape(), o.getStrides(), o.getDilations(),
                             o.getPads(), "max", false, 1);
@@ -1254,9 +1464,101 @@ private:
     return success();
   }
 
+  /// Channels-last max or average pooling: one task per output row, each
+  /// window reduced along the contiguous channels of its pixels.
+  LogicalResult printPoolNhwc(Operation *o, ArrayRef<int64_t> ks, ArrayRef<int64_t> st,
+                              ArrayRef<int64_t> dl, ArrayRef<int64_t> pd, StringRef kind,
+                              bool countPad) {
+    if (failed(requireF32(o)))
+      return failure();
+    ArrayRef<int64_t> x = shapeOf(o->getOperand(0)), y = shapeOf(o->getResult(0));
+    int64_t h = x[1], w = x[2], ch = x[3], oh = y[1], ow = y[2];
+    int64_t block = std::min<int64_t>(ch, 256);
+    bool max = kind == "max";
+    k.usesPool = true;
+    k.flops = product(y) * ks[0] * ks[1];
+    c.open("pool.parallelFor(" + str(y[0] * oh) + ", [&](int64_t begin, int64_t end)");
+    c.open("for (int64_t row = begin; row < end; ++row)");
+    c.line("const int64_t n = row / " + str(oh) + ", oh = row % " + str(oh) + ";");
+    c.open("for (int64_t ow = 0; ow < " + str(ow) + "; ++ow)");
+    c.open("for (int64_t c0 = 0; c0 < " + str(ch) + "; c0 += " + str(block) + ")");
+    c.line("const int64_t nb = " + str(ch) + " - c0 < " + str(block) + " ? " + str(ch) +
+           " - c0 : " + str(block) + ";");
+    c.line("float acc[" + str(block) + "];");
+    c.open("for (int64_t j = 0; j < nb; ++j)");
+    c.line(max ? "acc[j] = -std::numeric_limits<float>::infinity();" : "acc[j] = 0.0f;");
+    c.close();
+    c.line("int64_t count = 0;");
+    c.open("for (int64_t kh = 0; kh < " + str(ks[0]) + "; ++kh)");
+    c.line("const int64_t ih = oh * " + str(st[0]) + " + kh * " + str(dl[0]) + " - " +
+           str(pd[0]) + ";");
+    c.line("if (ih < 0 || ih >= " + str(h) + ") continue;");
+    c.open("for (int64_t kw = 0; kw < " + str(ks[1]) + "; ++kw)");
+    c.line("const int64_t iw = ow * " + str(st[1]) + " + kw * " + str(dl[1]) + " - " +
+           str(pd[1]) + ";");
+    c.line("if (iw < 0 || iw >= " + str(w) + ") continue;");
+    c.line("++count;");
+    c.line("const float *__restrict src = in0 + ((n * " + str(h) + " + ih) * " + str(w) +
+           " + iw) * " + str(ch) + " + c0;");
+    c.open("for (int64_t j = 0; j < nb; ++j)");
+    // NaN wins a max, as in the NCHW kernel.
+    c.line(max ? "acc[j] = src[j] > acc[j] || src[j] != src[j] ? src[j] : acc[j];"
+               : "acc[j] += src[j];");
+    c.close();
+    c.close();
+    c.close();
+    std::string value = "acc[j]";
+    if (!max) {
+      if (countPad) {
+        // Padded positions count, but not those past the padding that ceil
+        // mode adds.
+        c.line("const int64_t h0 = oh * " + str(st[0]) + " - " + str(pd[0]) + ", w0 = ow * " +
+               str(st[1]) + " - " + str(pd[1]) + ";");
+        c.line("count = (std::min<int64_t>(h0 + " + str(ks[0]) + ", " + str(h + pd[2]) +
+               ") - h0) * (std::min<int64_t>(w0 + " + str(ks[1]) + ", " + str(w + pd[3]) +
+               ") - w0);");
+      }
+      value = "count ? acc[j] / static_cast<float>(count) : 0.0f";
+    }
+    c.line("float *dst = out0 + (row * " + str(ow) + " + ow) * " + str(ch) + " + c0;");
+    c.open("for (int64_t j = 0; j < nb; ++j)");
+    c.line("dst[j] = " + value + ";");
+    c.close();
+    c.close();
+    c.close();
+    c.close();
+    c.close(");");
+    return success();
+  }
+
   LogicalResult printGlobalAvgPool(GlobalAveragePoolOp o) {
     if (failed(requireF32(o)))
       return failure();
+    if (o.getChannelsLast()) {
+      // Per image, sum the pixels' channel rows in double, one block of
+      // channels at a time.
+      ArrayRef<int64_t> x = shapeOf(o.getInput());
+      int64_t pixels = x[1] * x[2], ch = x[3], block = std::min<int64_t>(ch, 256);
+      k.flops = product(x);
+      c.open("for (int64_t n = 0; n < " + str(x[0]) + "; ++n)");
+      c.open("for (int64_t c0 = 0; c0 < " + str(ch) + "; c0 += " + str(block) + ")");
+      c.line("const int64_t nb = " + str(ch) + " - c0 < " + str(block) + " ? " + str(ch) +
+             " - c0 : " + str(block) + ";");
+      c.line("double sum[" + str(block) + "] = {};");
+      c.open("for (int64_t p = 0; p < " + str(pixels) + "; ++p)");
+      c.line("const float *src = in0 + (n * " + str(pixels) + " + p) * " + str(ch) + " + c0;");
+      c.open("for (int64_t j = 0; j < nb; ++j)");
+      c.line("sum[j] += src[j];");
+      c.close();
+      c.close();
+      c.open("for (int64_t j = 0; j < nb; ++j)");
+      c.line("out0[n * " + str(ch) + " + c0 + j] = static_cast<float>(sum[j] / " + str(pixels) +
+             ");");
+      c.close();
+      c.close();
+      c.close();
+      return success();
+    }
     ArrayRef<int64_t> x = shapeOf(o.getInput());
     int64_t planes = x[0] * x[1], size = product(x.drop_front(2));
     k.flops = product(x);
@@ -1515,6 +1817,11 @@ private:
   }
 
   LogicalResult printAvgPool(AvgPoolOp o) {
+    if (o.getChannelsLast()) {
+      int64_t ones[] = {1, 1};
+      return printPoolNhwc(o, o.getKernelShape(), o.getStrides(), ones, o.getPads(), "avg",
+                           o.getCountIncludePad());
+    }
     if (shapeOf(o.getInput()).size() == 5) {
       SmallVector<int64_t> ones(o.getKernelShape().size(), 1);
       return printSpatialNd(o, o.getKernelShape(), o.getStrides(), ones, o.getPads(), "avg",

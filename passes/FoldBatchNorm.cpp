@@ -44,7 +44,7 @@ struct FoldIntoConv : OpRewritePattern<BatchNormOp> {
   LogicalResult matchAndRewrite(BatchNormOp bn,
                                 PatternRewriter &rewriter) const override {
     auto conv = bn.getInput().getDefiningOp<ConvOp>();
-    if (!conv || !conv->hasOneUse())
+    if (!conv || !conv->hasOneUse() || conv.getChannelsLast())
       return rewriter.notifyMatchFailure(bn, "input is not a single-use conv");
     auto w = constantValues(conv.getWeight());
     auto scale = constantValues(bn.getScale()), beta = constantValues(bn.getBias());
@@ -75,7 +75,8 @@ struct FoldIntoConv : OpRewritePattern<BatchNormOp> {
     auto folded = rewriter.create<ConvOp>(
         rewriter.getFusedLoc({conv.getLoc(), bn.getLoc()}), bn.getType(),
         conv.getInput(), wConst, bConst, conv.getStridesAttr(),
-        conv.getPadsAttr(), conv.getDilationsAttr(), conv.getGroupAttr());
+        conv.getPadsAttr(), conv.getDilationsAttr(), conv.getGroupAttr(),
+        conv.getChannelsLastAttr());
     rewriter.replaceOp(bn, folded.getResult());
     rewriter.eraseOp(conv);
     return success();

@@ -28,21 +28,6 @@ using namespace kiln;
 
 namespace {
 
-bool isF32(Value v) { return getElementTypeOrSelf(v.getType()).isF32(); }
-
-/// Elementwise float32 ops the fused kernel can evaluate per element.
-bool isFusable(Operation *op) {
-  if (op->getNumResults() != 1 || !isF32(op->getResult(0)))
-    return false;
-  if (isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
-          ReciprocalOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
-          PointwiseOp>(op))
-    return llvm::all_of(op->getOperands(), isF32);
-  if (auto where = dyn_cast<WhereOp>(op))
-    return isF32(where.getX()) && isF32(where.getY());
-  return false;
-}
-
 struct FuseElementwise : kiln::impl::FuseElementwiseBase<FuseElementwise> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
@@ -53,14 +38,14 @@ struct FuseElementwise : kiln::impl::FuseElementwiseBase<FuseElementwise> {
     });
     llvm::DenseSet<Operation *> taken;
     for (Operation *root : llvm::reverse(ops)) {
-      if (taken.count(root) || !isFusable(root))
+      if (taken.count(root) || !isFusableElementwise(root))
         continue;
       llvm::SetVector<Operation *> group;
       group.insert(root);
       for (size_t i = 0; i < group.size(); ++i)
         for (Value operand : group[i]->getOperands()) {
           Operation *def = operand.getDefiningOp();
-          if (!def || taken.count(def) || group.contains(def) || !isFusable(def))
+          if (!def || taken.count(def) || group.contains(def) || !isFusableElementwise(def))
             continue;
           if (llvm::all_of(def->getUsers(), [&](Operation *u) { return group.contains(u); }))
             group.insert(def);
@@ -102,3 +87,17 @@ struct FuseElementwise : kiln::impl::FuseElementwiseBase<FuseElementwise> {
 };
 
 } // namespace
+
+static bool isF32(Value v) { return getElementTypeOrSelf(v.getType()).isF32(); }
+
+bool kiln::isFusableElementwise(Operation *op) {
+  if (op->getNumResults() != 1 || !isF32(op->getResult(0)))
+    return false;
+  if (isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
+          ReciprocalOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
+          PointwiseOp>(op))
+    return llvm::all_of(op->getOperands(), isF32);
+  if (auto where = dyn_cast<WhereOp>(op))
+    return isF32(where.getX()) && isF32(where.getY());
+  return false;
+}

@@ -16,13 +16,24 @@ namespace kiln {
 /// Patterns of kiln-fold-batch-norm, for pipelines that combine patterns.
 void populateFoldBatchNormPatterns(mlir::RewritePatternSet &patterns);
 
+/// Number of NCHW <-> NHWC conversions under `root` that channels-last
+/// layout propagation inserted and could not cancel.
+int64_t countLayoutConversions(mlir::Operation *root);
+
+/// Float32 elementwise ops a fused kernel can evaluate per element.
+bool isFusableElementwise(mlir::Operation *op);
+
 /// Which optional passes the default pipeline runs.
 struct PipelineOptions {
   bool foldBatchNorm = true;
+  /// kiln-channels-last (`--disable=layout`).
+  bool channelsLast = true;
   /// kiln-match-attention (`--disable=sdpa` turns it off).
   bool matchAttention = true;
   /// kiln-fuse-elementwise (`--disable=fusion`).
   bool fuseElementwise = true;
+  /// kiln-fuse-epilogue (also `--disable=fusion`).
+  bool fuseEpilogue = true;
 };
 
 /// The passes `kiln compile` runs between import and code generation.

@@ -30,6 +30,38 @@ def FoldBatchNorm : Pass<"kiln-fold-batch-norm", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def ChannelsLast : Pass<"kiln-channels-last", "mlir::func::FuncOp"> {
+  let summary = "Run 2-D convolutions and pooling in NHWC and cancel the layout conversions";
+  let description = [{
+    Rewrites every 2-D float32 `kiln.conv`, `kiln.max_pool`, `kiln.avg_pool`
+    and `kiln.global_average_pool` to its `channels_last` form between an
+    NCHW -> NHWC and an NHWC -> NCHW `kiln.transpose`; constant weights are
+    re-laid out from OIHW to HWIO at compile time. Each NHWC -> NCHW
+    conversion then sinks through layout-agnostic ops (elementwise ops, whose
+    constant and broadcast operands are re-laid out; concat, whose axis
+    moves; pad, whose pads move) and cancels against the next NCHW -> NHWC
+    conversion. A conversion that moves only unit dimensions becomes a
+    reshape. On a CNN one conversion remains for the input and one per 4-D
+    output; the report counts them as `layout_conversions`.
+
+    Before:
+    ```mlir
+    %c = kiln.conv %x, %w, %b {...} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
+    %r = kiln.relu %c : tensor<1x4x8x8xf32>
+    %p = kiln.max_pool %r {...} : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
+    ```
+    After:
+    ```mlir
+    %t = kiln.transpose %x {perm = array<i64: 0, 2, 3, 1>} : (tensor<1x3x8x8xf32>) -> tensor<1x8x8x3xf32>
+    %c = kiln.conv %t, %w_hwio, %b {channels_last, ...} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<4xf32>) -> tensor<1x8x8x4xf32>
+    %r = kiln.relu %c : tensor<1x8x8x4xf32>
+    %p = kiln.max_pool %r {channels_last, ...} : (tensor<1x8x8x4xf32>) -> tensor<1x4x4x4xf32>
+    %y = kiln.transpose %p {perm = array<i64: 0, 3, 1, 2>} : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+    ```
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
 def MatchAttention : Pass<"kiln-match-attention", "mlir::func::FuncOp"> {
   let summary = "Replace attention written as MatMul/scale/mask/Softmax/MatMul by kiln.attention";
   let description = [{
@@ -84,6 +116,41 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
       %1 = kiln.div %0, %c : (tensor<1x64x1536xf32>, tensor<f32>) -> tensor<1x64x1536xf32>
       %2 = kiln.erf %1 : tensor<1x64x1536xf32>
       kiln.yield %2 : tensor<1x64x1536xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
+def FuseEpilogue : Pass<"kiln-fuse-epilogue", "mlir::func::FuncOp"> {
+  let summary = "Fuse the elementwise consumer of a conv, gemm or matmul into its kernel";
+  let description = [{
+    When the only user of a float32 `kiln.gemm`, `kiln.matmul` or
+    channels-last `kiln.conv` is a `kiln.fused_elementwise` or a single
+    fusable elementwise op that reads the contraction's result at full shape
+    (bias add, activation, residual add, clip), both become one
+    `kiln.fused_contraction`. Its kernel applies the epilogue to each tile
+    of accumulators before storing it, so the contraction's result never goes
+    to memory. Runs after `kiln-fuse-elementwise`.
+
+    Before:
+    ```mlir
+    %c = kiln.conv %x, %w, %b {channels_last, ...} : (...) -> tensor<1x8x8x16xf32>
+    %y = kiln.fused_elementwise %c, %res : (tensor<1x8x8x16xf32>, tensor<1x8x8x16xf32>) -> tensor<1x8x8x16xf32> {
+    ^bb0(%a: tensor<1x8x8x16xf32>, %r: tensor<1x8x8x16xf32>):
+      %s = kiln.add %a, %r : (tensor<1x8x8x16xf32>, tensor<1x8x8x16xf32>) -> tensor<1x8x8x16xf32>
+      %t = kiln.relu %s : tensor<1x8x8x16xf32>
+      kiln.yield %t : tensor<1x8x8x16xf32>
+    }
+    ```
+    After:
+    ```mlir
+    %y = kiln.fused_contraction %x, %w, %b, %res : (...) -> tensor<1x8x8x16xf32> {
+    ^bb0(%x0: tensor<1x8x8x3xf32>, %w0: tensor<3x3x3x16xf32>, %b0: tensor<16xf32>, %r: tensor<1x8x8x16xf32>):
+      %c = kiln.conv %x0, %w0, %b0 {channels_last, ...} : (...) -> tensor<1x8x8x16xf32>
+      %s = kiln.add %c, %r : (tensor<1x8x8x16xf32>, tensor<1x8x8x16xf32>) -> tensor<1x8x8x16xf32>
+      %t = kiln.relu %s : tensor<1x8x8x16xf32>
+      kiln.yield %t : tensor<1x8x8x16xf32>
     }
     ```
   }];

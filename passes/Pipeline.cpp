@@ -9,10 +9,16 @@ void kiln::buildDefaultPipeline(mlir::OpPassManager &pm,
   auto &fpm = pm.nest<mlir::func::FuncOp>();
   if (options.foldBatchNorm)
     fpm.addPass(createFoldBatchNorm());
+  // After batch-norm folding, which works on NCHW convolutions.
+  if (options.channelsLast)
+    fpm.addPass(createChannelsLast());
   if (options.matchAttention)
     fpm.addPass(createMatchAttention());
   if (options.fuseElementwise)
     fpm.addPass(createFuseElementwise());
+  // After elementwise fusion, so that a whole chain becomes the epilogue.
+  if (options.fuseEpilogue)
+    fpm.addPass(createFuseEpilogue());
   // Removes ops whose results became unused and folds shapes of constants.
   fpm.addPass(mlir::createCanonicalizerPass());
 }

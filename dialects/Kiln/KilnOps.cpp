@@ -111,9 +111,28 @@ LogicalResult WhereOp::verify() {
   return verifyBroadcastResult(*this, getOperands(), getOutput());
 }
 
+/// A channels-last shape seen in the NCHW order the checks are written for;
+/// `perm` lists which stored dimension each NCHW (or OIHW) dimension is.
+static SmallVector<int64_t> permuted(ArrayRef<int64_t> shape, ArrayRef<int64_t> perm) {
+  SmallVector<int64_t> out;
+  for (int64_t p : perm)
+    out.push_back(shape[p]);
+  return out;
+}
+static constexpr int64_t kNhwcAsNchw[] = {0, 3, 1, 2};
+static constexpr int64_t kHwioAsOihw[] = {3, 2, 0, 1};
+
 LogicalResult ConvOp::verify() {
-  ArrayRef<int64_t> x = shapeOf(getInput()), w = shapeOf(getWeight()),
-                    y = shapeOf(getOutput());
+  SmallVector<int64_t> xs(shapeOf(getInput())), ws(shapeOf(getWeight())),
+      ys(shapeOf(getOutput()));
+  if (getChannelsLast()) {
+    if (xs.size() != 4 || ws.size() != 4 || ys.size() != 4)
+      return emitOpError("channels_last expects rank-4 NHWC input and result and HWIO weight");
+    xs = permuted(xs, kNhwcAsNchw);
+    ws = permuted(ws, kHwioAsOihw);
+    ys = permuted(ys, kNhwcAsNchw);
+  }
+  ArrayRef<int64_t> x = xs, w = ws, y = ys;
   size_t rank = x.size(), n = rank - 2;
   if ((rank != 4 && rank != 5) || w.size() != rank || y.size() != rank)
     return emitOpError("expects rank-4 (NCHW) or rank-5 (NCDHW) input, weight and result");
@@ -191,23 +210,42 @@ LogicalResult GemmOp::verify() {
   return success();
 }
 
-LogicalResult FusedElementwiseOp::verify() {
-  Block &body = getBody().front();
-  if (body.getNumArguments() != getInputs().size())
-    return emitOpError("body takes ") << body.getNumArguments() << " arguments for "
-                                      << getInputs().size() << " inputs";
-  for (auto [arg, input] : llvm::zip(body.getArguments(), getInputs()))
+/// Checks what fused ops share: block arguments typed like the inputs, a
+/// yield of the result type, and elementwise ops from `first` on.
+static LogicalResult verifyFusedBody(Operation *fused, Block &body, ValueRange inputs,
+                                     Block::iterator first) {
+  if (body.getNumArguments() != inputs.size())
+    return fused->emitOpError("body takes ") << body.getNumArguments() << " arguments for "
+                                             << inputs.size() << " inputs";
+  for (auto [arg, input] : llvm::zip(body.getArguments(), inputs))
     if (arg.getType() != input.getType())
-      return emitOpError("body argument types differ from the input types");
+      return fused->emitOpError("body argument types differ from the input types");
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
-  if (!yield || yield.getValue().getType() != getOutput().getType())
-    return emitOpError("body must yield a value of the result type");
-  for (Operation &op : body.without_terminator())
+  if (!yield || yield.getValue().getType() != fused->getResult(0).getType())
+    return fused->emitOpError("body must yield a value of the result type");
+  for (Operation &op : llvm::make_range(first, Block::iterator(yield)))
     if (!isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
              ReciprocalOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
              WhereOp, PointwiseOp>(op))
       return op.emitOpError("is not an elementwise op and cannot be fused");
   return success();
+}
+
+LogicalResult FusedElementwiseOp::verify() {
+  Block &body = getBody().front();
+  return verifyFusedBody(*this, body, getInputs(), body.begin());
+}
+
+LogicalResult FusedContractionOp::verify() {
+  Block &body = getBody().front();
+  Operation *head = &body.front();
+  auto conv = dyn_cast<ConvOp>(head);
+  if (!(conv && conv.getChannelsLast()) && !isa<GemmOp, MatMulOp>(head))
+    return emitOpError("body must start with a channels-last kiln.conv, a kiln.gemm or a kiln.matmul");
+  if (head->getResult(0).getType() != getOutput().getType() ||
+      !getElementTypeOrSelf(head->getResult(0).getType()).isF32())
+    return emitOpError("the contraction must produce a float32 value of the result type");
+  return verifyFusedBody(*this, body, getInputs(), std::next(body.begin()));
 }
 
 LogicalResult AttentionOp::verify() {
@@ -408,7 +446,14 @@ LogicalResult ReduceSumOp::verify() { return verifyReduce(*this); }
 LogicalResult ReduceMaxOp::verify() { return verifyReduce(*this); }
 
 LogicalResult MaxPoolOp::verify() {
-  ArrayRef<int64_t> x = shapeOf(getInput()), y = shapeOf(getOutput());
+  SmallVector<int64_t> xs(shapeOf(getInput())), ys(shapeOf(getOutput()));
+  if (getChannelsLast()) {
+    if (xs.size() != 4 || ys.size() != 4)
+      return emitOpError("channels_last expects rank-4 NHWC input and result");
+    xs = permuted(xs, kNhwcAsNchw);
+    ys = permuted(ys, kNhwcAsNchw);
+  }
+  ArrayRef<int64_t> x = xs, y = ys;
   size_t rank = x.size(), n = rank - 2;
   if ((rank != 4 && rank != 5) || y.size() != rank)
     return emitOpError("expects rank-4 (NCHW) or rank-5 (NCDHW) input and result");
@@ -433,7 +478,14 @@ LogicalResult MaxPoolOp::verify() {
 }
 
 LogicalResult GlobalAveragePoolOp::verify() {
-  ArrayRef<int64_t> x = shapeOf(getInput()), y = shapeOf(getOutput());
+  SmallVector<int64_t> xs(shapeOf(getInput())), ys(shapeOf(getOutput()));
+  if (getChannelsLast()) {
+    if (xs.size() != 4 || ys.size() != 4)
+      return emitOpError("channels_last expects rank-4 NHWC input and result");
+    xs = permuted(xs, kNhwcAsNchw);
+    ys = permuted(ys, kNhwcAsNchw);
+  }
+  ArrayRef<int64_t> x = xs, y = ys;
   if (x.size() < 3 || y.size() != x.size() || y[0] != x[0] || y[1] != x[1] ||
       llvm::any_of(y.drop_front(2), [](int64_t d) { return d != 1; }))
     return emitOpError("expects [N, C, 1, ...] result for [N, C, ...] input");

@@ -167,12 +167,16 @@ def Kiln_PointwiseOp : Kiln_Op<"pointwise", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Kiln_ConvOp : Kiln_Op<"conv", [Pure]> {
-  let summary = "2-D grouped convolution, NCHW";
+  let summary = "Grouped convolution, NCHW (2-D or 3-D) or channels-last (2-D)";
   let description = [{
     ONNX Conv on NCHW input and OIHW weight (`O = out channels`, `I = in channels /
     group`) with explicit `pads` (`[top, left, bottom, right]`), `strides`,
     `dilations` and `group`; `auto_pad` is resolved by the importer. The optional
     bias has one element per output channel.
+
+    With `channels_last` (set by `kiln-channels-last`, 2-D only) the input and
+    result are NHWC and the weight is HWIO (`[kH, kW, I, O]`), so the output
+    channels of one pixel are contiguous in both the weight and the result.
 
     ```mlir
     %y = kiln.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64,
@@ -183,7 +187,8 @@ def Kiln_ConvOp : Kiln_Op<"conv", [Pure]> {
   let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$weight,
                        Optional<Kiln_Tensor>:$bias,
                        DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
-                       DenseI64ArrayAttr:$dilations, I64Attr:$group);
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group,
+                       UnitAttr:$channels_last);
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
@@ -391,7 +396,7 @@ def Kiln_ArgReduceOp : Kiln_Op<"arg_reduce", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Kiln_MaxPoolOp : Kiln_Op<"max_pool", [Pure]> {
-  let summary = "2-D max pooling, NCHW";
+  let summary = "Max pooling, NCHW (2-D or 3-D) or channels-last NHWC (2-D)";
   let description = [{
     ONNX MaxPool with explicit pads (`[top, left, bottom, right]`); padded
     positions never win. `ceil_mode` is reflected in the result shape.
@@ -404,20 +409,22 @@ def Kiln_MaxPoolOp : Kiln_Op<"max_pool", [Pure]> {
   }];
   let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$kernel_shape,
                        DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
-                       DenseI64ArrayAttr:$dilations);
+                       DenseI64ArrayAttr:$dilations, UnitAttr:$channels_last);
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
 def Kiln_GlobalAveragePoolOp : Kiln_Op<"global_average_pool", [Pure]> {
-  let summary = "Mean over all spatial positions, NCHW";
+  let summary = "Mean over all spatial positions, NCHW or channels-last NHWC";
   let description = [{
+    With `channels_last` the input is `[N, H, W, C]` and the result `[N, 1, 1, C]`.
+
     ```mlir
     %y = kiln.global_average_pool %x : (tensor<1x8x7x7xf32>) -> tensor<1x8x1x1xf32>
     ```
   }];
-  let arguments = (ins Kiln_Tensor:$input);
+  let arguments = (ins Kiln_Tensor:$input, UnitAttr:$channels_last);
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -651,7 +658,7 @@ def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure]> {
 }
 
 def Kiln_AvgPoolOp : Kiln_Op<"avg_pool", [Pure]> {
-  let summary = "2-D average pooling, NCHW";
+  let summary = "Average pooling, NCHW (2-D or 3-D) or channels-last NHWC (2-D)";
   let description = [{
     ONNX AveragePool with explicit pads (`[top, left, bottom, right]`). With
     `count_include_pad` the divisor counts padded positions (but never
@@ -665,7 +672,7 @@ def Kiln_AvgPoolOp : Kiln_Op<"avg_pool", [Pure]> {
   }];
   let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$kernel_shape,
                        DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
-                       BoolAttr:$count_include_pad);
+                       BoolAttr:$count_include_pad, UnitAttr:$channels_last);
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
@@ -813,7 +820,41 @@ def Kiln_FusedElementwiseOp : Kiln_Op<"fused_elementwise",
   let hasVerifier = 1;
 }
 
-def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator, HasParent<"FusedElementwiseOp">]> {
+def Kiln_FusedContractionOp : Kiln_Op<"fused_contraction",
+    [IsolatedFromAbove, RecursiveMemoryEffects]> {
+  let summary = "A convolution or matrix product with its elementwise epilogue";
+  let description = [{
+    Produced by `kiln-fuse-epilogue`. The body's first op is a float32
+    `kiln.conv` (channels-last), `kiln.gemm` or `kiln.matmul` on block
+    arguments; the ops after it are elementwise (as in
+    `kiln.fused_elementwise`), and every one of their values broadcasts to the
+    contraction's result shape. The kernel applies the epilogue to each tile of
+    accumulators before storing it, so the contraction's result is never
+    written to memory.
+
+    ```mlir
+    %y = kiln.fused_contraction %a, %b, %r : (tensor<64x96xf32>, tensor<96x128xf32>, tensor<64x128xf32>) -> tensor<64x128xf32> {
+    ^bb0(%x: tensor<64x96xf32>, %w: tensor<96x128xf32>, %res: tensor<64x128xf32>):
+      %m = kiln.matmul %x, %w : (tensor<64x96xf32>, tensor<96x128xf32>) -> tensor<64x128xf32>
+      %s = kiln.add %m, %res : (tensor<64x128xf32>, tensor<64x128xf32>) -> tensor<64x128xf32>
+      %r = kiln.relu %s : tensor<64x128xf32>
+      kiln.yield %r : tensor<64x128xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Kiln_Tensor>:$inputs);
+  let results = (outs Kiln_Tensor:$output);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results) $body";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The conv, gemm or matmul that heads the body.
+    mlir::Operation *getContraction() { return &getBody().front().front(); }
+  }];
+}
+
+def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
+    ParentOneOf<["FusedElementwiseOp", "FusedContractionOp"]>]> {
   let summary = "The result of a fused body";
   let arguments = (ins Kiln_Tensor:$value);
   let assemblyFormat = "$value attr-dict `:` type($value)";

@@ -125,8 +125,10 @@ static nlohmann::json signatureJson(Signature sig, func::FuncOp func) {
 
 const std::map<std::string, std::string> &knownPassNames() {
   static const std::map<std::string, std::string> names = {
+      {"layout", "running convolutions and pooling channels-last (kiln-channels-last)"},
       {"sdpa", "attention matching (kiln-match-attention)"},
-      {"fusion", "fusing elementwise chains into one kernel (kiln-fuse-elementwise)"},
+      {"fusion", "fusing elementwise chains into one kernel and into the contraction they "
+                 "follow (kiln-fuse-elementwise, kiln-fuse-epilogue)"},
       {"reuse", "emitting structurally identical kernels once"},
       {"memplan", "sharing arena space between buffers with disjoint lifetimes"},
   };
@@ -188,8 +190,10 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   PassManager pm(&context);
   PipelineOptions pipeline;
   pipeline.foldBatchNorm = options.foldBatchNorm;
+  pipeline.channelsLast = !options.disabledPasses.count("layout");
   pipeline.matchAttention = !options.disabledPasses.count("sdpa");
   pipeline.fuseElementwise = !options.disabledPasses.count("fusion");
+  pipeline.fuseEpilogue = pipeline.fuseElementwise;
   buildDefaultPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return makeError("model '" + path + "': optimisation failed:\n" + diagnostics);
@@ -236,7 +240,7 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   r["kiln_ops"] = kilnOps;
   r["kernels"] = artifacts.kernels;
   r["unique_kernels"] = artifacts.uniqueKernels;
-  r["layout_conversions"] = 0; // Everything runs in the model's NCHW layout.
+  r["layout_conversions"] = countLayoutConversions(func);
   r["sdpa_matched"] = kilnOps.count("kiln.attention") ? kilnOps["kiln.attention"] : 0;
   r["disabled_passes"] = options.disabledPasses;
   r["arena_bytes"] = artifacts.arenaBytes;

@@ -294,7 +294,8 @@ void importConv(Importer &im) {
                               b.getDenseI64ArrayAttr(s.strides),
                               b.getDenseI64ArrayAttr(s.pads),
                               b.getDenseI64ArrayAttr(s.dilations),
-                              b.getI64IntegerAttr(im.intAttr("group", 1)));
+                              b.getI64IntegerAttr(im.intAttr("group", 1)),
+                              /*channels_last=*/UnitAttr());
   im.bind(0, im.reshape(y, im.outputType(0).getShape()));
 }
 
@@ -357,7 +358,8 @@ void importAvgPool(Importer &im) {
                                  b.getDenseI64ArrayAttr(s.kernel),
                                  b.getDenseI64ArrayAttr(s.strides),
                                  b.getDenseI64ArrayAttr(s.pads),
-                                 b.getBoolAttr(im.intAttr("count_include_pad", 0) != 0));
+                                 b.getBoolAttr(im.intAttr("count_include_pad", 0) != 0),
+                                 /*channels_last=*/UnitAttr());
   im.bind(0, im.reshape(y, im.outputType(0).getShape()));
 }
 
@@ -372,7 +374,8 @@ void importMaxPool(Importer &im) {
                                  b.getDenseI64ArrayAttr(s.kernel),
                                  b.getDenseI64ArrayAttr(s.strides),
                                  b.getDenseI64ArrayAttr(s.pads),
-                                 b.getDenseI64ArrayAttr(s.dilations));
+                                 b.getDenseI64ArrayAttr(s.dilations),
+                                 /*channels_last=*/UnitAttr());
   im.bind(0, im.reshape(y, im.outputType(0).getShape()));
 }
 
@@ -511,7 +514,8 @@ void importConstant(Importer &im) {
 }
 
 void importGlobalAveragePool(Importer &im) {
-  im.bind(0, im.create<GlobalAveragePoolOp>(im.outputType(0), im.input(0)));
+  im.bind(0, im.create<GlobalAveragePoolOp>(im.outputType(0), im.input(0),
+                                                /*channels_last=*/UnitAttr()));
 }
 
 void importGather(Importer &im) {

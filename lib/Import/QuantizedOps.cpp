@@ -161,7 +161,8 @@ Value convInt32(Importer &im, ValueBuilder &u, Value x, Value w, Value bias,
   return im.create<ConvOp>(u.type(y, ValueBuilder::elementOf(x)), x, w, bias,
                            b.getDenseI64ArrayAttr(p.strides),
                            b.getDenseI64ArrayAttr(p.pads),
-                           b.getDenseI64ArrayAttr(p.dilations), b.getI64IntegerAttr(p.group));
+                           b.getDenseI64ArrayAttr(p.dilations), b.getI64IntegerAttr(p.group),
+                           /*channels_last=*/UnitAttr());
 }
 
 void importConvInteger(Importer &im) {

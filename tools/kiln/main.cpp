@@ -2,7 +2,7 @@
 //
 //   kiln compile MODEL -o DIR [--name N] [--report] [--emit-mlir] [--embed-weights]
 //                [--specialize NAME=FILE.pb ...] [--input-shape NAME=SHAPE ...]
-//                [--disable sdpa,fusion,reuse,memplan]
+//                [--disable layout,sdpa,fusion,reuse,memplan]
 //   kiln run MODEL --data DIR [--data DIR ...] [--save OUT] [--rtol R]
 //            [--atol A] [--bench N] [--threads T] [--json]
 //            [--specialize-inputs auto|NAME,...] [--disable LIST]
@@ -167,9 +167,9 @@ int main(int argc, char **argv) {
                       "(a TensorProto); the generated code rejects other values");
   std::string disable;
   compile->add_option("--disable", disable,
-                      "Comma-separated optimisations to leave out: sdpa (attention "
-                      "matching), fusion (elementwise fusion), reuse (kernel reuse), "
-                      "memplan (arena sharing)");
+                      "Comma-separated optimisations to leave out: layout (channels-last "
+                      "convolutions), sdpa (attention matching), fusion (elementwise and "
+                      "epilogue fusion), reuse (kernel reuse), memplan (arena sharing)");
   std::vector<std::string> inputShapes;
   compile->add_option("--input-shape", inputShapes,
                       "NAME=SHAPE: fix the form of graph input NAME: a tensor 2x3x4 (or "
