@@ -1488,7 +1488,8 @@ private:
     c.open("for (int64_t j = 0; j < nb; ++j)");
     c.line(max ? "acc[j] = -std::numeric_limits<float>::infinity();" : "acc[j] = 0.0f;");
     c.close();
-    c.line("int64_t count = 0;");
+    if (!max)
+      c.line("int64_t count = 0;");
     c.open("for (int64_t kh = 0; kh < " + str(ks[0]) + "; ++kh)");
     c.line("const int64_t ih = oh * " + str(st[0]) + " + kh * " + str(dl[0]) + " - " +
            str(pd[0]) + ";");
@@ -1497,7 +1498,8 @@ private:
     c.line("const int64_t iw = ow * " + str(st[1]) + " + kw * " + str(dl[1]) + " - " +
            str(pd[1]) + ";");
     c.line("if (iw < 0 || iw >= " + str(w) + ") continue;");
-    c.line("++count;");
+    if (!max)
+      c.line("++count;");
     c.line("const float *__restrict src = in0 + ((n * " + str(h) + " + ih) * " + str(w) +
            " + iw) * " + str(ch) + " + c0;");
     c.open("for (int64_t j = 0; j < nb; ++j)");
