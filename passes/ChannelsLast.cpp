@@ -134,6 +134,21 @@ Value transpose(PatternRewriter &rewriter, Location loc, Value v, ArrayRef<int64
   return t;
 }
 
+/// The NCHW -> NHWC conversion of `v` for use by `user`: an existing one
+/// (moved up if it comes later) rather than a second copy.
+Value toNhwc(PatternRewriter &rewriter, Value v, Operation *user) {
+  for (Operation *other : v.getUsers()) {
+    auto t = dyn_cast<TransposeOp>(other);
+    if (t && t->hasAttr(kConversionMark) && t.getPerm() == ArrayRef<int64_t>(kToNhwc) &&
+        t->getBlock() == user->getBlock()) {
+      if (user->isBeforeInBlock(t))
+        rewriter.moveOpBefore(t, user);
+      return t;
+    }
+  }
+  return transpose(rewriter, user->getLoc(), v, kToNhwc);
+}
+
 //===----------------------------------------------------------------------===//
 // Step 1: convolutions and pools in NHWC, wrapped in conversions.
 //===----------------------------------------------------------------------===//
@@ -154,7 +169,7 @@ struct WrapInNhwc : OpRewritePattern<OpTy> {
       return rewriter.notifyMatchFailure(op, "not a 2-D float32 NCHW op");
     Location loc = op.getLoc();
     SmallVector<Value> operands(op->getOperands());
-    operands[0] = transpose(rewriter, loc, operands[0], kToNhwc);
+    operands[0] = toNhwc(rewriter, operands[0], op);
     if constexpr (std::is_same_v<OpTy, ConvOp>)
       operands[1] = permuteValue(rewriter, loc, operands[1], kOihwToHwio);
     Operation *nhwc = rewriter.clone(*op);
@@ -217,6 +232,23 @@ struct TransposeAsReshape : OpRewritePattern<TransposeOp> {
   }
 };
 
+/// reshape(reshape(x)) is one reshape, or x. Conversions of unit-sized
+/// dimensions leave such pairs behind.
+struct ComposeReshapes : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ReshapeOp op, PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<ReshapeOp>();
+    if (!inner)
+      return failure();
+    if (inner.getInput().getType() == op.getType())
+      rewriter.replaceOp(op, inner.getInput());
+    else
+      rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), inner.getInput());
+    return success();
+  }
+};
+
 bool isLayoutAgnosticElementwise(Operation *op) {
   return isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
              ReciprocalOp, ClipOp, CastOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp,
@@ -247,8 +279,18 @@ struct SinkThroughElementwise : RewritePattern {
       auto c = v.getDefiningOp<ConstantOp>();
       return c ? dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
     };
+    // A full-size operand that is converted to NHWC anyway (a model input
+    // that also feeds a convolution) can share that conversion.
+    auto convertedAnyway = [&](Value v) {
+      return cast<RankedTensorType>(v.getType()) == resultType &&
+             llvm::any_of(v.getUsers(), [](Operation *u) {
+               auto t = dyn_cast<TransposeOp>(u);
+               return t && t->hasAttr(kConversionMark) &&
+                      t.getPerm() == ArrayRef<int64_t>(kToNhwc);
+             });
+    };
     for (Value v : op->getOperands())
-      if (!toNchwConversion(v) && !denseConstant(v) &&
+      if (!toNchwConversion(v) && !denseConstant(v) && !convertedAnyway(v) &&
           !isPureReshape(asRank4(v).getShape(), kToNhwc))
         return rewriter.notifyMatchFailure(op, "an operand would need a real conversion");
     SmallVector<Value> operands;
@@ -259,6 +301,8 @@ struct SinkThroughElementwise : RewritePattern {
       else if (DenseElementsAttr dense = denseConstant(v))
         operands.push_back(rewriter.create<ConstantOp>(
             op->getLoc(), permuteConstant(dense.reshape(type4), kToNhwc)));
+      else if (convertedAnyway(v))
+        operands.push_back(toNhwc(rewriter, v, op));
       else
         operands.push_back(rewriter.create<ReshapeOp>(
             op->getLoc(),
@@ -322,6 +366,7 @@ struct ChannelsLast : kiln::impl::ChannelsLastBase<ChannelsLast> {
     RewritePatternSet patterns(ctx);
     patterns.add<WrapInNhwc<ConvOp>, WrapInNhwc<MaxPoolOp>, WrapInNhwc<AvgPoolOp>,
                  WrapInNhwc<GlobalAveragePoolOp>, ComposeTransposes, TransposeAsReshape,
+                 ComposeReshapes,
                  SinkThroughElementwise, SinkThroughConcat, SinkThroughPad>(ctx);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
