@@ -112,8 +112,8 @@ json_line() {
 report_fields() {
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const keys = ["kernels", "unique_kernels", "sdpa_matched", "arena_bytes", "arena_live_bound_bytes",
-                  "generated_source_bytes", "compile_seconds", "disabled_passes"];
+    const keys = ["kernels", "unique_kernels", "sdpa_matched", "layout_conversions", "arena_bytes",
+                  "arena_live_bound_bytes", "generated_source_bytes", "compile_seconds", "disabled_passes"];
     const o = {};
     for (const k of keys) o[k] = k in r ? r[k] : null;
     console.log(JSON.stringify(o));' "$1"
@@ -292,10 +292,19 @@ if (passes.length > 0) {
   console.log('\nWhat each pass changes (kiln compile --report; KiB = 1024 bytes)\n');
   const kib = (x) => (typeof x === 'number' ? (x / 1024).toFixed(1) : '-');
   const int = (x) => (typeof x === 'number' ? String(x) : '-');
-  table(['model', 'variant', 'kernels', 'unique kernels', 'sdpa matched', 'arena KiB', 'source KiB'],
-    compile.flatMap((c) => [['all-on', c.all_on], ...passes.map((p) => [`no-${p}`, c.disabled[p]])]
-      .map(([v, rep]) => [c.model, v, int(rep && rep.kernels), int(rep && rep.unique_kernels),
-        int(rep && rep.sdpa_matched), kib(rep && rep.arena_bytes), kib(rep && rep.generated_source_bytes)])), 2);
+  // C++ build time of the generated code (-O3 -march=native), from kiln run.
+  const buildSeconds = (model, p) => {
+    const r = results.find((x) => x.model === model);
+    const k = !r ? null : p ? r.disabled[p].kiln : rows.find((x) => x.model === model).kiln;
+    const b = num(k, 'build_seconds');
+    return b ? b.toFixed(1) : '-';
+  };
+  table(['model', 'variant', 'kernels', 'unique kernels', 'sdpa matched', 'layout conv', 'arena KiB',
+    'source KiB', 'build s'],
+    compile.flatMap((c) => [['all-on', c.all_on, ''], ...passes.map((p) => [`no-${p}`, c.disabled[p], p])]
+      .map(([v, rep, p]) => [c.model, v, int(rep && rep.kernels), int(rep && rep.unique_kernels),
+        int(rep && rep.sdpa_matched), int(rep && rep.layout_conversions), kib(rep && rep.arena_bytes),
+        kib(rep && rep.generated_source_bytes), buildSeconds(c.model, p)])), 2);
 }
 
 let ortVersion = null;

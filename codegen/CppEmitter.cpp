@@ -1136,11 +1136,32 @@ private:
   /// then an online-softmax update of the running maximum, denominator and
   /// weighted sum of V rows. Memory is O(block + Dv) per row, not O(Tk).
   LogicalResult printAttention(AttentionOp o) {
-    ArrayRef<int64_t> q = shapeOf(o.getQ()), kt = shapeOf(o.getKt()), v = shapeOf(o.getV());
+    SmallVector<int64_t> q = o.qShape(), kt = o.ktShape(), v = o.vShape();
     size_t rank = q.size();
-    ArrayRef<int64_t> lead = q.drop_back(2);
+    SmallVector<int64_t> lead(q.begin(), q.end() - 2);
     int64_t batches = product(lead), tq = q[rank - 2], d = q[rank - 1], tk = kt[rank - 1],
             dv = v[rank - 1];
+    // Strides of each logical dimension in the stored operands (the
+    // operands may be stored untransposed; see q_perm and friends).
+    auto strides = [](Value stored, std::optional<ArrayRef<int64_t>> perm) {
+      SmallVector<int64_t> st = contiguousStrides(shapeOf(stored));
+      if (!perm)
+        return st;
+      SmallVector<int64_t> out;
+      for (int64_t p : *perm)
+        out.push_back(st[p]);
+      return out;
+    };
+    SmallVector<int64_t> qs = strides(o.getQ(), o.getQPerm()),
+                         ks = strides(o.getKt(), o.getKtPerm()),
+                         vs = strides(o.getV(), o.getVPerm()), ys;
+    {
+      SmallVector<int64_t> stored = contiguousStrides(shapeOf(o.getOutput()));
+      ys = stored;
+      if (auto perm = o.getOutPerm())
+        for (auto [k, p] : llvm::enumerate(*perm))
+          ys[p] = stored[k];
+    }
     constexpr int64_t kBlock = 64;
     int64_t block = std::min<int64_t>(kBlock, tk);
     StringRef kind = o.getMaskKind();
@@ -1153,26 +1174,39 @@ private:
       scores.push_back(tk);
       ms = broadcastStrides(shapeOf(m), scores);
     }
+    auto idx = [](const std::string &var, int64_t stride) {
+      return stride == 1 ? var : var + " * " + str(stride);
+    };
     c.line("// Scaled dot-product attention: " + str(batches) + " x " + str(tq) +
            " queries, " + str(tk) + " keys, depth " + str(d) + ", value depth " + str(dv) +
            ", mask " + kind.str() + ".");
     c.open("pool.parallelFor(" + str(batches * tq) + ", [&](int64_t begin, int64_t end)");
+    c.line("float qv[" + str(d) + "];");
     c.line("float s[" + str(block) + "];");
     c.line("float acc[" + str(dv) + "];");
     c.open("for (int64_t p = begin; p < end; ++p)");
     c.line("const int64_t b = p / " + str(tq) + ", i = p % " + str(tq) + ";");
-    c.line("const float *qr = in0 + p * " + str(d) + ";");
-    c.line("const float *kt = in1 + b * " + str(d * tk) + ";");
-    c.line("const float *vb = in2 + b * " + str(tk * dv) + ";");
-    if (!ms.empty()) {
-      // Unravel the batch index into the mask's (broadcast) strides.
-      c.line("int64_t mrow = i * " + str(ms[rank - 2]) + ";");
-      c.line("int64_t rest = b;");
-      for (int64_t di = (int64_t)lead.size() - 1; di >= 0; --di)
-        c.line("mrow += (rest % " + str(lead[di]) + ") * " + str(ms[di]) + "; rest /= " +
-               str(lead[di]) + ";");
-      c.line("(void)rest;");
+    // Unravel the batch index into each operand's offset (and the mask's,
+    // whose broadcast dimensions have stride 0).
+    c.line("int64_t qo = 0, ko = 0, vo = 0, yo = 0, mrow = 0, rest = b;");
+    for (int64_t di = (int64_t)lead.size() - 1; di >= 0; --di) {
+      std::string terms = "qo += x * " + str(qs[di]) + "; ko += x * " + str(ks[di]) +
+                          "; vo += x * " + str(vs[di]) + "; yo += x * " + str(ys[di]) + ";";
+      if (!ms.empty())
+        terms += " mrow += x * " + str(ms[di]) + ";";
+      c.line("{ const int64_t x = rest % " + str(lead[di]) + "; rest /= " + str(lead[di]) +
+             "; " + terms + " }");
     }
+    c.line("(void)rest; (void)mrow;");
+    if (!ms.empty())
+      c.line("mrow += i * " + str(ms[rank - 2]) + ";");
+    c.line("const float *qr = in0 + qo + i * " + str(qs[rank - 2]) + ";");
+    c.line("const float *kt = in1 + ko;");
+    c.line("const float *vb = in2 + vo;");
+    c.open("for (int64_t t = 0; t < " + str(d) + "; ++t)");
+    c.line("qv[t] = qr[" + idx("t", qs[rank - 1]) + "] * " +
+           floatLiteral(o.getScale().convertToDouble(), "float") + ";");
+    c.close();
     c.line("float mx = -std::numeric_limits<float>::infinity(), den = 0.0f;");
     c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
     c.line("acc[e] = 0.0f;");
@@ -1180,17 +1214,41 @@ private:
     c.open("for (int64_t j0 = 0; j0 < " + str(tk) + "; j0 += " + str(block) + ")");
     c.line("const int64_t n = " + str(tk) + " - j0 < " + str(block) + " ? " + str(tk) +
            " - j0 : " + str(block) + ";");
-    c.open("for (int64_t j = 0; j < n; ++j)");
-    c.line("s[j] = 0.0f;");
-    c.close();
-    c.open("for (int64_t t = 0; t < " + str(d) + "; ++t)");
-    c.line("const float qv = qr[t] * " + floatLiteral(o.getScale().convertToDouble(), "float") +
-           ";");
-    c.line("const float *kr = kt + t * " + str(tk) + " + j0;");
-    c.open("for (int64_t j = 0; j < n; ++j)");
-    c.line("s[j] += qv * kr[j];");
-    c.close();
-    c.close();
+    if (ks[rank - 1] == 1) {
+      // Keys contiguous in Kt: the depth loop outermost, the inner loop
+      // runs along a Kt row.
+      c.open("for (int64_t j = 0; j < n; ++j)");
+      c.line("s[j] = 0.0f;");
+      c.close();
+      c.open("for (int64_t t = 0; t < " + str(d) + "; ++t)");
+      c.line("const float *kr = kt + " + idx("t", ks[rank - 2]) + " + j0;");
+      c.open("for (int64_t j = 0; j < n; ++j)");
+      c.line("s[j] += qv[t] * kr[j];");
+      c.close();
+      c.close();
+    } else {
+      // Keys stored as rows (K, not Kt): one dot product per key, summed in
+      // 16 independent lanes so that it vectorises without reassociation.
+      constexpr int64_t kLanes = 16;
+      int64_t body = d / kLanes * kLanes;
+      c.open("for (int64_t j = 0; j < n; ++j)");
+      c.line("const float *kr = kt + (j0 + j) * " + str(ks[rank - 1]) + ";");
+      c.line("float lane[" + str(kLanes) + "] = {};");
+      c.open("for (int64_t t0 = 0; t0 < " + str(body) + "; t0 += " + str(kLanes) + ")");
+      c.open("for (int64_t u = 0; u < " + str(kLanes) + "; ++u)");
+      c.line("lane[u] += qv[t0 + u] * kr[" + idx("(t0 + u)", ks[rank - 2]) + "];");
+      c.close();
+      c.close();
+      c.line("float dot = 0.0f;");
+      c.open("for (int64_t u = 0; u < " + str(kLanes) + "; ++u)");
+      c.line("dot += lane[u];");
+      c.close();
+      c.open("for (int64_t t = " + str(body) + "; t < " + str(d) + "; ++t)");
+      c.line("dot += qv[t] * kr[" + idx("t", ks[rank - 2]) + "];");
+      c.close();
+      c.line("s[j] = dot;");
+      c.close();
+    }
     if (!ms.empty()) {
       std::string at = "in3[mrow + (j0 + j) * " + str(ms[rank - 1]) + "]";
       c.open("for (int64_t j = 0; j < n; ++j)");
@@ -1215,23 +1273,25 @@ private:
     c.open("for (int64_t j = 0; j < n; ++j)");
     c.line("const float w = std::exp(s[j] - nm);");
     c.line("den += w;");
-    c.line("const float *vr = vb + (j0 + j) * " + str(dv) + ";");
+    c.line("const float *vr = vb + (j0 + j) * " + str(vs[rank - 2]) + ";");
     c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
-    c.line("acc[e] += w * vr[e];");
+    c.line("acc[e] += w * vr[" + idx("e", vs[rank - 1]) + "];");
     c.close();
     c.close();
     c.line("mx = nm;");
     c.close();
     // A fully masked row divides 0 by 0: NaN, as the unfused softmax gives.
-    c.line("float *y = out0 + p * " + str(dv) + ";");
+    c.line("float *y = out0 + yo + i * " + str(ys[rank - 2]) + ";");
     c.line("const float inv = 1.0f / den;");
     c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
-    c.line("y[e] = den > 0.0f ? acc[e] * inv : std::numeric_limits<float>::quiet_NaN();");
+    c.line("y[" + idx("e", ys[rank - 1]) +
+           "] = den > 0.0f ? acc[e] * inv : std::numeric_limits<float>::quiet_NaN();");
     c.close();
     c.close();
     c.close(");");
     return success();
   }
+
 
   LogicalResult printSoftmax(SoftmaxOp o) {
     if (failed(requireF32(o)))

@@ -190,7 +190,8 @@ struct FuseAttention : OpRewritePattern<SoftmaxOp> {
     }
     rewriter.replaceOpWithNewOp<AttentionOp>(
         pv, pv.getType(), qv, kt, v, mask, rewriter.getF64FloatAttr(scale),
-        rewriter.getStringAttr(kind), rewriter.getF64FloatAttr(fill));
+        rewriter.getStringAttr(kind), rewriter.getF64FloatAttr(fill),
+        /*q_perm=*/nullptr, /*kt_perm=*/nullptr, /*v_perm=*/nullptr, /*out_perm=*/nullptr);
     return success();
   }
 };

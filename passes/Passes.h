@@ -34,6 +34,8 @@ struct PipelineOptions {
   bool fuseElementwise = true;
   /// kiln-fuse-epilogue (also `--disable=fusion`).
   bool fuseEpilogue = true;
+  /// kiln-fold-transposes (also `--disable=fusion`).
+  bool foldTransposes = true;
 };
 
 /// The passes `kiln compile` runs between import and code generation.

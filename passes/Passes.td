@@ -157,4 +157,30 @@ def FuseEpilogue : Pass<"kiln-fuse-epilogue", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def FoldTransposes : Pass<"kiln-fold-transposes", "mlir::func::FuncOp"> {
+  let summary = "Fold the transposes around kiln.attention into its indexing";
+  let description = [{
+    A `kiln.transpose` feeding q, kt or v of a `kiln.attention` becomes its
+    `q_perm`, `kt_perm` or `v_perm`; a transpose that is the only user of an
+    attention's result becomes its `out_perm`. The attention kernel reads and
+    writes through strides, so the heads' split and merge copy nothing.
+
+    Before:
+    ```mlir
+    %q = kiln.transpose %q4 {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x64x6x64xf32>) -> tensor<1x6x64x64xf32>
+    %kt = kiln.transpose %k4 {perm = array<i64: 0, 2, 3, 1>} : (tensor<1x64x6x64xf32>) -> tensor<1x6x64x64xf32>
+    %v = kiln.transpose %v4 {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x64x6x64xf32>) -> tensor<1x6x64x64xf32>
+    %o = kiln.attention %q, %kt, %v {mask_kind = "none", scale = 1.250000e-01 : f64} : (...) -> tensor<1x6x64x64xf32>
+    %m = kiln.transpose %o {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x6x64x64xf32>) -> tensor<1x64x6x64xf32>
+    ```
+    After:
+    ```mlir
+    %m = kiln.attention %q4, %k4, %v4 {kt_perm = array<i64: 0, 2, 3, 1>, mask_kind = "none",
+           out_perm = array<i64: 0, 2, 1, 3>, q_perm = array<i64: 0, 2, 1, 3>, scale = 1.250000e-01 : f64,
+           v_perm = array<i64: 0, 2, 1, 3>} : (...) -> tensor<1x64x6x64xf32>
+    ```
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
 #endif // KILN_PASSES_TD

@@ -14,6 +14,8 @@ void kiln::buildDefaultPipeline(mlir::OpPassManager &pm,
     fpm.addPass(createChannelsLast());
   if (options.matchAttention)
     fpm.addPass(createMatchAttention());
+  if (options.foldTransposes)
+    fpm.addPass(createFoldTransposes());
   if (options.fuseElementwise)
     fpm.addPass(createFuseElementwise());
   // After elementwise fusion, so that a whole chain becomes the epilogue.

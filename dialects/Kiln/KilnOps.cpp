@@ -248,9 +248,47 @@ LogicalResult FusedContractionOp::verify() {
   return verifyFusedBody(*this, body, getInputs(), std::next(body.begin()));
 }
 
+/// `shape` viewed through `perm` (dimension i of the view is dimension
+/// perm[i]); no permutation, or an invalid one, leaves it as is.
+static SmallVector<int64_t> viewThrough(ArrayRef<int64_t> shape,
+                                        std::optional<ArrayRef<int64_t>> perm) {
+  if (!perm || perm->size() != shape.size())
+    return SmallVector<int64_t>(shape);
+  SmallVector<int64_t> out;
+  for (int64_t p : *perm)
+    out.push_back(p >= 0 && p < (int64_t)shape.size() ? shape[p] : 0);
+  return out;
+}
+
+SmallVector<int64_t> AttentionOp::qShape() { return viewThrough(shapeOf(getQ()), getQPerm()); }
+SmallVector<int64_t> AttentionOp::ktShape() { return viewThrough(shapeOf(getKt()), getKtPerm()); }
+SmallVector<int64_t> AttentionOp::vShape() { return viewThrough(shapeOf(getV()), getVPerm()); }
+SmallVector<int64_t> AttentionOp::resultShape() {
+  ArrayRef<int64_t> stored = shapeOf(getOutput());
+  auto perm = getOutPerm();
+  if (!perm || perm->size() != stored.size())
+    return SmallVector<int64_t>(stored);
+  SmallVector<int64_t> logical(stored.size());
+  for (auto [k, p] : llvm::enumerate(*perm))
+    if (p >= 0 && p < (int64_t)stored.size())
+      logical[p] = stored[k];
+  return logical;
+}
+
 LogicalResult AttentionOp::verify() {
-  ArrayRef<int64_t> q = shapeOf(getQ()), kt = shapeOf(getKt()), v = shapeOf(getV()),
-                    y = shapeOf(getOutput());
+  for (auto [name, perm, value] :
+       {std::tuple{"q_perm", getQPerm(), getQ()}, {"kt_perm", getKtPerm(), getKt()},
+        {"v_perm", getVPerm(), getV()}, {"out_perm", getOutPerm(), getOutput()}}) {
+    if (!perm)
+      continue;
+    SmallVector<int64_t> sorted(*perm);
+    llvm::sort(sorted);
+    for (auto [i, p] : llvm::enumerate(sorted))
+      if (p != (int64_t)i || sorted.size() != shapeOf(value).size())
+        return emitOpError(name) << " is not a permutation of the operand's dimensions";
+  }
+  SmallVector<int64_t> qs = qShape(), kts = ktShape(), vs = vShape(), ys = resultShape();
+  ArrayRef<int64_t> q = qs, kt = kts, v = vs, y = ys;
   size_t rank = q.size();
   if (rank < 2 || kt.size() != rank || v.size() != rank || y.size() != rank)
     return emitOpError("expects q, kt, v and result of one rank, 2 or more");

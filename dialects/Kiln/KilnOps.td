@@ -271,6 +271,12 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
     Produced by `kiln-match-attention`; the kernel streams each query row over
     blocks of keys with an online softmax and never holds the score matrix.
 
+    `q_perm`, `kt_perm` and `v_perm` (set by `kiln-fold-transposes`) say that
+    the operand is stored untransposed: the logical `q` is
+    `transpose(q, q_perm)`. With `out_perm` the result is stored as
+    `transpose(logical result, out_perm)`. The kernel reads and writes through
+    strides, so the head split and merge of multi-head attention move no data.
+
     ```mlir
     %o = kiln.attention %q, %kt, %v {mask_kind = "none", scale = 0.125 : f64}
          : (tensor<1x4x8x64xf32>, tensor<1x4x64x8xf32>, tensor<1x4x8x64xf32>) -> tensor<1x4x8x64xf32>
@@ -278,12 +284,23 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
   }];
   let arguments = (ins Kiln_Tensor:$q, Kiln_Tensor:$kt, Kiln_Tensor:$v,
                        Optional<Kiln_Tensor>:$mask, F64Attr:$scale, StrAttr:$mask_kind,
-                       DefaultValuedAttr<F64Attr, "-INFINITY">:$fill);
+                       DefaultValuedAttr<F64Attr, "-INFINITY">:$fill,
+                       OptionalAttr<DenseI64ArrayAttr>:$q_perm,
+                       OptionalAttr<DenseI64ArrayAttr>:$kt_perm,
+                       OptionalAttr<DenseI64ArrayAttr>:$v_perm,
+                       OptionalAttr<DenseI64ArrayAttr>:$out_perm);
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = [{
     $q `,` $kt `,` $v (`,` $mask^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Logical shapes of q, kt, v and the result, after the permutations.
+    llvm::SmallVector<int64_t> qShape();
+    llvm::SmallVector<int64_t> ktShape();
+    llvm::SmallVector<int64_t> vShape();
+    llvm::SmallVector<int64_t> resultShape();
+  }];
 }
 
 //===----------------------------------------------------------------------===//

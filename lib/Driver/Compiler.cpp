@@ -128,7 +128,8 @@ const std::map<std::string, std::string> &knownPassNames() {
       {"layout", "running convolutions and pooling channels-last (kiln-channels-last)"},
       {"sdpa", "attention matching (kiln-match-attention)"},
       {"fusion", "fusing elementwise chains into one kernel and into the contraction they "
-                 "follow (kiln-fuse-elementwise, kiln-fuse-epilogue)"},
+                 "follow, and transposes into attention indexing (kiln-fuse-elementwise, "
+                 "kiln-fuse-epilogue, kiln-fold-transposes)"},
       {"reuse", "emitting structurally identical kernels once"},
       {"memplan", "sharing arena space between buffers with disjoint lifetimes"},
   };
@@ -194,6 +195,7 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   pipeline.matchAttention = !options.disabledPasses.count("sdpa");
   pipeline.fuseElementwise = !options.disabledPasses.count("fusion");
   pipeline.fuseEpilogue = pipeline.fuseElementwise;
+  pipeline.foldTransposes = pipeline.fuseElementwise;
   buildDefaultPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return makeError("model '" + path + "': optimisation failed:\n" + diagnostics);

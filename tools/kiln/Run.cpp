@@ -269,7 +269,15 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
     return result.takeError();
   if (Error e = writeCompileResult(*result, tmp, /*writeReport=*/true, false))
     return std::move(e);
+  auto buildStart = std::chrono::steady_clock::now();
   if (Error e = buildSharedObject(tmp, name)) {
+    llvm::sys::fs::remove_directories(tmp);
+    return std::move(e);
+  }
+  // The C++ build time of the generated code joins the cached report.
+  result->report["build_seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - buildStart).count();
+  if (Error e = writeCompileResult(*result, tmp, /*writeReport=*/true, false)) {
     llvm::sys::fs::remove_directories(tmp);
     return std::move(e);
   }
@@ -334,8 +342,12 @@ struct SignatureValue {
   onnx::TypeProto declared;
 };
 
+/// What `kiln run` reads back from the cached compile report.
 struct RunSignature {
   std::vector<SignatureValue> inputs, outputs;
+  int64_t sourceBytes = 0;
+  /// Time the system compiler took to build the generated code.
+  double buildSeconds = 0;
 };
 
 Expected<RunSignature> readSignature(const std::string &reportPath,
@@ -346,12 +358,14 @@ Expected<RunSignature> readSignature(const std::string &reportPath,
   nlohmann::json report = nlohmann::json::parse(*bytes, nullptr, false);
   if (report.is_discarded() || !report.contains("signature"))
     return makeError("'" + reportPath + "' has no signature; delete the cache entry");
+  RunSignature sig;
+  sig.sourceBytes = report.value("generated_source_bytes", int64_t(0));
+  sig.buildSeconds = report.value("build_seconds", 0.0);
   std::map<std::string, const onnx::TypeProto *> declared;
   for (const auto &v : model.graph().input())
     declared[v.name()] = &v.type();
   for (const auto &v : model.graph().output())
     declared[v.name()] = &v.type();
-  RunSignature sig;
   for (auto [key, list] : {std::pair{"inputs", &sig.inputs}, {"outputs", &sig.outputs}}) {
     for (const auto &e : report["signature"][key]) {
       SignatureValue v;
@@ -445,6 +459,8 @@ int runCommand(const RunOptions &options) {
   report["model"] = options.model;
   report["name"] = name;
   report["threads"] = options.threads;
+  report["generated_source_bytes"] = signature->sourceBytes;
+  report["build_seconds"] = signature->buildSeconds;
   bool allMatch = true;
   nlohmann::json datasets = nlohmann::json::array();
   std::vector<kiln_tensor> lastInputs;
