@@ -246,6 +246,7 @@ public:
         .Case<AttentionOp>([&](auto o) { return printAttention(o); })
         .Case<FusedElementwiseOp>([&](auto o) { return printFused(o); })
         .Case<FusedContractionOp>([&](auto o) { return printFusedContraction(o); })
+        .Case<FusedRowOp>([&](auto o) { return printFusedRow(o); })
         .Case<LayerNormOp>([&](auto o) { return printLayerNorm(o); })
         .Case<BatchNormOp>([&](auto o) { return printBatchNorm(o); })
         .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
@@ -500,17 +501,16 @@ private:
     return result;
   }
 
-  /// Emits the elementwise ops of a fused body from `first` on for `count`
-  /// elements (index `j`, fewer than `tile`): each op is a loop filling a
-  /// local array and the last one writes `target`. `names` gives the element
-  /// expressions (in terms of j) of the values available on entry.
-  LogicalResult emitChain(Block &body, Block::iterator first,
+  /// Emits the elementwise ops [first, end) of a fused body for `count`
+  /// elements (index `j`, at most `tile`): each op is a loop filling a local
+  /// array, and the op producing `result` writes `target` instead. `names`
+  /// gives the element expressions (in terms of j) of the values available on
+  /// entry. Adds the ops per element to `opsPerElement`.
+  LogicalResult emitChain(Block::iterator first, Block::iterator end, Value result,
                           llvm::DenseMap<Value, std::string> names, const std::string &count,
                           int64_t tile, const std::string &target, int64_t &opsPerElement) {
-    auto yield = cast<YieldOp>(body.getTerminator());
     int local = 0;
-    opsPerElement = 0;
-    for (Operation &inner : llvm::make_range(first, Block::iterator(yield))) {
+    for (Operation &inner : llvm::make_range(first, end)) {
       SmallVector<std::string> args;
       for (Value v : inner.getOperands())
         args.push_back(names.lookup(v));
@@ -533,7 +533,7 @@ private:
       if (expr.empty())
         return inner.emitOpError("cannot be evaluated in a fused kernel");
       ++opsPerElement;
-      bool last = inner.getResult(0) == yield.getValue();
+      bool last = inner.getResult(0) == result;
       if (!last)
         c.line("float t" + str(local) + "[" + str(tile) + "];");
       c.open("for (int64_t j = 0; j < " + count + "; ++j)");
@@ -598,7 +598,10 @@ private:
       for (auto [i, arg] : llvm::enumerate(body.getArguments()))
         names[arg] = inName(i) + "[" + offsetExpr(vars, strides[i]) + "]";
       std::string target = outName + "[" + offsetExpr(vars, strides.back()) + "]";
-      if (failed(emitChain(body, body.begin(), names, "n", tile, target, opsPerElement)))
+      opsPerElement = 0;
+      if (failed(emitChain(body.begin(), body.getTerminator()->getIterator(),
+                           body.getTerminator()->getOperand(0), names, "n", tile, target,
+                           opsPerElement)))
         result = failure();
       c.close();
     };
@@ -810,6 +813,14 @@ private:
     int64_t dh = o.getDilations()[0], dw = o.getDilations()[1];
     int64_t pt = o.getPads()[0], pl = o.getPads()[1];
     std::string init = o.getBias() ? "in2[oc0 + j]" : "0.0f";
+    // A fused squeeze-and-excitation prologue scales each input channel as it
+    // is read: `scale` points at the image's channel scales.
+    Value inputScale = fusedWith ? fusedWith.getInputScale() : Value();
+    std::string scaleRow;
+    if (inputScale) {
+      unsigned arg = cast<BlockArgument>(inputScale).getArgNumber();
+      scaleRow = in(arg) + (shapeOf(inputScale)[0] == 1 ? "" : " + n * " + str(ch));
+    }
     k.usesPool = true;
     k.flops = 2 * product(y) * icg * kh * kw;
     auto taps = [&]() {
@@ -841,8 +852,10 @@ private:
              " + iw) * " + str(ch) + " + oc0;");
       c.line("const float *__restrict wr = in1 + (kh * " + str(kw) + " + kw) * " + str(ch) +
              " + oc0;");
+      if (inputScale)
+        c.line("const float *__restrict sc = " + scaleRow + " + oc0;");
       c.open("for (int64_t j = 0; j < nb; ++j)");
-      c.line("acc[j] += src[j] * wr[j];");
+      c.line(inputScale ? "acc[j] += src[j] * sc[j] * wr[j];" : "acc[j] += src[j] * wr[j];");
       c.close();
       c.close();
       c.close();
@@ -890,11 +903,13 @@ private:
     c.close();
     c.line("const float *__restrict wt = in1 + (kh * " + str(kw) + " + kw) * " +
            str(icg * oc) + " + oc0;");
+    if (inputScale)
+      c.line("const float *__restrict sc = " + scaleRow + " + g * " + str(icg) + ";");
     c.open("for (int64_t ic = 0; ic < " + str(icg) + "; ++ic)");
     c.line("const float *__restrict wr = wt + ic * " + str(oc) + ";");
     c.open("for (int64_t p = 0; p < pw; ++p)");
     c.line("if (!src[p]) continue;");
-    c.line("const float xv = src[p][ic];");
+    c.line(inputScale ? "const float xv = src[p][ic] * sc[ic];" : "const float xv = src[p][ic];");
     c.line("float *__restrict a = acc[p];");
     c.open("for (int64_t j = 0; j < nb; ++j)");
     c.line("a[j] += xv * wr[j];");
@@ -920,7 +935,9 @@ private:
   /// first, reading their other inputs at the same coordinates.
   LogicalResult storeTile(ArrayRef<std::string> vars, const std::string &acc,
                           const std::string &count, int64_t tile, const std::string &target) {
-    if (!fusedWith) {
+    bool epilogue = fusedWith && fusedWith.getBody().front().getTerminator()->getOperand(0) !=
+                                     fusedWith.getContraction()->getResult(0);
+    if (!epilogue) {
       if (acc == target)
         return success();
       c.open("for (int64_t j = 0; j < " + count + "; ++j)");
@@ -935,7 +952,11 @@ private:
       if (shapeOf(arg).size() <= y.size())
         names[arg] = in(i) + "[" + offsetExpr(vars, broadcastStrides(shapeOf(arg), y)) + "]";
     names[fusedWith.getContraction()->getResult(0)] = acc;
-    return emitChain(body, std::next(body.begin()), names, count, tile, target, epilogueOps);
+    epilogueOps = 0;
+    return emitChain(std::next(fusedWith.getContraction()->getIterator()),
+                     body.getTerminator()->getIterator(),
+                     body.getTerminator()->getOperand(0), names, count, tile, target,
+                     epilogueOps);
   }
 
   /// A conv, gemm or matmul whose kernel applies the fused epilogue to its
@@ -1305,29 +1326,117 @@ private:
     c.open("for (int64_t r = 0; r < " + str(inner) + "; ++r)");
     c.line("const float *x = in0 + o * " + str(len * inner) + " + r;");
     c.line("float *y = out0 + o * " + str(len * inner) + " + r;");
+    emitSoftmaxRow(o.getLog(), "x", "y", len, inner);
+    c.close();
+    c.close();
+    return success();
+  }
+
+  /// Softmax (or log-softmax) of the `len` elements x[j * stride] into
+  /// y[j * stride], summing in double.
+  void emitSoftmaxRow(bool log, const std::string &x, const std::string &y, int64_t len,
+                      int64_t stride) {
+    auto at = [&](const std::string &a) {
+      return a + "[j" + (stride == 1 ? "" : " * " + str(stride)) + "]";
+    };
     c.line("float mx = -std::numeric_limits<float>::infinity();");
     c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    c.line("mx = x[j * " + str(inner) + "] > mx ? x[j * " + str(inner) + "] : mx;");
+    c.line("mx = " + at(x) + " > mx ? " + at(x) + " : mx;");
     c.close();
     c.line("double sum = 0.0;");
     c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    c.line("const float e = std::exp(x[j * " + str(inner) + "] - mx);");
-    c.line("y[j * " + str(inner) + "] = e;");
+    c.line("const float e = std::exp(" + at(x) + " - mx);");
+    c.line(at(y) + " = e;");
     c.line("sum += e;");
     c.close();
-    if (o.getLog()) {
+    if (log) {
       c.line("const float shift = mx + static_cast<float>(std::log(sum));");
       c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-      c.line("y[j * " + str(inner) + "] = x[j * " + str(inner) + "] - shift;");
+      c.line(at(y) + " = " + at(x) + " - shift;");
       c.close();
     } else {
       c.line("const float scale = static_cast<float>(1.0 / sum);");
       c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-      c.line("y[j * " + str(inner) + "] *= scale;");
+      c.line(at(y) + " *= scale;");
       c.close();
     }
+  }
+
+  /// A row softmax or layer norm with its prologue and epilogue: one task
+  /// per block of rows; the prologue fills a local row, the head normalises
+  /// it into a second one, and the epilogue writes the result row.
+  LogicalResult printFusedRow(FusedRowOp o) {
+    Block &body = o.getBody().front();
+    Operation *head = o.getHead();
+    Value y = o.getOutput();
+    ArrayRef<int64_t> shape = shapeOf(y);
+    int64_t len = shape.back(), rows = numel(y) / len;
+    ArrayRef<int64_t> lead = shape.drop_back();
+    k.usesPool = true;
+    c.open("pool.parallelFor(" + str(rows) + ", [&](int64_t begin, int64_t end)");
+    c.line("float xr[" + str(len) + "], yr[" + str(len) + "];");
+    c.open("for (int64_t r = begin; r < end; ++r)");
+    // Result coordinates of row r, to index inputs that broadcast.
+    SmallVector<std::string> vars;
+    int64_t stride = 1;
+    for (int64_t d = (int64_t)lead.size() - 1; d >= 0; --d) {
+      vars.insert(vars.begin(), "e" + str(d));
+      c.line("const int64_t e" + str(d) + " = r / " + str(stride) + " % " + str(lead[d]) +
+             "; (void)e" + str(d) + ";");
+      stride *= lead[d];
+    }
+    vars.push_back("j");
+    llvm::DenseMap<Value, std::string> names;
+    for (auto [i, arg] : llvm::enumerate(body.getArguments()))
+      if (shapeOf(arg).size() <= shape.size())
+        names[arg] = in(i) + "[" + offsetExpr(vars, broadcastStrides(shapeOf(arg), shape)) + "]";
+    int64_t ops = 0;
+    // The prologue computes the head's input into xr.
+    Value input = head->getOperand(0);
+    if (!isa<BlockArgument>(input)) {
+      if (failed(emitChain(body.begin(), head->getIterator(), input, names, str(len), len,
+                           "xr[j]", ops)))
+        return failure();
+    } else {
+      c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
+      c.line("xr[j] = " + names.lookup(input) + ";");
+      c.close();
+    }
+    bool epilogue = body.getTerminator()->getOperand(0) != head->getResult(0);
+    std::string yRow = epilogue ? "yr" : "yo";
+    if (!epilogue)
+      c.line("float *yo = out0 + r * " + str(len) + ";");
+    if (auto ln = dyn_cast<LayerNormOp>(head)) {
+      auto param = [&](Value v) -> FailureOr<std::string> {
+        if (!isa<BlockArgument>(v))
+          return failure();
+        int64_t count = numel(v);
+        if (count != len && count != 1)
+          return failure();
+        return in(cast<BlockArgument>(v).getArgNumber()) + (count == 1 ? "[0]" : "[j]");
+      };
+      auto scale = param(ln.getScale());
+      FailureOr<std::string> bias = std::string();
+      if (ln.getBias())
+        bias = param(ln.getBias());
+      if (failed(scale) || failed(bias))
+        return ln.emitOpError("scale/bias that broadcast partially are not supported");
+      emitLayerNormRow(ln, "xr", yRow, len, *scale, *bias);
+      k.flops = 8 * numel(y);
+    } else {
+      emitSoftmaxRow(cast<SoftmaxOp>(head).getLog(), "xr", yRow, len, 1);
+      k.flops = 4 * numel(y);
+    }
+    if (epilogue) {
+      names[head->getResult(0)] = "yr[j]";
+      if (failed(emitChain(std::next(head->getIterator()), body.getTerminator()->getIterator(),
+                           body.getTerminator()->getOperand(0), names, str(len), len,
+                           "out0[r * " + str(len) + " + j]", ops)))
+        return failure();
+    }
+    k.flops += numel(y) * ops;
     c.close();
-    c.close();
+    c.close(");");
     return success();
   }
 
@@ -1357,27 +1466,33 @@ private:
     c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
     c.line("const float *x = in0 + o * " + str(len) + ";");
     c.line("float *y = out0 + o * " + str(len) + ";");
+    emitLayerNormRow(o, "x", "y", len, "in1[" + *si + "]",
+                     o.getBias() ? "in2[" + *bi + "]" : "");
+    c.close();
+    return success();
+  }
+
+  /// Layer normalisation of x[0..len) into y, with the scale and bias element
+  /// expressions (in terms of j; no bias when empty). Sums in double.
+  void emitLayerNormRow(LayerNormOp o, const std::string &x, const std::string &y, int64_t len,
+                        const std::string &scale, const std::string &bias) {
     c.line("double sum = 0.0;");
     c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    c.line("sum += x[j];");
+    c.line("sum += " + x + "[j];");
     c.close();
     c.line("const double mean = sum / " + str(len) + ";");
     c.line("double sq = 0.0;");
     c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    c.line("const double d = x[j] - mean;");
+    c.line("const double d = " + x + "[j] - mean;");
     c.line("sq += d * d;");
     c.close();
     c.line("const float inv = static_cast<float>(1.0 / std::sqrt(sq / " + str(len) +
            " + " + floatLiteral(o.getEpsilon().convertToFloat(), "double") + "));");
     c.line("const float m = static_cast<float>(mean);");
     c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    std::string expr = "(x[j] - m) * inv * in1[" + *si + "]";
-    if (o.getBias())
-      expr += " + in2[" + *bi + "]";
-    c.line("y[j] = " + expr + ";");
+    c.line(y + "[j] = (" + x + "[j] - m) * inv * " + scale + (bias.empty() ? "" : " + " + bias) +
+           ";");
     c.close();
-    c.close();
-    return success();
   }
 
   LogicalResult printBatchNorm(BatchNormOp o) {

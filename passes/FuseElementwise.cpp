@@ -5,9 +5,10 @@
 // that reads its inputs once and writes only its result, and one kernel
 // launch instead of many.
 //
-// Groups grow backwards from a root: an elementwise operand producer joins
-// when all its users are already in the group, so no value that is read
-// elsewhere disappears. Every member's result broadcasts to the root's shape
+// Groups grow backwards from a root: an elementwise operand producer of the
+// root's shape joins when all its users are already in the group, so no value
+// that is read elsewhere disappears and nothing is recomputed per broadcast
+// element. Every member's result broadcasts to the root's shape
 // (it feeds the root through broadcasting ops), which is what lets the kernel
 // evaluate the body per result element.
 //
@@ -46,6 +47,11 @@ struct FuseElementwise : kiln::impl::FuseElementwiseBase<FuseElementwise> {
         for (Value operand : group[i]->getOperands()) {
           Operation *def = operand.getDefiningOp();
           if (!def || taken.count(def) || group.contains(def) || !isFusableElementwise(def))
+            continue;
+          // A smaller producer that broadcasts into the chain would be
+          // recomputed for every element of the result; it stays outside
+          // (where it can be another kernel's epilogue).
+          if (def->getResult(0).getType() != root->getResult(0).getType())
             continue;
           if (llvm::all_of(def->getUsers(), [&](Operation *u) { return group.contains(u); }))
             group.insert(def);
@@ -100,4 +106,20 @@ bool kiln::isFusableElementwise(Operation *op) {
   if (auto where = dyn_cast<WhereOp>(op))
     return isF32(where.getX()) && isF32(where.getY());
   return false;
+}
+
+Value kiln::cloneElementwise(OpBuilder &b, Operation *op,
+                             llvm::function_ref<Value(Value)> operandFor) {
+  IRMapping map;
+  if (auto chain = dyn_cast<FusedElementwiseOp>(op)) {
+    Block &body = chain.getBody().front();
+    for (auto [input, arg] : llvm::zip(chain.getInputs(), body.getArguments()))
+      map.map(arg, operandFor(input));
+    for (Operation &inner : body.without_terminator())
+      b.clone(inner, map);
+    return map.lookup(cast<YieldOp>(body.getTerminator()).getValue());
+  }
+  for (Value v : op->getOperands())
+    map.map(v, operandFor(v));
+  return b.clone(*op, map)->getResult(0);
 }

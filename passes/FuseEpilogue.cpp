@@ -10,6 +10,10 @@
 // only user, and it must read the contraction's result at full shape, so
 // the epilogue runs once per result element.
 //
+// A channels-last conv also takes in the squeeze-and-excitation scaling of
+// its input (x * s with s per image and channel): the kernel scales what it
+// reads, and the scaled activation is never stored.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
@@ -38,39 +42,77 @@ bool canHeadEpilogue(Operation *op) {
                       [](Value v) { return getElementTypeOrSelf(v.getType()).isF32(); });
 }
 
+/// The squeeze-and-excitation scaling a channels-last conv can apply as it
+/// reads its input: a single-use mul of the full-size input by a
+/// [N or 1, 1, 1, C] tensor. Returns the mul and sets `scale` and `x`.
+MulOp inputScaling(Operation *head, Value &x, Value &scale) {
+  auto conv = dyn_cast<ConvOp>(head);
+  auto mul = conv ? conv.getInput().getDefiningOp<MulOp>() : MulOp();
+  if (!mul || !mul->hasOneUse())
+    return MulOp();
+  ArrayRef<int64_t> in = cast<ShapedType>(conv.getInput().getType()).getShape();
+  for (auto [a, b] : {std::pair{mul.getLhs(), mul.getRhs()}, {mul.getRhs(), mul.getLhs()}}) {
+    ArrayRef<int64_t> s = cast<ShapedType>(b.getType()).getShape();
+    if (a.getType() == conv.getInput().getType() && s.size() == 4 &&
+        (s[0] == 1 || s[0] == in[0]) && s[1] == 1 && s[2] == 1 && s[3] == in[3]) {
+      x = a;
+      scale = b;
+      return mul;
+    }
+  }
+  return MulOp();
+}
+
 struct FuseEpilogue : kiln::impl::FuseEpilogueBase<FuseEpilogue> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     SmallVector<Operation *> heads;
     for (Operation &op : func.getBody().front())
-      if (canHeadEpilogue(&op) && op.getResult(0).hasOneUse())
+      if (canHeadEpilogue(&op))
         heads.push_back(&op);
     for (Operation *head : heads) {
-      Operation *user = *head->getResult(0).getUsers().begin();
-      bool chain = isa<FusedElementwiseOp>(user);
-      if (!chain && !isFusableElementwise(user))
-        continue;
-      if (user->getResult(0).getType() != head->getResult(0).getType())
-        continue; // The consumer broadcasts the contraction's result.
-      fuse(head, user);
+      Operation *user = head->getResult(0).hasOneUse()
+                            ? *head->getResult(0).getUsers().begin()
+                            : nullptr;
+      if (user && !isa<FusedElementwiseOp>(user) && !isFusableElementwise(user))
+        user = nullptr;
+      // The consumer must not broadcast the contraction's result.
+      if (user && user->getResult(0).getType() != head->getResult(0).getType())
+        user = nullptr;
+      Value x, scale;
+      MulOp prologue = inputScaling(head, x, scale);
+      if (user || prologue)
+        fuse(prologue, x, scale, head, user);
     }
   }
 
-  /// Replaces `user` by a fused contraction computing head then user.
-  void fuse(Operation *head, Operation *user) {
+  /// Replaces `head` (and `user`, the epilogue, and `prologue`, the scaling
+  /// of the input x by scale, where given) by one fused contraction.
+  void fuse(MulOp prologue, Value x, Value scale, Operation *head, Operation *user) {
     Value result = head->getResult(0);
     // The head's operands come first, in order (the code generator reads
-    // them as its first inputs); then the epilogue's other inputs.
+    // them as its first inputs; a scaled input is read as x); then the
+    // scale and the epilogue's other inputs.
     SmallVector<Value> inputs(head->getOperands());
+    if (prologue)
+      inputs[0] = x;
     llvm::SetVector<Value> extra;
-    for (Value v : user->getOperands())
-      if (v != result && !llvm::is_contained(inputs, v))
-        extra.insert(v);
+    if (prologue && !llvm::is_contained(inputs, scale))
+      extra.insert(scale);
+    if (user)
+      for (Value v : user->getOperands())
+        if (v != result && !llvm::is_contained(inputs, v))
+          extra.insert(v);
     inputs.append(extra.begin(), extra.end());
 
-    OpBuilder b(user);
-    auto fused = b.create<FusedContractionOp>(b.getFusedLoc({head->getLoc(), user->getLoc()}),
-                                              user->getResult(0).getType(), inputs);
+    Operation *last = user ? user : head;
+    SmallVector<Location> locs;
+    for (Operation *op : {prologue.getOperation(), head, user})
+      if (op)
+        locs.push_back(op->getLoc());
+    OpBuilder b(last);
+    auto fused = b.create<FusedContractionOp>(b.getFusedLoc(locs),
+                                              last->getResult(0).getType(), inputs);
     Block *body = b.createBlock(&fused.getBody());
     SmallVector<BlockArgument> args;
     for (Value v : inputs)
@@ -82,26 +124,20 @@ struct FuseEpilogue : kiln::impl::FuseEpilogueBase<FuseEpilogue> {
     IRMapping map;
     for (auto [i, operand] : llvm::enumerate(head->getOperands()))
       map.map(operand, args[i]);
+    if (prologue)
+      map.map(head->getOperand(0), cloneElementwise(b, prologue, argFor));
     Value headResult = b.clone(*head, map)->getResult(0);
-
-    IRMapping epilogue;
-    Value yielded;
-    if (auto chain = dyn_cast<FusedElementwiseOp>(user)) {
-      Block &chainBody = chain.getBody().front();
-      for (auto [input, arg] : llvm::zip(chain.getInputs(), chainBody.getArguments()))
-        epilogue.map(arg, input == result ? headResult : argFor(input));
-      for (Operation &op : chainBody.without_terminator())
-        b.clone(op, epilogue);
-      yielded = epilogue.lookup(cast<YieldOp>(chainBody.getTerminator()).getValue());
-    } else {
-      for (Value v : user->getOperands())
-        epilogue.map(v, v == result ? headResult : argFor(v));
-      yielded = b.clone(*user, epilogue)->getResult(0);
-    }
-    b.create<YieldOp>(user->getLoc(), yielded);
-    user->getResult(0).replaceAllUsesWith(fused.getOutput());
-    user->erase();
+    Value yielded = user ? cloneElementwise(b, user, [&](Value v) {
+      return v == result ? headResult : argFor(v);
+    })
+                         : headResult;
+    b.create<YieldOp>(last->getLoc(), yielded);
+    last->getResult(0).replaceAllUsesWith(fused.getOutput());
+    if (user)
+      user->erase();
     head->erase();
+    if (prologue)
+      prologue->erase();
   }
 };
 

@@ -23,6 +23,12 @@ int64_t countLayoutConversions(mlir::Operation *root);
 /// Float32 elementwise ops a fused kernel can evaluate per element.
 bool isFusableElementwise(mlir::Operation *op);
 
+/// Clones the computation of `op` (a kiln.fused_elementwise, whose body is
+/// inlined, or a single elementwise op) at the builder's insertion point,
+/// with each operand replaced by `operandFor(operand)`; returns the result.
+mlir::Value cloneElementwise(mlir::OpBuilder &b, mlir::Operation *op,
+                             llvm::function_ref<mlir::Value(mlir::Value)> operandFor);
+
 /// Which optional passes the default pipeline runs.
 struct PipelineOptions {
   bool foldBatchNorm = true;
@@ -34,6 +40,8 @@ struct PipelineOptions {
   bool fuseElementwise = true;
   /// kiln-fuse-epilogue (also `--disable=fusion`).
   bool fuseEpilogue = true;
+  /// kiln-fuse-rows (also `--disable=fusion`).
+  bool fuseRows = true;
   /// kiln-fold-transposes (also `--disable=fusion`).
   bool foldTransposes = true;
 };

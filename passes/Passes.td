@@ -123,7 +123,7 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
 }
 
 def FuseEpilogue : Pass<"kiln-fuse-epilogue", "mlir::func::FuncOp"> {
-  let summary = "Fuse the elementwise consumer of a conv, gemm or matmul into its kernel";
+  let summary = "Fuse the elementwise consumer of a conv, gemm or matmul (and a conv's input scaling) into its kernel";
   let description = [{
     When the only user of a float32 `kiln.gemm`, `kiln.matmul` or
     channels-last `kiln.conv` is a `kiln.fused_elementwise` or a single
@@ -131,7 +131,10 @@ def FuseEpilogue : Pass<"kiln-fuse-epilogue", "mlir::func::FuncOp"> {
     (bias add, activation, residual add, clip), both become one
     `kiln.fused_contraction`. Its kernel applies the epilogue to each tile
     of accumulators before storing it, so the contraction's result never goes
-    to memory. Runs after `kiln-fuse-elementwise`.
+    to memory. A channels-last conv whose input is a single-use `kiln.mul` by
+    a `[N or 1, 1, 1, C]` tensor (squeeze-and-excitation scaling) takes that
+    mul in as a prologue and scales its input as it reads it. Runs after
+    `kiln-fuse-elementwise`.
 
     Before:
     ```mlir
@@ -178,6 +181,35 @@ def FoldTransposes : Pass<"kiln-fold-transposes", "mlir::func::FuncOp"> {
     %m = kiln.attention %q4, %k4, %v4 {kt_perm = array<i64: 0, 2, 3, 1>, mask_kind = "none",
            out_perm = array<i64: 0, 2, 1, 3>, q_perm = array<i64: 0, 2, 1, 3>, scale = 1.250000e-01 : f64,
            v_perm = array<i64: 0, 2, 1, 3>} : (...) -> tensor<1x64x6x64xf32>
+    ```
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
+def FuseRows : Pass<"kiln-fuse-rows", "mlir::func::FuncOp"> {
+  let summary = "Fuse elementwise producers and consumers into last-axis softmax and layer norm";
+  let description = [{
+    A float32 `kiln.softmax` or `kiln.layer_norm` over the last axis (rows of
+    at most 8192 elements) absorbs the elementwise chain or op that computes
+    its input when that is used only there (the prologue), and the one that
+    consumes its result when that is its only user (the epilogue), into a
+    `kiln.fused_row`. Runs after `kiln-fuse-epilogue`.
+
+    Before:
+    ```mlir
+    %s = kiln.add %x, %r : (tensor<4x64xf32>, tensor<4x64xf32>) -> tensor<4x64xf32>
+    %n = kiln.layer_norm %s, %g, %b {axis = 1 : i64, epsilon = 1.0e-05 : f32} : (...) -> tensor<4x64xf32>
+    %y = kiln.relu %n : tensor<4x64xf32>
+    ```
+    After:
+    ```mlir
+    %y = kiln.fused_row %x, %r, %g, %b : (...) -> tensor<4x64xf32> {
+    ^bb0(%a: tensor<4x64xf32>, %c: tensor<4x64xf32>, %s: tensor<64xf32>, %t: tensor<64xf32>):
+      %0 = kiln.add %a, %c : (tensor<4x64xf32>, tensor<4x64xf32>) -> tensor<4x64xf32>
+      %1 = kiln.layer_norm %0, %s, %t {axis = 1 : i64, epsilon = 1.0e-05 : f32} : (...) -> tensor<4x64xf32>
+      %2 = kiln.relu %1 : tensor<4x64xf32>
+      kiln.yield %2 : tensor<4x64xf32>
+    }
     ```
   }];
   let dependentDialects = ["kiln::KilnDialect"];

@@ -21,6 +21,8 @@ void kiln::buildDefaultPipeline(mlir::OpPassManager &pm,
   // After elementwise fusion, so that a whole chain becomes the epilogue.
   if (options.fuseEpilogue)
     fpm.addPass(createFuseEpilogue());
+  if (options.fuseRows)
+    fpm.addPass(createFuseRows());
   // Removes ops whose results became unused and folds shapes of constants.
   fpm.addPass(mlir::createCanonicalizerPass());
 }

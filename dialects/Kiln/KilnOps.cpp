@@ -211,9 +211,9 @@ LogicalResult GemmOp::verify() {
 }
 
 /// Checks what fused ops share: block arguments typed like the inputs, a
-/// yield of the result type, and elementwise ops from `first` on.
+/// yield of the result type, and elementwise ops besides the `head`.
 static LogicalResult verifyFusedBody(Operation *fused, Block &body, ValueRange inputs,
-                                     Block::iterator first) {
+                                     Operation *head) {
   if (body.getNumArguments() != inputs.size())
     return fused->emitOpError("body takes ") << body.getNumArguments() << " arguments for "
                                              << inputs.size() << " inputs";
@@ -223,8 +223,8 @@ static LogicalResult verifyFusedBody(Operation *fused, Block &body, ValueRange i
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
   if (!yield || yield.getValue().getType() != fused->getResult(0).getType())
     return fused->emitOpError("body must yield a value of the result type");
-  for (Operation &op : llvm::make_range(first, Block::iterator(yield)))
-    if (!isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
+  for (Operation &op : body.without_terminator())
+    if (&op != head && !isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
              ReciprocalOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
              WhereOp, PointwiseOp>(op))
       return op.emitOpError("is not an elementwise op and cannot be fused");
@@ -233,19 +233,78 @@ static LogicalResult verifyFusedBody(Operation *fused, Block &body, ValueRange i
 
 LogicalResult FusedElementwiseOp::verify() {
   Block &body = getBody().front();
-  return verifyFusedBody(*this, body, getInputs(), body.begin());
+  return verifyFusedBody(*this, body, getInputs(), nullptr);
+}
+
+Operation *FusedContractionOp::getContraction() {
+  for (Operation &op : getBody().front())
+    if (isa<ConvOp, GemmOp, MatMulOp>(op))
+      return &op;
+  return nullptr;
+}
+
+/// The prologue's scale: the operand of the mul feeding the conv that is
+/// a [N or 1, 1, 1, C] block argument.
+Value FusedContractionOp::getInputScale() {
+  Operation *head = getContraction();
+  auto mul = head ? head->getOperand(0).getDefiningOp<MulOp>() : MulOp();
+  if (!mul)
+    return nullptr;
+  ArrayRef<int64_t> x = shapeOf(head->getOperand(0));
+  for (Value v : mul->getOperands()) {
+    ArrayRef<int64_t> s = shapeOf(v);
+    if (isa<BlockArgument>(v) && s.size() == 4 && (s[0] == 1 || s[0] == x[0]) && s[1] == 1 &&
+        s[2] == 1 && s[3] == x[3])
+      return v;
+  }
+  return nullptr;
 }
 
 LogicalResult FusedContractionOp::verify() {
   Block &body = getBody().front();
-  Operation *head = &body.front();
-  auto conv = dyn_cast<ConvOp>(head);
-  if (!(conv && conv.getChannelsLast()) && !isa<GemmOp, MatMulOp>(head))
-    return emitOpError("body must start with a channels-last kiln.conv, a kiln.gemm or a kiln.matmul");
+  Operation *head = getContraction();
+  auto conv = dyn_cast_or_null<ConvOp>(head);
+  if (!head || (conv && !conv.getChannelsLast()))
+    return emitOpError("body must hold a channels-last kiln.conv, a kiln.gemm or a kiln.matmul");
+  if (head != &body.front()) {
+    // The only prologue: a per-channel scale of a conv's input.
+    auto mul = dyn_cast<MulOp>(body.front());
+    Value other = mul ? (mul.getLhs() == getInputScale() ? mul.getRhs() : mul.getLhs())
+                      : Value();
+    if (!conv || &*std::next(body.begin()) != head || head->getOperand(0) != mul.getOutput() ||
+        !getInputScale() || !isa<BlockArgument>(other) ||
+        other.getType() != head->getOperand(0).getType())
+      return emitOpError("only a per-channel scale of a conv's input may precede the "
+                         "contraction");
+  }
   if (head->getResult(0).getType() != getOutput().getType() ||
       !getElementTypeOrSelf(head->getResult(0).getType()).isF32())
     return emitOpError("the contraction must produce a float32 value of the result type");
-  return verifyFusedBody(*this, body, getInputs(), std::next(body.begin()));
+  return verifyFusedBody(*this, body, getInputs(), head);
+}
+
+Operation *FusedRowOp::getHead() {
+  for (Operation &op : getBody().front())
+    if (isa<SoftmaxOp, LayerNormOp>(op))
+      return &op;
+  return nullptr;
+}
+
+LogicalResult FusedRowOp::verify() {
+  Block &body = getBody().front();
+  Operation *head = getHead();
+  int heads = llvm::count_if(body, [](Operation &op) { return isa<SoftmaxOp, LayerNormOp>(op); });
+  if (!head || heads != 1)
+    return emitOpError("body must hold exactly one kiln.softmax or kiln.layer_norm");
+  auto type = cast<RankedTensorType>(getOutput().getType());
+  int64_t axis = isa<SoftmaxOp>(head) ? cast<SoftmaxOp>(head).getAxis()
+                                      : cast<LayerNormOp>(head).getAxis();
+  if (axis != type.getRank() - 1)
+    return emitOpError("the softmax or layer norm must run over the last axis");
+  if (head->getResult(0).getType() != type || head->getOperand(0).getType() != type ||
+      !type.getElementType().isF32())
+    return emitOpError("the softmax or layer norm must map float32 values of the result type");
+  return verifyFusedBody(*this, body, getInputs(), head);
 }
 
 /// `shape` viewed through `perm` (dimension i of the view is dimension

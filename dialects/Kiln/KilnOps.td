@@ -841,13 +841,18 @@ def Kiln_FusedContractionOp : Kiln_Op<"fused_contraction",
     [IsolatedFromAbove, RecursiveMemoryEffects]> {
   let summary = "A convolution or matrix product with its elementwise epilogue";
   let description = [{
-    Produced by `kiln-fuse-epilogue`. The body's first op is a float32
+    Produced by `kiln-fuse-epilogue`. The body's head is a float32
     `kiln.conv` (channels-last), `kiln.gemm` or `kiln.matmul` on block
     arguments; the ops after it are elementwise (as in
     `kiln.fused_elementwise`), and every one of their values broadcasts to the
     contraction's result shape. The kernel applies the epilogue to each tile of
     accumulators before storing it, so the contraction's result is never
     written to memory.
+
+    A channels-last conv may also have a prologue: one `kiln.mul` before it
+    that scales its input per image and channel by a `[N or 1, 1, 1, C]`
+    value (squeeze-and-excitation). The kernel scales each input element as
+    it reads it, so the scaled activation is never written either.
 
     ```mlir
     %y = kiln.fused_contraction %a, %b, %r : (tensor<64x96xf32>, tensor<96x128xf32>, tensor<64x128xf32>) -> tensor<64x128xf32> {
@@ -866,12 +871,45 @@ def Kiln_FusedContractionOp : Kiln_Op<"fused_contraction",
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     /// The conv, gemm or matmul that heads the body.
-    mlir::Operation *getContraction() { return &getBody().front().front(); }
+    mlir::Operation *getContraction();
+    /// The per-channel scale of the conv's input (a block argument), or null.
+    mlir::Value getInputScale();
+  }];
+}
+
+def Kiln_FusedRowOp : Kiln_Op<"fused_row", [IsolatedFromAbove, RecursiveMemoryEffects]> {
+  let summary = "A last-axis softmax or layer norm with its elementwise prologue and epilogue";
+  let description = [{
+    Produced by `kiln-fuse-rows`. The body computes the input of one
+    float32 `kiln.softmax` or `kiln.layer_norm` over the last axis with
+    elementwise ops (the prologue), applies it, and applies elementwise ops
+    to its result (the epilogue); every value broadcasts to the result
+    shape. The kernel handles one row at a time in local arrays: the
+    prologue's result and the normalised row never go to memory.
+
+    ```mlir
+    %y = kiln.fused_row %x, %r, %g, %b : (tensor<4x64xf32>, tensor<4x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<4x64xf32> {
+    ^bb0(%a: tensor<4x64xf32>, %c: tensor<4x64xf32>, %s: tensor<64xf32>, %t: tensor<64xf32>):
+      %0 = kiln.add %a, %c : (tensor<4x64xf32>, tensor<4x64xf32>) -> tensor<4x64xf32>
+      %1 = kiln.layer_norm %0, %s, %t {axis = 1 : i64, epsilon = 1.0e-05 : f32} : (tensor<4x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<4x64xf32>
+      %2 = kiln.relu %1 : tensor<4x64xf32>
+      kiln.yield %2 : tensor<4x64xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Kiln_Tensor>:$inputs);
+  let results = (outs Kiln_Tensor:$output);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results) $body";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The softmax or layer norm in the body.
+    mlir::Operation *getHead();
   }];
 }
 
 def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
-    ParentOneOf<["FusedElementwiseOp", "FusedContractionOp"]>]> {
+    ParentOneOf<["FusedElementwiseOp", "FusedContractionOp", "FusedRowOp"]>]> {
   let summary = "The result of a fused body";
   let arguments = (ins Kiln_Tensor:$value);
   let assemblyFormat = "$value attr-dict `:` type($value)";

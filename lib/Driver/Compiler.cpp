@@ -128,8 +128,9 @@ const std::map<std::string, std::string> &knownPassNames() {
       {"layout", "running convolutions and pooling channels-last (kiln-channels-last)"},
       {"sdpa", "attention matching (kiln-match-attention)"},
       {"fusion", "fusing elementwise chains into one kernel and into the contraction they "
-                 "follow, and transposes into attention indexing (kiln-fuse-elementwise, "
-                 "kiln-fuse-epilogue, kiln-fold-transposes)"},
+                 "follow or into a row softmax/layer norm, and transposes into attention indexing "
+                 "(kiln-fuse-elementwise, kiln-fuse-epilogue, kiln-fuse-rows, "
+                 "kiln-fold-transposes)"},
       {"reuse", "emitting structurally identical kernels once"},
       {"memplan", "sharing arena space between buffers with disjoint lifetimes"},
   };
@@ -196,6 +197,7 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   pipeline.fuseElementwise = !options.disabledPasses.count("fusion");
   pipeline.fuseEpilogue = pipeline.fuseElementwise;
   pipeline.foldTransposes = pipeline.fuseElementwise;
+  pipeline.fuseRows = pipeline.fuseElementwise;
   buildDefaultPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return makeError("model '" + path + "': optimisation failed:\n" + diagnostics);

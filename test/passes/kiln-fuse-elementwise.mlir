@@ -56,3 +56,21 @@ func.func @nothing(%a: tensor<8xf32>, %i: tensor<8xi64>, %j: tensor<8xi64>) -> (
   %t = kiln.mul %s, %j : (tensor<8xi64>, tensor<8xi64>) -> tensor<8xi64>
   return %r, %t : tensor<8xf32>, tensor<8xi64>
 }
+
+// -----
+
+// A producer of a smaller shape that broadcasts into the chain stays
+// outside: fused, it would be recomputed for every element of the result.
+// CHECK-LABEL: func.func @broadcast_producer
+// CHECK: %[[S:.+]] = kiln.sigmoid %arg1 : tensor<1x4xf32>
+// CHECK: kiln.fused_elementwise %[[S]], %arg0 : (tensor<1x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: kiln.mul
+// CHECK-NEXT: kiln.relu
+// CHECK-NEXT: kiln.yield
+func.func @broadcast_producer(%x: tensor<8x4xf32>, %g: tensor<1x4xf32>) -> tensor<8x4xf32> {
+  %s = kiln.sigmoid %g : tensor<1x4xf32>
+  %m = kiln.mul %s, %x : (tensor<1x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  %r = kiln.relu %m : tensor<8x4xf32>
+  return %r : tensor<8x4xf32>
+}

@@ -79,3 +79,24 @@ func.func @no_epilogue(%x: tensor<1x4x8x8xf32>, %w: tensor<4x4x3x3xf32>, %a: ten
   %ia = kiln.add %mi, %mi : (tensor<2x2xi32>, tensor<2x2xi32>) -> tensor<2x2xi32>
   return %r, %m, %mr, %bc, %ia : tensor<1x4x8x8xf32>, tensor<1x8xf32>, tensor<1x8xf32>, tensor<4x8xf32>, tensor<2x2xi32>
 }
+
+// -----
+
+// Squeeze-and-excitation: the per-channel scaling of a conv's input becomes
+// the conv's prologue (the scale is read per input channel), and the
+// excitation conv's hard sigmoid its epilogue.
+// CHECK-LABEL: func.func @squeeze_excite
+// CHECK: %[[S:.+]] = kiln.fused_contraction %arg1, %arg3, %arg4 : (tensor<1x1x1x8xf32>, tensor<1x1x8x8xf32>, tensor<8xf32>) -> tensor<1x1x1x8xf32>
+// CHECK: kiln.pointwise "hard_sigmoid"
+// CHECK: kiln.fused_contraction %arg0, %arg2, %[[S]] : (tensor<1x8x8x8xf32>, tensor<1x1x8x4xf32>, tensor<1x1x1x8xf32>) -> tensor<1x8x8x4xf32> {
+// CHECK-NEXT: ^bb0(%[[X:.+]]: tensor<1x8x8x8xf32>, %[[W:.+]]: tensor<1x1x8x4xf32>, %[[SC:.+]]: tensor<1x1x1x8xf32>):
+// CHECK-NEXT: %[[M:.+]] = kiln.mul %[[SC]], %[[X]]
+// CHECK-NEXT: %[[C:.+]] = kiln.conv %[[M]], %[[W]] {channels_last
+// CHECK-NEXT: kiln.yield %[[C]]
+func.func @squeeze_excite(%x: tensor<1x8x8x8xf32>, %pooled: tensor<1x1x1x8xf32>, %w: tensor<1x1x8x4xf32>, %we: tensor<1x1x8x8xf32>, %be: tensor<8xf32>) -> tensor<1x8x8x4xf32> {
+  %e = kiln.conv %pooled, %we, %be {channels_last, dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x1x8xf32>, tensor<1x1x8x8xf32>, tensor<8xf32>) -> tensor<1x1x1x8xf32>
+  %s = kiln.pointwise "hard_sigmoid"(%e) {params = [0.1666666716337204, 5.000000e-01]} : (tensor<1x1x1x8xf32>) -> tensor<1x1x1x8xf32>
+  %m = kiln.mul %s, %x : (tensor<1x1x1x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+  %c = kiln.conv %m, %w {channels_last, dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x8x8xf32>, tensor<1x1x8x4xf32>) -> tensor<1x8x8x4xf32>
+  return %c : tensor<1x8x8x4xf32>
+}
