@@ -168,8 +168,9 @@ int main(int argc, char **argv) {
   std::string disable;
   compile->add_option("--disable", disable,
                       "Comma-separated optimisations to leave out: layout (channels-last "
-                      "convolutions), sdpa (attention matching), fusion (elementwise and "
-                      "epilogue fusion), reuse (kernel reuse), memplan (arena sharing)");
+                      "convolutions), sdpa (attention matching), fusion (elementwise, epilogue "
+                      "and row fusion, transposes folded into attention), reuse (kernel "
+                      "reuse), memplan (arena sharing)");
   std::vector<std::string> inputShapes;
   compile->add_option("--input-shape", inputShapes,
                       "NAME=SHAPE: fix the form of graph input NAME: a tensor 2x3x4 (or "
