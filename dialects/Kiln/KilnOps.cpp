@@ -122,6 +122,21 @@ static SmallVector<int64_t> permuted(ArrayRef<int64_t> shape, ArrayRef<int64_t> 
 static constexpr int64_t kNhwcAsNchw[] = {0, 3, 1, 2};
 static constexpr int64_t kHwioAsOihw[] = {3, 2, 0, 1};
 
+/// The input and result shapes of a pool in NCHW order, whether it runs
+/// channels-last or not.
+static LogicalResult poolShapesAsNchw(Operation *op, bool channelsLast,
+                                      SmallVector<int64_t> &x, SmallVector<int64_t> &y) {
+  x.assign(shapeOf(op->getOperand(0)).begin(), shapeOf(op->getOperand(0)).end());
+  y.assign(shapeOf(op->getResult(0)).begin(), shapeOf(op->getResult(0)).end());
+  if (!channelsLast)
+    return success();
+  if (x.size() != 4 || y.size() != 4)
+    return op->emitOpError("channels_last expects rank-4 NHWC input and result");
+  x = permuted(x, kNhwcAsNchw);
+  y = permuted(y, kNhwcAsNchw);
+  return success();
+}
+
 LogicalResult ConvOp::verify() {
   SmallVector<int64_t> xs(shapeOf(getInput())), ws(shapeOf(getWeight())),
       ys(shapeOf(getOutput()));
@@ -543,13 +558,9 @@ LogicalResult ReduceSumOp::verify() { return verifyReduce(*this); }
 LogicalResult ReduceMaxOp::verify() { return verifyReduce(*this); }
 
 LogicalResult MaxPoolOp::verify() {
-  SmallVector<int64_t> xs(shapeOf(getInput())), ys(shapeOf(getOutput()));
-  if (getChannelsLast()) {
-    if (xs.size() != 4 || ys.size() != 4)
-      return emitOpError("channels_last expects rank-4 NHWC input and result");
-    xs = permuted(xs, kNhwcAsNchw);
-    ys = permuted(ys, kNhwcAsNchw);
-  }
+  SmallVector<int64_t> xs, ys;
+  if (failed(poolShapesAsNchw(*this, getChannelsLast(), xs, ys)))
+    return failure();
   ArrayRef<int64_t> x = xs, y = ys;
   size_t rank = x.size(), n = rank - 2;
   if ((rank != 4 && rank != 5) || y.size() != rank)
@@ -575,13 +586,9 @@ LogicalResult MaxPoolOp::verify() {
 }
 
 LogicalResult GlobalAveragePoolOp::verify() {
-  SmallVector<int64_t> xs(shapeOf(getInput())), ys(shapeOf(getOutput()));
-  if (getChannelsLast()) {
-    if (xs.size() != 4 || ys.size() != 4)
-      return emitOpError("channels_last expects rank-4 NHWC input and result");
-    xs = permuted(xs, kNhwcAsNchw);
-    ys = permuted(ys, kNhwcAsNchw);
-  }
+  SmallVector<int64_t> xs, ys;
+  if (failed(poolShapesAsNchw(*this, getChannelsLast(), xs, ys)))
+    return failure();
   ArrayRef<int64_t> x = xs, y = ys;
   if (x.size() < 3 || y.size() != x.size() || y[0] != x[0] || y[1] != x[1] ||
       llvm::any_of(y.drop_front(2), [](int64_t d) { return d != 1; }))
