@@ -1,0 +1,204 @@
+#!/usr/bin/python3
+"""Write small ONNX models that exercise Kiln's kernel variants, with expected
+outputs from a float64 numpy reference.
+
+Usage: kernel_variants.py OUT_DIR
+
+Writes OUT_DIR/<case>/model.onnx and OUT_DIR/<case>/test_data_set_0/ with
+input_<i>.pb and output_<i>.pb for each case:
+  conv      channels-last convolutions: odd sizes, stride 2, uneven pads,
+            more than 64 output channels, groups with dilation, depthwise,
+            and relu / residual add + clip epilogues
+  pool      max pooling (floor and ceil mode), average pooling with and without
+            counting pads, global average pooling
+  se        squeeze-and-excitation: the scaled input of a 1x1 conv
+  matmul    batched matmul + bias + tanh, gemm (transB) + relu
+  rows      bias + scale + softmax + scale, add + layer norm + relu
+"""
+
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+rng = np.random.default_rng(7)
+
+
+def rand(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def conv(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dil=(1, 1), group=1):
+    x = x.astype(np.float64)
+    w = w.astype(np.float64)
+    n, c, h, wd = x.shape
+    o, icg, kh, kw = w.shape
+    xp = np.zeros((n, c, h + pads[0] + pads[2], wd + pads[1] + pads[3]))
+    xp[:, :, pads[0]:pads[0] + h, pads[1]:pads[1] + wd] = x
+    oh = (xp.shape[2] - dil[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (xp.shape[3] - dil[1] * (kw - 1) - 1) // stride[1] + 1
+    y = np.zeros((n, o, oh, ow))
+    ocg = o // group
+    for oc in range(o):
+        g = oc // ocg
+        for i in range(oh):
+            for j in range(ow):
+                patch = xp[:, g * icg:(g + 1) * icg,
+                           i * stride[0]:i * stride[0] + dil[0] * (kh - 1) + 1:dil[0],
+                           j * stride[1]:j * stride[1] + dil[1] * (kw - 1) + 1:dil[1]]
+                y[:, oc, i, j] = (patch * w[oc]).sum(axis=(1, 2, 3))
+        if b is not None:
+            y[:, oc] += b[oc]
+    return y
+
+
+def pool(x, kind, k, stride, pads, ceil=False, count_pad=False):
+    n, c, h, w = x.shape
+    def extent(size, i):
+        span = size + pads[i] + pads[i + 2] - k
+        return (-(-span // stride) if ceil else span // stride) + 1
+    oh, ow = extent(h, 0), extent(w, 1)
+    y = np.zeros((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            h0, w0 = i * stride - pads[0], j * stride - pads[1]
+            h1, w1 = min(h0 + k, h + pads[2]), min(w0 + k, w + pads[3])
+            win = x[:, :, max(h0, 0):min(h1, h), max(w0, 0):min(w1, w)].astype(np.float64)
+            if kind == "max":
+                y[:, :, i, j] = win.max(axis=(2, 3))
+            else:
+                count = (h1 - h0) * (w1 - w0) if count_pad else win.shape[2] * win.shape[3]
+                y[:, :, i, j] = win.sum(axis=(2, 3)) / count
+    return y
+
+
+def write(out_dir, name, nodes, inputs, outputs, inits):
+    """inputs/outputs: lists of (name, array); inits: dict name -> array."""
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in inputs],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in outputs],
+        [numpy_helper.from_array(a.astype(np.float32), n) for n, a in inits.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    data = os.path.join(out_dir, name, "test_data_set_0")
+    os.makedirs(data, exist_ok=True)
+    onnx.save(model, os.path.join(out_dir, name, "model.onnx"))
+    for kind, values in (("input", inputs), ("output", outputs)):
+        for i, (n, a) in enumerate(values):
+            t = numpy_helper.from_array(a.astype(np.float32), n)
+            with open(os.path.join(data, f"{kind}_{i}.pb"), "wb") as f:
+                f.write(t.SerializeToString())
+
+
+def node(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, **attrs)
+
+
+def case_conv(out):
+    x = rand(1, 4, 7, 9)
+    wa, ba = rand(70, 4, 3, 3), rand(70)
+    wb = rand(6, 2, 3, 3)
+    wc, bc = rand(6, 1, 3, 3), rand(6)
+    a = np.maximum(conv(x, wa, ba, stride=(2, 2), pads=(1, 0, 2, 1)), 0)
+    b = conv(x, wb, pads=(2, 2, 2, 2), dil=(2, 2), group=2)
+    c = np.clip(conv(b, wc, bc, pads=(1, 1, 1, 1), group=6) + b, 0, 6)
+    nodes = [
+        node("Conv", ["x", "wa", "ba"], ["ca"], strides=[2, 2], pads=[1, 0, 2, 1]),
+        node("Relu", ["ca"], ["a"]),
+        node("Conv", ["x", "wb"], ["b"], pads=[2, 2, 2, 2], dilations=[2, 2], group=2),
+        node("Conv", ["b", "wc", "bc"], ["cc"], pads=[1, 1, 1, 1], group=6),
+        node("Add", ["cc", "b"], ["s"]),
+        node("Clip", ["s", "lo", "hi"], ["c"]),
+    ]
+    inits = {"wa": wa, "ba": ba, "wb": wb, "wc": wc, "bc": bc,
+             "lo": np.array(0, np.float32), "hi": np.array(6, np.float32)}
+    write(out, "conv", nodes, [("x", x)], [("a", a), ("c", c)], inits)
+
+
+def case_pool(out):
+    x = rand(1, 5, 9, 11)
+    outs = [
+        ("m1", pool(x, "max", 3, 2, (1, 1, 1, 1))),
+        ("m2", pool(x, "max", 2, 2, (0, 0, 0, 0), ceil=True)),
+        ("a1", pool(x, "avg", 3, 2, (1, 1, 1, 1))),
+        ("a2", pool(x, "avg", 3, 1, (1, 1, 1, 1), count_pad=True)),
+        ("g", x.astype(np.float64).mean(axis=(2, 3), keepdims=True)),
+    ]
+    nodes = [
+        node("MaxPool", ["x"], ["m1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        node("MaxPool", ["x"], ["m2"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
+        node("AveragePool", ["x"], ["a1"], kernel_shape=[3, 3], strides=[2, 2],
+             pads=[1, 1, 1, 1]),
+        node("AveragePool", ["x"], ["a2"], kernel_shape=[3, 3], strides=[1, 1],
+             pads=[1, 1, 1, 1], count_include_pad=1),
+        node("GlobalAveragePool", ["x"], ["g"]),
+    ]
+    write(out, "pool", nodes, [("x", x)], outs, {})
+
+
+def case_se(out):
+    x = rand(1, 8, 5, 7)
+    w1, w2, w3 = rand(8, 8, 1, 1), rand(8, 8, 1, 1), rand(12, 8, 1, 1)
+    h = np.maximum(conv(x, w1), 0)
+    s = np.clip(conv(h.mean(axis=(2, 3), keepdims=True), w2) / 6 + 0.5, 0, 1)
+    y = conv(h * s, w3)
+    nodes = [
+        node("Conv", ["x", "w1"], ["c1"]),
+        node("Relu", ["c1"], ["h"]),
+        node("GlobalAveragePool", ["h"], ["p"]),
+        node("Conv", ["p", "w2"], ["e"]),
+        node("HardSigmoid", ["e"], ["s"], alpha=1.0 / 6),
+        node("Mul", ["h", "s"], ["hs"]),
+        node("Conv", ["hs", "w3"], ["y"]),
+    ]
+    write(out, "se", nodes, [("x", x)], [("y", y)], {"w1": w1, "w2": w2, "w3": w3})
+
+
+def case_matmul(out):
+    a, b, bias = rand(2, 3, 5, 7), rand(2, 3, 7, 9), rand(9)
+    ga, gb, gc = rand(3, 10), rand(13, 10), rand(13)
+    y = np.tanh(a.astype(np.float64) @ b + bias)
+    z = np.maximum(ga.astype(np.float64) @ gb.T.astype(np.float64) + gc, 0)
+    nodes = [
+        node("MatMul", ["a", "b"], ["m"]),
+        node("Add", ["m", "bias"], ["mb"]),
+        node("Tanh", ["mb"], ["y"]),
+        node("Gemm", ["ga", "gb", "gc"], ["g"], transB=1),
+        node("Relu", ["g"], ["z"]),
+    ]
+    write(out, "matmul", nodes, [("a", a), ("ga", ga)], [("y", y), ("z", z)],
+          {"b": b, "bias": bias, "gb": gb, "gc": gc})
+
+
+def case_rows(out):
+    x, bias = rand(2, 8, 16), rand(16)
+    p, q, scale, shift = rand(6, 40), rand(6, 40), rand(40), rand(40)
+    t = (x.astype(np.float64) + bias) * 0.5
+    e = np.exp(t - t.max(axis=-1, keepdims=True))
+    y = e / e.sum(axis=-1, keepdims=True) * 3.0
+    u = p.astype(np.float64) + q
+    mean = u.mean(axis=-1, keepdims=True)
+    var = ((u - mean) ** 2).mean(axis=-1, keepdims=True)
+    z = np.maximum((u - mean) / np.sqrt(var + 1e-5) * scale + shift, 0)
+    nodes = [
+        node("Add", ["x", "bias"], ["xb"]),
+        node("Mul", ["xb", "half"], ["xs"]),
+        node("Softmax", ["xs"], ["sm"], axis=-1),
+        node("Mul", ["sm", "three"], ["y"]),
+        node("Add", ["p", "q"], ["u"]),
+        node("LayerNormalization", ["u", "scale", "shift"], ["n"], axis=-1, epsilon=1e-5),
+        node("Relu", ["n"], ["z"]),
+    ]
+    inits = {"bias": bias, "half": np.array(0.5, np.float32),
+             "three": np.array(3.0, np.float32), "scale": scale, "shift": shift}
+    write(out, "rows", nodes, [("x", x), ("p", p), ("q", q)], [("y", y), ("z", z)], inits)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    for case in (case_conv, case_pool, case_se, case_matmul, case_rows):
+        case(sys.argv[1])
