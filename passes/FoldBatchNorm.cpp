@@ -3,6 +3,8 @@
 // Exporters in training mode, and hand-written graphs, leave
 // Conv -> BatchNormalization pairs; folding them removes a whole pass over the
 // activations at no numerical cost worth measuring (the fold is done in double).
+// A batch norm with constant parameters that follows no conv becomes a
+// per-channel mul and add, which fuse with their neighbours.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,7 +41,8 @@ std::optional<std::vector<double>> constantValues(Value v) {
 }
 
 struct FoldIntoConv : OpRewritePattern<BatchNormOp> {
-  using OpRewritePattern::OpRewritePattern;
+  // Preferred over BatchNormToAffine: folded, the batch norm costs nothing.
+  FoldIntoConv(MLIRContext *ctx) : OpRewritePattern(ctx, /*benefit=*/2) {}
 
   LogicalResult matchAndRewrite(BatchNormOp bn,
                                 PatternRewriter &rewriter) const override {
@@ -83,6 +86,41 @@ struct FoldIntoConv : OpRewritePattern<BatchNormOp> {
   }
 };
 
+/// A batch norm with constant parameters that no conv absorbs is a
+/// per-channel scale and shift, x * s + t. As a mul and an add it fuses with
+/// its neighbours, and it runs in whatever layout its input has.
+struct BatchNormToAffine : OpRewritePattern<BatchNormOp> {
+  BatchNormToAffine(MLIRContext *ctx) : OpRewritePattern(ctx, /*benefit=*/1) {}
+
+  LogicalResult matchAndRewrite(BatchNormOp bn, PatternRewriter &rewriter) const override {
+    auto scale = constantValues(bn.getScale()), beta = constantValues(bn.getBias());
+    auto mean = constantValues(bn.getMean()), var = constantValues(bn.getVariance());
+    auto type = cast<RankedTensorType>(bn.getType());
+    if (!scale || !beta || !mean || !var || !type.getElementType().isF32() ||
+        type.getRank() < 2)
+      return rewriter.notifyMatchFailure(bn, "parameters are not f32 constants");
+    size_t channels = scale->size();
+    double eps = bn.getEpsilon().convertToDouble();
+    std::vector<float> s(channels), t(channels);
+    for (size_t c = 0; c < channels; ++c) {
+      double k = (*scale)[c] / std::sqrt((*var)[c] + eps);
+      s[c] = static_cast<float>(k);
+      t[c] = static_cast<float>((*beta)[c] - (*mean)[c] * k);
+    }
+    // [C, 1, ...]: broadcasts along axis 1 of the [N, C, ...] input.
+    SmallVector<int64_t> shape(type.getRank() - 1, 1);
+    shape[0] = channels;
+    auto paramType = RankedTensorType::get(shape, type.getElementType());
+    Value sc = rewriter.create<ConstantOp>(bn.getLoc(),
+                                           DenseElementsAttr::get(paramType, ArrayRef<float>(s)));
+    Value sh = rewriter.create<ConstantOp>(bn.getLoc(),
+                                           DenseElementsAttr::get(paramType, ArrayRef<float>(t)));
+    Value scaled = rewriter.create<MulOp>(bn.getLoc(), type, bn.getInput(), sc);
+    rewriter.replaceOpWithNewOp<AddOp>(bn, type, scaled, sh);
+    return success();
+  }
+};
+
 struct FoldBatchNormPass : kiln::impl::FoldBatchNormBase<FoldBatchNormPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
@@ -95,5 +133,5 @@ struct FoldBatchNormPass : kiln::impl::FoldBatchNormBase<FoldBatchNormPass> {
 } // namespace
 
 void kiln::populateFoldBatchNormPatterns(RewritePatternSet &patterns) {
-  patterns.add<FoldIntoConv>(patterns.getContext());
+  patterns.add<FoldIntoConv, BatchNormToAffine>(patterns.getContext());
 }

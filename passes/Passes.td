@@ -24,8 +24,11 @@ def FoldBatchNorm : Pass<"kiln-fold-batch-norm", "mlir::func::FuncOp"> {
     ```mlir
     %y = kiln.conv %x, %w2, %b2 {...} : (...) -> tensor<1x8x32x32xf32>
     ```
-    The folded values are computed in double precision. A batch norm that
-    cannot be folded is left for the code generator.
+    The folded values are computed in double precision. A batch norm with
+    constant parameters that follows no such conv becomes `x * s + t` with
+    per-channel constants `[C, 1, ...]` (a `kiln.mul` and a `kiln.add`, which
+    fuse and follow the layout of their input); one with run-time parameters
+    is left for the code generator.
   }];
   let dependentDialects = ["kiln::KilnDialect"];
 }

@@ -2,6 +2,8 @@
 // that feeds it:
 //   w'[o] = w[o] * s[o],  b'[o] = (b[o] - mean[o]) * s[o] + beta[o],
 //   s[o]  = scale[o] / sqrt(var[o] + eps)
+// When it cannot, but the parameters are constants, the batch norm becomes
+// x * s + (beta - mean * s) with [C, 1, 1] constants (a mul and an add).
 // RUN: kiln-opt %s --kiln-fold-batch-norm -split-input-file | FileCheck %s
 // The folded conv carries the locations of both ONNX nodes (the C++ comments
 // name them).
@@ -81,9 +83,14 @@ func.func @depthwise(%x: tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32> {
 // -----
 
 // The conv result has a second use: folding would change what that use sees.
+// It becomes a mul and an add: s = 1 / sqrt(1 + 1e-5), t = 1 - s.
 // CHECK-LABEL: func.func @conv_two_uses
+// CHECK-DAG: [[S:%.+]] = kiln.constant dense<0.999994993> : tensor<1x1x1xf32>
+// CHECK-DAG: [[T:%.+]] = kiln.constant dense<4.99996258E-6> : tensor<1x1x1xf32>
 // CHECK: [[C:%.+]] = kiln.conv
-// CHECK: [[Y:%.+]] = kiln.batch_norm [[C]],
+// CHECK: [[M:%.+]] = kiln.mul [[C]], [[S]] : (tensor<1x1x2x2xf32>, tensor<1x1x1xf32>) -> tensor<1x1x2x2xf32>
+// CHECK: [[Y:%.+]] = kiln.add [[M]], [[T]]
+// CHECK-NOT: kiln.batch_norm
 // CHECK: return [[Y]], [[C]]
 func.func @conv_two_uses(%x: tensor<1x1x2x2xf32>) -> (tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>) {
   %w = kiln.constant dense<2.0> : tensor<1x1x1x1xf32>
@@ -112,7 +119,7 @@ func.func @mean_not_constant(%x: tensor<1x1x2x2xf32>, %mean: tensor<1xf32>) -> t
 // The conv weight is not a constant.
 // CHECK-LABEL: func.func @weight_not_constant
 // CHECK: [[C:%.+]] = kiln.conv %arg0, %arg1
-// CHECK: kiln.batch_norm [[C]],
+// CHECK: kiln.mul [[C]],
 func.func @weight_not_constant(%x: tensor<1x1x2x2xf32>, %w: tensor<1x1x1x1xf32>) -> tensor<1x1x2x2xf32> {
   %p = kiln.constant dense<1.0> : tensor<1xf32>
   %c = kiln.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x2x2xf32>, tensor<1x1x1x1xf32>) -> tensor<1x1x2x2xf32>
@@ -125,7 +132,7 @@ func.func @weight_not_constant(%x: tensor<1x1x2x2xf32>, %w: tensor<1x1x1x1xf32>)
 // The conv bias is not a constant.
 // CHECK-LABEL: func.func @bias_not_constant
 // CHECK: [[C:%.+]] = kiln.conv %arg0, %{{.+}}, %arg1
-// CHECK: kiln.batch_norm [[C]],
+// CHECK: kiln.mul [[C]],
 func.func @bias_not_constant(%x: tensor<1x1x2x2xf32>, %b: tensor<1xf32>) -> tensor<1x1x2x2xf32> {
   %w = kiln.constant dense<2.0> : tensor<1x1x1x1xf32>
   %p = kiln.constant dense<1.0> : tensor<1xf32>
@@ -138,7 +145,9 @@ func.func @bias_not_constant(%x: tensor<1x1x2x2xf32>, %b: tensor<1xf32>) -> tens
 
 // No convolution before the batch norm.
 // CHECK-LABEL: func.func @no_conv
-// CHECK: kiln.batch_norm %arg0,
+// CHECK: [[M:%.+]] = kiln.mul %arg0,
+// CHECK: kiln.add [[M]],
+// CHECK-NOT: kiln.batch_norm
 func.func @no_conv(%x: tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32> {
   %p = kiln.constant dense<1.0> : tensor<1xf32>
   %y = kiln.batch_norm %x, %p, %p, %p, %p {epsilon = 1.0e-05 : f32} : (tensor<1x1x2x2xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x1x2x2xf32>
@@ -151,7 +160,7 @@ func.func @no_conv(%x: tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32> {
 // CHECK-LABEL: func.func @relu_between
 // CHECK: kiln.conv
 // CHECK: [[R:%.+]] = kiln.relu
-// CHECK: kiln.batch_norm [[R]],
+// CHECK: kiln.mul [[R]],
 func.func @relu_between(%x: tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32> {
   %w = kiln.constant dense<2.0> : tensor<1x1x1x1xf32>
   %p = kiln.constant dense<1.0> : tensor<1xf32>
