@@ -9,6 +9,7 @@
 
 #include "codegen/CppEmitter.h"
 #include "codegen/MemoryPlan.h"
+#include "codegen/MicroKernelPlan.h"
 
 #include "dialects/Kiln/KilnOps.h"
 #include "dialects/Kiln/PointwiseFns.h"
@@ -221,6 +222,8 @@ std::string sourceNodes(Operation *op) {
 struct KernelBody {
   Code code;
   bool usesPool = false;
+  /// The kernel calls kiln::mk::gemmTile (kiln/runtime/MicroKernel.h).
+  bool usesMicroKernel = false;
   /// The kernel returns false (and sets `error`) on bad runtime data.
   bool canFail = false;
   int64_t flops = 0;
@@ -228,7 +231,10 @@ struct KernelBody {
 
 class KernelPrinter {
 public:
-  KernelPrinter(Operation *op, KernelBody &k) : op(op), k(k), c(k.code) {}
+  /// `vectorWidth`: floats per vector of the target's micro-kernel, 0 for
+  /// none (contractions then use plain loops).
+  KernelPrinter(Operation *op, KernelBody &k, int64_t vectorWidth)
+      : op(op), k(k), c(k.code), vectorWidth(vectorWidth) {}
 
   LogicalResult print() {
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
@@ -281,6 +287,7 @@ public:
   }
 
 private:
+  int64_t vectorWidth;
   /// Set while printing the head of a fused contraction (see storeTile).
   FusedContractionOp fusedWith;
   int64_t epilogueOps = 0;
@@ -805,6 +812,8 @@ private:
   LogicalResult printConvNhwc(ConvOp o) {
     if (failed(requireF32(o)))
       return failure();
+    if (auto dims = microKernelDims(op); dims && vectorWidth)
+      return printTiled(o, *dims);
     ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
                       y = shapeOf(o.getOutput());
     int64_t h = x[1], wd = x[2], ch = x[3], kh = w[0], kw = w[1], icg = w[2], oc = w[3];
@@ -929,6 +938,124 @@ private:
     return success();
   }
 
+  /// A conv, gemm or matmul on the register-blocked micro-kernel
+  /// (kiln/runtime/MicroKernel.h) with weights packed at compile time
+  /// (MicroKernelPlan.h). A task is one tile of `mr` rows (output pixels or
+  /// matrix rows) by `nb` outputs; tasks run block-major, so a thread's
+  /// consecutive tiles reuse the same packed weights from cache. A short last
+  /// tile repeats its last row and a conv's padding reads a zero row, so the
+  /// micro-kernel never branches; the tile's valid part then goes through
+  /// the bias, scaling and fused epilogue to the only store.
+  LogicalResult printTiled(Operation *head, const GemmDims &d) {
+    TileShape t = chooseTile(d, vectorWidth);
+    int64_t nb = t.nb(), blocks = (d.n + nb - 1) / nb, tiles = (d.m + t.mr - 1) / t.mr;
+    k.usesPool = true;
+    k.usesMicroKernel = true;
+    k.flops = 2 * d.m * d.n * d.k * d.taps * d.groups;
+    auto conv = dyn_cast<ConvOp>(head);
+    std::string tileName = str(t.mr) + " rows x " + str(nb) + " outputs";
+    if (conv) {
+      ArrayRef<int64_t> x = shapeOf(conv.getInput()), w = shapeOf(conv.getWeight());
+      c.line("// NHWC convolution as implicit GEMM: " + str(x[3]) + " -> " + str(w[3]) +
+             " channels, kernel " + str(w[0]) + "x" + str(w[1]) + ", stride " +
+             str(conv.getStrides()[0]) + "x" + str(conv.getStrides()[1]) + ", group " +
+             str(d.groups) + "; tiles of " + tileName + ".");
+      c.line("alignas(64) static const float kZeros[" + str(d.k) + "] = {};");
+    } else {
+      c.line("// GEMM " + str(d.m) + " x " + str(d.n) + " x " + str(d.k) +
+             " with packed constant B; tiles of " + tileName + ".");
+    }
+    std::string tasks = str(d.groups * blocks * tiles);
+    c.open("pool.parallelFor(" + tasks + ", [&](int64_t begin, int64_t end)");
+    c.open("for (int64_t task = begin; task < end; ++task)");
+    c.line("const int64_t m0 = task % " + str(tiles) + " * " + str(t.mr) + ", blk = task / " +
+           str(tiles) + " % " + str(blocks) + ", g = task / " + str(tiles * blocks) + ";");
+    c.line("const int64_t col0 = blk * " + str(nb) + ";");
+    c.line("(void)g;");
+    c.line("const float *rows[" + str(d.taps * t.mr) + "];");
+    c.open("for (int64_t p = 0; p < " + str(t.mr) + "; ++p)");
+    c.line("const int64_t r = m0 + p < " + str(d.m) + " ? m0 + p : " + str(d.m - 1) + ";");
+    std::function<void(const std::string &)> pixel;
+    if (conv) {
+      ArrayRef<int64_t> x = shapeOf(conv.getInput()), w = shapeOf(conv.getWeight()),
+                        y = shapeOf(conv.getOutput());
+      int64_t sh = conv.getStrides()[0], sw = conv.getStrides()[1];
+      int64_t dh = conv.getDilations()[0], dw = conv.getDilations()[1];
+      int64_t pt = conv.getPads()[0], pl = conv.getPads()[1];
+      pixel = [&, y](const std::string &r) {
+        c.line("const int64_t n = " + r + " / " + str(y[1] * y[2]) + ", oh = " + r + " / " +
+               str(y[2]) + " % " + str(y[1]) + ", ow = " + r + " % " + str(y[2]) + ";");
+        c.line("(void)n; (void)oh; (void)ow;");
+      };
+      pixel("r");
+      c.open("for (int64_t kh = 0; kh < " + str(w[0]) + "; ++kh)");
+      c.line("const int64_t ih = oh * " + str(sh) + " + kh * " + str(dh) + " - " + str(pt) + ";");
+      c.open("for (int64_t kw = 0; kw < " + str(w[1]) + "; ++kw)");
+      c.line("const int64_t iw = ow * " + str(sw) + " + kw * " + str(dw) + " - " + str(pl) + ";");
+      c.line("rows[(kh * " + str(w[1]) + " + kw) * " + str(t.mr) + " + p] = ih >= 0 && ih < " +
+             str(x[1]) + " && iw >= 0 && iw < " + str(x[2]) + " ? in0 + ((n * " + str(x[1]) +
+             " + ih) * " + str(x[2]) + " + iw) * " + str(x[3]) + " + g * " + str(d.k) +
+             " : kZeros;");
+      c.close();
+      c.close();
+    } else {
+      c.line("rows[p] = in0 + r * " + str(d.k) + ";");
+    }
+    c.close();
+    c.line("alignas(64) float acc[" + str(t.mr) + "][" + str(nb) + "];");
+    c.line("kiln::mk::gemmTile<" + str(t.w) + ", " + str(t.mr) + ", " + str(t.nv) +
+           ">(rows, " + str(d.taps) + ", " + str(d.k) + ", in1 + (g * " + str(blocks) +
+           " + blk) * " + str(d.taps * d.k * nb) + ", &acc[0][0]);");
+    c.line("const int64_t count = " + str(d.m) + " - m0 < " + str(t.mr) + " ? " + str(d.m) +
+           " - m0 : " + str(t.mr) + ";");
+    c.line("const int64_t nb = " + str(d.n) + " - col0 < " + str(nb) + " ? " + str(d.n) +
+           " - col0 : " + str(nb) + ";");
+    c.open("for (int64_t p = 0; p < count; ++p)");
+    c.line("const int64_t r = m0 + p;");
+    SmallVector<std::string> vars;
+    std::string value = "acc[p][j]", target;
+    if (conv) {
+      pixel("r");
+      int64_t oc = d.n * d.groups;
+      c.line("const int64_t oc = g * " + str(d.n) + " + col0;");
+      vars = {"n", "oh", "ow", "(oc + j)"};
+      if (conv.getBias())
+        value = "(acc[p][j] + in2[oc + j])";
+      target = "out0[r * " + str(oc) + " + oc + j]";
+    } else if (auto gemm = dyn_cast<GemmOp>(head)) {
+      vars = {"r", "(col0 + j)"};
+      float alpha = gemm.getAlpha().convertToFloat(), beta = gemm.getBeta().convertToFloat();
+      if (alpha != 1.0f)
+        value = floatLiteral(alpha, "float") + " * " + value;
+      if (gemm.getC() && beta != 0.0f) {
+        ArrayRef<int64_t> y = shapeOf(gemm.getOutput());
+        std::string cv = "in2[" + offsetExpr(vars, broadcastStrides(shapeOf(gemm.getC()), y)) + "]";
+        value += " + " + (beta == 1.0f ? cv : floatLiteral(beta, "float") + " * " + cv);
+      }
+      if (value != "acc[p][j]")
+        value = "(" + value + ")";
+      target = "out0[r * " + str(d.n) + " + col0 + j]";
+    } else {
+      // Result coordinates of row r, for the epilogue's other inputs.
+      ArrayRef<int64_t> lead = shapeOf(head->getResult(0)).drop_back();
+      int64_t stride = 1;
+      for (int64_t i = (int64_t)lead.size() - 1; i >= 0; --i) {
+        vars.insert(vars.begin(), "e" + str(i));
+        c.line("const int64_t e" + str(i) + " = r / " + str(stride) + " % " + str(lead[i]) +
+               "; (void)e" + str(i) + ";");
+        stride *= lead[i];
+      }
+      vars.push_back("(col0 + j)");
+      target = "out0[r * " + str(d.n) + " + col0 + j]";
+    }
+    if (failed(storeTile(vars, value, "nb", nb, target)))
+      return failure();
+    c.close();
+    c.close();
+    c.close(");");
+    return success();
+  }
+
   /// Writes a tile of a contraction's result: `count` elements (index j,
   /// fewer than `tile`) whose values are `acc` and whose result coordinates
   /// are `vars`. In a fused contraction the epilogue ops run on the tile
@@ -1023,6 +1150,8 @@ private:
   LogicalResult printGemm(GemmOp o) {
     if (failed(requireF32(o)))
       return failure();
+    if (auto dims = microKernelDims(op); dims && vectorWidth)
+      return printTiled(o, *dims);
     ArrayRef<int64_t> a = shapeOf(o.getA()), y = shapeOf(o.getOutput());
     bool ta = o.getTransA(), tb = o.getTransB();
     int64_t m = y[0], n = y[1], kk = ta ? a[0] : a[1];
@@ -1093,6 +1222,8 @@ private:
   LogicalResult printMatMul(MatMulOp o) {
     if (failed(requireContractionTypes(o)))
       return failure();
+    if (auto dims = microKernelDims(op); dims && vectorWidth)
+      return printTiled(o, *dims);
     const std::string t = type(o.getOutput());
     ArrayRef<int64_t> a = shapeOf(o.getA()), b = shapeOf(o.getB()),
                       y = shapeOf(o.getOutput());
@@ -2389,7 +2520,7 @@ public:
       : func(func), options(options), out(out) {}
 
   LogicalResult emit() {
-    if (failed(planMemory(func, plan, options.reuseMemory)))
+    if (failed(planMemory(func, plan, options.reuseMemory, options.vectorWidth)))
       return failure();
     if (failed(collectSignature()))
       return failure();
@@ -2497,10 +2628,11 @@ private:
           return op->emitOpError("element type ") << eltOf(v)
                  << " is not supported by the C++ code generator";
       KernelBody body;
-      KernelPrinter printer(op, body);
+      KernelPrinter printer(op, body, options.vectorWidth);
       if (failed(printer.print()))
         return failure();
       out.flops += body.flops;
+      usesMicroKernel |= body.usesMicroKernel;
 
       std::string params;
       if (body.usesPool)
@@ -2677,6 +2809,24 @@ private:
     s.line("#include <new>");
     s.line("#include <vector>");
     s.line("");
+    if (usesMicroKernel) {
+      s.line("#include \"kiln/runtime/MicroKernel.h\"");
+      s.line("");
+      // Tiles were sized and weights packed for this vector width: a build
+      // for a narrower target would run, but far slower than it should.
+      std::string isa = options.vectorWidth == 16 ? "defined(__AVX512F__)"
+                        : options.vectorWidth == 8 ? "defined(__AVX2__) && defined(__FMA__)"
+                                                   : "";
+      if (!isa.empty()) {
+        std::string march = options.cpu == "native" ? "native" : options.cpu;
+        s.line("#if !(" + isa + ")");
+        s.line("#error \"generated by kiln compile --cpu " + options.cpu + " (" +
+               str(options.vectorWidth * 32) + "-bit vectors): build with -march=" + march +
+               ", or regenerate with --cpu generic\"");
+        s.line("#endif");
+        s.line("");
+      }
+    }
     s.open("namespace " + n);
     s.line("");
     s.line("namespace {");
@@ -2893,6 +3043,8 @@ private:
   std::vector<TensorInfo> inputs, outputs;
   Code kernelDefs, calls;
   uint64_t weightsHash = 0;
+  /// Some kernel runs on kiln::mk::gemmTile.
+  bool usesMicroKernel = false;
   /// Specialised inputs: (input index, weights offset of the value, bytes).
   std::vector<std::tuple<unsigned, int64_t, int64_t>> guards;
 };

@@ -30,6 +30,11 @@ struct CppEmitOptions {
   /// Share arena space between buffers whose lifetimes do not overlap
   /// (`--disable=memplan` clears it: every buffer gets its own space).
   bool reuseMemory = true;
+  /// `--cpu` target, named in the generated source's ISA check, and the
+  /// floats per vector of its micro-kernel (vectorWidthForCpu); 0 leaves
+  /// contractions on plain loops.
+  std::string cpu = "generic";
+  int64_t vectorWidth = 0;
 };
 
 struct CppArtifacts {

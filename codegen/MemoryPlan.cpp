@@ -1,6 +1,7 @@
 //===- MemoryPlan.cpp - Where every tensor of a compiled model lives ------===//
 
 #include "codegen/MemoryPlan.h"
+#include "codegen/MicroKernelPlan.h"
 
 #include "dialects/Kiln/KilnOps.h"
 
@@ -59,7 +60,8 @@ LogicalResult appendDenseBytes(DenseElementsAttr dense,
   return success();
 }
 
-LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse) {
+LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse,
+                         int64_t vectorWidth) {
   Block &body = func.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
 
@@ -88,6 +90,20 @@ LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse) {
   for (Operation &op : body.without_terminator()) {
     if (auto c = dyn_cast<ConstantOp>(op)) {
       int64_t offset;
+      // Weights of a micro-kernel contraction are stored in its tile layout.
+      Operation *user = c->hasOneUse() ? *c->user_begin() : nullptr;
+      if (vectorWidth && user && packedWeightsOf(user) &&
+          packedWeightsOf(user) == c.getValue()) {
+        auto dims = microKernelDims(user);
+        std::vector<float> packed =
+            packWeights(user, packedWeightsOf(user), chooseTile(*dims, vectorWidth));
+        plan.weights.resize(alignUp(plan.weights.size()), 0);
+        offset = plan.weights.size();
+        const char *bytes = reinterpret_cast<const char *>(packed.data());
+        plan.weights.insert(plan.weights.end(), bytes, bytes + packed.size() * sizeof(float));
+        plan.storage[c.getResult()] = {Storage::Weight, offset};
+        continue;
+      }
       if (failed(appendConstant(c, plan.weights, offset)))
         return failure();
       plan.storage[c.getResult()] = {Storage::Weight, offset};

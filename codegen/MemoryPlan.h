@@ -52,8 +52,10 @@ mlir::LogicalResult appendDenseBytes(mlir::DenseElementsAttr dense,
 
 /// Plans `func` (a kiln model function). Fails with a diagnostic at the
 /// offending op for values the plan cannot place.
+/// `vectorWidth` (floats per vector, 0 for none) packs the weights of
+/// micro-kernel contractions into their tile layout (see MicroKernelPlan.h).
 mlir::LogicalResult planMemory(mlir::func::FuncOp func, MemoryPlan &plan,
-                               bool reuse = true);
+                               bool reuse = true, int64_t vectorWidth = 0);
 
 } // namespace kiln
 

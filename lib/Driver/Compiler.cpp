@@ -3,6 +3,7 @@
 #include "lib/Driver/Compiler.h"
 
 #include "codegen/CppEmitter.h"
+#include "codegen/MicroKernelPlan.h"
 #include "dialects/Kiln/KilnDialect.h"
 #include "lib/Import/ModelLoader.h"
 #include "lib/Import/TensorData.h"
@@ -123,6 +124,12 @@ static nlohmann::json signatureJson(Signature sig, func::FuncOp func) {
   return {{"inputs", entries(sig.inputs)}, {"outputs", entries(sig.outputs)}};
 }
 
+const std::vector<std::string> &knownCpuTargets() {
+  static const std::vector<std::string> targets = {"native", "x86-64-v4", "x86-64-v3",
+                                                   "generic"};
+  return targets;
+}
+
 const std::map<std::string, std::string> &knownPassNames() {
   static const std::map<std::string, std::string> names = {
       {"layout", "running convolutions and pooling channels-last (kiln-channels-last)"},
@@ -157,6 +164,9 @@ Expected<std::set<std::string>> parseDisabledPasses(const std::string &list) {
 Expected<CompileResult> compileModel(const CompileOptions &options) {
   auto start = std::chrono::steady_clock::now();
   const std::string &path = options.modelPath;
+  if (!vectorWidthForCpu(options.cpu))
+    return makeError("unknown --cpu target '" + options.cpu +
+                     "' (expected native, x86-64-v4, x86-64-v3 or generic)");
   auto model = loadModel(path);
   if (!model)
     return model.takeError();
@@ -215,6 +225,8 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   emitOptions.embedWeights = options.embedWeights;
   emitOptions.reuseKernels = !options.disabledPasses.count("reuse");
   emitOptions.reuseMemory = !options.disabledPasses.count("memplan");
+  emitOptions.cpu = options.cpu;
+  emitOptions.vectorWidth = vectorWidthForCpu(options.cpu);
   result.embedWeights = options.embedWeights;
   CppArtifacts artifacts;
   if (failed(emitCpp(func, emitOptions, artifacts)))
@@ -247,6 +259,9 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   r["layout_conversions"] = countLayoutConversions(func);
   r["sdpa_matched"] = kilnOps.count("kiln.attention") ? kilnOps["kiln.attention"] : 0;
   r["disabled_passes"] = options.disabledPasses;
+  r["cpu"] = options.cpu;
+  r["vector_width"] = emitOptions.vectorWidth;
+  r["deterministic"] = options.deterministic;
   r["arena_bytes"] = artifacts.arenaBytes;
   r["arena_live_bound_bytes"] = artifacts.liveBytesBound;
   r["weights_bytes"] = artifacts.weightsBytes;

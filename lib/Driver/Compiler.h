@@ -36,7 +36,17 @@ struct CompileOptions {
   std::map<std::string, ValueShape> inputShapes;
   /// Optimisations to leave out (`--disable`): see knownPassNames().
   std::set<std::string> disabledPasses;
+  /// Target of the generated C++ (`--cpu`): native, x86-64-v4 (AVX-512),
+  /// x86-64-v3 (AVX2 + FMA) or generic. It sizes the micro-kernel's tiles and
+  /// the packed weights; the source then needs the matching -march.
+  std::string cpu = "native";
+  /// `--deterministic`: outputs bitwise identical across thread counts and
+  /// runs. Recorded in the report (see docs/cli.md for what it pins).
+  bool deterministic = false;
 };
+
+/// The names `--cpu` accepts.
+const std::vector<std::string> &knownCpuTargets();
 
 /// The names `--disable` accepts, each with what it turns off.
 const std::map<std::string, std::string> &knownPassNames();

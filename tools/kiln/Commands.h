@@ -24,6 +24,9 @@ struct RunOptions {
   std::string specializeInputs;
   /// Comma-separated optimisations to leave out (see CompileOptions).
   std::string disable;
+  /// `--cpu` target (see CompileOptions) and `--deterministic`.
+  std::string cpu = "native";
+  bool deterministic = false;
 };
 
 /// `kiln run`: returns the process exit code (0 match, 1 mismatch, 2 error).

@@ -156,7 +156,8 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
                                const std::string &name, bool foldBatchNorm,
                                const std::map<std::string, std::string> &specialize,
                                const std::map<std::string, ValueShape> &inputShapes,
-                               const std::set<std::string> &disabled) {
+                               const std::set<std::string> &disabled,
+                               const std::string &cpu, bool deterministic) {
   std::string bytes;
   if (!model.SerializeToString(&bytes))
     return makeError("model '" + modelPath + "': cannot serialise");
@@ -177,6 +178,7 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
   }
   for (const std::string &pass : disabled)
     hash.update("disable:" + pass);
+  hash.update("cpu:" + cpu + (deterministic ? ":deterministic" : ""));
   hash.update(compilerIdentity());
   if (const char *extra = std::getenv("KILN_CXXFLAGS"))
     hash.update(extra);
@@ -191,15 +193,18 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
   return hex;
 }
 
-/// Builds `<dir>/<name>.cpp` into `<dir>/<name>.so` ($CXX, $KILN_CXXFLAGS).
-Error buildSharedObject(const std::string &dir, const std::string &name) {
+/// Builds `<dir>/<name>.cpp` into `<dir>/<name>.so` ($CXX, $KILN_CXXFLAGS)
+/// for the `--cpu` target.
+Error buildSharedObject(const std::string &dir, const std::string &name,
+                        const std::string &cpu) {
   std::string cxx = std::getenv("CXX") && *std::getenv("CXX") ? std::getenv("CXX") : "c++";
   auto program = llvm::sys::findProgramByName(cxx);
   if (!program)
     return makeError("cannot find the C++ compiler '" + cxx + "' (set CXX)");
   std::string src = dir + "/" + name + ".cpp", so = dir + "/" + name + ".so";
   std::string log = dir + "/build.log";
-  std::vector<std::string> args = {*program, "-std=c++17", "-O3", "-march=native",
+  std::vector<std::string> args = {*program, "-std=c++17", "-O3",
+                                   cpu == "generic" ? "-mtune=generic" : "-march=" + cpu,
                                    "-fPIC", "-shared", "-w",
                                    "-I" + dir, "-I" KILN_RUNTIME_INCLUDE_DIR,
                                    src, KILN_RUNTIME_LIBRARY, "-lpthread",
@@ -245,7 +250,7 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   if (!disabled)
     return disabled.takeError();
   auto key = cacheKey(*model, options.model, name, options.foldBatchNorm, *specialize,
-                      *inputShapes, *disabled);
+                      *inputShapes, *disabled, options.cpu, options.deterministic);
   if (!key)
     return key.takeError();
   std::string dir = cacheRoot() + "/" + *key;
@@ -264,13 +269,15 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   compile.specialize = *specialize;
   compile.inputShapes = *inputShapes;
   compile.disabledPasses = *disabled;
+  compile.cpu = options.cpu;
+  compile.deterministic = options.deterministic;
   auto result = compileModel(compile);
   if (!result)
     return result.takeError();
   if (Error e = writeCompileResult(*result, tmp, /*writeReport=*/true, false))
     return std::move(e);
   auto buildStart = std::chrono::steady_clock::now();
-  if (Error e = buildSharedObject(tmp, name)) {
+  if (Error e = buildSharedObject(tmp, name, options.cpu)) {
     llvm::sys::fs::remove_directories(tmp);
     return std::move(e);
   }

@@ -60,8 +60,11 @@ static int compileCommand(const std::string &model, const std::string &outDir,
                           bool foldBatchNorm, bool embedWeights,
                           const std::vector<std::string> &specialize,
                           const std::vector<std::string> &inputShapes,
-                          const std::string &disable) {
+                          const std::string &disable, const std::string &cpu,
+                          bool deterministic) {
   CompileOptions options;
+  options.cpu = cpu;
+  options.deterministic = deterministic;
   auto disabled = parseDisabledPasses(disable);
   if (!disabled)
     return reportError(disabled.takeError());
@@ -177,6 +180,15 @@ int main(int argc, char **argv) {
                       "scalar) for dynamic dimensions, seq(2x3,4x3) for a sequence, "
                       "opt(2x3) or none for an optional");
   compile->add_flag("--embed-weights", embed, "Also write <name>.weights.S embedding the weights, and Model::createEmbedded()");
+  std::string cpu = "native";
+  compile->add_option("--cpu", cpu,
+                      "Target of the generated C++: native (this machine), x86-64-v4 "
+                      "(AVX-512), x86-64-v3 (AVX2 + FMA) or generic; build the source "
+                      "with the matching -march")
+      ->check(CLI::IsMember(knownCpuTargets()));
+  bool deterministic = false;
+  compile->add_flag("--deterministic", deterministic,
+                    "Outputs bitwise identical across thread counts and runs");
 
   RunOptions run;
   bool runNoFoldBn = false;
@@ -195,6 +207,9 @@ int main(int argc, char **argv) {
                      "in the first data directory (auto: inputs of at most 16 elements); "
                      "the compiled model rejects other values");
   runCmd->add_flag("--no-fold-batch-norm", runNoFoldBn, "Keep batch normalisation as its own kernel");
+  runCmd->add_option("--cpu", run.cpu, "Target, as for compile; the build uses the matching -march")
+      ->check(CLI::IsMember(knownCpuTargets()));
+  runCmd->add_flag("--deterministic", run.deterministic, "As for compile");
   runCmd->add_option("--disable", run.disable, "Optimisations to leave out, as for compile");
 
   auto *convert = app.add_subcommand("convert", "Convert between ONNX and Kiln JSON");
@@ -223,7 +238,7 @@ int main(int argc, char **argv) {
   try {
     if (*compile)
       return compileCommand(model, outDir, name, report, emitMlir, !noFoldBn, embed,
-                            specialize, inputShapes, disable);
+                            specialize, inputShapes, disable, cpu, deterministic);
     if (*runCmd) {
       run.foldBatchNorm = !runNoFoldBn;
       return runCommand(run);

@@ -1,0 +1,156 @@
+//===- MicroKernelPlan.cpp - Which contractions use the GEMM micro-kernel -===//
+
+#include "codegen/MicroKernelPlan.h"
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include "mlir/IR/TypeUtilities.h"
+
+#include <functional>
+#include <limits>
+
+using namespace mlir;
+
+namespace kiln {
+
+int64_t vectorWidthForCpu(const std::string &cpu) {
+  if (cpu == "x86-64-v4")
+    return 16;
+  if (cpu == "x86-64-v3")
+    return 8;
+  if (cpu == "generic")
+    return 4;
+  if (cpu == "native") {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+      return 16;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return 8;
+#endif
+    return 4;
+  }
+  return 0;
+}
+
+static ArrayRef<int64_t> shapeOf(Value v) { return cast<ShapedType>(v.getType()).getShape(); }
+
+static bool isF32(Value v) { return getElementTypeOrSelf(v.getType()).isF32(); }
+
+/// The contraction `op` runs: itself, or the head of a fused contraction
+/// without an input-scale prologue.
+static Operation *headOf(Operation *op) {
+  if (auto fused = dyn_cast<FusedContractionOp>(op))
+    return fused.getInputScale() ? nullptr : fused.getContraction();
+  return op;
+}
+
+/// The GEMM of a head contraction, whatever its weights are.
+static std::optional<GemmDims> contractionDims(Operation *head) {
+  if (auto conv = dyn_cast<ConvOp>(head)) {
+    if (!conv.getChannelsLast() || !isF32(conv.getInput()) || !isF32(conv.getOutput()))
+      return std::nullopt;
+    ArrayRef<int64_t> w = shapeOf(conv.getWeight()), y = shapeOf(conv.getOutput());
+    int64_t group = conv.getGroup(), ocg = w[3] / group;
+    if (w[2] == 1 && ocg == 1) // depthwise: its own kernel
+      return std::nullopt;
+    return GemmDims{y[0] * y[1] * y[2], ocg, w[2], w[0] * w[1], group};
+  }
+  if (auto gemm = dyn_cast<GemmOp>(head)) {
+    if (gemm.getTransA() || !isF32(gemm.getA()) || !isF32(gemm.getB()))
+      return std::nullopt;
+    ArrayRef<int64_t> y = shapeOf(gemm.getOutput()), a = shapeOf(gemm.getA());
+    return GemmDims{y[0], y[1], a[1], 1, 1};
+  }
+  if (auto mm = dyn_cast<MatMulOp>(head)) {
+    ArrayRef<int64_t> a = shapeOf(mm.getA()), b = shapeOf(mm.getB());
+    if (!isF32(mm.getA()) || !isF32(mm.getB()) || b.size() != 2 || a.size() < 2)
+      return std::nullopt;
+    int64_t m = 1;
+    for (int64_t d : a.drop_back())
+      m *= d;
+    return GemmDims{m, b[1], a.back(), 1, 1};
+  }
+  return std::nullopt;
+}
+
+/// The value `op` reads as its head's weights (operand 1 of the head).
+static Value weightOperand(Operation *op, Operation *head) {
+  Value w = head->getOperand(1);
+  if (op == head)
+    return w;
+  auto arg = dyn_cast<BlockArgument>(w);
+  return arg ? op->getOperand(arg.getArgNumber()) : Value();
+}
+
+DenseElementsAttr packedWeightsOf(Operation *op) {
+  Operation *head = headOf(op);
+  if (!head || !contractionDims(head))
+    return nullptr;
+  Value w = weightOperand(op, head);
+  auto c = w ? w.getDefiningOp<ConstantOp>() : ConstantOp();
+  if (!c || !w.hasOneUse())
+    return nullptr;
+  return dyn_cast<DenseElementsAttr>(c.getValue());
+}
+
+std::optional<GemmDims> microKernelDims(Operation *op) {
+  if (!packedWeightsOf(op))
+    return std::nullopt;
+  return contractionDims(headOf(op));
+}
+
+TileShape chooseTile(const GemmDims &d, int64_t w) {
+  // AVX-512 has 32 vector registers and broadcasts from memory inside the
+  // FMA; narrower targets have 16 and need one register for the broadcast.
+  int64_t regs = w == 16 ? 32 : 16, spare = w == 16 ? 1 : 2, maxRows = w == 16 ? 14 : 12;
+  TileShape best{w, 1, 1};
+  double bestCost = std::numeric_limits<double>::infinity();
+  for (int64_t nv = 1; nv <= 4; ++nv) {
+    int64_t mr = std::min((regs - nv - spare) / nv, maxRows);
+    if (mr < 1)
+      continue;
+    int64_t rows = (d.m + mr - 1) / mr * mr;
+    int64_t cols = (d.n + nv * w - 1) / (nv * w) * (nv * w);
+    // Each step of k issues mr * nv FMAs and mr + nv loads, two of each per
+    // cycle; below 8 accumulators the FMA latency is not hidden.
+    double perFma = double(std::max({mr * nv, mr + nv, int64_t(8)})) / double(mr * nv);
+    double cost = double(rows) * double(cols) * perFma;
+    if (cost < bestCost * 0.999) {
+      bestCost = cost;
+      best = TileShape{w, mr, nv};
+    }
+  }
+  return best;
+}
+
+std::vector<float> packWeights(Operation *op, DenseElementsAttr weights,
+                               const TileShape &tile) {
+  Operation *head = headOf(op);
+  GemmDims d = *contractionDims(head);
+  std::vector<float> src(weights.getValues<float>().begin(), weights.getValues<float>().end());
+  // Element (tap, k, column of the group's outputs) of the original layout.
+  std::function<float(int64_t, int64_t, int64_t, int64_t)> at;
+  if (isa<ConvOp>(head)) { // HWIO: [kh][kw][k][group * n]
+    int64_t oc = d.n * d.groups;
+    at = [&, oc](int64_t g, int64_t t, int64_t k, int64_t j) {
+      return src[(t * d.k + k) * oc + g * d.n + j];
+    };
+  } else if (auto gemm = dyn_cast<GemmOp>(head); gemm && gemm.getTransB()) { // [n][k]
+    at = [&](int64_t, int64_t, int64_t k, int64_t j) { return src[j * d.k + k]; };
+  } else { // [k][n]
+    at = [&](int64_t, int64_t, int64_t k, int64_t j) { return src[k * d.n + j]; };
+  }
+  int64_t nb = tile.nb(), blocks = (d.n + nb - 1) / nb;
+  std::vector<float> packed(d.groups * blocks * d.taps * d.k * nb, 0.0f);
+  float *dst = packed.data();
+  for (int64_t g = 0; g < d.groups; ++g)
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t t = 0; t < d.taps; ++t)
+        for (int64_t k = 0; k < d.k; ++k, dst += nb)
+          for (int64_t j = 0; j < nb && b * nb + j < d.n; ++j)
+            dst[j] = at(g, t, k, b * nb + j);
+  return packed;
+}
+
+} // namespace kiln

@@ -1,0 +1,60 @@
+//===- MicroKernelPlan.h - Which contractions use the GEMM micro-kernel ---*- C++ -*-===//
+//
+// Convolutions (channels-last, not depthwise) and matmuls/gemms with a
+// constant 2-D B run on the register-blocked tile of
+// runtime/include/kiln/runtime/MicroKernel.h. This file decides that, picks
+// the tile shape of each layer from its GEMM dimensions and the target's
+// vector width, and packs the constant weights into the tile's layout at
+// compile time. The memory planner (which writes the weights file) and the
+// kernel printer (which reads them) both ask here, so they always agree.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CODEGEN_MICROKERNELPLAN_H
+#define CODEGEN_MICROKERNELPLAN_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Operation.h"
+
+#include <optional>
+#include <vector>
+
+namespace kiln {
+
+/// The GEMM a contraction performs, per group: `m` output rows (pixels or
+/// matrix rows), `n` outputs per row, a reduction of `taps` * `k`.
+struct GemmDims {
+  int64_t m = 0, n = 0, k = 0, taps = 1, groups = 1;
+};
+
+/// Rows by vectors of the accumulator tile, and the vector width in floats.
+struct TileShape {
+  int64_t w = 0, mr = 0, nv = 0;
+  int64_t nb() const { return nv * w; }
+};
+
+/// Floats per vector for a `--cpu` target name (native, x86-64-v4,
+/// x86-64-v3, generic), or 0 for an unknown name. `native` asks the machine
+/// Kiln runs on.
+int64_t vectorWidthForCpu(const std::string &cpu);
+
+/// The contraction that `op` performs (op itself, or the head of a
+/// kiln.fused_contraction) when it runs on the micro-kernel.
+std::optional<GemmDims> microKernelDims(mlir::Operation *op);
+
+/// The tile for `dims` on vectors of `w` floats: the accumulators fill the
+/// register file, and the choice wastes the least work on padding.
+TileShape chooseTile(const GemmDims &dims, int64_t w);
+
+/// The constant that `op` reads as packed weights: its B (or conv weight)
+/// operand when `op` runs on the micro-kernel and is that constant's only user.
+mlir::DenseElementsAttr packedWeightsOf(mlir::Operation *op);
+
+/// `op`'s weights in the tile layout [group][block of nb][tap][k][nb],
+/// zero-padded to whole blocks.
+std::vector<float> packWeights(mlir::Operation *op, mlir::DenseElementsAttr weights,
+                               const TileShape &tile);
+
+} // namespace kiln
+
+#endif // CODEGEN_MICROKERNELPLAN_H

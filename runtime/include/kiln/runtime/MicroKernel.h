@@ -1,0 +1,100 @@
+//===- MicroKernel.h - Register-blocked GEMM tile for generated code -------===//
+//
+// The inner loop of every convolution and constant-weight matmul that Kiln
+// generates. A tile is MR rows (pixels, or matrix rows) by NV vectors of W
+// floats (output channels). Its weights are packed at compile time as
+// [tap][k][NV * W], so each step of k reads NV contiguous, aligned vectors
+// and broadcasts one input value per row. The MR * NV accumulators stay in
+// registers for the whole reduction; Kiln chooses MR and NV per layer so that
+// they fit the register file of the target (`kiln compile --cpu`).
+//
+// W is 16 (AVX-512), 8 (AVX2 + FMA) or 4 (any target: plain vector code).
+// The order of the additions into each output depends only on the shapes, so
+// results do not change with the thread count.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_MICROKERNEL_H
+#define KILN_RUNTIME_MICROKERNEL_H
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace kiln::mk {
+
+template <int W> struct Vec {
+  typedef float type __attribute__((vector_size(W * sizeof(float))));
+};
+
+template <int W> using vec_t = typename Vec<W>::type;
+
+template <int W> inline vec_t<W> load(const float *p) {
+  vec_t<W> v;
+  std::memcpy(&v, p, sizeof(v)); // packed weights are aligned; this stays one load
+  return v;
+}
+
+template <int W> inline void store(float *p, vec_t<W> v) { std::memcpy(p, &v, sizeof(v)); }
+
+template <int W> inline vec_t<W> broadcast(float x) { return vec_t<W>{} + x; }
+
+/// a * b + c, fused where the target has FMA (the result then does not
+/// depend on the compiler's contraction flags).
+template <int W> inline vec_t<W> fma(vec_t<W> a, vec_t<W> b, vec_t<W> c) {
+#if defined(__AVX512F__)
+  if constexpr (W == 16)
+    return (vec_t<W>)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#endif
+#if defined(__FMA__)
+  if constexpr (W == 8)
+    return (vec_t<W>)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#endif
+  return a * b + c;
+}
+
+/// tile[p][0 .. NV*W) = sum over taps t and k of rows[t*MR + p][k] * w[(t*K + k)*NV*W + ...].
+/// `rows` holds one pointer per tap and row (a zero row for padding), `w` the
+/// packed weights of this block of outputs, `tile` MR * NV * W floats.
+template <int W, int MR, int NV>
+inline void gemmTile(const float *const *rows, int64_t taps, int64_t K, const float *w,
+                     float *tile) {
+  vec_t<W> acc[MR][NV];
+#pragma GCC unroll 16
+  for (int p = 0; p < MR; ++p)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      acc[p][v] = vec_t<W>{};
+  for (int64_t t = 0; t < taps; ++t) {
+    const float *r[MR];
+#pragma GCC unroll 16
+    for (int p = 0; p < MR; ++p)
+      r[p] = rows[t * MR + p];
+    const float *wt = w + t * K * NV * W;
+    for (int64_t k = 0; k < K; ++k) {
+      vec_t<W> b[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        b[v] = load<W>(wt + k * NV * W + v * W);
+#pragma GCC unroll 16
+      for (int p = 0; p < MR; ++p) {
+        const vec_t<W> a = broadcast<W>(r[p][k]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+          acc[p][v] = fma<W>(a, b[v], acc[p][v]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int p = 0; p < MR; ++p)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      store<W>(tile + (p * NV + v) * W, acc[p][v]);
+}
+
+} // namespace kiln::mk
+
+#endif // KILN_RUNTIME_MICROKERNEL_H
