@@ -2683,6 +2683,8 @@ private:
       for (Value v : op->getResults())
         args += ", " + pointer(v);
       calls.line("// " + sourceNodes(op));
+      calls.line("KILN_PROFILE_START();");
+      profile.push_back({fn, sourceNodes(op), body.flops});
       if (body.canFail) {
         calls.open("if (!" + fn + "(" + args + ", error))");
         calls.line("return kiln::Status::error(" +
@@ -2693,10 +2695,37 @@ private:
       } else {
         calls.line(fn + "(" + args + ");");
       }
+      calls.line("KILN_PROFILE_STOP(" + str(out.kernels) + ");");
       ++out.kernels;
     }
     out.uniqueKernels = byText.size();
     return success();
+  }
+
+  /// With -DKILN_PROFILE the generated code times every kernel call (for
+  /// `kiln run --profile`); otherwise the macros expand to nothing. The
+  /// totals are per process, so profile builds are for one model at a time.
+  void emitProfileTable(Code &s) {
+    s.line("#ifdef KILN_PROFILE");
+    s.line("double kProfileSeconds[" + str(std::max<size_t>(profile.size(), 1)) + "];");
+    auto table = [&](const char *decl, auto field) {
+      std::string items;
+      for (const ProfileEntry &e : profile)
+        items += (items.empty() ? "" : ", ") + field(e);
+      s.line(std::string(decl) + "[] = {" + (items.empty() ? "0" : items) + "};");
+    };
+    table("const char *const kProfileKernel", [](const ProfileEntry &e) { return cStringLiteral(e.kernel); });
+    table("const char *const kProfileNodes", [](const ProfileEntry &e) { return cStringLiteral(e.nodes); });
+    table("const long long kProfileFlops", [](const ProfileEntry &e) { return str(e.flops); });
+    s.line("#define KILN_PROFILE_DECLARE() std::chrono::steady_clock::time_point profileStart");
+    s.line("#define KILN_PROFILE_START() profileStart = std::chrono::steady_clock::now()");
+    s.line("#define KILN_PROFILE_STOP(i) kProfileSeconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - profileStart).count()");
+    s.line("#else");
+    s.line("#define KILN_PROFILE_DECLARE() (void)0");
+    s.line("#define KILN_PROFILE_START() (void)0");
+    s.line("#define KILN_PROFILE_STOP(i) (void)0");
+    s.line("#endif");
+    s.line("");
   }
 
   std::string shapeList(ArrayRef<int64_t> shape) {
@@ -2803,6 +2832,7 @@ private:
     s.line("#include \"" + n + ".h\"");
     s.line("");
     s.line("#include <algorithm>");
+    s.line("#include <chrono>");
     s.line("#include <cmath>");
     s.line("#include <cstring>");
     s.line("#include <limits>");
@@ -2845,6 +2875,7 @@ private:
     infoTable("kInputInfo", inputs);
     infoTable("kOutputInfo", outputs);
     s.line("");
+    emitProfileTable(s);
     s.text += kernelDefs.text;
     s.line("} // namespace");
     s.line("");
@@ -2945,6 +2976,7 @@ private:
                             "' must hold the value it was specialised to at compile time") +
              ");");
     }
+    s.line("KILN_PROFILE_DECLARE();");
     bool anyFail = calls.text.find("error))") != std::string::npos;
     if (anyFail)
       s.line("std::string error;");
@@ -3018,6 +3050,21 @@ private:
     s.close();
     s.line("");
     s.line("void " + n + "_destroy(void *model) { delete static_cast<" + n + "::Model *>(model); }");
+    s.line("#ifdef KILN_PROFILE");
+    s.line("// Per-call times since the last reset, as lines of");
+    s.line("// \"call<TAB>kernel<TAB>flops<TAB>seconds<TAB>nodes\"; returns the length.");
+    s.open("size_t " + n + "_profile(char *text, size_t size, int reset)");
+    s.line("std::string all;");
+    s.open("for (size_t i = 0; i < " + str(profile.size()) + "; ++i)");
+    s.line("all += std::to_string(i) + '\\t' + " + n + "::kProfileKernel[i] + '\\t' + std::to_string(" + n +
+           "::kProfileFlops[i]) + '\\t' + std::to_string(" + n + "::kProfileSeconds[i]) + '\\t' + " + n +
+           "::kProfileNodes[i] + '\\n';");
+    s.line("if (reset) " + n + "::kProfileSeconds[i] = 0;");
+    s.close();
+    s.line("if (text && size) { size_t k = std::min(all.size(), size - 1); std::memcpy(text, all.data(), k); text[k] = 0; }");
+    s.line("return all.size();");
+    s.close();
+    s.line("#endif");
     s.line("size_t " + n + "_num_inputs(void) { return " + n + "::Model::kNumInputs; }");
     s.line("size_t " + n + "_num_outputs(void) { return " + n + "::Model::kNumOutputs; }");
     s.open("int " + n + "_input_info(size_t index, kiln_tensor_info *info)");
@@ -3042,6 +3089,12 @@ private:
   MemoryPlan plan;
   std::vector<TensorInfo> inputs, outputs;
   Code kernelDefs, calls;
+  struct ProfileEntry {
+    std::string kernel, nodes;
+    int64_t flops;
+  };
+  /// One entry per kernel call, in call order.
+  std::vector<ProfileEntry> profile;
   uint64_t weightsHash = 0;
   /// Some kernel runs on kiln::mk::gemmTile.
   bool usesMicroKernel = false;

@@ -3,8 +3,23 @@
 #include "kiln/runtime/ThreadPool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define KILN_CPU_RELAX() _mm_pause()
+#else
+#define KILN_CPU_RELAX() std::this_thread::yield()
+#endif
 
 namespace kiln {
+
+namespace {
+/// How long an idle worker polls for the next task before it sleeps: longer
+/// than the gap between two kernels of an inference, short enough not to
+/// burn a core for long once inferences stop.
+constexpr std::chrono::microseconds kSpin(300);
+} // namespace
 
 ThreadPool::ThreadPool(int threads) {
   int workers = std::max(threads, 1) - 1;
@@ -17,6 +32,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   for (std::thread &t : workers_)
@@ -39,43 +55,47 @@ void ThreadPool::parallelFor(int64_t n,
     fn(0, n);
     return;
   }
-  {
+  task_ = &fn;
+  taskSize_ = n;
+  chunks_ = chunks;
+  // Every worker reports back, even one without a chunk, so none can still be
+  // reading this task's fields when the next call writes them.
+  pending_.store(static_cast<int>(workers_.size()));
+  generation_.fetch_add(1); // publishes the task (sequentially consistent)
+  if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
-    task_ = &fn;
-    taskSize_ = n;
-    chunks_ = chunks;
-    pending_ = chunks - 1;
-    ++generation_;
+    wake_.notify_all();
   }
-  wake_.notify_all();
   runChunk(fn, n, chunks, 0);
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [this] { return pending_ == 0; });
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < 4096)
+      KILN_CPU_RELAX();
+    else
+      std::this_thread::yield(); // more threads than cores: let the workers run
+  }
   task_ = nullptr;
 }
 
 void ThreadPool::workerLoop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int64_t)> *task;
-    int64_t n;
-    int chunks;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_)
-        return;
-      seen = generation_;
-      task = task_;
-      n = taskSize_;
-      chunks = chunks_;
+    auto start = std::chrono::steady_clock::now();
+    for (int spins = 0; generation_.load(std::memory_order_acquire) == seen; ++spins) {
+      KILN_CPU_RELAX();
+      if ((spins & 255) == 255 && std::chrono::steady_clock::now() - start > kSpin) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        sleepers_.fetch_add(1);
+        wake_.wait(lock, [&] { return generation_.load() != seen; });
+        sleepers_.fetch_sub(1);
+        break;
+      }
     }
-    if (index < chunks) {
-      runChunk(*task, n, chunks, index);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0)
-        done_.notify_one();
-    }
+    if (stopping_.load())
+      return;
+    seen = generation_.load(std::memory_order_acquire);
+    if (index < chunks_)
+      runChunk(*task_, taskSize_, chunks_, index);
+    pending_.fetch_sub(1, std::memory_order_release);
   }
 }
 

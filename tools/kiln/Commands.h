@@ -27,6 +27,8 @@ struct RunOptions {
   /// `--cpu` target (see CompileOptions) and `--deterministic`.
   std::string cpu = "native";
   bool deterministic = false;
+  /// Build with per-kernel timers and print where the time goes.
+  bool profile = false;
 };
 
 /// `kiln run`: returns the process exit code (0 match, 1 mismatch, 2 error).

@@ -32,6 +32,7 @@
 #include <cstdlib>
 #include <dlfcn.h>
 #include <iostream>
+#include <sstream>
 #include <unistd.h>
 
 using llvm::Error;
@@ -49,6 +50,8 @@ struct ModelAbi {
   size_t (*numOutputs)() = nullptr;
   int (*inputInfo)(size_t, kiln_tensor_info *) = nullptr;
   int (*outputInfo)(size_t, kiln_tensor_info *) = nullptr;
+  /// Only in builds with -DKILN_PROFILE (`--profile`).
+  size_t (*profile)(char *, size_t, int) = nullptr;
 };
 
 std::string cacheRoot() {
@@ -157,7 +160,8 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
                                const std::map<std::string, std::string> &specialize,
                                const std::map<std::string, ValueShape> &inputShapes,
                                const std::set<std::string> &disabled,
-                               const std::string &cpu, bool deterministic) {
+                               const std::string &cpu, bool deterministic,
+                               bool profile) {
   std::string bytes;
   if (!model.SerializeToString(&bytes))
     return makeError("model '" + modelPath + "': cannot serialise");
@@ -179,6 +183,8 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
   for (const std::string &pass : disabled)
     hash.update("disable:" + pass);
   hash.update("cpu:" + cpu + (deterministic ? ":deterministic" : ""));
+  if (profile)
+    hash.update("profile");
   hash.update(compilerIdentity());
   if (const char *extra = std::getenv("KILN_CXXFLAGS"))
     hash.update(extra);
@@ -196,7 +202,7 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
 /// Builds `<dir>/<name>.cpp` into `<dir>/<name>.so` ($CXX, $KILN_CXXFLAGS)
 /// for the `--cpu` target.
 Error buildSharedObject(const std::string &dir, const std::string &name,
-                        const std::string &cpu) {
+                        const std::string &cpu, bool profile) {
   std::string cxx = std::getenv("CXX") && *std::getenv("CXX") ? std::getenv("CXX") : "c++";
   auto program = llvm::sys::findProgramByName(cxx);
   if (!program)
@@ -209,6 +215,8 @@ Error buildSharedObject(const std::string &dir, const std::string &name,
                                    "-I" + dir, "-I" KILN_RUNTIME_INCLUDE_DIR,
                                    src, KILN_RUNTIME_LIBRARY, "-lpthread",
                                    "-o", so};
+  if (profile)
+    args.insert(args.begin() + 4, "-DKILN_PROFILE");
   // Extra flags, e.g. KILN_CXXFLAGS=-O1 for test suites that build many small
   // models; later flags win.
   if (const char *extra = std::getenv("KILN_CXXFLAGS")) {
@@ -250,7 +258,8 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   if (!disabled)
     return disabled.takeError();
   auto key = cacheKey(*model, options.model, name, options.foldBatchNorm, *specialize,
-                      *inputShapes, *disabled, options.cpu, options.deterministic);
+                      *inputShapes, *disabled, options.cpu, options.deterministic,
+                      options.profile);
   if (!key)
     return key.takeError();
   std::string dir = cacheRoot() + "/" + *key;
@@ -277,7 +286,7 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   if (Error e = writeCompileResult(*result, tmp, /*writeReport=*/true, false))
     return std::move(e);
   auto buildStart = std::chrono::steady_clock::now();
-  if (Error e = buildSharedObject(tmp, name, options.cpu)) {
+  if (Error e = buildSharedObject(tmp, name, options.cpu, options.profile)) {
     llvm::sys::fs::remove_directories(tmp);
     return std::move(e);
   }
@@ -309,7 +318,58 @@ Expected<ModelAbi> loadAbi(void *handle, const std::string &name) {
       !sym(abi.outputInfo, "_output_info"))
     return makeError("the compiled model does not export the '" + name +
                      "_*' C ABI");
+  sym(abi.profile, "_profile");
   return abi;
+}
+
+/// The per-call timers of a -DKILN_PROFILE build over `runs` runs, as JSON
+/// (one entry per call: kernel, nodes, ms per run, GFLOP/s), slowest first;
+/// `print` also prints the calls that take 95% of the time.
+nlohmann::json profileReport(const ModelAbi &abi, int runs, double meanMs, bool print) {
+  std::string text(abi.profile(nullptr, 0, 0) + 1, '\0');
+  abi.profile(text.data(), text.size(), 0);
+  struct Call {
+    std::string kernel, nodes;
+    double flops, ms;
+  };
+  std::vector<Call> calls;
+  std::istringstream lines(text.c_str());
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string index, kernel, flops, seconds, nodes;
+    std::getline(fields, index, '\t');
+    std::getline(fields, kernel, '\t');
+    std::getline(fields, flops, '\t');
+    std::getline(fields, seconds, '\t');
+    std::getline(fields, nodes);
+    calls.push_back({kernel, nodes, std::atof(flops.c_str()),
+                     std::atof(seconds.c_str()) * 1e3 / std::max(runs, 1)});
+  }
+  std::stable_sort(calls.begin(), calls.end(),
+                   [](const Call &a, const Call &b) { return a.ms > b.ms; });
+  double total = 0;
+  for (const Call &c : calls)
+    total += c.ms;
+  nlohmann::json out = nlohmann::json::array();
+  if (print) {
+    char buf[96];
+    snprintf(buf, sizeof buf, "profile: %.3f ms per run in %zu kernel calls (%.3f ms outside)\n",
+             total, calls.size(), meanMs - total);
+    std::cout << buf << "      ms      %  GFLOP/s  kernel: nodes\n";
+  }
+  double shown = 0;
+  for (const Call &c : calls) {
+    double gflops = c.ms > 0 ? c.flops / (c.ms * 1e6) : 0;
+    out.push_back({{"kernel", c.kernel}, {"nodes", c.nodes}, {"ms", c.ms},
+                   {"flops", c.flops}, {"gflops", gflops}});
+    if (print && shown < 0.95 * total) {
+      char buf[96];
+      snprintf(buf, sizeof buf, "%8.3f %6.1f %8.1f  ", c.ms, 100 * c.ms / total, gflops);
+      std::cout << buf << c.kernel << ": " << c.nodes.substr(0, 100) << "\n";
+    }
+    shown += c.ms;
+  }
+  return out;
 }
 
 std::string previewValues(const HostTensor &t) {
@@ -626,6 +686,8 @@ int runCommand(const RunOptions &options) {
     for (int i = 0; i < warmup; ++i)
       if (once() != 0)
         return fail(error);
+    if (abi->profile)
+      abi->profile(nullptr, 0, /*reset=*/1); // leave the warm-up out
     std::vector<double> ms;
     for (int i = 0; i < options.bench; ++i) {
       auto t0 = std::chrono::steady_clock::now();
@@ -654,6 +716,8 @@ int runCommand(const RunOptions &options) {
                median, ms.front());
       std::cout << buf;
     }
+    if (abi->profile)
+      report["profile"] = profileReport(*abi, options.bench, mean, !options.json);
   }
   if (options.json)
     std::cout << report.dump() << "\n";

@@ -210,6 +210,9 @@ int main(int argc, char **argv) {
   runCmd->add_option("--cpu", run.cpu, "Target, as for compile; the build uses the matching -march")
       ->check(CLI::IsMember(knownCpuTargets()));
   runCmd->add_flag("--deterministic", run.deterministic, "As for compile");
+  runCmd->add_flag("--profile", run.profile,
+                   "Build with per-kernel timers (-DKILN_PROFILE) and, with --bench, print "
+                   "the time, share and GFLOP/s of each kernel call");
   runCmd->add_option("--disable", run.disable, "Optimisations to leave out, as for compile");
 
   auto *convert = app.add_subcommand("convert", "Convert between ONNX and Kiln JSON");

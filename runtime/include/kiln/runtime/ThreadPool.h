@@ -2,13 +2,17 @@
 //
 // Threads are created once, when the model is created; each kernel splits its
 // outer loop into contiguous chunks with parallelFor. The calling thread works
-// too, so a pool of N threads has N-1 workers.
+// too, so a pool of N threads has N-1 workers. A model launches dozens of
+// kernels per inference, some of them a few microseconds long, so idle workers
+// spin briefly on the next task before they sleep: waking a sleeping thread
+// costs more than most of those kernels.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_THREADPOOL_H
 #define KILN_RUNTIME_THREADPOOL_H
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -35,14 +39,17 @@ private:
   void workerLoop(int index);
 
   std::vector<std::thread> workers_;
+  // The task is published by bumping generation_; workers that gave up
+  // spinning wait on wake_ (sleepers_ tells the caller to notify).
   std::mutex mutex_;
-  std::condition_variable wake_, done_;
+  std::condition_variable wake_;
+  std::atomic<int> sleepers_{0};
   const std::function<void(int64_t, int64_t)> *task_ = nullptr;
   int64_t taskSize_ = 0;
   int chunks_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 } // namespace kiln
