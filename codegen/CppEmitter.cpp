@@ -335,13 +335,14 @@ private:
         .Case<ReluOp>([&](auto) {
           return eltOf(o->getOperand(0)).isUnsignedInteger() ? x : x + " < 0 ? " + t + "(0) : " + x;
         })
-        .Case<ErfOp>([&](auto) { return fp("std::erf"); })
+        .Case<ErfOp>([&](auto) { return fp(t == "float" ? "kiln::vm::erf" : "std::erf"); })
         .Case<SqrtOp>([&](auto) { return fp("std::sqrt"); })
-        .Case<ExpOp>([&](auto) { return fp("std::exp"); })
+        .Case<ExpOp>([&](auto) { return fp(t == "float" ? "kiln::vm::exp" : "std::exp"); })
         .Case<LogOp>([&](auto) { return fp("std::log"); })
-        .Case<TanhOp>([&](auto) { return fp("std::tanh"); })
+        .Case<TanhOp>([&](auto) { return fp(t == "float" ? "kiln::vm::tanh" : "std::tanh"); })
         .Case<SigmoidOp>([&](auto) {
-          return t + "(1) / (" + t + "(1) + std::exp(-" + x + "))";
+          return t == "float" ? "kiln::vm::sigmoid(" + x + ")"
+                              : t + "(1) / (" + t + "(1) + std::exp(-" + x + "))";
         })
         .Case<NegOp>([&](auto) { return "static_cast<" + t + ">(-" + x + ")"; })
         .Case<AbsOp>([&](auto) {
@@ -839,18 +840,30 @@ private:
       c.open("for (int64_t kw = 0; kw < " + str(kw) + "; ++kw)");
     };
     if (icg == 1 && ocg == 1) {
-      constexpr int64_t kBlock = 256;
+      // Channel blocks of a size that divides the channels, so every loop
+      // over a block has a constant trip count and vectorises without a
+      // remainder loop. Blocks are long: each tap's bounds checks and
+      // pointers are paid once per block, and the accumulators stay in L1.
+      int64_t block = 0;
+      for (int64_t b = std::min<int64_t>(ch, 512); b >= 64 && !block; --b)
+        if (ch % b == 0)
+          block = b;
+      bool exact = block != 0;
+      if (!exact)
+        block = std::min<int64_t>(ch, 256);
       c.line("// NHWC depthwise convolution: " + str(ch) + " channels, kernel " + str(kh) + "x" +
-             str(kw) + ", stride " + str(sh) + "x" + str(sw) + ".");
+             str(kw) + ", stride " + str(sh) + "x" + str(sw) + ", blocks of " + str(block) +
+             " channels.");
       c.open("pool.parallelFor(" + str(y[0] * oh) + ", [&](int64_t begin, int64_t end)");
       c.open("for (int64_t row = begin; row < end; ++row)");
       c.line("const int64_t n = row / " + str(oh) + ", oh = row % " + str(oh) + ";");
       c.line("(void)n;");
+      c.open("for (int64_t oc0 = 0; oc0 < " + str(ch) + "; oc0 += " + str(block) + ")");
+      c.line(exact ? "constexpr int64_t nb = " + str(block) + ";"
+                   : "const int64_t nb = " + str(ch) + " - oc0 < " + str(block) + " ? " +
+                         str(ch) + " - oc0 : " + str(block) + ";");
       c.open("for (int64_t ow = 0; ow < " + str(ow) + "; ++ow)");
-      c.open("for (int64_t oc0 = 0; oc0 < " + str(ch) + "; oc0 += " + str(kBlock) + ")");
-      c.line("const int64_t nb = " + str(ch) + " - oc0 < " + str(kBlock) + " ? " + str(ch) +
-             " - oc0 : " + str(kBlock) + ";");
-      c.line("float acc[" + str(kBlock) + "];");
+      c.line("float acc[" + str(block) + "];");
       c.open("for (int64_t j = 0; j < nb; ++j)");
       c.line("acc[j] = " + init + ";");
       c.close();
@@ -868,7 +881,7 @@ private:
       c.close();
       c.close();
       c.close();
-      if (failed(storeTile({"n", "oh", "ow", "(oc0 + j)"}, "acc[j]", "nb", kBlock,
+      if (failed(storeTile({"n", "oh", "ow", "(oc0 + j)"}, "acc[j]", "nb", block,
                            "out0[(row * " + str(ow) + " + ow) * " + str(ch) + " + oc0 + j]")))
         return failure();
       c.close();
@@ -1417,13 +1430,13 @@ private:
     c.close();
     c.line("if (bm == -std::numeric_limits<float>::infinity()) continue; // all masked");
     c.line("const float nm = bm > mx ? bm : mx;");
-    c.line("const float rescale = std::exp(mx - nm);");
+    c.line("const float rescale = kiln::vm::exp(mx - nm);");
     c.line("den *= rescale;");
     c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
     c.line("acc[e] *= rescale;");
     c.close();
     c.open("for (int64_t j = 0; j < n; ++j)");
-    c.line("const float w = std::exp(s[j] - nm);");
+    c.line("const float w = kiln::vm::exp(s[j] - nm);");
     c.line("den += w;");
     c.line("const float *vr = vb + (j0 + j) * " + str(vs[rank - 2]) + ";");
     c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
@@ -1476,7 +1489,7 @@ private:
     c.close();
     c.line("double sum = 0.0;");
     c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    c.line("const float e = std::exp(" + at(x) + " - mx);");
+    c.line("const float e = kiln::vm::exp(" + at(x) + " - mx);");
     c.line(at(y) + " = e;");
     c.line("sum += e;");
     c.close();
@@ -2683,8 +2696,8 @@ private:
       for (Value v : op->getResults())
         args += ", " + pointer(v);
       calls.line("// " + sourceNodes(op));
-      calls.line("KILN_PROFILE_START();");
       profile.push_back({fn, sourceNodes(op), body.flops});
+      std::string lap = " KILN_PROFILE_LAP(" + str(out.kernels) + ");";
       if (body.canFail) {
         calls.open("if (!" + fn + "(" + args + ", error))");
         calls.line("return kiln::Status::error(" +
@@ -2692,10 +2705,10 @@ private:
                                   sourceNodes(op) + "' (" + opName + "): ") +
                    " + error);");
         calls.close();
+        calls.line(lap.substr(1));
       } else {
-        calls.line(fn + "(" + args + ");");
+        calls.line(fn + "(" + args + ");" + lap);
       }
-      calls.line("KILN_PROFILE_STOP(" + str(out.kernels) + ");");
       ++out.kernels;
     }
     out.uniqueKernels = byText.size();
@@ -2708,22 +2721,20 @@ private:
   void emitProfileTable(Code &s) {
     s.line("#ifdef KILN_PROFILE");
     s.line("double kProfileSeconds[" + str(std::max<size_t>(profile.size(), 1)) + "];");
-    auto table = [&](const char *decl, auto field) {
-      std::string items;
-      for (const ProfileEntry &e : profile)
-        items += (items.empty() ? "" : ", ") + field(e);
-      s.line(std::string(decl) + "[] = {" + (items.empty() ? "0" : items) + "};");
-    };
-    table("const char *const kProfileKernel", [](const ProfileEntry &e) { return cStringLiteral(e.kernel); });
-    table("const char *const kProfileNodes", [](const ProfileEntry &e) { return cStringLiteral(e.nodes); });
-    table("const long long kProfileFlops", [](const ProfileEntry &e) { return str(e.flops); });
-    s.line("#define KILN_PROFILE_DECLARE() std::chrono::steady_clock::time_point profileStart");
-    s.line("#define KILN_PROFILE_START() profileStart = std::chrono::steady_clock::now()");
-    s.line("#define KILN_PROFILE_STOP(i) kProfileSeconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - profileStart).count()");
+    s.line("struct ProfileCall { const char *kernel, *nodes; long long flops; };");
+    s.open("const ProfileCall kProfileCalls[] =");
+    for (const ProfileEntry &e : profile)
+      s.line("{" + cStringLiteral(e.kernel) + ", " + cStringLiteral(e.nodes) + ", " +
+             str(e.flops) + "},");
+    if (profile.empty())
+      s.line("{\"\", \"\", 0},");
+    s.close(";");
+    s.line("// LAP(i) charges the time since the previous lap to call i.");
+    s.line("#define KILN_PROFILE_DECLARE() auto profileLap = std::chrono::steady_clock::now()");
+    s.line("#define KILN_PROFILE_LAP(i) do { auto now = std::chrono::steady_clock::now(); kProfileSeconds[i] += std::chrono::duration<double>(now - profileLap).count(); profileLap = now; } while (0)");
     s.line("#else");
     s.line("#define KILN_PROFILE_DECLARE() (void)0");
-    s.line("#define KILN_PROFILE_START() (void)0");
-    s.line("#define KILN_PROFILE_STOP(i) (void)0");
+    s.line("#define KILN_PROFILE_LAP(i) (void)0");
     s.line("#endif");
     s.line("");
   }
@@ -2839,9 +2850,11 @@ private:
     s.line("#include <new>");
     s.line("#include <vector>");
     s.line("");
-    if (usesMicroKernel) {
+    s.line("#include \"kiln/runtime/VectorMath.h\"");
+    if (usesMicroKernel)
       s.line("#include \"kiln/runtime/MicroKernel.h\"");
-      s.line("");
+    s.line("");
+    if (usesMicroKernel) {
       // Tiles were sized and weights packed for this vector width: a build
       // for a narrower target would run, but far slower than it should.
       std::string isa = options.vectorWidth == 16 ? "defined(__AVX512F__)"
@@ -3056,9 +3069,9 @@ private:
     s.open("size_t " + n + "_profile(char *text, size_t size, int reset)");
     s.line("std::string all;");
     s.open("for (size_t i = 0; i < " + str(profile.size()) + "; ++i)");
-    s.line("all += std::to_string(i) + '\\t' + " + n + "::kProfileKernel[i] + '\\t' + std::to_string(" + n +
-           "::kProfileFlops[i]) + '\\t' + std::to_string(" + n + "::kProfileSeconds[i]) + '\\t' + " + n +
-           "::kProfileNodes[i] + '\\n';");
+    s.line("const auto &call = " + n + "::kProfileCalls[i];");
+    s.line("all += std::to_string(i) + '\\t' + call.kernel + '\\t' + std::to_string(call.flops) + '\\t' + std::to_string(" +
+           n + "::kProfileSeconds[i]) + '\\t' + call.nodes + '\\n';");
     s.line("if (reset) " + n + "::kProfileSeconds[i] = 0;");
     s.close();
     s.line("if (text && size) { size_t k = std::min(all.size(), size - 1); std::memcpy(text, all.data(), k); text[k] = 0; }");

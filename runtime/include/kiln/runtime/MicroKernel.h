@@ -10,7 +10,8 @@
 //
 // W is 16 (AVX-512), 8 (AVX2 + FMA) or 4 (any target: plain vector code).
 // The order of the additions into each output depends only on the shapes, so
-// results do not change with the thread count.
+// results do not change with the thread count; long reductions are summed in
+// blocks (kSumBlock).
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,6 +57,12 @@ template <int W> inline vec_t<W> fma(vec_t<W> a, vec_t<W> b, vec_t<W> c) {
   return a * b + c;
 }
 
+/// Steps of k summed in registers before they join the running total in
+/// `tile`: blocked summation, so the rounding error of a long reduction
+/// (K = 4608 in a 3x3 conv over 512 channels) grows with the block length and
+/// the number of blocks, not with K.
+constexpr int64_t kSumBlock = 256;
+
 /// tile[p][0 .. NV*W) = sum over taps t and k of rows[t*MR + p][k] * w[(t*K + k)*NV*W + ...].
 /// `rows` holds one pointer per tap and row (a zero row for padding), `w` the
 /// packed weights of this block of outputs, `tile` MR * NV * W floats.
@@ -63,36 +70,58 @@ template <int W, int MR, int NV>
 inline void gemmTile(const float *const *rows, int64_t taps, int64_t K, const float *w,
                      float *tile) {
   vec_t<W> acc[MR][NV];
+  auto clear = [&] {
 #pragma GCC unroll 16
-  for (int p = 0; p < MR; ++p)
+    for (int p = 0; p < MR; ++p)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v)
-      acc[p][v] = vec_t<W>{};
+      for (int v = 0; v < NV; ++v)
+        acc[p][v] = vec_t<W>{};
+  };
+  // Adds the block in registers to the total (or starts it).
+  auto flush = [&](bool first) {
+#pragma GCC unroll 16
+    for (int p = 0; p < MR; ++p)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        float *dst = tile + (p * NV + v) * W;
+        store<W>(dst, first ? acc[p][v] : load<W>(dst) + acc[p][v]);
+      }
+  };
+  clear();
+  bool first = true;
+  int64_t pending = 0;
   for (int64_t t = 0; t < taps; ++t) {
     const float *r[MR];
 #pragma GCC unroll 16
     for (int p = 0; p < MR; ++p)
       r[p] = rows[t * MR + p];
     const float *wt = w + t * K * NV * W;
-    for (int64_t k = 0; k < K; ++k) {
-      vec_t<W> b[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v)
-        b[v] = load<W>(wt + k * NV * W + v * W);
-#pragma GCC unroll 16
-      for (int p = 0; p < MR; ++p) {
-        const vec_t<W> a = broadcast<W>(r[p][k]);
+    for (int64_t k0 = 0; k0 < K; k0 += kSumBlock) {
+      const int64_t k1 = K - k0 < kSumBlock ? K : k0 + kSumBlock;
+      for (int64_t k = k0; k < k1; ++k) {
+        vec_t<W> b[NV];
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v)
-          acc[p][v] = fma<W>(a, b[v], acc[p][v]);
+          b[v] = load<W>(wt + k * NV * W + v * W);
+#pragma GCC unroll 16
+        for (int p = 0; p < MR; ++p) {
+          const vec_t<W> a = broadcast<W>(r[p][k]);
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v)
+            acc[p][v] = fma<W>(a, b[v], acc[p][v]);
+        }
+      }
+      pending += k1 - k0;
+      if (pending >= kSumBlock) {
+        flush(first);
+        clear();
+        first = false;
+        pending = 0;
       }
     }
   }
-#pragma GCC unroll 16
-  for (int p = 0; p < MR; ++p)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v)
-      store<W>(tile + (p * NV + v) * W, acc[p][v]);
+  if (first || pending)
+    flush(first);
 }
 
 } // namespace kiln::mk
