@@ -256,6 +256,8 @@ async function main() {
     threads,
     ort_version: require('onnxruntime-node/package.json').version,
     max_abs_diff: maxAbsDiff,
+    // peak resident size of this node process (ORT, its weights and node)
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
   };
   process.stdout.write(JSON.stringify(result) + '\n');
   if (session.release) await session.release();

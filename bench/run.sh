@@ -11,7 +11,11 @@
 # and, unless --no-ablation, the same kiln run once per pass P in --passes
 # (default layout,sdpa,fusion,reuse,memplan) with --disable P, plus once per model
 #   kiln compile DIR/<name>/model.onnx -o TMP --report [--disable P]
-# It prints a table (ratio = ort/kiln, > 1 means Kiln is faster), the table
+# It first measures the FMA peak (bench/fma_peak.cpp) at each thread count, then
+# prints a table (ratio = ort/kiln, > 1 means Kiln is faster; achieved GFLOP/s
+# from the compile report's flops and the % of that peak; the compiled model's
+# peak RSS against weights + arena + 16 MiB, and the ORT process's), the
+# geometric-mean ratio per thread count against the goal, the table
 # "Effect of each pass" (slowdown = no-P ms / all-on ms, > 1 means P helps) and
 # the compile-report figures of each variant, and writes bench/results.json.
 # An unknown pass name makes it exit 2.  See bench/README.md.
@@ -189,6 +193,15 @@ kiln_bench() {
   fi
 }
 
+# --- the machine's FMA peak (bench/fma_peak.cpp), per thread count ------------
+PEAKS="$TMP/peaks.jsonl"; : > "$PEAKS"
+echo "== fma_peak" >&2
+if ${CXX:-c++} -O3 -march=native -std=c++17 -pthread "$BENCH_DIR/fma_peak.cpp" -o "$TMP/fma_peak" 2> "$TMP/peak.err"; then
+  for t in "${THREAD_LIST[@]}"; do "$TMP/fma_peak" "$t" | tail -n 1 >> "$PEAKS" || FAILED=1; done
+else
+  echo "bench/run.sh: cannot build bench/fma_peak.cpp:" >&2; cat "$TMP/peak.err" >&2; FAILED=1
+fi
+
 # --- run -----------------------------------------------------------------------
 for d in "${MODEL_DIRS[@]}"; do
   name="$(basename "$d")"
@@ -228,7 +241,7 @@ done
 CPU="$( (grep -m1 'model name' /proc/cpuinfo 2>/dev/null || echo ': unknown') | sed 's/^[^:]*: *//')"
 ABLATION_PASSES=""
 [[ $ABLATE -eq 0 ]] || ABLATION_PASSES="$(IFS=','; echo "${PASS_LIST[*]}")"
-BENCH_DIR="$BENCH_DIR" ABLATION_PASSES="$ABLATION_PASSES" ABL_RUNS="$ABL_RUNS" ABL_COMPILE="$ABL_COMPILE" \
+BENCH_DIR="$BENCH_DIR" ABLATION_PASSES="$ABLATION_PASSES" ABL_RUNS="$ABL_RUNS" ABL_COMPILE="$ABL_COMPILE" PEAKS="$PEAKS" \
 node - "$RECORDS" "$OUT" "$RUNS" "$CPU" "${KILN:-}" <<'JS'
 const fs = require('fs');
 const [records, out, runs, cpu, kiln] = process.argv.slice(2);
@@ -236,9 +249,22 @@ const readJsonl = (f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).
 const rows = readJsonl(records);
 const num = (o, k) => (o && typeof o[k] === 'number' ? o[k] : null);
 const round3 = (x) => Math.round(x * 1000) / 1000;
+const peaks = readJsonl(process.env.PEAKS);
+const peakOf = (t) => (peaks.find((p) => p.threads === t) || {}).gflops || null;
+const MiB = 1024 * 1024;
 for (const r of rows) {
-  const k = num(r.kiln, 'median_ms'), o = num(r.ort, 'median_ms');
+  const k = num(r.kiln, 'median_ms'), o = num(r.ort, 'median_ms'), f = num(r.kiln, 'flops');
   r.ratio = k && o ? round3(o / k) : null;
+  r.kiln_gflops = k && f ? round3(f / (k * 1e6)) : null;
+  r.ort_gflops = o && f ? round3(f / (o * 1e6)) : null;
+  r.peak_gflops = peakOf(r.threads);
+  r.kiln_pct_peak = r.kiln_gflops && r.peak_gflops ? round3(100 * r.kiln_gflops / r.peak_gflops) : null;
+  r.ort_pct_peak = r.ort_gflops && r.peak_gflops ? round3(100 * r.ort_gflops / r.peak_gflops) : null;
+  // The compiled model's peak RSS against its budget: weights + arena + 16 MiB.
+  r.kiln_model_rss_bytes = num(r.kiln, 'model_peak_rss_bytes');
+  r.kiln_process_rss_bytes = num(r.kiln, 'peak_rss_bytes');
+  r.rss_budget_bytes = r.kiln ? num(r.kiln, 'weights_bytes') + num(r.kiln, 'arena_bytes') + 16 * MiB : null;
+  r.ort_process_rss_bytes = num(r.ort, 'peak_rss_bytes');
 }
 const fmt = (x, d = 3) => (x === null ? '-' : x.toFixed(d));
 // a text table: the first `left` columns left-aligned, the rest right-aligned
@@ -249,9 +275,27 @@ const table = (head, body, left = 1) => {
   console.log(w.map((n) => '-'.repeat(n)).join('  '));
   body.forEach((b) => console.log(line(b)));
 };
-table(['model', 'threads', 'kiln median ms', 'ort median ms', 'ratio (ort/kiln)'],
+const mib = (x) => (typeof x === 'number' ? (x / MiB).toFixed(1) : '-');
+const opt = (x, d) => (x === null || x === undefined ? '-' : x.toFixed(d));
+console.log(`FMA peak (bench/fma_peak.cpp): ${peaks.map((p) => `${p.gflops} GFLOP/s at ${p.threads} thread(s)`).join(', ') || '-'}\n`);
+table(['model', 'threads', 'kiln ms', 'ort ms', 'ort/kiln', 'kiln GFLOP/s', 'kiln % peak', 'ort % peak',
+  'kiln RSS MiB', 'budget MiB', 'ort RSS MiB'],
   rows.map((r) => [r.model, String(r.threads), fmt(num(r.kiln, 'median_ms')),
-    fmt(num(r.ort, 'median_ms')), r.ratio === null ? '-' : r.ratio.toFixed(2)]));
+    fmt(num(r.ort, 'median_ms')), r.ratio === null ? '-' : r.ratio.toFixed(2),
+    opt(r.kiln_gflops, 1), opt(r.kiln_pct_peak, 1), opt(r.ort_pct_peak, 1),
+    mib(r.kiln_model_rss_bytes), mib(r.rss_budget_bytes), mib(r.ort_process_rss_bytes)]));
+// The goal: geometric mean of ort/kiln >= 1.0 and no model below 0.8, per thread count.
+const summary = [...new Set(rows.map((r) => r.threads))].map((t) => {
+  const ratios = rows.filter((r) => r.threads === t && r.ratio).map((r) => r.ratio);
+  const geomean = ratios.length ? Math.exp(ratios.reduce((a, x) => a + Math.log(x), 0) / ratios.length) : null;
+  const min = ratios.length ? Math.min(...ratios) : null;
+  return { threads: t, models: ratios.length, geomean_ratio: geomean && round3(geomean), min_ratio: min,
+           goal_met: geomean !== null && geomean >= 1.0 && min >= 0.8 };
+});
+console.log('');
+for (const x of summary)
+  console.log(`${x.threads} thread(s): geomean ort/kiln ${opt(x.geomean_ratio, 2)}, lowest ${opt(x.min_ratio, 2)} ` +
+              `over ${x.models} models; goal (geomean >= 1.0, none < 0.8) ${x.goal_met ? 'met' : 'NOT met'}`);
 
 // --- ablation: each pass left out in turn ---
 const passes = (process.env.ABLATION_PASSES || '').split(',').filter(Boolean);
@@ -314,6 +358,8 @@ const doc = {
   cpu, nproc: require('os').cpus().length,
   runs: Number(runs), kiln: kiln || null,
   ort_version: ortVersion || (rows.find((r) => r.ort && r.ort.ort_version) || {ort: {}}).ort.ort_version || null,
+  fma_peak: peaks,
+  summary,
   results: rows,
   ablation,
 };

@@ -32,6 +32,7 @@
 #include <cstdlib>
 #include <dlfcn.h>
 #include <iostream>
+#include <fstream>
 #include <sstream>
 #include <unistd.h>
 
@@ -415,7 +416,25 @@ struct RunSignature {
   int64_t sourceBytes = 0;
   /// Time the system compiler took to build the generated code.
   double buildSeconds = 0;
+  /// Compile-report figures the bench reports next to the time.
+  int64_t flops = 0, weightsBytes = 0, arenaBytes = 0;
 };
+
+/// A "VmRSS:"/"VmHWM:" line of /proc/self/status in bytes (0 if unknown).
+int64_t procStatusBytes(const std::string &field) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field, 0) == 0)
+      return std::atoll(line.c_str() + field.size()) * 1024;
+  return 0;
+}
+
+/// Starts a new peak for VmHWM (Linux: "5" to clear_refs), so the peak
+/// reported covers the model and not the compile before it.
+void resetPeakRss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+}
 
 Expected<RunSignature> readSignature(const std::string &reportPath,
                                      const onnx::ModelProto &model) {
@@ -428,6 +447,9 @@ Expected<RunSignature> readSignature(const std::string &reportPath,
   RunSignature sig;
   sig.sourceBytes = report.value("generated_source_bytes", int64_t(0));
   sig.buildSeconds = report.value("build_seconds", 0.0);
+  sig.flops = report.value("flops", int64_t(0));
+  sig.weightsBytes = report.value("weights_bytes", int64_t(0));
+  sig.arenaBytes = report.value("arena_bytes", int64_t(0));
   std::map<std::string, const onnx::TypeProto *> declared;
   for (const auto &v : model.graph().input())
     declared[v.name()] = &v.type();
@@ -495,6 +517,10 @@ int runCommand(const RunOptions &options) {
     return fail(llvm::toString(dir.takeError()));
 
   std::string soPath = *dir + "/" + name + ".so";
+  // The model's own memory: the peak resident size from here on (the
+  // compiler's peak is reset away) less what the process held before.
+  resetPeakRss();
+  int64_t rssBeforeModel = procStatusBytes("VmRSS:");
   void *handle = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
     return fail(std::string("cannot load '") + soPath + "': " + dlerror());
@@ -528,6 +554,9 @@ int runCommand(const RunOptions &options) {
   report["threads"] = options.threads;
   report["generated_source_bytes"] = signature->sourceBytes;
   report["build_seconds"] = signature->buildSeconds;
+  report["flops"] = signature->flops;
+  report["weights_bytes"] = signature->weightsBytes;
+  report["arena_bytes"] = signature->arenaBytes;
   bool allMatch = true;
   nlohmann::json datasets = nlohmann::json::array();
   std::vector<kiln_tensor> lastInputs;
@@ -719,6 +748,8 @@ int runCommand(const RunOptions &options) {
     if (abi->profile)
       report["profile"] = profileReport(*abi, options.bench, mean, !options.json);
   }
+  report["peak_rss_bytes"] = procStatusBytes("VmHWM:");
+  report["model_peak_rss_bytes"] = procStatusBytes("VmHWM:") - rssBeforeModel;
   if (options.json)
     std::cout << report.dump() << "\n";
   else
