@@ -1,4 +1,4 @@
-# kiln_add_model(<target> MODEL <file> [NAME <name>]
+# kiln_add_model(<target> MODEL <file> [NAME <name>] [CPU <cpu>]
 #                [DEPENDS <files>...])
 #
 # Compiles a model with `kiln compile` at build time (again whenever the model,
@@ -11,6 +11,9 @@
 #   // std::unique_ptr<classifier::Model> m;
 #   // classifier::Model::createEmbedded(/*threads=*/2, m);
 #
+# CPU is `kiln compile --cpu`: native (default: the machine that builds),
+# x86-64-v4, x86-64-v3 or generic; the generated source is compiled with the
+# matching -march (none for generic).
 # The name defaults to the model file's stem (its directory's name for files
 # called model.*), made a C identifier. Generated files go to
 # ${CMAKE_CURRENT_BINARY_DIR}/<target>-kiln/, including <name>.report.json.
@@ -20,7 +23,13 @@
 enable_language(ASM)
 
 function(kiln_add_model target)
-  cmake_parse_arguments(ARG "" "MODEL;NAME" "DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "MODEL;NAME;CPU" "DEPENDS" ${ARGN})
+  if(NOT ARG_CPU)
+    set(ARG_CPU native)
+  endif()
+  if(NOT ARG_CPU MATCHES "^(native|x86-64-v4|x86-64-v3|generic)$")
+    message(FATAL_ERROR "kiln_add_model(${target}): CPU must be native, x86-64-v4, x86-64-v3 or generic (got '${ARG_CPU}')")
+  endif()
   if(NOT ARG_MODEL)
     message(FATAL_ERROR "kiln_add_model(${target}): MODEL is required")
   endif()
@@ -60,7 +69,7 @@ function(kiln_add_model target)
   add_custom_command(
     OUTPUT ${generated}
     COMMAND ${kiln_exe} compile "${model}" -o "${out}" --name "${name}"
-            --report --embed-weights
+            --report --embed-weights --cpu ${ARG_CPU}
     DEPENDS "${model}" ${ARG_DEPENDS} ${kiln_dep}
     COMMENT "Kiln: compiling ${ARG_MODEL} as '${name}'"
     VERBATIM)
@@ -70,6 +79,9 @@ function(kiln_add_model target)
   set_source_files_properties("${out}/${name}.weights.S" PROPERTIES
     OBJECT_DEPENDS "${out}/${name}.weights")
   target_include_directories(${target} PUBLIC "${out}")
+  if(NOT ARG_CPU STREQUAL "generic")
+    set_source_files_properties("${out}/${name}.cpp" PROPERTIES COMPILE_OPTIONS "-march=${ARG_CPU}")
+  endif()
   target_link_libraries(${target} PUBLIC ${runtime})
   target_compile_features(${target} PUBLIC cxx_std_17)
   set_target_properties(${target} PROPERTIES
