@@ -92,11 +92,9 @@ LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse,
       int64_t offset;
       // Weights of a micro-kernel contraction are stored in its tile layout.
       Operation *user = c->hasOneUse() ? *c->user_begin() : nullptr;
-      if (vectorWidth && user && packedWeightsOf(user) &&
-          packedWeightsOf(user) == c.getValue()) {
-        auto dims = microKernelDims(user);
+      if (vectorWidth && user && packedWeightsOf(user) == c) {
         std::vector<float> packed =
-            packWeights(user, packedWeightsOf(user), chooseTile(*dims, vectorWidth));
+            packWeights(user, chooseTile(*microKernelDims(user), vectorWidth));
         plan.weights.resize(alignUp(plan.weights.size()), 0);
         offset = plan.weights.size();
         const char *bytes = reinterpret_cast<const char *>(packed.data());

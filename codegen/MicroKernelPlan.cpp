@@ -6,7 +6,6 @@
 
 #include "mlir/IR/TypeUtilities.h"
 
-#include <functional>
 #include <limits>
 
 using namespace mlir;
@@ -83,15 +82,15 @@ static Value weightOperand(Operation *op, Operation *head) {
   return arg ? op->getOperand(arg.getArgNumber()) : Value();
 }
 
-DenseElementsAttr packedWeightsOf(Operation *op) {
+ConstantOp packedWeightsOf(Operation *op) {
   Operation *head = headOf(op);
   if (!head || !contractionDims(head))
     return nullptr;
   Value w = weightOperand(op, head);
   auto c = w ? w.getDefiningOp<ConstantOp>() : ConstantOp();
-  if (!c || !w.hasOneUse())
+  if (!c || !w.hasOneUse() || !isa<DenseElementsAttr>(c.getValue()))
     return nullptr;
-  return dyn_cast<DenseElementsAttr>(c.getValue());
+  return c;
 }
 
 std::optional<GemmDims> microKernelDims(Operation *op) {
@@ -124,22 +123,20 @@ TileShape chooseTile(const GemmDims &d, int64_t w) {
   return best;
 }
 
-std::vector<float> packWeights(Operation *op, DenseElementsAttr weights,
-                               const TileShape &tile) {
+std::vector<float> packWeights(Operation *op, const TileShape &tile) {
   Operation *head = headOf(op);
   GemmDims d = *contractionDims(head);
+  auto weights = cast<DenseElementsAttr>(packedWeightsOf(op).getValue());
   std::vector<float> src(weights.getValues<float>().begin(), weights.getValues<float>().end());
-  // Element (tap, k, column of the group's outputs) of the original layout.
-  std::function<float(int64_t, int64_t, int64_t, int64_t)> at;
+  // Element (group g, tap t, k, output j of the group) of the original
+  // layout is src[g * groupStride + (t * K + k) * kStride + j * jStride].
+  int64_t groupStride = 0, kStride = d.n, jStride = 1; // [k][n]
   if (isa<ConvOp>(head)) { // HWIO: [kh][kw][k][group * n]
-    int64_t oc = d.n * d.groups;
-    at = [&, oc](int64_t g, int64_t t, int64_t k, int64_t j) {
-      return src[(t * d.k + k) * oc + g * d.n + j];
-    };
+    groupStride = d.n;
+    kStride = d.n * d.groups;
   } else if (auto gemm = dyn_cast<GemmOp>(head); gemm && gemm.getTransB()) { // [n][k]
-    at = [&](int64_t, int64_t, int64_t k, int64_t j) { return src[j * d.k + k]; };
-  } else { // [k][n]
-    at = [&](int64_t, int64_t, int64_t k, int64_t j) { return src[k * d.n + j]; };
+    kStride = 1;
+    jStride = d.k;
   }
   int64_t nb = tile.nb(), blocks = (d.n + nb - 1) / nb;
   std::vector<float> packed(d.groups * blocks * d.taps * d.k * nb, 0.0f);
@@ -149,7 +146,7 @@ std::vector<float> packWeights(Operation *op, DenseElementsAttr weights,
       for (int64_t t = 0; t < d.taps; ++t)
         for (int64_t k = 0; k < d.k; ++k, dst += nb)
           for (int64_t j = 0; j < nb && b * nb + j < d.n; ++j)
-            dst[j] = at(g, t, k, b * nb + j);
+            dst[j] = src[g * groupStride + (t * d.k + k) * kStride + (b * nb + j) * jStride];
   return packed;
 }
 

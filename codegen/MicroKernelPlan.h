@@ -13,6 +13,7 @@
 #ifndef CODEGEN_MICROKERNELPLAN_H
 #define CODEGEN_MICROKERNELPLAN_H
 
+#include "dialects/Kiln/KilnOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Operation.h"
 
@@ -48,12 +49,11 @@ TileShape chooseTile(const GemmDims &dims, int64_t w);
 
 /// The constant that `op` reads as packed weights: its B (or conv weight)
 /// operand when `op` runs on the micro-kernel and is that constant's only user.
-mlir::DenseElementsAttr packedWeightsOf(mlir::Operation *op);
+ConstantOp packedWeightsOf(mlir::Operation *op);
 
-/// `op`'s weights in the tile layout [group][block of nb][tap][k][nb],
-/// zero-padded to whole blocks.
-std::vector<float> packWeights(mlir::Operation *op, mlir::DenseElementsAttr weights,
-                               const TileShape &tile);
+/// The weights of `op` (which has packedWeightsOf) in the tile layout
+/// [group][block of nb][tap][k][nb], zero-padded to whole blocks.
+std::vector<float> packWeights(mlir::Operation *op, const TileShape &tile);
 
 } // namespace kiln
 
