@@ -15,6 +15,7 @@
 #include "dialects/Kiln/PointwiseFns.h"
 #include "kiln/runtime/Weights.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -41,7 +42,7 @@ public:
     text += std::string(2 * depth, ' ') + s + "\n";
   }
   void open(const std::string &s) {
-    line(s + " {");
+    line(s.empty() ? "{" : s + " {");
     ++depth;
   }
   void close(const std::string &suffix = "") {
@@ -474,10 +475,20 @@ private:
                   " * std::expm1(" + x + "))");
     if (fn == "leaky_relu") return x + " >= 0 ? " + x + " : " + cast(p[0] + " * " + x);
     if (fn == "thresholded_relu") return x + " > " + p[0] + " ? " + x + " : " + t + "(0)";
-    if (fn == "hard_sigmoid")
-      return cast("std::max(0.0, std::min(1.0, " + p[0] + " * " + x + " + " + p[1] + "))");
-    if (fn == "hard_swish")
-      return cast(x + " * std::max(0.0, std::min(1.0, " + x + " / 6.0 + 0.5))");
+    // In float for float tensors (as the ONNX reference computes them), so
+    // that they vectorise without conversions and divisions.
+    if (fn == "hard_sigmoid" || fn == "hard_swish") {
+      std::string lt = t == "float" ? "float" : "double";
+      double alpha = 1.0 / 6.0, beta = 0.5;
+      if (fn == "hard_sigmoid") {
+        alpha = llvm::cast<FloatAttr>(o.getParams()[0]).getValueAsDouble();
+        beta = llvm::cast<FloatAttr>(o.getParams()[1]).getValueAsDouble();
+      }
+      std::string gate = "std::max(" + floatLiteral(0, lt) + ", std::min(" +
+                         floatLiteral(1, lt) + ", " + floatLiteral(alpha, lt) + " * " + x +
+                         " + " + floatLiteral(beta, lt) + "))";
+      return cast(fn == "hard_swish" ? x + " * " + gate : gate);
+    }
     if (fn == "shrink")
       return x + " < -" + p[1] + " ? " + cast(x + " + " + p[0]) + " : (" + x + " > " + p[1] +
              " ? " + cast(x + " - " + p[0]) + " : " + t + "(0))";
@@ -839,6 +850,9 @@ private:
       c.line("if (ih < 0 || ih >= " + str(h) + ") continue;");
       c.open("for (int64_t kw = 0; kw < " + str(kw) + "; ++kw)");
     };
+    if (icg == 1 && ocg == 1 && vectorWidth && !inputScale)
+      if (auto tile = chooseDepthwiseTile(ch, vectorWidth))
+        return printDepthwiseTiled(o, *tile);
     if (icg == 1 && ocg == 1) {
       // Channel blocks of a size that divides the channels, so every loop
       // over a block has a constant trip count and vectorises without a
@@ -946,6 +960,107 @@ private:
       return failure();
     c.close();
     c.close();
+    c.close();
+    c.close(");");
+    return success();
+  }
+
+  /// Depthwise NHWC convolution on kiln::mk::depthwiseTile. A task is one
+  /// output row and one block of `t.channels()` channels. Columns whose taps
+  /// all lie inside the input run in register tiles of `t.pixels` pixels
+  /// (a shorter tile takes the rest); the few edge columns that read
+  /// padding run one pixel at a time. Every tile goes through the bias and
+  /// fused epilogue to the only store.
+  LogicalResult printDepthwiseTiled(ConvOp o, const DepthwiseTile &t) {
+    ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
+                      y = shapeOf(o.getOutput());
+    int64_t h = x[1], wd = x[2], ch = x[3], kh = w[0], kw = w[1], oh = y[1], ow = y[2];
+    int64_t sh = o.getStrides()[0], sw = o.getStrides()[1];
+    int64_t dh = o.getDilations()[0], dw = o.getDilations()[1];
+    int64_t pt = o.getPads()[0], pl = o.getPads()[1];
+    int64_t cb = t.channels(), chunks = ch / cb;
+    // Interior columns [lo, hi): all taps inside the input row.
+    int64_t lo = std::min((pl + sw - 1) / sw, ow);
+    int64_t last = wd - 1 + pl - (kw - 1) * dw;
+    int64_t hi = last < 0 ? lo : std::clamp(last / sw + 1, lo, ow);
+    int64_t full = (hi - lo) / t.pixels, rest = (hi - lo) % t.pixels;
+    k.usesPool = true;
+    k.usesMicroKernel = true;
+    k.flops = 2 * product(y) * kh * kw;
+    c.line("// NHWC depthwise convolution: " + str(ch) + " channels, kernel " + str(kh) + "x" +
+           str(kw) + ", stride " + str(sh) + "x" + str(sw) + "; tiles of " + str(t.pixels) +
+           " pixels x " + str(cb) + " channels over columns [" + str(lo) + ", " + str(hi) +
+           "), the " + str(ow - (hi - lo)) + " edge columns one pixel at a time.");
+    c.open("pool.parallelFor(" + str(y[0] * oh * chunks) + ", [&](int64_t begin, int64_t end)");
+    c.open("for (int64_t task = begin; task < end; ++task)");
+    c.line("const int64_t row = task / " + str(chunks) + ", c0 = task % " + str(chunks) + " * " +
+           str(cb) + ";");
+    c.line("const int64_t n = row / " + str(oh) + ", oh = row % " + str(oh) + ";");
+    c.line("(void)n;");
+    c.line("// Input rows of the taps, null where a row is padding.");
+    c.line("const float *rows[" + str(kh) + "];");
+    c.open("for (int64_t kh = 0; kh < " + str(kh) + "; ++kh)");
+    c.line("const int64_t ih = oh * " + str(sh) + " + kh * " + str(dh) + " - " + str(pt) + ";");
+    c.line("rows[kh] = ih >= 0 && ih < " + str(h) + " ? in0 + (n * " + str(h) + " + ih) * " +
+           str(wd * ch) + " : nullptr;");
+    c.close();
+    c.line("alignas(64) float acc[" + str(std::max<int64_t>(t.pixels, 1)) + "][" + str(cb) +
+           "];");
+    // Emitted at each use rather than as a lambda of the generated code:
+    // through a lambda's by-reference captures the compiler cannot rule out
+    // that the stores alias the indices, and the epilogue stays scalar.
+    auto store = [&](const std::string &ow0, int64_t count) {
+      c.open("for (int64_t p = 0; p < " + str(count) + "; ++p)");
+      c.line("const int64_t ow = " + ow0 + " + p;");
+      LogicalResult stored =
+          storeTile({"n", "oh", "ow", "(c0 + j)"}, "acc[p][j]", str(cb), cb,
+                    "out0[(row * " + str(ow) + " + ow) * " + str(ch) + " + c0 + j]");
+      c.close();
+      return stored;
+    };
+    std::string bias = o.getBias() ? "in2 + c0" : "nullptr";
+    // A tile of `pixels` pixels from column `ow0` over the taps [kw0, kw1).
+    auto tiles = [&](const std::string &ow0, int64_t pixels, int64_t kw0,
+                     int64_t kw1) -> LogicalResult {
+      c.line("const float *r[" + str(kh) + "];");
+      c.open("for (int64_t kh = 0; kh < " + str(kh) + "; ++kh)");
+      int64_t shift = kw0 * dw - pl;
+      c.line("r[kh] = rows[kh] ? rows[kh] + (" + ow0 + " * " + str(sw) +
+             (shift < 0 ? " - " : " + ") + str(std::abs(shift)) + ") * " + str(ch) +
+             " + c0 : nullptr;");
+      c.close();
+      std::string range = kw0 == 0 && kw1 == kw ? "" : ", " + str(kw0) + ", " + str(kw1);
+      c.line("kiln::mk::depthwiseTile<" + str(t.w) + ", " + str(pixels) + ", " + str(t.nv) +
+             ", " + str(kh) + ", " + str(kw) + ", " + str(sw) + ", " + str(dw) + ", " + str(ch) +
+             range + ">(r, in1 + c0, " + bias + ", &acc[0][0]);");
+      return store(ow0, pixels);
+    };
+    if (full) {
+      c.open("for (int64_t ow0 = " + str(lo) + "; ow0 < " + str(lo + full * t.pixels) +
+             "; ow0 += " + str(t.pixels) + ")");
+      if (failed(tiles("ow0", t.pixels, 0, kw)))
+        return failure();
+      c.close();
+    }
+    if (rest && failed(tiles(str(lo + full * t.pixels), rest, 0, kw)))
+      return failure();
+    // Edge columns, each over the taps that read inside the row.
+    for (int64_t col = 0; col < ow; ++col) {
+      if (col >= lo && col < hi)
+        continue;
+      int64_t kw0 = kw, kw1 = 0;
+      for (int64_t tap = 0; tap < kw; ++tap) {
+        int64_t iw = col * sw + tap * dw - pl;
+        if (iw >= 0 && iw < wd) {
+          kw0 = std::min(kw0, tap);
+          kw1 = tap + 1;
+        }
+      }
+      c.open("");
+      if (failed(tiles(str(col), 1, std::min(kw0, kw1), kw1)))
+        return failure();
+      c.close();
+    }
     c.close();
     c.close(");");
     return success();

@@ -123,6 +123,21 @@ TileShape chooseTile(const GemmDims &d, int64_t w) {
   return best;
 }
 
+std::optional<DepthwiseTile> chooseDepthwiseTile(int64_t channels, int64_t vectorWidth) {
+  // AVX-512 has 32 registers (also for its 8-wide vectors), the others 16.
+  int64_t regs = vectorWidth == 16 ? 32 : 16;
+  for (int64_t w = vectorWidth; w >= 4; w /= 2) {
+    if (channels % w)
+      continue;
+    // Two vectors per pixel halve the loads of row pointers per FMA; the
+    // accumulators leave room for the tap's weight vectors and one input.
+    int64_t nv = channels % (2 * w) == 0 ? 2 : 1;
+    int64_t pixels = std::min<int64_t>((regs - nv - 2) / nv, 8);
+    return DepthwiseTile{w, nv, pixels};
+  }
+  return std::nullopt;
+}
+
 std::vector<float> packWeights(Operation *op, const TileShape &tile) {
   Operation *head = headOf(op);
   GemmDims d = *contractionDims(head);

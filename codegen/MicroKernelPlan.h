@@ -47,6 +47,19 @@ std::optional<GemmDims> microKernelDims(mlir::Operation *op);
 /// register file, and the choice wastes the least work on padding.
 TileShape chooseTile(const GemmDims &dims, int64_t w);
 
+/// Tile of the depthwise-convolution kernel (kiln::mk::depthwiseTile):
+/// `pixels` output pixels by `nv` vectors of `w` channels.
+struct DepthwiseTile {
+  int64_t w = 0, nv = 0, pixels = 0;
+  int64_t channels() const { return nv * w; }
+};
+
+/// The depthwise tile for `channels` channels on a target with vectors of
+/// `vectorWidth` floats: the widest vector whose multiple divides the
+/// channels (so no tile has a channel tail), or nothing when the channels
+/// are not a multiple of 4.
+std::optional<DepthwiseTile> chooseDepthwiseTile(int64_t channels, int64_t vectorWidth);
+
 /// The constant that `op` reads as packed weights: its B (or conv weight)
 /// operand when `op` runs on the micro-kernel and is that constant's only user.
 ConstantOp packedWeightsOf(mlir::Operation *op);

@@ -1,8 +1,9 @@
 //===- Run.cpp - `kiln run`: compile, build, load, run and check ----------===//
 //
 // The compiled model is cached under $KILN_CACHE_DIR (default
-// ~/.cache/kiln) by a hash of the loaded model, the model name and the kiln
-// binary itself, so a rebuilt compiler never reuses stale code. The generated
+// ~/.cache/kiln) by a hash of the loaded model, the model name, the options,
+// and the kiln binary with the runtime it builds against, so a rebuilt
+// compiler or changed runtime header never reuses stale code. The generated
 // C++ is built with the system compiler ($CXX, default c++) into a shared
 // object that is loaded with dlopen through the model's C ABI.
 //
@@ -70,14 +71,29 @@ std::string cacheRoot() {
   return path.str().str();
 }
 
-/// Identifies this kiln binary (its path, size and modification time).
+/// Identifies this kiln build: path, size and modification time of the
+/// binary, the runtime library and the runtime headers.
 std::string compilerIdentity() {
-  std::string self = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
-  llvm::sys::fs::file_status st;
-  std::string id = self;
-  if (!llvm::sys::fs::status(self, st))
-    id += ":" + std::to_string(st.getSize()) + ":" +
-          std::to_string(st.getLastModificationTime().time_since_epoch().count());
+  // Size and time of each file that decides the built code: the kiln binary,
+  // the runtime library and the runtime headers the generated code includes
+  // (a changed micro-kernel header must not reuse a stale build).
+  std::vector<std::string> files = {llvm::sys::fs::getMainExecutable(nullptr, nullptr),
+                                    KILN_RUNTIME_LIBRARY};
+  std::error_code ec;
+  std::string headers = std::string(KILN_RUNTIME_INCLUDE_DIR) + "/kiln/runtime";
+  for (llvm::sys::fs::directory_iterator it(headers, ec), end; it != end && !ec;
+       it.increment(ec))
+    files.push_back(it->path());
+  std::sort(files.begin() + 2, files.end());
+  std::string id;
+  for (const std::string &file : files) {
+    llvm::sys::fs::file_status st;
+    id += file;
+    if (!llvm::sys::fs::status(file, st))
+      id += ":" + std::to_string(st.getSize()) + ":" +
+            std::to_string(st.getLastModificationTime().time_since_epoch().count());
+    id += ";";
+  }
   return id;
 }
 

@@ -9,6 +9,10 @@ input_<i>.pb and output_<i>.pb for each case:
   conv      channels-last convolutions: odd sizes, stride 2, uneven pads,
             more than 64 output channels, groups with dilation, depthwise,
             and relu / residual add + clip epilogues
+  depthwise depthwise convolutions on the register-tiled kernel: 32 and 24
+            channels, 3x3 and 5x5, stride 2, dilation, uneven pads, rows
+            with whole tiles, a shorter tile and edge columns, and relu /
+            hard-swish / hard-sigmoid epilogues
   pool      max pooling (floor and ceil mode), average pooling with and without
             counting pads, global average pooling
   se        squeeze-and-excitation: the scaled input of a 1x1 conv
@@ -118,6 +122,30 @@ def case_conv(out):
     write(out, "conv", nodes, [("x", x)], [("a", a), ("c", c)], inits)
 
 
+def case_depthwise(out):
+    x, y = rand(1, 32, 13, 19), rand(1, 24, 11, 23)
+    wa, ba = rand(32, 1, 3, 3), rand(32)
+    wb, bb = rand(24, 1, 5, 5), rand(24)
+    wc = rand(32, 1, 3, 3)
+    a = np.maximum(conv(x, wa, ba, pads=(1, 1, 1, 1), group=32), 0)
+    b = conv(y, wb, bb, stride=(2, 2), pads=(2, 1, 2, 3), dil=(1, 2), group=24)
+    hswish = b * np.clip(b / 6 + 0.5, 0, 1)
+    c = conv(x, wc, stride=(2, 2), pads=(0, 0, 1, 1), group=32)
+    hsig = np.clip(0.25 * c + 0.4, 0, 1)
+    nodes = [
+        node("Conv", ["x", "wa", "ba"], ["ca"], pads=[1, 1, 1, 1], group=32),
+        node("Relu", ["ca"], ["a"]),
+        node("Conv", ["y", "wb", "bb"], ["cb"], strides=[2, 2], pads=[2, 1, 2, 3],
+             dilations=[1, 2], group=24),
+        node("HardSwish", ["cb"], ["b"]),
+        node("Conv", ["x", "wc"], ["cc"], strides=[2, 2], pads=[0, 0, 1, 1], group=32),
+        node("HardSigmoid", ["cc"], ["c"], alpha=0.25, beta=0.4),
+    ]
+    inits = {"wa": wa, "ba": ba, "wb": wb, "bb": bb, "wc": wc}
+    write(out, "depthwise", nodes, [("x", x), ("y", y)],
+          [("a", a), ("b", hswish), ("c", hsig)], inits)
+
+
 def case_pool(out):
     x = rand(1, 5, 9, 11)
     outs = [
@@ -200,5 +228,5 @@ def case_rows(out):
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    for case in (case_conv, case_pool, case_se, case_matmul, case_rows):
+    for case in (case_conv, case_depthwise, case_pool, case_se, case_matmul, case_rows):
         case(sys.argv[1])

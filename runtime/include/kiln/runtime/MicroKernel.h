@@ -124,6 +124,49 @@ inline void gemmTile(const float *const *rows, int64_t taps, int64_t K, const fl
     flush(first);
 }
 
+/// One tile of a depthwise convolution: P output pixels of one output row by
+/// NV vectors of W channels, over the taps KW0 <= kw < KW1 of each tap row
+/// (all taps but at the edges of a row, where the others read padding).
+/// rows[kh] points at the tile's channels in the input column that tap KW0
+/// of pixel 0 reads, in the input row of tap row kh, or is null where that
+/// row is padding. Pixels are C floats apart, and w holds the tile's
+/// channels of the [KH][KW][C] weights. The accumulators start from `bias`
+/// (or zero) and stay in registers over the taps; the weight vectors of a
+/// tap are loaded once for all pixels.
+template <int W, int P, int NV, int KH, int KW, int SW, int DW, int64_t C, int KW0 = 0,
+          int KW1 = KW>
+inline void depthwiseTile(const float *const *rows, const float *w, const float *bias,
+                          float *tile) {
+  vec_t<W> acc[P][NV];
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      acc[p][v] = bias ? load<W>(bias + v * W) : vec_t<W>{};
+  for (int kh = 0; kh < KH; ++kh) {
+    const float *r = rows[kh];
+    if (!r)
+      continue;
+#pragma GCC unroll 8
+    for (int kw = KW0; kw < KW1; ++kw) {
+      vec_t<W> b[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        b[v] = load<W>(w + (kh * KW + kw) * C + v * W);
+#pragma GCC unroll 16
+      for (int p = 0; p < P; ++p)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+          acc[p][v] = fma<W>(load<W>(r + (p * SW + (kw - KW0) * DW) * C + v * W), b[v], acc[p][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      store<W>(tile + (p * NV + v) * W, acc[p][v]);
+}
+
 } // namespace kiln::mk
 
 #endif // KILN_RUNTIME_MICROKERNEL_H
