@@ -1093,14 +1093,27 @@ private:
       c.line("// GEMM " + str(d.m) + " x " + str(d.n) + " x " + str(d.k) +
              " with packed constant B; tiles of " + tileName + ".");
     }
-    std::string tasks = str(d.groups * blocks * tiles);
+    // When a group's packed weights fit in half of L2, a task runs all
+    // blocks of outputs for its rows, which sets up the row pointers once;
+    // otherwise tasks run block-major so that a thread's consecutive tiles
+    // share one block of weights.
+    bool blocksInside = blocks > 1 && d.groups * tiles >= 16 &&
+                        blocks * d.taps * d.k * nb * int64_t(sizeof(float)) <= (512 << 10);
+    std::string tasks = str(d.groups * (blocksInside ? 1 : blocks) * tiles);
     c.open("pool.parallelFor(" + tasks + ", [&](int64_t begin, int64_t end)");
     c.open("for (int64_t task = begin; task < end; ++task)");
-    c.line("const int64_t m0 = task % " + str(tiles) + " * " + str(t.mr) + ", blk = task / " +
-           str(tiles) + " % " + str(blocks) + ", g = task / " + str(tiles * blocks) + ";");
-    c.line("const int64_t col0 = blk * " + str(nb) + ";");
+    if (blocksInside) {
+      c.line("const int64_t m0 = task % " + str(tiles) + " * " + str(t.mr) + ", g = task / " +
+             str(tiles) + ";");
+    } else {
+      c.line("const int64_t m0 = task % " + str(tiles) + " * " + str(t.mr) + ", blk = task / " +
+             str(tiles) + " % " + str(blocks) + ", g = task / " + str(tiles * blocks) + ";");
+      c.line("const int64_t col0 = blk * " + str(nb) + ";");
+    }
     c.line("(void)g;");
     c.line("const float *rows[" + str(d.taps * t.mr) + "];");
+    if (d.rowTaps)
+      c.line("alignas(64) float edgeRows[" + str(d.taps * t.mr) + "][" + str(d.k) + "];");
     c.open("for (int64_t p = 0; p < " + str(t.mr) + "; ++p)");
     c.line("const int64_t r = m0 + p < " + str(d.m) + " ? m0 + p : " + str(d.m - 1) + ";");
     std::function<void(const std::string &)> pixel;
@@ -1118,26 +1131,59 @@ private:
       pixel("r");
       c.open("for (int64_t kh = 0; kh < " + str(w[0]) + "; ++kh)");
       c.line("const int64_t ih = oh * " + str(sh) + " + kh * " + str(dh) + " - " + str(pt) + ";");
-      c.open("for (int64_t kw = 0; kw < " + str(w[1]) + "; ++kw)");
-      c.line("const int64_t iw = ow * " + str(sw) + " + kw * " + str(dw) + " - " + str(pl) + ";");
-      c.line("rows[(kh * " + str(w[1]) + " + kw) * " + str(t.mr) + " + p] = ih >= 0 && ih < " +
-             str(x[1]) + " && iw >= 0 && iw < " + str(x[2]) + " ? in0 + ((n * " + str(x[1]) +
-             " + ih) * " + str(x[2]) + " + iw) * " + str(x[3]) + " + g * " + str(d.k) +
-             " : kZeros;");
-      c.close();
+      if (d.rowTaps) {
+        // A tap is a kernel row: kw * channels contiguous floats of the input
+        // row, copied with zeros where it reaches into the padding.
+        c.line("const int64_t iw0 = ow * " + str(sw) + " - " + str(pl) + ", slot = kh * " +
+               str(t.mr) + " + p;");
+        c.open("if (ih < 0 || ih >= " + str(x[1]) + ")");
+        c.line("rows[slot] = kZeros;");
+        c.line("continue;");
+        c.close();
+        c.line("const float *src = in0 + (n * " + str(x[1]) + " + ih) * " + str(x[2] * x[3]) +
+               ";");
+        c.open("if (__builtin_expect(iw0 >= 0 && iw0 + " + str(w[1]) + " <= " + str(x[2]) +
+               ", 1))");
+        c.line("rows[slot] = src + iw0 * " + str(x[3]) + ";");
+        c.line("continue;");
+        c.close();
+        c.open("for (int64_t kw = 0; kw < " + str(w[1]) + "; ++kw)");
+        c.line("const int64_t iw = iw0 + kw;");
+        c.open("for (int64_t ch = 0; ch < " + str(x[3]) + "; ++ch)");
+        c.line("edgeRows[slot][kw * " + str(x[3]) + " + ch] = iw >= 0 && iw < " + str(x[2]) +
+               " ? src[iw * " + str(x[3]) + " + ch] : 0.0f;");
+        c.close();
+        c.close();
+        c.line("rows[slot] = edgeRows[slot];");
+      } else {
+        c.open("for (int64_t kw = 0; kw < " + str(w[1]) + "; ++kw)");
+        c.line("const int64_t iw = ow * " + str(sw) + " + kw * " + str(dw) + " - " + str(pl) +
+               ";");
+        c.line("rows[(kh * " + str(w[1]) + " + kw) * " + str(t.mr) + " + p] = ih >= 0 && ih < " +
+               str(x[1]) + " && iw >= 0 && iw < " + str(x[2]) + " ? in0 + ((n * " +
+               str(x[1]) + " + ih) * " + str(x[2]) + " + iw) * " + str(x[3]) + " + g * " +
+               str(d.k) + " : kZeros;");
+        c.close();
+      }
       c.close();
     } else {
       c.line("rows[p] = in0 + r * " + str(d.k) + ";");
     }
     c.close();
+    if (blocksInside) {
+      c.open("for (int64_t blk = 0; blk < " + str(blocks) + "; ++blk)");
+      c.line("const int64_t col0 = blk * " + str(nb) + ";");
+    }
     c.line("alignas(64) float acc[" + str(t.mr) + "][" + str(nb) + "];");
     c.line("kiln::mk::gemmTile<" + str(t.w) + ", " + str(t.mr) + ", " + str(t.nv) +
            ">(rows, " + str(d.taps) + ", " + str(d.k) + ", in1 + (g * " + str(blocks) +
            " + blk) * " + str(d.taps * d.k * nb) + ", &acc[0][0]);");
     c.line("const int64_t count = " + str(d.m) + " - m0 < " + str(t.mr) + " ? " + str(d.m) +
            " - m0 : " + str(t.mr) + ";");
-    c.line("const int64_t nb = " + str(d.n) + " - col0 < " + str(nb) + " ? " + str(d.n) +
-           " - col0 : " + str(nb) + ";");
+    // A constant count lets the epilogue loop vectorise without a remainder.
+    c.line(d.n % nb == 0 ? "constexpr int64_t nb = " + str(nb) + ";"
+                         : "const int64_t nb = " + str(d.n) + " - col0 < " + str(nb) + " ? " +
+                               str(d.n) + " - col0 : " + str(nb) + ";");
     c.open("for (int64_t p = 0; p < count; ++p)");
     c.line("const int64_t r = m0 + p;");
     SmallVector<std::string> vars;
@@ -1179,6 +1225,8 @@ private:
     if (failed(storeTile(vars, value, "nb", nb, target)))
       return failure();
     c.close();
+    if (blocksInside)
+      c.close();
     c.close();
     c.close(");");
     return success();

@@ -44,6 +44,9 @@ static Operation *headOf(Operation *op) {
   return op;
 }
 
+/// Convs with fewer input channels than this reduce over whole kernel rows.
+constexpr int64_t kRowTapsBelowChannels = 16;
+
 /// The GEMM of a head contraction, whatever its weights are.
 static std::optional<GemmDims> contractionDims(Operation *head) {
   if (auto conv = dyn_cast<ConvOp>(head)) {
@@ -53,7 +56,10 @@ static std::optional<GemmDims> contractionDims(Operation *head) {
     int64_t group = conv.getGroup(), ocg = w[3] / group;
     if (w[2] == 1 && ocg == 1) // depthwise: its own kernel
       return std::nullopt;
-    return GemmDims{y[0] * y[1] * y[2], ocg, w[2], w[0] * w[1], group};
+    int64_t m = y[0] * y[1] * y[2];
+    if (group == 1 && w[2] < kRowTapsBelowChannels && conv.getDilations()[1] == 1)
+      return GemmDims{m, ocg, w[1] * w[2], w[0], 1, /*rowTaps=*/true};
+    return GemmDims{m, ocg, w[2], w[0] * w[1], group};
   }
   if (auto gemm = dyn_cast<GemmOp>(head)) {
     if (gemm.getTransA() || !isF32(gemm.getA()) || !isF32(gemm.getB()))

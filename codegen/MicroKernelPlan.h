@@ -23,9 +23,15 @@
 namespace kiln {
 
 /// The GEMM a contraction performs, per group: `m` output rows (pixels or
-/// matrix rows), `n` outputs per row, a reduction of `taps` * `k`.
+/// matrix rows), `n` outputs per row, a reduction of `taps` * `k`. A conv's
+/// taps are its kernel positions and k its input channels, except for convs
+/// with few input channels (`rowTaps`): there a tap is a kernel row, and k
+/// runs over the kernel width and the channels, which lie contiguous in an
+/// NHWC input row; a short k per tap would leave the micro-kernel mostly
+/// loop overhead.
 struct GemmDims {
   int64_t m = 0, n = 0, k = 0, taps = 1, groups = 1;
+  bool rowTaps = false;
 };
 
 /// Rows by vectors of the accumulator tile, and the vector width in floats.

@@ -8,6 +8,7 @@ Writes OUT_DIR/<case>/model.onnx and OUT_DIR/<case>/test_data_set_0/ with
 input_<i>.pb and output_<i>.pb for each case:
   conv      channels-last convolutions: odd sizes, stride 2, uneven pads,
             more than 64 output channels, groups with dilation, depthwise,
+            a 3-channel 7x7 first layer,
             and relu / residual add + clip epilogues
   depthwise depthwise convolutions on the register-tiled kernel: 32 and 24
             channels, 3x3 and 5x5, stride 2, dilation, uneven pads, rows
@@ -119,7 +120,16 @@ def case_conv(out):
     ]
     inits = {"wa": wa, "ba": ba, "wb": wb, "wc": wc, "bc": bc,
              "lo": np.array(0, np.float32), "hi": np.array(6, np.float32)}
-    write(out, "conv", nodes, [("x", x)], [("a", a), ("c", c)], inits)
+    # A first layer: 3 channels, 7x7, stride 2, padding on every side (each
+    # kernel row is one contiguous stretch of the input row).
+    z, wd_, bd = rand(1, 3, 17, 15), rand(20, 3, 7, 7), rand(20)
+    d = np.maximum(conv(z, wd_, bd, stride=(2, 2), pads=(3, 3, 2, 1)), 0)
+    nodes += [
+        node("Conv", ["z", "wd", "bd"], ["cd"], strides=[2, 2], pads=[3, 3, 2, 1]),
+        node("Relu", ["cd"], ["d"]),
+    ]
+    inits.update({"wd": wd_, "bd": bd})
+    write(out, "conv", nodes, [("x", x), ("z", z)], [("a", a), ("c", c), ("d", d)], inits)
 
 
 def case_depthwise(out):
