@@ -14,7 +14,8 @@
 # It first measures the FMA peak (bench/fma_peak.cpp) at each thread count, then
 # prints a table (ratio = ort/kiln, > 1 means Kiln is faster; achieved GFLOP/s
 # from the compile report's flops and the % of that peak; the compiled model's
-# peak RSS against weights + arena + 16 MiB, and the ORT process's), the
+# peak RSS against weights + arena + 16 MiB, and the ORT process's; the size of
+# the generated C++ and the seconds it took to build), the
 # geometric-mean ratio per thread count against the goal, the table
 # "Effect of each pass" (slowdown = no-P ms / all-on ms, > 1 means P helps) and
 # the compile-report figures of each variant, and writes bench/results.json.
@@ -279,11 +280,13 @@ const mib = (x) => (typeof x === 'number' ? (x / MiB).toFixed(1) : '-');
 const opt = (x, d) => (x === null || x === undefined ? '-' : x.toFixed(d));
 console.log(`FMA peak (bench/fma_peak.cpp): ${peaks.map((p) => `${p.gflops} GFLOP/s at ${p.threads} thread(s)`).join(', ') || '-'}\n`);
 table(['model', 'threads', 'kiln ms', 'ort ms', 'ort/kiln', 'kiln GFLOP/s', 'kiln % peak', 'ort % peak',
-  'kiln RSS MiB', 'budget MiB', 'ort RSS MiB'],
+  'kiln RSS MiB', 'budget MiB', 'ort RSS MiB', 'source KiB', 'build s'],
   rows.map((r) => [r.model, String(r.threads), fmt(num(r.kiln, 'median_ms')),
     fmt(num(r.ort, 'median_ms')), r.ratio === null ? '-' : r.ratio.toFixed(2),
     opt(r.kiln_gflops, 1), opt(r.kiln_pct_peak, 1), opt(r.ort_pct_peak, 1),
-    mib(r.kiln_model_rss_bytes), mib(r.rss_budget_bytes), mib(r.ort_process_rss_bytes)]));
+    mib(r.kiln_model_rss_bytes), mib(r.rss_budget_bytes), mib(r.ort_process_rss_bytes),
+    opt(num(r.kiln, 'generated_source_bytes') && num(r.kiln, 'generated_source_bytes') / 1024, 1),
+    opt(num(r.kiln, 'build_seconds'), 1)]));
 // The goal: geometric mean of ort/kiln >= 1.0 and no model below 0.8, per thread count.
 const summary = [...new Set(rows.map((r) => r.threads))].map((t) => {
   const ratios = rows.filter((r) => r.threads === t && r.ratio).map((r) => r.ratio);

@@ -21,9 +21,13 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# The benchmark's ONNX Runtime baseline (npm onnxruntime-node) needs Node.js
+# and npm; a Node.js from elsewhere (e.g. NodeSource, which bundles npm) will do.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
+  echo "install-deps: all ${#packages[@]} packages present, and node and npm"
   exit 0
 fi
 echo "install-deps: installing ${missing[*]}"
