@@ -1463,8 +1463,182 @@ private:
   /// depth loop outermost, so the inner loop runs along contiguous Kt rows),
   /// then an online-softmax update of the running maximum, denominator and
   /// weighted sum of V rows. Memory is O(block + Dv) per row, not O(Tk).
+  /// Attention on the micro-kernel, for a block of queries at a time (the
+  /// query block is the vector dimension). Per block of keys: the scores
+  /// Sᵀ = K·Qᵀ come from gemmTile over key rows against the packed, scaled
+  /// Qᵀ; the online softmax runs across the block's rows with one lane per
+  /// query (max, rescale, exp and sums are vector operations); and the
+  /// output Aᵀ (value depth x queries) gains Vᵀ·Pᵀ from gemmTile over value
+  /// columns against the block of Pᵀ. A task is one query block of one
+  /// batch; the summation order depends only on the shapes.
+  LogicalResult printAttentionTiled(AttentionOp o) {
+    SmallVector<int64_t> q = o.qShape(), kt = o.ktShape(), v = o.vShape();
+    size_t rank = q.size();
+    SmallVector<int64_t> lead(q.begin(), q.end() - 2);
+    int64_t batches = product(lead), tq = q[rank - 2], d = q[rank - 1], tk = kt[rank - 1],
+            dv = v[rank - 1];
+    auto strides = [](Value stored, std::optional<ArrayRef<int64_t>> perm) {
+      SmallVector<int64_t> st = contiguousStrides(shapeOf(stored));
+      if (!perm)
+        return st;
+      SmallVector<int64_t> out;
+      for (int64_t p : *perm)
+        out.push_back(st[p]);
+      return out;
+    };
+    SmallVector<int64_t> qs = strides(o.getQ(), o.getQPerm()),
+                         ks = strides(o.getKt(), o.getKtPerm()),
+                         vs = strides(o.getV(), o.getVPerm()),
+                         ys = contiguousStrides(shapeOf(o.getOutput()));
+    if (auto perm = o.getOutPerm()) {
+      SmallVector<int64_t> stored = ys;
+      for (auto [k, p] : llvm::enumerate(*perm))
+        ys[p] = stored[k];
+    }
+    SmallVector<int64_t> ms;
+    if (Value m = o.getMask()) {
+      SmallVector<int64_t> scores(lead);
+      scores.push_back(tq);
+      scores.push_back(tk);
+      ms = broadcastStrides(shapeOf(m), scores);
+    }
+    StringRef kind = o.getMaskKind();
+    // Tile: MR rows (keys, or value columns) by NV vectors of W queries.
+    int64_t w = vectorWidth, regs = w == 16 ? 32 : 16, spare = w == 16 ? 1 : 2;
+    int64_t nv = tq >= 2 * w ? 2 : 1;
+    int64_t mr = std::min<int64_t>((regs - nv - spare) / nv, w == 16 ? 14 : 12);
+    int64_t qb = nv * w, kb = mr * std::max<int64_t>(1, 64 / mr);
+    int64_t qblocks = (tq + qb - 1) / qb, dvr = (dv + mr - 1) / mr * mr;
+    std::string tile = str(w) + ", " + str(mr) + ", " + str(nv) + ", true";
+    std::string ninf = "-std::numeric_limits<float>::infinity()";
+    k.usesPool = true;
+    k.usesMicroKernel = true;
+    k.flops = batches * tq * tk * (2 * d + 2 * dv + 4);
+    c.line("// Scaled dot-product attention: " + str(batches) + " x " + str(tq) +
+           " queries, " + str(tk) + " keys, depth " + str(d) + ", value depth " + str(dv) +
+           ", mask " + kind.str() + "; blocks of " + str(qb) + " queries x " + str(kb) +
+           " keys on the micro-kernel.");
+    c.open("pool.parallelFor(" + str(batches * qblocks) + ", [&](int64_t begin, int64_t end)");
+    c.line("alignas(64) float qp[" + str(d) + "][" + str(qb) + "];  // Qᵀ, scaled");
+    c.line("alignas(64) float pt[" + str(kb) + "][" + str(qb) + "];  // Sᵀ, then Pᵀ");
+    c.line("alignas(64) float acc[" + str(dvr) + "][" + str(qb) + "];  // Aᵀ");
+    c.line("alignas(64) float part[" + str(mr) + "][" + str(qb) + "];");
+    c.line("alignas(64) float mx[" + str(qb) + "], den[" + str(qb) + "], rescale[" + str(qb) +
+           "];");
+    c.line("const float *rows[" + str(mr) + "];");
+    c.open("for (int64_t task = begin; task < end; ++task)");
+    c.line("const int64_t b = task / " + str(qblocks) + ", i0 = task % " + str(qblocks) + " * " +
+           str(qb) + ";");
+    c.line("const int64_t nq = " + str(tq) + " - i0 < " + str(qb) + " ? " + str(tq) +
+           " - i0 : " + str(qb) + ";");
+    c.line("int64_t qo = 0, ko = 0, vo = 0, yo = 0, mrow = 0, rest = b;");
+    for (int64_t di = (int64_t)lead.size() - 1; di >= 0; --di) {
+      std::string terms = "qo += x * " + str(qs[di]) + "; ko += x * " + str(ks[di]) +
+                          "; vo += x * " + str(vs[di]) + "; yo += x * " + str(ys[di]) + ";";
+      if (!ms.empty())
+        terms += " mrow += x * " + str(ms[di]) + ";";
+      c.line("{ const int64_t x = rest % " + str(lead[di]) + "; rest /= " + str(lead[di]) +
+             "; " + terms + " }");
+    }
+    c.line("(void)rest; (void)mrow;");
+    c.open("for (int64_t t = 0; t < " + str(d) + "; ++t)");
+    c.open("for (int64_t u = 0; u < " + str(qb) + "; ++u)");
+    c.line("qp[t][u] = u < nq ? in0[qo + (i0 + u) * " + str(qs[rank - 2]) + " + t * " +
+           str(qs[rank - 1]) + "] * " + floatLiteral(o.getScale().convertToDouble(), "float") +
+           " : 0.0f;");
+    c.close();
+    c.close();
+    c.open("for (int64_t u = 0; u < " + str(qb) + "; ++u)");
+    c.line("mx[u] = " + ninf + ";");
+    c.line("den[u] = 0.0f;");
+    c.close();
+    c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
+    c.open("for (int64_t u = 0; u < " + str(qb) + "; ++u)");
+    c.line("acc[e][u] = 0.0f;");
+    c.close();
+    c.close();
+    c.open("for (int64_t j0 = 0; j0 < " + str(tk) + "; j0 += " + str(kb) + ")");
+    c.line("const int64_t n = " + str(tk) + " - j0 < " + str(kb) + " ? " + str(tk) +
+           " - j0 : " + str(kb) + ";");
+    c.line("// Sᵀ: key rows (a short tile repeats the last key) against Qᵀ.");
+    c.open("for (int64_t jt = 0; jt < n; jt += " + str(mr) + ")");
+    c.open("for (int64_t p = 0; p < " + str(mr) + "; ++p)");
+    c.line("const int64_t key = j0 + (jt + p < n ? jt + p : n - 1);");
+    c.line("rows[p] = in1 + ko + key * " + str(ks[rank - 1]) + ";");
+    c.close();
+    c.line("kiln::mk::gemmTile<" + tile + ">(rows, 1, " + str(d) + ", &qp[0][0], &pt[jt][0], " +
+           str(ks[rank - 2]) + ");");
+    c.close();
+    if (!ms.empty()) {
+      std::string at = "in3[mrow + (i0 + u) * " + str(ms[rank - 2]) + " + (j0 + j) * " +
+                       str(ms[rank - 1]) + "]";
+      c.open("for (int64_t j = 0; j < n; ++j)");
+      c.open("for (int64_t u = 0; u < nq; ++u)");
+      if (kind == "add")
+        c.line("pt[j][u] += " + at + ";");
+      else
+        c.line(std::string("if (") + (kind == "keep" ? "!" : "") + at + ") pt[j][u] = " +
+               floatLiteral(o.getFill().convertToDouble(), "float") + ";");
+      c.close();
+      c.close();
+    }
+    c.line("// Online softmax, one lane per query; rows masked so far stay at zero.");
+    c.line("alignas(64) float bm[" + str(qb) + "];");
+    c.open("for (int64_t u = 0; u < " + str(qb) + "; ++u)");
+    c.line("bm[u] = mx[u];");
+    c.close();
+    c.open("for (int64_t j = 0; j < n; ++j)");
+    c.open("for (int64_t u = 0; u < " + str(qb) + "; ++u)");
+    c.line("bm[u] = pt[j][u] > bm[u] ? pt[j][u] : bm[u];");
+    c.close();
+    c.close();
+    c.open("for (int64_t u = 0; u < " + str(qb) + "; ++u)");
+    c.line("rescale[u] = bm[u] == " + ninf + " ? 1.0f : kiln::vm::exp(mx[u] - bm[u]);");
+    c.line("mx[u] = bm[u];");
+    c.line("den[u] *= rescale[u];");
+    c.close();
+    c.open("for (int64_t j = 0; j < n; ++j)");
+    c.open("for (int64_t u = 0; u < " + str(qb) + "; ++u)");
+    c.line("pt[j][u] = mx[u] == " + ninf + " ? 0.0f : kiln::vm::exp(pt[j][u] - mx[u]);");
+    c.line("den[u] += pt[j][u];");
+    c.close();
+    c.close();
+    c.line("// Aᵀ = Aᵀ * rescale + Vᵀ Pᵀ: value columns (a short tile repeats the last).");
+    c.open("for (int64_t e0 = 0; e0 < " + str(dv) + "; e0 += " + str(mr) + ")");
+    c.open("for (int64_t p = 0; p < " + str(mr) + "; ++p)");
+    c.line("const int64_t e = e0 + p < " + str(dv) + " ? e0 + p : " + str(dv - 1) + ";");
+    c.line("rows[p] = in2 + vo + j0 * " + str(vs[rank - 2]) + " + e * " + str(vs[rank - 1]) +
+           ";");
+    c.close();
+    c.line("kiln::mk::gemmTile<" + tile + ">(rows, 1, n, &pt[0][0], &part[0][0], " +
+           str(vs[rank - 2]) + ");");
+    c.line("const int64_t ne = " + str(dv) + " - e0 < " + str(mr) + " ? " + str(dv) +
+           " - e0 : " + str(mr) + ";");
+    c.open("for (int64_t p = 0; p < ne; ++p)");
+    c.open("for (int64_t u = 0; u < " + str(qb) + "; ++u)");
+    c.line("acc[e0 + p][u] = acc[e0 + p][u] * rescale[u] + part[p][u];");
+    c.close();
+    c.close();
+    c.close();
+    c.close();
+    c.line("// A fully masked row divides 0 by 0: NaN, as the unfused softmax gives.");
+    c.open("for (int64_t u = 0; u < nq; ++u)");
+    c.line("float *y = out0 + yo + (i0 + u) * " + str(ys[rank - 2]) + ";");
+    c.line("const float inv = 1.0f / den[u];");
+    c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
+    c.line("y[e * " + str(ys[rank - 1]) +
+           "] = den[u] > 0.0f ? acc[e][u] * inv : std::numeric_limits<float>::quiet_NaN();");
+    c.close();
+    c.close();
+    c.close();
+    c.close(");");
+    return success();
+  }
+
   LogicalResult printAttention(AttentionOp o) {
     SmallVector<int64_t> q = o.qShape(), kt = o.ktShape(), v = o.vShape();
+    if (vectorWidth && eltOf(o.getQ()).isF32())
+      return printAttentionTiled(o);
     size_t rank = q.size();
     SmallVector<int64_t> lead(q.begin(), q.end() - 2);
     int64_t batches = product(lead), tq = q[rank - 2], d = q[rank - 1], tk = kt[rank - 1],

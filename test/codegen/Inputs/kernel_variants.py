@@ -14,6 +14,10 @@ input_<i>.pb and output_<i>.pb for each case:
             channels, 3x3 and 5x5, stride 2, dilation, uneven pads, rows
             with whole tiles, a shorter tile and edge columns, and relu /
             hard-swish / hard-sigmoid epilogues
+  attention scaled dot-product attention matched into kiln.attention: query,
+            key and value counts that are no multiple of the tiles, K
+            transposed by the graph (key rows) and Kt given as is (key
+            columns), an additive mask with -inf entries, a causal Where mask
   pool      max pooling (floor and ceil mode), average pooling with and without
             counting pads, global average pooling
   se        squeeze-and-excitation: the scaled input of a 1x1 conv
@@ -156,6 +160,66 @@ def case_depthwise(out):
           [("a", a), ("b", hswish), ("c", hsig)], inits)
 
 
+def softmax_rows(s):
+    s = s - s.max(axis=-1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def case_attention(out):
+    # 130 keys: blocks of keys with a short last one; query 5 sees no key in
+    # the first block, query 3 only every other key.
+    q, k, v = rand(2, 3, 37, 20), rand(2, 3, 130, 20), rand(2, 3, 130, 13)
+    mask = rand(1, 1, 37, 130)
+    mask[0, 0, ::5, 7] = -np.inf
+    mask[0, 0, 3, ::2] = -np.inf
+    mask[0, 0, 5, :70] = -np.inf
+    scale = np.float32(1 / np.sqrt(20))
+    f64 = lambda a: a.astype(np.float64)
+    a = softmax_rows(f64(q) @ f64(k).transpose(0, 1, 3, 2) * f64(scale) + f64(mask)) @ f64(v)
+    # Kt given as is, and a causal mask: Where(keep, scores, -inf).
+    kt = rand(3, 20, 70)
+    q2, v2 = rand(3, 70, 20), rand(3, 70, 16)
+    keep = np.tril(np.ones((70, 70), dtype=bool))
+    s2 = f64(q2) @ f64(kt) * f64(scale)
+    b = softmax_rows(np.where(keep, s2, -np.inf)) @ f64(v2)
+    nodes = [
+        node("Transpose", ["k"], ["kT"], perm=[0, 1, 3, 2]),
+        node("MatMul", ["q", "kT"], ["s"]),
+        node("Mul", ["s", "scale"], ["ss"]),
+        node("Add", ["ss", "mask"], ["sm"]),
+        node("Softmax", ["sm"], ["p"], axis=-1),
+        node("MatMul", ["p", "v"], ["a"]),
+        node("MatMul", ["q2", "kt"], ["t"]),
+        node("Mul", ["t", "scale"], ["ts"]),
+        node("Where", ["keep", "ts", "ninf"], ["tm"]),
+        node("Softmax", ["tm"], ["p2"], axis=-1),
+        node("MatMul", ["p2", "v2"], ["b"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "attention",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, x.shape)
+         for n, x in (("q", q), ("k", k), ("v", v), ("mask", mask), ("kt", kt), ("q2", q2),
+                      ("v2", v2))],
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, a.shape),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, b.shape)],
+        [numpy_helper.from_array(np.array(scale, np.float32), "scale"),
+         numpy_helper.from_array(keep, "keep"),
+         numpy_helper.from_array(np.array(-np.inf, np.float32), "ninf")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    data = os.path.join(out, "attention", "test_data_set_0")
+    os.makedirs(data, exist_ok=True)
+    onnx.save(model, os.path.join(out, "attention", "model.onnx"))
+    for kind, values in (("input", (("q", q), ("k", k), ("v", v), ("mask", mask), ("kt", kt),
+                                    ("q2", q2), ("v2", v2))),
+                         ("output", (("a", a), ("b", b)))):
+        for i, (n, x) in enumerate(values):
+            t = numpy_helper.from_array(x.astype(np.float32), n)
+            with open(os.path.join(data, f"{kind}_{i}.pb"), "wb") as f:
+                f.write(t.SerializeToString())
+
+
 def case_pool(out):
     x = rand(1, 5, 9, 11)
     outs = [
@@ -238,5 +302,5 @@ def case_rows(out):
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    for case in (case_conv, case_depthwise, case_pool, case_se, case_matmul, case_rows):
+    for case in (case_conv, case_depthwise, case_attention, case_pool, case_se, case_matmul, case_rows):
         case(sys.argv[1])

@@ -65,10 +65,12 @@ constexpr int64_t kSumBlock = 256;
 
 /// tile[p][0 .. NV*W) = sum over taps t and k of rows[t*MR + p][k] * w[(t*K + k)*NV*W + ...].
 /// `rows` holds one pointer per tap and row (a zero row for padding), `w` the
-/// packed weights of this block of outputs, `tile` MR * NV * W floats.
-template <int W, int MR, int NV>
+/// packed weights of this block of outputs, `tile` MR * NV * W floats. With
+/// Strided, element k of a row is rows[...][k * rowStride] (attention reads
+/// key and value columns this way).
+template <int W, int MR, int NV, bool Strided = false>
 inline void gemmTile(const float *const *rows, int64_t taps, int64_t K, const float *w,
-                     float *tile) {
+                     float *tile, int64_t rowStride = 1) {
   vec_t<W> acc[MR][NV];
   auto clear = [&] {
 #pragma GCC unroll 16
@@ -105,7 +107,7 @@ inline void gemmTile(const float *const *rows, int64_t taps, int64_t K, const fl
           b[v] = load<W>(wt + k * NV * W + v * W);
 #pragma GCC unroll 16
         for (int p = 0; p < MR; ++p) {
-          const vec_t<W> a = broadcast<W>(r[p][k]);
+          const vec_t<W> a = broadcast<W>(Strided ? r[p][k * rowStride] : r[p][k]);
 #pragma GCC unroll 4
           for (int v = 0; v < NV; ++v)
             acc[p][v] = fma<W>(a, b[v], acc[p][v]);
