@@ -111,9 +111,20 @@ TileShape chooseTile(const GemmDims &d, int64_t w) {
   int64_t regs = w == 16 ? 32 : 16, spare = w == 16 ? 1 : 2, maxRows = w == 16 ? 14 : 12;
   TileShape best{w, 1, 1};
   double bestCost = std::numeric_limits<double>::infinity();
+  // Every row tile streams its block of packed weights: a block that does
+  // not stay in L2 (1 MiB per core on the machines we tune for, shared with
+  // the inputs) comes from L3 again for each tile. Prefer narrower blocks
+  // then, unless there is a single row tile.
+  constexpr int64_t kBlockBudgetBytes = 640 << 10;
+  auto fitsL2 = [&](int64_t nv, int64_t mr) {
+    return d.m <= mr || d.taps * d.k * nv * w * int64_t(sizeof(float)) <= kBlockBudgetBytes;
+  };
+  bool anyFits = false;
+  for (int64_t nv = 1; nv <= 4; ++nv)
+    anyFits |= fitsL2(nv, std::min((regs - nv - spare) / nv, maxRows));
   for (int64_t nv = 1; nv <= 4; ++nv) {
     int64_t mr = std::min((regs - nv - spare) / nv, maxRows);
-    if (mr < 1)
+    if (mr < 1 || (anyFits && !fitsL2(nv, mr)))
       continue;
     int64_t rows = (d.m + mr - 1) / mr * mr;
     int64_t cols = (d.n + nv * w - 1) / (nv * w) * (nv * w);
