@@ -2138,8 +2138,10 @@ private:
     c.line("const int64_t n = row / " + str(oh) + ", oh = row % " + str(oh) + ";");
     c.open("for (int64_t ow = 0; ow < " + str(ow) + "; ++ow)");
     c.open("for (int64_t c0 = 0; c0 < " + str(ch) + "; c0 += " + str(block) + ")");
-    c.line("const int64_t nb = " + str(ch) + " - c0 < " + str(block) + " ? " + str(ch) +
-           " - c0 : " + str(block) + ";");
+    // A constant count where blocks divide the channels: no remainder loops.
+    c.line(ch % block == 0 ? "constexpr int64_t nb = " + str(block) + ";"
+                           : "const int64_t nb = " + str(ch) + " - c0 < " + str(block) + " ? " +
+                                 str(ch) + " - c0 : " + str(block) + ";");
     c.line("float acc[" + str(block) + "];");
     c.open("for (int64_t j = 0; j < nb; ++j)");
     c.line(max ? "acc[j] = -std::numeric_limits<float>::infinity();" : "acc[j] = 0.0f;");
@@ -2286,6 +2288,25 @@ private:
   LogicalResult printConcat(ConcatOp o) {
     ArrayRef<int64_t> y = shapeOf(o.getOutput());
     int64_t start = 0, axis = o.getAxis();
+    int64_t outer = product(y.take_front(axis)), inner = product(y.drop_front(axis + 1));
+    if (outer > 1 && numel(o.getOutput()) >= (int64_t(1) << 16)) {
+      // Large concats (channels-last fire modules) are split across the pool
+      // by outer row; each row is written whole by one thread.
+      k.usesPool = true;
+      c.open("pool.parallelFor(" + str(outer) + ", [&](int64_t begin, int64_t end)");
+      c.open("for (int64_t o = begin; o < end; ++o)");
+      for (auto [i, v] : llvm::enumerate(o.getInputs())) {
+        int64_t block = shapeOf(v)[axis] * inner;
+        if (block)
+          c.line("std::memcpy(out0 + o * " + str(y[axis] * inner) + " + " +
+                 str(start * inner) + ", " + in(i) + " + o * " + str(block) + ", " +
+                 str(block) + " * sizeof(" + type(v) + "));");
+        start += shapeOf(v)[axis];
+      }
+      c.close();
+      c.close(");");
+      return success();
+    }
     for (auto [i, v] : llvm::enumerate(o.getInputs())) {
       int64_t len = shapeOf(v)[axis];
       copyBlocks(y, axis, len, start, in(i), "out0", true, type(v));

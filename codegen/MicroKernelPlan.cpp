@@ -44,8 +44,8 @@ static Operation *headOf(Operation *op) {
   return op;
 }
 
-/// Convs with fewer input channels than this reduce over whole kernel rows.
-constexpr int64_t kRowTapsBelowChannels = 16;
+/// Convs with at most this many input channels reduce over whole kernel rows.
+constexpr int64_t kRowTapsMaxChannels = 16;
 
 /// The GEMM of a head contraction, whatever its weights are.
 static std::optional<GemmDims> contractionDims(Operation *head) {
@@ -57,7 +57,7 @@ static std::optional<GemmDims> contractionDims(Operation *head) {
     if (w[2] == 1 && ocg == 1) // depthwise: its own kernel
       return std::nullopt;
     int64_t m = y[0] * y[1] * y[2];
-    if (group == 1 && w[2] < kRowTapsBelowChannels && conv.getDilations()[1] == 1)
+    if (group == 1 && w[2] <= kRowTapsMaxChannels && conv.getDilations()[1] == 1)
       return GemmDims{m, ocg, w[1] * w[2], w[0], 1, /*rowTaps=*/true};
     return GemmDims{m, ocg, w[2], w[0] * w[1], group};
   }
