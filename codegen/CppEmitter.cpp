@@ -1170,6 +1170,24 @@ private:
       c.line("rows[p] = in0 + r * " + str(d.k) + ";");
     }
     c.close();
+    if (Value scale = fusedWith ? fusedWith.getInputScale() : Value()) {
+      // Squeeze-and-excitation prologue (1x1 convs only, see MicroKernelPlan):
+      // the tile's input rows, scaled per image and channel, in a local copy.
+      ArrayRef<int64_t> y = shapeOf(conv.getOutput());
+      std::string image = shapeOf(scale)[0] == 1
+                              ? ""
+                              : " + r / " + str(y[1] * y[2]) + " * " + str(d.k * d.groups);
+      c.line("alignas(64) float scaled[" + str(t.mr) + "][" + str(d.k) + "];");
+      c.open("for (int64_t p = 0; p < " + str(t.mr) + "; ++p)");
+      c.line("const int64_t r = m0 + p < " + str(d.m) + " ? m0 + p : " + str(d.m - 1) + ";");
+      c.line("const float *__restrict sc = " + in(cast<BlockArgument>(scale).getArgNumber()) +
+             image + " + g * " + str(d.k) + ";");
+      c.open("for (int64_t k = 0; k < " + str(d.k) + "; ++k)");
+      c.line("scaled[p][k] = rows[p][k] * sc[k];");
+      c.close();
+      c.line("rows[p] = scaled[p];");
+      c.close();
+    }
     if (blocksInside) {
       c.open("for (int64_t blk = 0; blk < " + str(blocks) + "; ++blk)");
       c.line("const int64_t col0 = blk * " + str(nb) + ";");

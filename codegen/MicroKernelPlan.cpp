@@ -36,12 +36,20 @@ static ArrayRef<int64_t> shapeOf(Value v) { return cast<ShapedType>(v.getType())
 
 static bool isF32(Value v) { return getElementTypeOrSelf(v.getType()).isF32(); }
 
-/// The contraction `op` runs: itself, or the head of a fused contraction
-/// without an input-scale prologue.
+/// The contraction `op` runs: itself, or the head of a fused contraction.
+/// An input-scale prologue (squeeze-and-excitation) is supported on 1x1
+/// convs, whose tile rows the kernel scales into a local copy.
 static Operation *headOf(Operation *op) {
-  if (auto fused = dyn_cast<FusedContractionOp>(op))
-    return fused.getInputScale() ? nullptr : fused.getContraction();
-  return op;
+  auto fused = dyn_cast<FusedContractionOp>(op);
+  if (!fused)
+    return op;
+  if (fused.getInputScale()) {
+    auto conv = dyn_cast<ConvOp>(fused.getContraction());
+    ArrayRef<int64_t> w = conv ? shapeOf(conv.getWeight()) : ArrayRef<int64_t>();
+    if (!conv || w[0] != 1 || w[1] != 1)
+      return nullptr;
+  }
+  return fused.getContraction();
 }
 
 /// Convs with at most this many input channels reduce over whole kernel rows.

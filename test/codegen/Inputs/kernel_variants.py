@@ -20,7 +20,8 @@ input_<i>.pb and output_<i>.pb for each case:
             columns), an additive mask with -inf entries, a causal Where mask
   pool      max pooling (floor and ceil mode), average pooling with and without
             counting pads, global average pooling
-  se        squeeze-and-excitation: the scaled input of a 1x1 conv
+  se        squeeze-and-excitation: the scaled input of a 1x1 and a 3x3 conv,
+            two images
   matmul    batched matmul + bias + tanh, gemm (transB) + relu
   rows      bias + scale + softmax + scale, add + layer norm + relu
 """
@@ -242,11 +243,14 @@ def case_pool(out):
 
 
 def case_se(out):
-    x = rand(1, 8, 5, 7)
-    w1, w2, w3 = rand(8, 8, 1, 1), rand(8, 8, 1, 1), rand(12, 8, 1, 1)
+    # Two images (a scale per image and channel); the scaled input feeds a 1x1
+    # conv (micro-kernel, scaled tile rows) and a 3x3 conv (direct loops).
+    x = rand(2, 8, 5, 7)
+    w1, w2, w3, w4 = rand(8, 8, 1, 1), rand(8, 8, 1, 1), rand(12, 8, 1, 1), rand(6, 8, 3, 3)
     h = np.maximum(conv(x, w1), 0)
     s = np.clip(conv(h.mean(axis=(2, 3), keepdims=True), w2) / 6 + 0.5, 0, 1)
     y = conv(h * s, w3)
+    z = conv(h * s, w4, pads=(1, 1, 1, 1))
     nodes = [
         node("Conv", ["x", "w1"], ["c1"]),
         node("Relu", ["c1"], ["h"]),
@@ -255,8 +259,11 @@ def case_se(out):
         node("HardSigmoid", ["e"], ["s"], alpha=1.0 / 6),
         node("Mul", ["h", "s"], ["hs"]),
         node("Conv", ["hs", "w3"], ["y"]),
+        node("Mul", ["h", "s"], ["hs2"]),
+        node("Conv", ["hs2", "w4"], ["z"], pads=[1, 1, 1, 1]),
     ]
-    write(out, "se", nodes, [("x", x)], [("y", y)], {"w1": w1, "w2": w2, "w3": w3})
+    write(out, "se", nodes, [("x", x)], [("y", y), ("z", z)],
+          {"w1": w1, "w2": w2, "w3": w3, "w4": w4})
 
 
 def case_matmul(out):
