@@ -288,7 +288,6 @@ public:
   }
 
 private:
-  int64_t vectorWidth;
   /// Set while printing the head of a fused contraction (see storeTile).
   FusedContractionOp fusedWith;
   int64_t epilogueOps = 0;
@@ -1477,24 +1476,25 @@ private:
     return success();
   }
 
-  /// One task per query row: scores for a block of keys at a time (the
-  /// depth loop outermost, so the inner loop runs along contiguous Kt rows),
-  /// then an online-softmax update of the running maximum, denominator and
-  /// weighted sum of V rows. Memory is O(block + Dv) per row, not O(Tk).
-  /// Attention on the micro-kernel, for a block of queries at a time (the
-  /// query block is the vector dimension). Per block of keys: the scores
-  /// Sᵀ = K·Qᵀ come from gemmTile over key rows against the packed, scaled
-  /// Qᵀ; the online softmax runs across the block's rows with one lane per
-  /// query (max, rescale, exp and sums are vector operations); and the
-  /// output Aᵀ (value depth x queries) gains Vᵀ·Pᵀ from gemmTile over value
-  /// columns against the block of Pᵀ. A task is one query block of one
-  /// batch; the summation order depends only on the shapes.
-  LogicalResult printAttentionTiled(AttentionOp o) {
+  /// Sizes of an attention op and the strides of each logical dimension in
+  /// its stored operands (which may be stored untransposed; see q_perm and
+  /// friends); the mask's broadcast dimensions have stride 0.
+  struct AttentionLayout {
+    size_t rank = 0;
+    SmallVector<int64_t> lead, qs, ks, vs, ys, ms;
+    int64_t batches = 0, tq = 0, d = 0, tk = 0, dv = 0;
+  };
+
+  AttentionLayout attentionLayout(AttentionOp o) {
+    AttentionLayout a;
     SmallVector<int64_t> q = o.qShape(), kt = o.ktShape(), v = o.vShape();
-    size_t rank = q.size();
-    SmallVector<int64_t> lead(q.begin(), q.end() - 2);
-    int64_t batches = product(lead), tq = q[rank - 2], d = q[rank - 1], tk = kt[rank - 1],
-            dv = v[rank - 1];
+    a.rank = q.size();
+    a.lead.assign(q.begin(), q.end() - 2);
+    a.batches = product(a.lead);
+    a.tq = q[a.rank - 2];
+    a.d = q[a.rank - 1];
+    a.tk = kt[a.rank - 1];
+    a.dv = v[a.rank - 1];
     auto strides = [](Value stored, std::optional<ArrayRef<int64_t>> perm) {
       SmallVector<int64_t> st = contiguousStrides(shapeOf(stored));
       if (!perm)
@@ -1504,22 +1504,52 @@ private:
         out.push_back(st[p]);
       return out;
     };
-    SmallVector<int64_t> qs = strides(o.getQ(), o.getQPerm()),
-                         ks = strides(o.getKt(), o.getKtPerm()),
-                         vs = strides(o.getV(), o.getVPerm()),
-                         ys = contiguousStrides(shapeOf(o.getOutput()));
+    a.qs = strides(o.getQ(), o.getQPerm());
+    a.ks = strides(o.getKt(), o.getKtPerm());
+    a.vs = strides(o.getV(), o.getVPerm());
+    a.ys = contiguousStrides(shapeOf(o.getOutput()));
     if (auto perm = o.getOutPerm()) {
-      SmallVector<int64_t> stored = ys;
+      SmallVector<int64_t> stored = a.ys;
       for (auto [k, p] : llvm::enumerate(*perm))
-        ys[p] = stored[k];
+        a.ys[p] = stored[k];
     }
-    SmallVector<int64_t> ms;
     if (Value m = o.getMask()) {
-      SmallVector<int64_t> scores(lead);
-      scores.push_back(tq);
-      scores.push_back(tk);
-      ms = broadcastStrides(shapeOf(m), scores);
+      SmallVector<int64_t> scores(a.lead);
+      scores.push_back(a.tq);
+      scores.push_back(a.tk);
+      a.ms = broadcastStrides(shapeOf(m), scores);
     }
+    return a;
+  }
+
+  /// Emits the offsets of batch `b` in each operand: qo, ko, vo, yo and the
+  /// mask's mrow.
+  void unravelBatch(const AttentionLayout &a) {
+    c.line("int64_t qo = 0, ko = 0, vo = 0, yo = 0, mrow = 0, rest = b;");
+    for (int64_t di = (int64_t)a.lead.size() - 1; di >= 0; --di) {
+      std::string terms = "qo += x * " + str(a.qs[di]) + "; ko += x * " + str(a.ks[di]) +
+                          "; vo += x * " + str(a.vs[di]) + "; yo += x * " + str(a.ys[di]) + ";";
+      if (!a.ms.empty())
+        terms += " mrow += x * " + str(a.ms[di]) + ";";
+      c.line("{ const int64_t x = rest % " + str(a.lead[di]) + "; rest /= " +
+             str(a.lead[di]) + "; " + terms + " }");
+    }
+    c.line("(void)rest; (void)mrow;");
+  }
+
+  /// Attention on the micro-kernel, for a block of queries at a time (the
+  /// query block is the vector dimension). Per block of keys: the scores
+  /// S^T = K·Q^T come from gemmTile over key rows against the packed, scaled
+  /// Q^T; the online softmax runs across the block's rows with one lane per
+  /// query (max, rescale, exp and sums are vector operations); and the
+  /// output A^T (value depth x queries) gains V^T·P^T from gemmTile over value
+  /// columns against the block of P^T. A task is one query block of one
+  /// batch; the summation order depends only on the shapes.
+  LogicalResult printAttentionTiled(AttentionOp o) {
+    AttentionLayout a = attentionLayout(o);
+    size_t rank = a.rank;
+    int64_t batches = a.batches, tq = a.tq, d = a.d, tk = a.tk, dv = a.dv;
+    const SmallVector<int64_t> &qs = a.qs, &ks = a.ks, &vs = a.vs, &ys = a.ys, &ms = a.ms;
     StringRef kind = o.getMaskKind();
     // Tile: MR rows (keys, or value columns) by NV vectors of W queries.
     int64_t w = vectorWidth, regs = w == 16 ? 32 : 16, spare = w == 16 ? 1 : 2;
@@ -1537,9 +1567,9 @@ private:
            ", mask " + kind.str() + "; blocks of " + str(qb) + " queries x " + str(kb) +
            " keys on the micro-kernel.");
     c.open("pool.parallelFor(" + str(batches * qblocks) + ", [&](int64_t begin, int64_t end)");
-    c.line("alignas(64) float qp[" + str(d) + "][" + str(qb) + "];  // Qᵀ, scaled");
-    c.line("alignas(64) float pt[" + str(kb) + "][" + str(qb) + "];  // Sᵀ, then Pᵀ");
-    c.line("alignas(64) float acc[" + str(dvr) + "][" + str(qb) + "];  // Aᵀ");
+    c.line("alignas(64) float qp[" + str(d) + "][" + str(qb) + "];  // Q^T, scaled");
+    c.line("alignas(64) float pt[" + str(kb) + "][" + str(qb) + "];  // S^T, then P^T");
+    c.line("alignas(64) float acc[" + str(dvr) + "][" + str(qb) + "];  // A^T");
     c.line("alignas(64) float part[" + str(mr) + "][" + str(qb) + "];");
     c.line("alignas(64) float mx[" + str(qb) + "], den[" + str(qb) + "], rescale[" + str(qb) +
            "];");
@@ -1549,16 +1579,7 @@ private:
            str(qb) + ";");
     c.line("const int64_t nq = " + str(tq) + " - i0 < " + str(qb) + " ? " + str(tq) +
            " - i0 : " + str(qb) + ";");
-    c.line("int64_t qo = 0, ko = 0, vo = 0, yo = 0, mrow = 0, rest = b;");
-    for (int64_t di = (int64_t)lead.size() - 1; di >= 0; --di) {
-      std::string terms = "qo += x * " + str(qs[di]) + "; ko += x * " + str(ks[di]) +
-                          "; vo += x * " + str(vs[di]) + "; yo += x * " + str(ys[di]) + ";";
-      if (!ms.empty())
-        terms += " mrow += x * " + str(ms[di]) + ";";
-      c.line("{ const int64_t x = rest % " + str(lead[di]) + "; rest /= " + str(lead[di]) +
-             "; " + terms + " }");
-    }
-    c.line("(void)rest; (void)mrow;");
+    unravelBatch(a);
     c.open("for (int64_t t = 0; t < " + str(d) + "; ++t)");
     c.open("for (int64_t u = 0; u < " + str(qb) + "; ++u)");
     c.line("qp[t][u] = u < nq ? in0[qo + (i0 + u) * " + str(qs[rank - 2]) + " + t * " +
@@ -1578,7 +1599,7 @@ private:
     c.open("for (int64_t j0 = 0; j0 < " + str(tk) + "; j0 += " + str(kb) + ")");
     c.line("const int64_t n = " + str(tk) + " - j0 < " + str(kb) + " ? " + str(tk) +
            " - j0 : " + str(kb) + ";");
-    c.line("// Sᵀ: key rows (a short tile repeats the last key) against Qᵀ.");
+    c.line("// S^T: key rows (a short tile repeats the last key) against Q^T.");
     c.open("for (int64_t jt = 0; jt < n; jt += " + str(mr) + ")");
     c.open("for (int64_t p = 0; p < " + str(mr) + "; ++p)");
     c.line("const int64_t key = j0 + (jt + p < n ? jt + p : n - 1);");
@@ -1621,7 +1642,7 @@ private:
     c.line("den[u] += pt[j][u];");
     c.close();
     c.close();
-    c.line("// Aᵀ = Aᵀ * rescale + Vᵀ Pᵀ: value columns (a short tile repeats the last).");
+    c.line("// A^T = A^T * rescale + V^T P^T: value columns (a short tile repeats the last).");
     c.open("for (int64_t e0 = 0; e0 < " + str(dv) + "; e0 += " + str(mr) + ")");
     c.open("for (int64_t p = 0; p < " + str(mr) + "; ++p)");
     c.line("const int64_t e = e0 + p < " + str(dv) + " ? e0 + p : " + str(dv - 1) + ";");
@@ -1653,47 +1674,23 @@ private:
     return success();
   }
 
+  /// One task per query row: scores for a block of keys at a time (the
+  /// depth loop outermost, so the inner loop runs along contiguous Kt rows),
+  /// then an online-softmax update of the running maximum, denominator and
+  /// weighted sum of V rows. Memory is O(block + Dv) per row, not O(Tk).
+  /// Targets with a micro-kernel take printAttentionTiled instead.
   LogicalResult printAttention(AttentionOp o) {
-    SmallVector<int64_t> q = o.qShape(), kt = o.ktShape(), v = o.vShape();
     if (vectorWidth && eltOf(o.getQ()).isF32())
       return printAttentionTiled(o);
-    size_t rank = q.size();
-    SmallVector<int64_t> lead(q.begin(), q.end() - 2);
-    int64_t batches = product(lead), tq = q[rank - 2], d = q[rank - 1], tk = kt[rank - 1],
-            dv = v[rank - 1];
-    // Strides of each logical dimension in the stored operands (the
-    // operands may be stored untransposed; see q_perm and friends).
-    auto strides = [](Value stored, std::optional<ArrayRef<int64_t>> perm) {
-      SmallVector<int64_t> st = contiguousStrides(shapeOf(stored));
-      if (!perm)
-        return st;
-      SmallVector<int64_t> out;
-      for (int64_t p : *perm)
-        out.push_back(st[p]);
-      return out;
-    };
-    SmallVector<int64_t> qs = strides(o.getQ(), o.getQPerm()),
-                         ks = strides(o.getKt(), o.getKtPerm()),
-                         vs = strides(o.getV(), o.getVPerm()), ys;
-    {
-      SmallVector<int64_t> stored = contiguousStrides(shapeOf(o.getOutput()));
-      ys = stored;
-      if (auto perm = o.getOutPerm())
-        for (auto [k, p] : llvm::enumerate(*perm))
-          ys[p] = stored[k];
-    }
+    AttentionLayout a = attentionLayout(o);
+    size_t rank = a.rank;
+    int64_t batches = a.batches, tq = a.tq, d = a.d, tk = a.tk, dv = a.dv;
+    const SmallVector<int64_t> &qs = a.qs, &ks = a.ks, &vs = a.vs, &ys = a.ys, &ms = a.ms;
     constexpr int64_t kBlock = 64;
     int64_t block = std::min<int64_t>(kBlock, tk);
     StringRef kind = o.getMaskKind();
     k.usesPool = true;
     k.flops = batches * tq * tk * (2 * d + 2 * dv + 4);
-    SmallVector<int64_t> ms;
-    if (Value m = o.getMask()) {
-      SmallVector<int64_t> scores(lead);
-      scores.push_back(tq);
-      scores.push_back(tk);
-      ms = broadcastStrides(shapeOf(m), scores);
-    }
     auto idx = [](const std::string &var, int64_t stride) {
       return stride == 1 ? var : var + " * " + str(stride);
     };
@@ -1708,16 +1705,7 @@ private:
     c.line("const int64_t b = p / " + str(tq) + ", i = p % " + str(tq) + ";");
     // Unravel the batch index into each operand's offset (and the mask's,
     // whose broadcast dimensions have stride 0).
-    c.line("int64_t qo = 0, ko = 0, vo = 0, yo = 0, mrow = 0, rest = b;");
-    for (int64_t di = (int64_t)lead.size() - 1; di >= 0; --di) {
-      std::string terms = "qo += x * " + str(qs[di]) + "; ko += x * " + str(ks[di]) +
-                          "; vo += x * " + str(vs[di]) + "; yo += x * " + str(ys[di]) + ";";
-      if (!ms.empty())
-        terms += " mrow += x * " + str(ms[di]) + ";";
-      c.line("{ const int64_t x = rest % " + str(lead[di]) + "; rest /= " + str(lead[di]) +
-             "; " + terms + " }");
-    }
-    c.line("(void)rest; (void)mrow;");
+    unravelBatch(a);
     if (!ms.empty())
       c.line("mrow += i * " + str(ms[rank - 2]) + ";");
     c.line("const float *qr = in0 + qo + i * " + str(qs[rank - 2]) + ";");
@@ -2855,6 +2843,7 @@ private:
   Operation *op;
   KernelBody &k;
   Code &c;
+  int64_t vectorWidth;
 };
 
 //===----------------------------------------------------------------------===//
