@@ -1819,6 +1819,33 @@ private:
     return success();
   }
 
+  /// Declares `double name` = the sum of `term` (a double expression in j)
+  /// over j < len, in kLanes independent double lanes and then across the
+  /// lanes: it vectorises, keeps double precision, and its order depends
+  /// only on len.
+  void emitLaneSum(const std::string &name, int64_t len, const std::string &term) {
+    constexpr int64_t kLanes = 8;
+    int64_t body = len / kLanes * kLanes;
+    c.line("double " + name + " = 0.0;");
+    if (body) {
+      c.line("double " + name + "Lanes[" + str(kLanes) + "] = {};");
+      c.open("for (int64_t j0 = 0; j0 < " + str(body) + "; j0 += " + str(kLanes) + ")");
+      c.open("for (int64_t u = 0; u < " + str(kLanes) + "; ++u)");
+      c.line("const int64_t j = j0 + u;");
+      c.line(name + "Lanes[u] += " + term + ";");
+      c.close();
+      c.close();
+      c.open("for (int64_t u = 0; u < " + str(kLanes) + "; ++u)");
+      c.line(name + " += " + name + "Lanes[u];");
+      c.close();
+    }
+    if (body < len) {
+      c.open("for (int64_t j = " + str(body) + "; j < " + str(len) + "; ++j)");
+      c.line(name + " += " + term + ";");
+      c.close();
+    }
+  }
+
   /// Softmax (or log-softmax) of the `len` elements x[j * stride] into
   /// y[j * stride], summing in double.
   void emitSoftmaxRow(bool log, const std::string &x, const std::string &y, int64_t len,
@@ -1830,12 +1857,10 @@ private:
     c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
     c.line("mx = " + at(x) + " > mx ? " + at(x) + " : mx;");
     c.close();
-    c.line("double sum = 0.0;");
     c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    c.line("const float e = kiln::vm::exp(" + at(x) + " - mx);");
-    c.line(at(y) + " = e;");
-    c.line("sum += e;");
+    c.line(at(y) + " = kiln::vm::exp(" + at(x) + " - mx);");
     c.close();
+    emitLaneSum("sum", len, "static_cast<double>(" + at(y) + ")");
     if (log) {
       c.line("const float shift = mx + static_cast<float>(std::log(sum));");
       c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
@@ -1960,19 +1985,12 @@ private:
   }
 
   /// Layer normalisation of x[0..len) into y, with the scale and bias element
-  /// expressions (in terms of j; no bias when empty). Sums in double.
+  /// expressions (in terms of j; no bias when empty). Sums in double lanes.
   void emitLayerNormRow(LayerNormOp o, const std::string &x, const std::string &y, int64_t len,
                         const std::string &scale, const std::string &bias) {
-    c.line("double sum = 0.0;");
-    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    c.line("sum += " + x + "[j];");
-    c.close();
+    emitLaneSum("sum", len, "static_cast<double>(" + x + "[j])");
     c.line("const double mean = sum / " + str(len) + ";");
-    c.line("double sq = 0.0;");
-    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    c.line("const double d = " + x + "[j] - mean;");
-    c.line("sq += d * d;");
-    c.close();
+    emitLaneSum("sq", len, "(" + x + "[j] - mean) * (" + x + "[j] - mean)");
     c.line("const float inv = static_cast<float>(1.0 / std::sqrt(sq / " + str(len) +
            " + " + floatLiteral(o.getEpsilon().convertToFloat(), "double") + "));");
     c.line("const float m = static_cast<float>(mean);");
