@@ -1092,12 +1092,10 @@ private:
       c.line("// GEMM " + str(d.m) + " x " + str(d.n) + " x " + str(d.k) +
              " with packed constant B; tiles of " + tileName + ".");
     }
-    // When a group's packed weights fit in half of L2, a task runs all
-    // blocks of outputs for its rows, which sets up the row pointers once;
-    // otherwise tasks run block-major so that a thread's consecutive tiles
-    // share one block of weights.
-    bool blocksInside = blocks > 1 && d.groups * tiles >= 16 &&
-                        blocks * d.taps * d.k * nb * int64_t(sizeof(float)) <= (512 << 10);
+    // A task runs all output blocks of its rows (row pointers set up once)
+    // or one tile, block-major, so that a thread's consecutive tiles share
+    // one block of weights; see MicroKernelPlan.h.
+    bool blocksInside = allBlocksPerTask(d, t);
     std::string tasks = str(d.groups * (blocksInside ? 1 : blocks) * tiles);
     c.open("pool.parallelFor(" + tasks + ", [&](int64_t begin, int64_t end)");
     c.open("for (int64_t task = begin; task < end; ++task)");
@@ -1228,14 +1226,7 @@ private:
       target = "out0[r * " + str(d.n) + " + col0 + j]";
     } else {
       // Result coordinates of row r, for the epilogue's other inputs.
-      ArrayRef<int64_t> lead = shapeOf(head->getResult(0)).drop_back();
-      int64_t stride = 1;
-      for (int64_t i = (int64_t)lead.size() - 1; i >= 0; --i) {
-        vars.insert(vars.begin(), "e" + str(i));
-        c.line("const int64_t e" + str(i) + " = r / " + str(stride) + " % " + str(lead[i]) +
-               "; (void)e" + str(i) + ";");
-        stride *= lead[i];
-      }
+      vars = emitRowCoordinates(shapeOf(head->getResult(0)).drop_back(), "r");
       vars.push_back("(col0 + j)");
       target = "out0[r * " + str(d.n) + " + col0 + j]";
     }
@@ -1247,6 +1238,20 @@ private:
     c.close();
     c.close(");");
     return success();
+  }
+
+  /// Emits e0..e{n-1}, the coordinates of flat row `row` over the leading
+  /// dimensions `lead` (row-major), and returns their names.
+  SmallVector<std::string> emitRowCoordinates(ArrayRef<int64_t> lead, const std::string &row) {
+    SmallVector<std::string> vars;
+    int64_t stride = 1;
+    for (int64_t i = (int64_t)lead.size() - 1; i >= 0; --i) {
+      vars.insert(vars.begin(), "e" + str(i));
+      c.line("const int64_t e" + str(i) + " = " + row + " / " + str(stride) + " % " +
+             str(lead[i]) + "; (void)e" + str(i) + ";");
+      stride *= lead[i];
+    }
+    return vars;
   }
 
   /// Writes a tile of a contraction's result: `count` elements (index j,
@@ -1459,16 +1464,7 @@ private:
     c.close();
     if (fusedWith) {
       // Result coordinates of row p, for the epilogue's other inputs.
-      ArrayRef<int64_t> lead = y.drop_back();
-      SmallVector<std::string> vars;
-      int64_t stride = 1;
-      for (int64_t d = (int64_t)lead.size() - 1; d >= 0; --d) {
-        vars.insert(vars.begin(), "e" + str(d));
-        c.line("const int64_t e" + str(d) + " = p / " + str(stride) + " % " + str(lead[d]) +
-               "; (void)e" + str(d) + ";");
-        stride *= lead[d];
-      }
-      if (failed(storeRow(vars, n)))
+      if (failed(storeRow(emitRowCoordinates(y.drop_back(), "p"), n)))
         return failure();
     }
     c.close();
@@ -1522,6 +1518,16 @@ private:
     return a;
   }
 
+  /// The statement applying the attention mask element `mask` to `score`:
+  /// added, or the fill where the mask drops the key (or does not keep it).
+  std::string maskStatement(AttentionOp o, const std::string &score, const std::string &mask) {
+    StringRef kind = o.getMaskKind();
+    if (kind == "add")
+      return score + " += " + mask + ";";
+    return std::string("if (") + (kind == "keep" ? "!" : "") + mask + ") " + score + " = " +
+           floatLiteral(o.getFill().convertToDouble(), "float") + ";";
+  }
+
   /// Emits the offsets of batch `b` in each operand: qo, ko, vo, yo and the
   /// mask's mrow.
   void unravelBatch(const AttentionLayout &a) {
@@ -1552,9 +1558,7 @@ private:
     const SmallVector<int64_t> &qs = a.qs, &ks = a.ks, &vs = a.vs, &ys = a.ys, &ms = a.ms;
     StringRef kind = o.getMaskKind();
     // Tile: MR rows (keys, or value columns) by NV vectors of W queries.
-    int64_t w = vectorWidth, regs = w == 16 ? 32 : 16, spare = w == 16 ? 1 : 2;
-    int64_t nv = tq >= 2 * w ? 2 : 1;
-    int64_t mr = std::min<int64_t>((regs - nv - spare) / nv, w == 16 ? 14 : 12);
+    int64_t w = vectorWidth, nv = tq >= 2 * w ? 2 : 1, mr = maxTileRows(w, nv);
     int64_t qb = nv * w, kb = mr * std::max<int64_t>(1, 64 / mr);
     int64_t qblocks = (tq + qb - 1) / qb, dvr = (dv + mr - 1) / mr * mr;
     std::string tile = str(w) + ", " + str(mr) + ", " + str(nv) + ", true";
@@ -1613,11 +1617,7 @@ private:
                        str(ms[rank - 1]) + "]";
       c.open("for (int64_t j = 0; j < n; ++j)");
       c.open("for (int64_t u = 0; u < nq; ++u)");
-      if (kind == "add")
-        c.line("pt[j][u] += " + at + ";");
-      else
-        c.line(std::string("if (") + (kind == "keep" ? "!" : "") + at + ") pt[j][u] = " +
-               floatLiteral(o.getFill().convertToDouble(), "float") + ";");
+      c.line(maskStatement(o, "pt[j][u]", at));
       c.close();
       c.close();
     }
@@ -1760,11 +1760,7 @@ private:
     if (!ms.empty()) {
       std::string at = "in3[mrow + (j0 + j) * " + str(ms[rank - 1]) + "]";
       c.open("for (int64_t j = 0; j < n; ++j)");
-      if (kind == "add")
-        c.line("s[j] += " + at + ";");
-      else
-        c.line(std::string("if (") + (kind == "keep" ? "!" : "") + at + ") s[j] = " +
-               floatLiteral(o.getFill().convertToDouble(), "float") + ";");
+      c.line(maskStatement(o, "s[j]", at));
       c.close();
     }
     c.line("float bm = -std::numeric_limits<float>::infinity();");
@@ -1889,14 +1885,7 @@ private:
     c.line("float xr[" + str(len) + "], yr[" + str(len) + "];");
     c.open("for (int64_t r = begin; r < end; ++r)");
     // Result coordinates of row r, to index inputs that broadcast.
-    SmallVector<std::string> vars;
-    int64_t stride = 1;
-    for (int64_t d = (int64_t)lead.size() - 1; d >= 0; --d) {
-      vars.insert(vars.begin(), "e" + str(d));
-      c.line("const int64_t e" + str(d) + " = r / " + str(stride) + " % " + str(lead[d]) +
-             "; (void)e" + str(d) + ";");
-      stride *= lead[d];
-    }
+    SmallVector<std::string> vars = emitRowCoordinates(lead, "r");
     vars.push_back("j");
     llvm::DenseMap<Value, std::string> names;
     for (auto [i, arg] : llvm::enumerate(body.getArguments()))

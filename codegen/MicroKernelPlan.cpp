@@ -113,25 +113,40 @@ std::optional<GemmDims> microKernelDims(Operation *op) {
   return contractionDims(headOf(op));
 }
 
-TileShape chooseTile(const GemmDims &d, int64_t w) {
+/// Packed weights that stay in L2 (1 MiB per core on the machines we tune
+/// for, shared with the inputs and the outputs): one block of outputs that
+/// several row tiles reuse, and all blocks of a group that one task runs
+/// (half of L2, as the task's rows and tiles are live beside them).
+constexpr int64_t kL2WeightBytes = 640 << 10;
+constexpr int64_t kL2AllBlocksBytes = 512 << 10;
+
+int64_t maxTileRows(int64_t w, int64_t nv) {
   // AVX-512 has 32 vector registers and broadcasts from memory inside the
   // FMA; narrower targets have 16 and need one register for the broadcast.
   int64_t regs = w == 16 ? 32 : 16, spare = w == 16 ? 1 : 2, maxRows = w == 16 ? 14 : 12;
+  return std::min((regs - nv - spare) / nv, maxRows);
+}
+
+bool allBlocksPerTask(const GemmDims &d, const TileShape &t) {
+  int64_t blocks = (d.n + t.nb() - 1) / t.nb(), tiles = (d.m + t.mr - 1) / t.mr;
+  return blocks > 1 && d.groups * tiles >= 16 &&
+         blocks * d.taps * d.k * t.nb() * int64_t(sizeof(float)) <= kL2AllBlocksBytes;
+}
+
+TileShape chooseTile(const GemmDims &d, int64_t w) {
   TileShape best{w, 1, 1};
   double bestCost = std::numeric_limits<double>::infinity();
   // Every row tile streams its block of packed weights: a block that does
-  // not stay in L2 (1 MiB per core on the machines we tune for, shared with
-  // the inputs) comes from L3 again for each tile. Prefer narrower blocks
+  // not stay in L2 comes from L3 again for each tile. Prefer narrower blocks
   // then, unless there is a single row tile.
-  constexpr int64_t kBlockBudgetBytes = 640 << 10;
   auto fitsL2 = [&](int64_t nv, int64_t mr) {
-    return d.m <= mr || d.taps * d.k * nv * w * int64_t(sizeof(float)) <= kBlockBudgetBytes;
+    return d.m <= mr || d.taps * d.k * nv * w * int64_t(sizeof(float)) <= kL2WeightBytes;
   };
   bool anyFits = false;
   for (int64_t nv = 1; nv <= 4; ++nv)
-    anyFits |= fitsL2(nv, std::min((regs - nv - spare) / nv, maxRows));
+    anyFits |= fitsL2(nv, maxTileRows(w, nv));
   for (int64_t nv = 1; nv <= 4; ++nv) {
-    int64_t mr = std::min((regs - nv - spare) / nv, maxRows);
+    int64_t mr = maxTileRows(w, nv);
     if (mr < 1 || (anyFits && !fitsL2(nv, mr)))
       continue;
     int64_t rows = (d.m + mr - 1) / mr * mr;

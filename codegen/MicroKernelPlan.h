@@ -53,6 +53,15 @@ std::optional<GemmDims> microKernelDims(mlir::Operation *op);
 /// register file, and the choice wastes the least work on padding.
 TileShape chooseTile(const GemmDims &dims, int64_t w);
 
+/// The most rows of a gemmTile with `nv` vectors of `w` floats whose
+/// accumulators fit the target's register file.
+int64_t maxTileRows(int64_t w, int64_t nv);
+
+/// Whether a task of the tiled kernel runs every output block of its row
+/// tile (the packed weights of a group stay in L2, and there are enough row
+/// tiles to share among threads) rather than one block.
+bool allBlocksPerTask(const GemmDims &dims, const TileShape &tile);
+
 /// Tile of the depthwise-convolution kernel (kiln::mk::depthwiseTile):
 /// `pixels` output pixels by `nv` vectors of `w` channels.
 struct DepthwiseTile {
