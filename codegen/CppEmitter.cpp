@@ -228,6 +228,9 @@ struct KernelBody {
   /// The kernel returns false (and sets `error`) on bad runtime data.
   bool canFail = false;
   int64_t flops = 0;
+  /// Why this contraction runs on plain loops rather than the micro-kernel
+  /// or a tiled kernel (empty when it does not); reported as a fallback.
+  std::string fallback;
 };
 
 class KernelPrinter {
@@ -294,6 +297,21 @@ private:
 
   std::string in(unsigned i) { return "in" + str(i); }
   std::string out(unsigned i = 0) { return "out" + str(i); }
+
+  /// Why a contraction with weights `w` is not on the micro-kernel.
+  std::string contractionFallback(Value w) {
+    if (auto arg = dyn_cast<BlockArgument>(w); arg && fusedWith)
+      w = fusedWith->getOperand(arg.getArgNumber());
+    if (!vectorWidth)
+      return "no vector target";
+    if (!eltOf(w).isF32() || !eltOf(op->getResult(0)).isF32())
+      return "not float32";
+    if (isa<BlockArgument>(w))
+      return "its weights are a model input";
+    if (!w.getDefiningOp<ConstantOp>())
+      return "its weights are computed at run time";
+    return "its form is not supported by the micro-kernel";
+  }
   std::string type(Value v) { return *cType(eltOf(v)); }
   bool isFloat(Value v) { return isa<FloatType>(eltOf(v)); }
   /// Half-precision elementwise math runs in float and rounds on store, as
@@ -757,9 +775,11 @@ private:
   LogicalResult printConv(ConvOp o) {
     if (o.getChannelsLast())
       return printConvNhwc(o);
-    if (shapeOf(o.getInput()).size() == 5)
+    if (shapeOf(o.getInput()).size() == 5) {
+      k.fallback = "3-D convolution";
       return printSpatialNd(o, shapeOf(o.getWeight()).drop_front(2), o.getStrides(),
                             o.getDilations(), o.getPads(), "conv", false, o.getGroup());
+    }
     if (failed(requireContractionTypes(o)))
       return failure();
     const std::string t = type(o.getOutput());
@@ -772,6 +792,7 @@ private:
     bool bias = static_cast<bool>(o.getBias());
     k.usesPool = true;
     k.flops = 2 * product(y) * icg * w[2] * w[3];
+    k.fallback = "NCHW convolution (the channels-last layout was not applied)";
     c.line("// NCHW direct convolution: " + str(x[1]) + " -> " + str(y[1]) +
            " channels, kernel " + str(w[2]) + "x" + str(w[3]) + ", stride " +
            str(sh) + "x" + str(sw) + ", group " + str(group) + ".");
@@ -852,6 +873,8 @@ private:
     if (icg == 1 && ocg == 1 && vectorWidth && !inputScale)
       if (auto tile = chooseDepthwiseTile(ch, vectorWidth))
         return printDepthwiseTiled(o, *tile);
+    if (icg != 1 || ocg != 1)
+      k.fallback = contractionFallback(o.getWeight());
     if (icg == 1 && ocg == 1) {
       // Channel blocks of a size that divides the channels, so every loop
       // over a block has a constant trip count and vectorises without a
@@ -1312,6 +1335,7 @@ private:
     int64_t pt = o.getPads()[0], pl = o.getPads()[1];
     k.usesPool = true;
     k.flops = 2 * product(x) * ocg * w[2] * w[3];
+    k.fallback = "transposed convolution";
     // Each task owns whole output planes, so the scatter never races.
     c.open("pool.parallelFor(" + str(y[0] * y[1]) + ", [&](int64_t begin, int64_t end)");
     c.open("for (int64_t plane = begin; plane < end; ++plane)");
@@ -1356,6 +1380,7 @@ private:
     float alpha = o.getAlpha().convertToFloat(), beta = o.getBeta().convertToFloat();
     k.usesPool = true;
     k.flops = 2 * m * n * kk;
+    k.fallback = ta ? "Gemm with transA=1" : contractionFallback(o.getB());
     std::string aIdx = ta ? "kk * " + str(m) + " + i" : "i * " + str(kk) + " + kk";
     c.open("pool.parallelFor(" + str(m) + ", [&](int64_t begin, int64_t end)");
     c.open("for (int64_t i = begin; i < end; ++i)");
@@ -1432,6 +1457,7 @@ private:
     int64_t batches = product(batch);
     k.usesPool = true;
     k.flops = 2 * batches * m * n * kk;
+    k.fallback = b.size() != 2 ? "MatMul whose B is a batch of matrices" : contractionFallback(o.getB());
     c.open("pool.parallelFor(" + str(batches * m) + ", [&](int64_t begin, int64_t end)");
     c.open("for (int64_t p = begin; p < end; ++p)");
     c.line("const int64_t i = p % " + str(m) + ";");
@@ -1691,6 +1717,7 @@ private:
     StringRef kind = o.getMaskKind();
     k.usesPool = true;
     k.flops = batches * tq * tk * (2 * d + 2 * dv + 4);
+    k.fallback = "attention that is not float32 or has no vector target";
     auto idx = [](const std::string &var, int64_t stride) {
       return stride == 1 ? var : var + " * " + str(stride);
     };
@@ -2905,6 +2932,8 @@ public:
       : func(func), options(options), out(out) {}
 
   LogicalResult emit() {
+    if (options.vectorWidth)
+      separatePackedWeights(func);
     if (failed(planMemory(func, plan, options.reuseMemory, options.vectorWidth)))
       return failure();
     if (failed(collectSignature()))
@@ -3018,6 +3047,9 @@ private:
         return failure();
       out.flops += body.flops;
       usesMicroKernel |= body.usesMicroKernel;
+      if (!body.fallback.empty())
+        out.fallbackKernels.push_back(
+            {op->getName().stripDialect().str(), sourceNodes(op), body.fallback});
 
       std::string params;
       if (body.usesPool)

@@ -50,6 +50,11 @@ struct CppArtifacts {
   int64_t liveBytesBound = 0;
   int64_t weightsBytes = 0;
   int64_t flops = 0;
+  /// Contractions that run on plain loops (kiln op, ONNX nodes, reason).
+  struct Fallback {
+    std::string op, nodes, reason;
+  };
+  std::vector<Fallback> fallbackKernels;
 };
 
 /// Emits `func` (the model's `@main`). Unsupported ops or types fail with a

@@ -5,6 +5,8 @@
 
 #include "dialects/Kiln/KilnOps.h"
 
+#include "llvm/ADT/Hashing.h"
+
 #include <algorithm>
 #include <map>
 
@@ -87,6 +89,11 @@ LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse,
   };
   std::vector<Interval> intervals;
   llvm::DenseMap<Value, size_t> intervalOf;
+  // Identical payloads are stored once: plain constants by attribute (MLIR
+  // uniques equal ones), packed weights by content (layers that share
+  // weights pack them the same way).
+  llvm::DenseMap<Attribute, int64_t> plainOffsets;
+  std::map<size_t, std::vector<std::pair<int64_t, size_t>>> packedOffsets;
   for (Operation &op : body.without_terminator()) {
     if (auto c = dyn_cast<ConstantOp>(op)) {
       int64_t offset;
@@ -95,15 +102,29 @@ LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse,
       if (vectorWidth && user && packedWeightsOf(user) == c) {
         std::vector<float> packed =
             packWeights(user, chooseTile(*microKernelDims(user), vectorWidth));
-        plan.weights.resize(alignUp(plan.weights.size()), 0);
-        offset = plan.weights.size();
-        const char *bytes = reinterpret_cast<const char *>(packed.data());
-        plan.weights.insert(plan.weights.end(), bytes, bytes + packed.size() * sizeof(float));
+        ArrayRef<char> bytes(reinterpret_cast<const char *>(packed.data()),
+                             packed.size() * sizeof(float));
+        auto &same = packedOffsets[size_t(llvm::hash_value(bytes))];
+        offset = -1;
+        for (auto [at, size] : same)
+          if (size == bytes.size() && std::equal(bytes.begin(), bytes.end(), &plan.weights[at]))
+            offset = at;
+        if (offset < 0) {
+          plan.weights.resize(alignUp(plan.weights.size()), 0);
+          offset = plan.weights.size();
+          plan.weights.insert(plan.weights.end(), bytes.begin(), bytes.end());
+          same.push_back({offset, bytes.size()});
+        }
         plan.storage[c.getResult()] = {Storage::Weight, offset};
+        continue;
+      }
+      if (auto it = plainOffsets.find(c.getValue()); it != plainOffsets.end()) {
+        plan.storage[c.getResult()] = {Storage::Weight, it->second};
         continue;
       }
       if (failed(appendConstant(c, plan.weights, offset)))
         return failure();
+      plainOffsets[c.getValue()] = offset;
       plan.storage[c.getResult()] = {Storage::Weight, offset};
       continue;
     }

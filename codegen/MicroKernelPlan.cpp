@@ -96,15 +96,46 @@ static Value weightOperand(Operation *op, Operation *head) {
   return arg ? op->getOperand(arg.getArgNumber()) : Value();
 }
 
-ConstantOp packedWeightsOf(Operation *op) {
+/// The operand of `op` that would be packed weights if it were a constant.
+static OpOperand *weightUse(Operation *op) {
   Operation *head = headOf(op);
   if (!head || !contractionDims(head))
     return nullptr;
   Value w = weightOperand(op, head);
-  auto c = w ? w.getDefiningOp<ConstantOp>() : ConstantOp();
-  if (!c || !w.hasOneUse() || !isa<DenseElementsAttr>(c.getValue()))
+  if (!w)
+    return nullptr;
+  for (OpOperand &use : op->getOpOperands())
+    if (use.get() == w)
+      return &use;
+  return nullptr;
+}
+
+ConstantOp packedWeightsOf(Operation *op) {
+  OpOperand *use = weightUse(op);
+  auto c = use ? use->get().getDefiningOp<ConstantOp>() : ConstantOp();
+  if (!c || !c->hasOneUse() || !isa<DenseElementsAttr>(c.getValue()))
     return nullptr;
   return c;
+}
+
+void separatePackedWeights(func::FuncOp func) {
+  SmallVector<ConstantOp> shared;
+  func.walk([&](ConstantOp c) {
+    if (!c->hasOneUse() && !c->use_empty())
+      shared.push_back(c);
+  });
+  OpBuilder b(func.getContext());
+  for (ConstantOp c : shared) {
+    SmallVector<OpOperand *> packed;
+    for (OpOperand &use : c->getUses())
+      if (weightUse(use.getOwner()) == &use)
+        packed.push_back(&use);
+    b.setInsertionPointAfter(c);
+    for (OpOperand *use : packed)
+      use->set(b.clone(*c)->getResult(0));
+    if (c->use_empty())
+      c->erase();
+  }
 }
 
 std::optional<GemmDims> microKernelDims(Operation *op) {

@@ -14,6 +14,7 @@
 #define CODEGEN_MICROKERNELPLAN_H
 
 #include "dialects/Kiln/KilnOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Operation.h"
 
@@ -78,6 +79,13 @@ std::optional<DepthwiseTile> chooseDepthwiseTile(int64_t channels, int64_t vecto
 /// The constant that `op` reads as packed weights: its B (or conv weight)
 /// operand when `op` runs on the micro-kernel and is that constant's only user.
 ConstantOp packedWeightsOf(mlir::Operation *op);
+
+/// Gives every micro-kernel contraction that shares its weight constant
+/// with other ops (layers that share weights, tied embeddings) a constant
+/// of its own, so that each reads its weights packed in its own tile
+/// layout. The attribute is shared, so nothing is copied; the memory plan
+/// stores identical packed or plain payloads once.
+void separatePackedWeights(mlir::func::FuncOp func);
 
 /// The weights of `op` (which has packedWeightsOf) in the tile layout
 /// [group][block of nb][tap][k][nb], zero-padded to whole blocks.

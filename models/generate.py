@@ -4,7 +4,9 @@
 Usage:
     models/generate.py --out DIR
                        [--only resnet18,mobilenet_v2,mobilenet_v3_small,
-                               squeezenet1_1,bert_encoder,gpt_decoder]
+                               squeezenet1_1,bert_encoder,gpt_decoder,
+                               vit_cls,swin_tiny,seg_head,shufflenet_dyn,
+                               encoder_shared,decoder_tied,lstm]
                        [--layers N]
 
 For each model this writes
@@ -14,6 +16,12 @@ For each model this writes
 where the .pb files are ONNX TensorProtos whose .name is the graph input /
 output name.  Expected outputs are the outputs of the torch model that was
 exported (eval mode, fixed seeds, static shapes, opset 17).
+
+The real-model set (vit_cls ... lstm) is stock torchvision / torch.nn
+modules as exporters write them: a ViT class token, Swin window attention,
+a segmentation head resized to the input size, a ShuffleNet exported with a
+dynamic batch, nn.TransformerEncoder layers sharing weights, tied embeddings
+and an LSTM (see the builders' docstrings).
 
 gpt_decoder is a GPT-like stack of pre-norm decoder blocks with a causal mask
 (width 384, 6 heads, 6 layers, sequence 64); it takes float activations
@@ -216,6 +224,173 @@ def build_gpt():
 
 
 # ---------------------------------------------------------------------------
+# The real-model set: stock torchvision / torch.nn modules in the forms
+# exporters write them, small enough for CI
+# ---------------------------------------------------------------------------
+
+def build_vit_cls():
+    """A small torchvision VisionTransformer: the class token is expanded to
+    the batch with expand(n, -1, -1), which exports as
+    ConstantOfShape -> Mul -> Equal -> Where -> Expand."""
+    import torchvision
+    torch.manual_seed(0)
+    model = torchvision.models.VisionTransformer(
+        image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64,
+        mlp_dim=128, num_classes=10)
+    model.heads.head.reset_parameters()  # torchvision zero-initialises it
+    g = torch.Generator().manual_seed(2)
+    return model.eval(), torch.randn(1, 3, 32, 32, generator=g), "input", "output"
+
+
+def build_swin_tiny():
+    """A two-stage torchvision SwinTransformer: windows of 4 on 12x12 and 6x6
+    feature maps, so the window padding computed from Shape arithmetic is
+    non-zero in the second stage, plus shifted windows with their masks."""
+    import torchvision
+    torch.manual_seed(0)
+    model = torchvision.models.SwinTransformer(
+        patch_size=[4, 4], embed_dim=32, depths=[2, 2], num_heads=[2, 4],
+        window_size=[4, 4], num_classes=10)
+    model.head.reset_parameters()
+    g = torch.Generator().manual_seed(2)
+    return model.eval(), torch.randn(1, 3, 48, 48, generator=g), "input", "output"
+
+
+class SegHead(nn.Module):
+    """A stride-8 conv backbone, torchvision's DeepLabV3 head (ASPP with
+    dilations 12/24/36 and image pooling, whose Resize takes its size from
+    Shape) and a bilinear Resize to the input size, as torchvision's
+    segmentation models end."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models.segmentation.deeplabv3 import DeepLabHead
+
+        def block(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, 2, 1, bias=False),
+                                 nn.BatchNorm2d(cout), nn.ReLU())
+        self.backbone = nn.Sequential(block(3, 16), block(16, 32), block(32, 64))
+        self.head = DeepLabHead(64, 5)
+
+    def forward(self, x):
+        y = self.head(self.backbone(x))
+        return F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def build_seg_head():
+    torch.manual_seed(0)
+    model = SegHead()
+    recalibrate_batchnorm(model, (8, 3, 64, 64), n_batches=3, seed=1)
+    g = torch.Generator().manual_seed(2)
+    return model, torch.randn(1, 3, 64, 64, generator=g), "input", "output"
+
+
+def build_shufflenet_dyn():
+    """torchvision's ShuffleNetV2 (x0.5), exported with a dynamic batch: its
+    channel shuffle reshapes take the batch from Shape, so compiling it needs
+    --input-shape (kiln run takes the shape from the data)."""
+    import torchvision
+    torch.manual_seed(0)
+    model = torchvision.models.shufflenet_v2_x0_5(weights=None)
+    model.fc.reset_parameters()
+    recalibrate_batchnorm(model, (8, 3, 64, 64), n_batches=3, seed=1)
+    g = torch.Generator().manual_seed(2)
+    return model, torch.randn(1, 3, 64, 64, generator=g), "input", "output"
+
+
+class SharedEncoder(nn.Module):
+    """A BERT-like encoder from nn.TransformerEncoder. It deep-copies one
+    layer, so every layer starts with the same weights, and the exporter
+    deduplicates equal initializers: all layers share one set of weights."""
+
+    def __init__(self, vocab=1000, max_len=128, d_model=256, n_heads=4, d_ff=1024, n_layers=4):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d_model)
+        self.pos = nn.Embedding(max_len, d_model)
+        layer = nn.TransformerEncoderLayer(d_model, n_heads, d_ff, dropout=0.0,
+                                           activation="gelu")
+        self.encoder = nn.TransformerEncoder(layer, n_layers)
+
+    def forward(self, ids):  # ids [T, B], sequence first (PyTorch's default)
+        T = ids.shape[0]
+        pos = torch.arange(T).unsqueeze(1)
+        return self.encoder(self.tok(ids) + self.pos(pos))
+
+
+class TiedDecoder(nn.Module):
+    """A decoder-only LM from nn.TransformerEncoder layers with a causal mask
+    (shared layer weights, as above) whose output projection reuses the
+    token embedding (tied embeddings): one weight read by a Gather and a
+    MatMul/Gemm."""
+
+    def __init__(self, vocab=1000, seq_len=64, d_model=256, n_heads=4, d_ff=1024, n_layers=4):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d_model)
+        nn.init.normal_(self.tok.weight, std=0.1)  # keeps the tied logits O(1)
+        self.pos = nn.Parameter(0.1 * torch.randn(seq_len, 1, d_model))
+        layer = nn.TransformerEncoderLayer(d_model, n_heads, d_ff, dropout=0.0,
+                                           norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, n_layers)
+        self.ln = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab, bias=False)
+        self.head.weight = self.tok.weight
+        mask = torch.triu(torch.full((seq_len, seq_len), float("-inf")), diagonal=1)
+        self.register_buffer("mask", mask)
+
+    def forward(self, ids):  # ids [T, B]
+        x = self.tok(ids) + self.pos
+        return self.head(self.ln(self.blocks(x, mask=self.mask)))
+
+
+def build_encoder_shared():
+    torch.manual_seed(0)
+    model = SharedEncoder().eval()
+    g = torch.Generator().manual_seed(2)
+    ids = torch.randint(0, 1000, (128, 1), generator=g, dtype=torch.int64)
+    return model, ids, "input_ids", "output"
+
+
+def build_decoder_tied():
+    torch.manual_seed(0)
+    model = TiedDecoder().eval()
+    perturb_layernorms(model)
+    g = torch.Generator().manual_seed(2)
+    ids = torch.randint(0, 1000, (64, 1), generator=g, dtype=torch.int64)
+    return model, ids, "input_ids", "output"
+
+
+class Lstm(nn.Module):
+    """A 2-layer nn.LSTM over 32 steps (sequence first), returning every
+    step's output of the last layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(128, 256, num_layers=2)
+
+    def forward(self, x):
+        return self.lstm(x)[0]
+
+
+def build_lstm():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(2)
+    return Lstm().eval(), torch.randn(32, 1, 128, generator=g), "input", "output"
+
+
+REAL_MODELS = {
+    "vit_cls": build_vit_cls,
+    "swin_tiny": build_swin_tiny,
+    "seg_head": build_seg_head,
+    "shufflenet_dyn": build_shufflenet_dyn,
+    "encoder_shared": build_encoder_shared,
+    "decoder_tied": build_decoder_tied,
+    "lstm": build_lstm,
+}
+# Exported with a dynamic batch (axis 0 of input and output).
+DYNAMIC_BATCH = {"shufflenet_dyn"}
+
+
+# ---------------------------------------------------------------------------
 
 def write_pb(path, array, name):
     t = numpy_helper.from_array(np.ascontiguousarray(array), name=name)
@@ -223,7 +398,7 @@ def write_pb(path, array, name):
         f.write(t.SerializeToString())
 
 
-def export_one(name, model, x, in_name, out_name, out_dir):
+def export_one(name, model, x, in_name, out_name, out_dir, dynamic_batch=False):
     t0 = time.perf_counter()
     model.eval()
     with torch.no_grad():
@@ -247,16 +422,20 @@ def export_one(name, model, x, in_name, out_name, out_dir):
     onnx_path = os.path.join(mdir, "model.onnx")
 
     t1 = time.perf_counter()
-    with torch.no_grad():
-        torch.onnx.export(
-            model, (x,), onnx_path,
-            export_params=True,
-            opset_version=OPSET,
-            do_constant_folding=True,
-            input_names=[in_name],
-            output_names=[out_name],
-            training=torch.onnx.TrainingMode.EVAL,
-        )  # no dynamic_axes: all shapes static
+    # Not under no_grad: there nn.MultiheadAttention and
+    # nn.TransformerEncoderLayer take fused fast paths that have no ONNX form.
+    torch.onnx.export(
+        model, (x,), onnx_path,
+        export_params=True,
+        opset_version=OPSET,
+        do_constant_folding=True,
+        input_names=[in_name],
+        output_names=[out_name],
+        training=torch.onnx.TrainingMode.EVAL,
+        # static shapes, unless the model is meant to be pinned by the user
+        dynamic_axes=({in_name: {0: "batch"}, out_name: {0: "batch"}}
+                      if dynamic_batch else None),
+    )
     t_exp = time.perf_counter() - t1
 
     m = onnx.load(onnx_path)
@@ -279,18 +458,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="output directory")
-    ap.add_argument("--only", default=",".join(ALL_MODELS),
-                    help="comma-separated subset of: " + ",".join(ALL_MODELS))
+    choices = ALL_MODELS + list(REAL_MODELS)
+    ap.add_argument("--only", default=",".join(choices),
+                    help="comma-separated subset of: " + ",".join(choices))
     ap.add_argument("--layers", type=int, default=4,
                     help="encoder layers for bert_encoder (default 4; "
                          "other values are written as bert_encoder_<N>l)")
     args = ap.parse_args()
 
     names = [n.strip() for n in args.only.split(",") if n.strip()]
-    unknown = [n for n in names if n not in ALL_MODELS]
+    unknown = [n for n in names if n not in choices]
     if unknown:
         ap.error(f"unknown model(s): {', '.join(unknown)}; "
-                 f"choose from {', '.join(ALL_MODELS)}")
+                 f"choose from {', '.join(choices)}")
     if args.layers < 1:
         ap.error("--layers must be >= 1")
 
@@ -310,11 +490,15 @@ def main():
         elif name == "gpt_decoder":
             model, x, i, o = build_gpt()
             out_name = name
+        elif name in REAL_MODELS:
+            model, x, i, o = REAL_MODELS[name]()
+            out_name = name
         else:
             model, x, i, o = build_cnn(name)
             out_name = name
         t_build = time.perf_counter() - t0
-        export_one(out_name, model, x, i, o, args.out)
+        export_one(out_name, model, x, i, o, args.out,
+                   dynamic_batch=name in DYNAMIC_BATCH)
         print(f"[{out_name}] total {time.perf_counter() - t0:.2f}s "
               f"(build+calibrate {t_build:.2f}s)", flush=True)
     print(f"all done in {time.perf_counter() - t_all:.2f}s", flush=True)

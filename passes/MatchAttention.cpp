@@ -188,6 +188,10 @@ struct FuseAttention : OpRewritePattern<SoftmaxOp> {
       if (kind == "add" && !getElementTypeOrSelf(mask.getType()).isF32())
         return rewriter.notifyMatchFailure(softmax, "additive mask is not float32");
     }
+    // The pattern is rooted at the softmax, but V may be computed after it
+    // (graphs that ONNX Runtime reordered do so): create the fused op where
+    // the second MatMul was, which every operand dominates.
+    rewriter.setInsertionPoint(pv);
     rewriter.replaceOpWithNewOp<AttentionOp>(
         pv, pv.getType(), qv, kt, v, mask, rewriter.getF64FloatAttr(scale),
         rewriter.getStringAttr(kind), rewriter.getF64FloatAttr(fill),

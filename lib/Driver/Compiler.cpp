@@ -256,6 +256,9 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   r["kiln_ops"] = kilnOps;
   r["kernels"] = artifacts.kernels;
   r["unique_kernels"] = artifacts.uniqueKernels;
+  r["fallback_kernels"] = nlohmann::json::array();
+  for (const auto &f : artifacts.fallbackKernels)
+    r["fallback_kernels"].push_back({{"op", f.op}, {"nodes", f.nodes}, {"reason", f.reason}});
   r["layout_conversions"] = countLayoutConversions(func);
   r["sdpa_matched"] = kilnOps.count("kiln.attention") ? kilnOps["kiln.attention"] : 0;
   r["disabled_passes"] = options.disabledPasses;

@@ -270,9 +270,24 @@ std::string number(double v) {
 
 } // namespace
 
+double magnitudeAtol(const HostTensor &expected) {
+  size_t elt = onnxElementSize(expected.dtype);
+  size_t n = elt ? expected.data.size() / elt : 0;
+  double largest = 0;
+  for (size_t i = 0; i < n; ++i) {
+    bool isFloat;
+    double e = std::fabs(elementAsDouble(expected, i, isFloat));
+    if (std::isfinite(e))
+      largest = std::max(largest, e);
+  }
+  return std::max(kMagnitudeAtolFloor, kMagnitudeAtolFactor * largest);
+}
+
 Comparison compareTensors(const HostTensor &actual, const HostTensor &expected,
                           double rtol, double atol) {
   Comparison c;
+  if (atol < 0)
+    atol = magnitudeAtol(expected);
   if (actual.dtype != expected.dtype) {
     c.match = false;
     c.message = "element type " + onnxElementName(actual.dtype) +

@@ -55,9 +55,19 @@ struct Comparison {
   int64_t mismatches = 0;
 };
 
+/// The default absolute tolerance of a float output: kMagnitudeAtolFactor
+/// times its largest finite |expected| element, at least kMagnitudeAtolFloor.
+/// Float32 reassociation (another summation order, fused kernels) moves
+/// results by a small fraction of the magnitudes being summed, so near-zero
+/// elements of an O(1) output differ by far more than their own size.
+constexpr double kMagnitudeAtolFactor = 1e-4;
+constexpr double kMagnitudeAtolFloor = 1e-7;
+double magnitudeAtol(const HostTensor &expected);
+
 /// Compares `actual` with `expected`: dtypes and shapes exactly; floats with
-/// |a - e| <= atol + rtol * |e| (NaN equals NaN, infinities must agree);
-/// integers and booleans exactly.
+/// |a - e| <= atol + rtol * |e| (NaN equals NaN, infinities must agree),
+/// where a negative atol means magnitudeAtol(expected); integers and
+/// booleans exactly.
 Comparison compareTensors(const HostTensor &actual, const HostTensor &expected,
                           double rtol, double atol);
 

@@ -21,6 +21,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -135,10 +136,12 @@ using Handler = std::function<void(Importer &)>;
 
 class Importer {
 public:
-  Importer(MLIRContext &ctx, std::string modelPath,
-           std::set<std::string> specialized)
+  /// `unfolded`: values constant folding left to run time for its budget,
+  /// with the reason, to explain errors of nodes that need them constant.
+  Importer(MLIRContext &ctx, std::string modelPath, std::set<std::string> specialized,
+           std::map<std::string, std::string> unfolded = {})
       : ctx(ctx), builder(&ctx), modelPath(std::move(modelPath)),
-        specialized(std::move(specialized)),
+        specialized(std::move(specialized)), unfolded(std::move(unfolded)),
         fileLoc(FileLineColLoc::get(&ctx, this->modelPath, 0, 0)) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> run(const onnx::GraphProto &graph);
@@ -275,6 +278,7 @@ private:
   OpBuilder builder;
   std::string modelPath;
   std::set<std::string> specialized;
+  std::map<std::string, std::string> unfolded;
   Location fileLoc;
   Location loc = fileLoc;
   const onnx::NodeProto *node = nullptr;

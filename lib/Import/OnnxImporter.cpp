@@ -131,8 +131,14 @@ Expected<OwningOpRef<ModuleOp>> import::Importer::run(const onnx::GraphProto &gr
         if (!node->output(o).empty() && !values.count(node->output(o)))
           fail("output " + std::to_string(o) + " was not produced");
     } catch (const NodeError &e) {
+      std::string why = e.message;
+      for (const std::string &in : node->input())
+        if (auto it = unfolded.find(in); it != unfolded.end()) {
+          why += " (input '" + in + "' is unknown at compile time: " + it->second + ")";
+          break;
+        }
       return makeError("model '" + modelPath + "': node '" + label + "' (" +
-                       node->op_type() + "): " + e.message);
+                       node->op_type() + "): " + why);
     }
   }
 
@@ -1789,13 +1795,13 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
   // conditions computed from specialised inputs are known when control flow
   // is unrolled; the fold after lowering covers the unrolled bodies.
   if (needsStructureLowering(model, options.inputShapes))
-    foldShapeSubgraphs(model);
+    foldConstants(model);
   auto signature = lowerStructuredValues(model, options.inputShapes,
                                          options.specializedInputs, path);
   if (!signature)
     return signature.takeError();
   result.signature = std::move(*signature);
-  foldShapeSubgraphs(model);
+  FoldReport folding = foldConstants(model);
   try {
     onnx::ShapeInferenceOptions sio(/*check_type=*/true, /*strict_mode=*/1,
                                     /*data_prop=*/true);
@@ -1805,7 +1811,7 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
     return makeError("model '" + path + "': shape inference: " + e.what());
   }
 
-  Importer importer(context, path, options.specializedInputs);
+  Importer importer(context, path, options.specializedInputs, std::move(folding.overBudget));
   auto module = importer.run(model.graph());
   if (!module)
     return module.takeError();

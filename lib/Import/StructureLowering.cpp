@@ -33,6 +33,8 @@ using Kind = ValueShape::Kind;
 
 /// Unrolling stops here: a loop this long is not compile-time structure.
 constexpr int64_t kMaxUnrolledIterations = 4096;
+/// Initializers up to this size are tracked as constants while lowering.
+constexpr int64_t kMaxTrackedConstantElements = 1 << 16;
 
 struct LowerError {
   std::string message;
@@ -842,7 +844,9 @@ Signature Lowerer::run(GraphProto &graph,
     int64_t count = 1;
     for (int64_t d : t.dims())
       count *= d;
-    if (count <= kMaxFoldedElements)
+    // Control flow reads small constants (trip counts, conditions, shapes);
+    // copying big weights here would only cost memory.
+    if (count <= kMaxTrackedConstantElements)
       consts[t.name()] = t;
     *out.add_initializer() = t;
   }

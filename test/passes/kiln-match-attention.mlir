@@ -119,3 +119,20 @@ func.func @fill_not_constant(%q: tensor<1x4x4xf32>, %kt: tensor<1x4x4xf32>, %v: 
   %o = kiln.matmul %p, %v : (tensor<1x4x4xf32>, tensor<1x4x4xf32>) -> tensor<1x4x4xf32>
   return %o : tensor<1x4x4xf32>
 }
+
+// -----
+
+// V computed after the softmax (as in graphs that ONNX Runtime reordered):
+// the fused op goes where the second MatMul was, after V.
+// CHECK-LABEL: func.func @v_after_softmax
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x8x16xf32>, %[[KT:[^:]+]]: tensor<1x2x16x8xf32>, %[[X:[^:]+]]: tensor<1x2x8x16xf32>)
+// CHECK: %[[V:.+]] = kiln.relu %[[X]]
+// CHECK-NEXT: %[[O:.+]] = kiln.attention %[[Q]], %[[KT]], %[[V]] {mask_kind = "none", scale = 1.000000e+00 : f64}
+// CHECK-NEXT: return %[[O]]
+func.func @v_after_softmax(%q: tensor<1x2x8x16xf32>, %kt: tensor<1x2x16x8xf32>, %x: tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  %p = kiln.softmax %s {axis = 3 : i64} : tensor<1x2x8x8xf32>
+  %v = kiln.relu %x : tensor<1x2x8x16xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  return %o : tensor<1x2x8x16xf32>
+}

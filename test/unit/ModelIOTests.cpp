@@ -159,6 +159,22 @@ TEST_CASE("comparisons use ONNX tolerances and name the worst element", "[compar
   CHECK_FALSE(compareTensors(ints, ints2, 1.0, 1.0).match); // integers are exact
 }
 
+TEST_CASE("the default absolute tolerance scales with the output's magnitude", "[compare]") {
+  // Reassociation noise on a near-zero element of an O(10) output.
+  HostTensor expected = floats({10.0f, -4.0f, 1e-6f, 0.5f}, {4});
+  HostTensor noisy = floats({10.0f, -4.0f, 3e-5f, 0.5f}, {4});
+  CHECK(magnitudeAtol(expected) == Approx(1e-3));
+  CHECK(compareTensors(noisy, expected, 1e-3, -1).match);
+  CHECK_FALSE(compareTensors(noisy, expected, 1e-3, 1e-7).match);
+  // An error of 1% of the magnitude is not noise.
+  HostTensor wrong = floats({10.0f, -4.0f, 0.1f, 0.5f}, {4});
+  Comparison c = compareTensors(wrong, expected, 1e-3, -1);
+  CHECK_FALSE(c.match);
+  CHECK(c.message.find("worst at [2]") != std::string::npos);
+  // All-zero outputs fall back to the floor.
+  CHECK(magnitudeAtol(floats({0.0f, 0.0f}, {2})) == Approx(kMagnitudeAtolFloor));
+}
+
 TEST_CASE("tensor files round-trip", "[tensor-file]") {
   TempDir dir;
   HostTensor t = floats({1.5f, -2.0f}, {2});

@@ -14,7 +14,8 @@ struct RunOptions {
   std::string saveDir;
   std::string name;
   double rtol = 1e-3;
-  double atol = 1e-7;
+  /// Negative: relative to each output's magnitude (magnitudeAtol).
+  double atol = -1;
   int bench = 0;
   int threads = 1;
   bool json = false;

@@ -197,7 +197,10 @@ int main(int argc, char **argv) {
   runCmd->add_option("--data", run.dataDirs, "Directory with input_<i>.pb (and output_<i>.pb to compare)")->required();
   runCmd->add_option("--save", run.saveDir, "Write the outputs as output_<i>.pb into this directory");
   runCmd->add_option("--rtol", run.rtol, "Relative tolerance (default 1e-3)");
-  runCmd->add_option("--atol", run.atol, "Absolute tolerance (default 1e-7)");
+  runCmd->add_option("--atol", run.atol,
+                     "Absolute tolerance (default 1e-4 x the largest |expected| element of "
+                     "each output, at least 1e-7)")
+      ->check(CLI::NonNegativeNumber);
   runCmd->add_option("--bench", run.bench, "Time this many runs after warm-up")->check(CLI::NonNegativeNumber);
   runCmd->add_option("--threads", run.threads, "Threads the compiled model uses")->check(CLI::Range(1, 1024));
   runCmd->add_option("--name", run.name, "Model name (default: from the file name)");
