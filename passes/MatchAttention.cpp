@@ -10,9 +10,13 @@
 // value another op reads is ever removed:
 //   scores = MatMul(Q, Kt)      Q optionally scaled by a scalar Mul/Div
 //   scores = scores * c | / c   any number of scalar scalings
-//   scores = scores + M         additive mask, or
+//   scores = scores + M         additive masks, or
 //   scores = Where(C, scores, fill) | Where(C, fill, scores), fill a constant
 //            scalar (-inf, or a large negative number such as -1e9)
+// Additive masks may be several, and reshapes that only regroup the leading
+// dimensions may sit between them (Swin adds a relative-position bias, views
+// the scores per window and adds the shifted-window mask); several constant
+// masks are then summed at compile time into one in the scores' shape.
 //
 //===----------------------------------------------------------------------===//
 
@@ -110,6 +114,81 @@ MatMulOp scoresMatMul(Value v) {
   return mm && mm->hasOneUse() ? mm : MatMulOp();
 }
 
+/// A single-use reshape that keeps the last two dimensions (the query and
+/// key axes) and regroups only the leading ones.
+ReshapeOp leadingReshape(Value v) {
+  auto r = v.getDefiningOp<ReshapeOp>();
+  if (!r || !r->hasOneUse())
+    return ReshapeOp();
+  ArrayRef<int64_t> in = cast<ShapedType>(r.getInput().getType()).getShape(),
+                    out = cast<ShapedType>(r.getType()).getShape();
+  if (in.size() < 2 || out.size() < 2 || in.take_back(2) != out.take_back(2))
+    return ReshapeOp();
+  return r;
+}
+
+/// Whether the scores MatMul is behind `v` through leading reshapes,
+/// single-use adds and scalings.
+bool reachesScores(Value v, int depth = 0) {
+  if (depth > 16)
+    return false;
+  Value stripped = stripScale(v).value;
+  if (scoresMatMul(stripped))
+    return true;
+  if (auto r = leadingReshape(stripped))
+    return reachesScores(r.getInput(), depth + 1);
+  auto add = stripped.getDefiningOp<AddOp>();
+  if (!add || !add->hasOneUse())
+    return false;
+  return reachesScores(add.getLhs(), depth + 1) || reachesScores(add.getRhs(), depth + 1);
+}
+
+/// An additive mask term and the shape of the sum it is added to.
+struct MaskTerm {
+  Value value;
+  SmallVector<int64_t> at;
+};
+
+/// Sums constant float32 `terms`, each broadcast to its own shape and read in
+/// row-major order (the reshapes between them keep that order), into one
+/// constant of `shape`; nothing if a term is not such a constant.
+std::optional<DenseElementsAttr> sumConstantMasks(ArrayRef<MaskTerm> terms,
+                                                  RankedTensorType shape) {
+  constexpr int64_t kMaxMaskElements = int64_t(1) << 22;
+  int64_t n = shape.getNumElements();
+  if (n > kMaxMaskElements)
+    return std::nullopt;
+  std::vector<float> sum(n, 0.0f);
+  for (const MaskTerm &t : terms) {
+    auto c = t.value.getDefiningOp<ConstantOp>();
+    auto dense = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
+    if (!dense || !dense.getElementType().isF32())
+      return std::nullopt;
+    SmallVector<float> values(dense.getValues<float>());
+    ArrayRef<int64_t> src = dense.getType().getShape();
+    // Offset in the term of each element of its broadcast to `t.at`.
+    SmallVector<int64_t> strides(t.at.size(), 0);
+    for (int64_t d = src.size() - 1, stride = 1; d >= 0; --d) {
+      if (src[d] != 1)
+        strides[t.at.size() - src.size() + d] = stride;
+      stride *= src[d];
+    }
+    SmallVector<int64_t> idx(t.at.size(), 0);
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t off = 0;
+      for (size_t d = 0; d < idx.size(); ++d)
+        off += idx[d] * strides[d];
+      sum[k] += values[off];
+      for (size_t d = idx.size(); d-- > 0;) {
+        if (++idx[d] < t.at[d])
+          break;
+        idx[d] = 0;
+      }
+    }
+  }
+  return DenseElementsAttr::get(shape, ArrayRef<float>(sum));
+}
+
 struct FuseAttention : OpRewritePattern<SoftmaxOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -131,16 +210,36 @@ struct FuseAttention : OpRewritePattern<SoftmaxOp> {
     StringRef kind = "none";
     double fill = -std::numeric_limits<double>::infinity();
     Operation *maskOp = x.getDefiningOp();
+    SmallVector<MaskTerm> terms;
+    bool reshaped = false;
     if (maskOp && maskOp->hasOneUse()) {
-      if (auto add = dyn_cast<AddOp>(maskOp)) {
-        for (auto [chain, other] : {std::pair{add.getLhs(), add.getRhs()},
-                                    std::pair{add.getRhs(), add.getLhs()}})
-          if (scoresMatMul(stripScale(chain).value)) {
-            x = chain;
-            mask = other;
-            kind = "add";
-            break;
+      if (isa<AddOp, ReshapeOp>(maskOp)) {
+        // Additive masks, innermost last, through leading reshapes.
+        for (Value cur = x;;) {
+          if (auto r = leadingReshape(cur)) {
+            x = cur = r.getInput();
+            reshaped = true;
+            continue;
           }
+          auto add = cur.getDefiningOp<AddOp>();
+          if (!add || !add->hasOneUse())
+            break;
+          ArrayRef<int64_t> at = cast<ShapedType>(add.getType()).getShape();
+          bool found = false;
+          for (auto [chain, other] : {std::pair{add.getLhs(), add.getRhs()},
+                                      std::pair{add.getRhs(), add.getLhs()}})
+            if (cast<ShapedType>(chain.getType()).getShape() == at && reachesScores(chain)) {
+              terms.push_back({other, SmallVector<int64_t>(at)});
+              cur = chain;
+              found = true;
+              break;
+            }
+          if (!found)
+            break;
+          x = cur;
+        }
+        if (!terms.empty())
+          kind = "add";
       } else if (auto where = dyn_cast<WhereOp>(maskOp)) {
         if (auto f = scalarConstant(where.getY()); f && isScalarLike(where.getY())) {
           x = where.getX();
@@ -161,6 +260,16 @@ struct FuseAttention : OpRewritePattern<SoftmaxOp> {
       return rewriter.notifyMatchFailure(softmax, "scores are not a single-use MatMul");
     if (cast<ShapedType>(qk.getType()).getShape() != type.getShape())
       return rewriter.notifyMatchFailure(softmax, "the mask broadcasts the scores");
+    if (terms.size() == 1 && !reshaped) {
+      mask = terms[0].value;
+    } else if (!terms.empty()) {
+      auto summed = sumConstantMasks(terms, RankedTensorType::get(type.getShape(),
+                                                                  rewriter.getF32Type()));
+      if (!summed)
+        return rewriter.notifyMatchFailure(softmax, "several masks that are not constants");
+      rewriter.setInsertionPoint(qk);
+      mask = rewriter.create<ConstantOp>(softmax.getLoc(), *summed);
+    }
     Scaled q = stripScale(qk.getA());
     double scale = scaled.scale * q.scale;
 

@@ -72,7 +72,10 @@ def MatchAttention : Pass<"kiln-match-attention", "mlir::func::FuncOp"> {
     scores `MatMul(Q, Kt)`, scaled by constant scalar `Mul`/`Div` on the scores
     or on Q, optionally masked by an `Add` or by a `Where` selecting a
     constant fill value (-inf, or e.g. -1e9),
-    a `Softmax` over the last axis, and a `MatMul` with V. Every op of the
+    a `Softmax` over the last axis, and a `MatMul` with V. Several additive
+    masks, with reshapes between them that only regroup the leading
+    dimensions (Swin's relative-position bias and per-window shift mask), are
+    summed into one constant mask at compile time. Every op of the
     chain must have a single use; softmax over another axis, a mask applied
     after the softmax, or operands that broadcast across batch dimensions are
     left alone.

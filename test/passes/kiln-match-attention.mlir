@@ -136,3 +136,26 @@ func.func @v_after_softmax(%q: tensor<1x2x8x16xf32>, %kt: tensor<1x2x16x8xf32>, 
   %o = kiln.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
   return %o : tensor<1x2x8x16xf32>
 }
+
+// -----
+
+// Swin form: a relative-position bias, a view per window, the shifted-window
+// mask, and the view back. Both constants sum at compile time into one mask
+// in the scores' shape: element [w, h] gets bias h + mask 10 * w.
+// CHECK-LABEL: func.func @swin_masks
+// CHECK: %[[M:.+]] = kiln.constant dense<{{\[\[\[\[}}0.000000e+00, 0.000000e+00]], {{\[\[}}1.000000e+00, 1.000000e+00]]], {{\[\[\[}}1.000000e+01, 1.000000e+01]], {{\[\[}}1.100000e+01, 1.100000e+01]]]]> : tensor<2x2x1x2xf32>
+// CHECK: kiln.attention %arg0, %arg1, %arg2, %[[M]] {mask_kind = "add", scale = 1.000000e+00 : f64}
+// CHECK-NOT: kiln.softmax
+// CHECK-NOT: kiln.reshape
+func.func @swin_masks(%q: tensor<2x2x1x4xf32>, %kt: tensor<2x2x4x2xf32>, %v: tensor<2x2x2x4xf32>) -> tensor<2x2x1x4xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<2x2x1x4xf32>, tensor<2x2x4x2xf32>) -> tensor<2x2x1x2xf32>
+  %bias = kiln.constant dense<[[[[0.0, 0.0]], [[1.0, 1.0]]]]> : tensor<1x2x1x2xf32>
+  %b = kiln.add %s, %bias : (tensor<2x2x1x2xf32>, tensor<1x2x1x2xf32>) -> tensor<2x2x1x2xf32>
+  %w = kiln.reshape %b : (tensor<2x2x1x2xf32>) -> tensor<1x2x2x1x2xf32>
+  %mask = kiln.constant dense<[[[[[0.0, 0.0]]], [[[10.0, 10.0]]]]]> : tensor<1x2x1x1x2xf32>
+  %m = kiln.add %w, %mask : (tensor<1x2x2x1x2xf32>, tensor<1x2x1x1x2xf32>) -> tensor<1x2x2x1x2xf32>
+  %back = kiln.reshape %m : (tensor<1x2x2x1x2xf32>) -> tensor<2x2x1x2xf32>
+  %p = kiln.softmax %back {axis = 3 : i64} : tensor<2x2x1x2xf32>
+  %o = kiln.matmul %p, %v : (tensor<2x2x1x2xf32>, tensor<2x2x2x4xf32>) -> tensor<2x2x1x4xf32>
+  return %o : tensor<2x2x1x4xf32>
+}
