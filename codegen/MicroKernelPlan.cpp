@@ -75,6 +75,10 @@ static std::optional<GemmDims> contractionDims(Operation *head) {
     ArrayRef<int64_t> y = shapeOf(gemm.getOutput()), a = shapeOf(gemm.getA());
     return GemmDims{y[0], y[1], a[1], 1, 1};
   }
+  if (auto loop = dyn_cast<RecurrenceOp>(head)) { // per step: h [batch, hidden] times R^T
+    ArrayRef<int64_t> r = shapeOf(loop.getWeights());
+    return GemmDims{shapeOf(loop.getY())[1], r[0], r[1], 1, 1};
+  }
   if (auto mm = dyn_cast<MatMulOp>(head)) {
     ArrayRef<int64_t> a = shapeOf(mm.getA()), b = shapeOf(mm.getB());
     if (!isF32(mm.getA()) || !isF32(mm.getB()) || b.size() != 2 || a.size() < 2)
@@ -177,18 +181,22 @@ TileShape chooseTile(const GemmDims &d, int64_t w) {
   for (int64_t nv = 1; nv <= 4; ++nv)
     anyFits |= fitsL2(nv, maxTileRows(w, nv));
   for (int64_t nv = 1; nv <= 4; ++nv) {
-    int64_t mr = maxTileRows(w, nv);
-    if (mr < 1 || (anyFits && !fitsL2(nv, mr)))
-      continue;
-    int64_t rows = (d.m + mr - 1) / mr * mr;
-    int64_t cols = (d.n + nv * w - 1) / (nv * w) * (nv * w);
-    // Each step of k issues mr * nv FMAs and mr + nv loads, two of each per
-    // cycle; below 8 accumulators the FMA latency is not hidden.
-    double perFma = double(std::max({mr * nv, mr + nv, int64_t(8)})) / double(mr * nv);
-    double cost = double(rows) * double(cols) * perFma;
-    if (cost < bestCost * 0.999) {
-      bestCost = cost;
-      best = TileShape{w, mr, nv};
+    // The most rows the registers hold, or all rows when there are fewer
+    // (a GEMV, or the batch rows of a recurrent step).
+    int64_t maxRows = maxTileRows(w, nv);
+    for (int64_t mr : {maxRows, std::min(maxRows, d.m)}) {
+      if (mr < 1 || (anyFits && !fitsL2(nv, mr)))
+        continue;
+      int64_t rows = (d.m + mr - 1) / mr * mr;
+      int64_t cols = (d.n + nv * w - 1) / (nv * w) * (nv * w);
+      // Each step of k issues mr * nv FMAs and mr + nv loads, two of each
+      // per cycle; below 8 accumulators the FMA latency is not hidden.
+      double perFma = double(std::max({mr * nv, mr + nv, int64_t(8)})) / double(mr * nv);
+      double cost = double(rows) * double(cols) * perFma;
+      if (cost < bestCost * 0.999) {
+        bestCost = cost;
+        best = TileShape{w, mr, nv};
+      }
     }
   }
   return best;
@@ -220,7 +228,8 @@ std::vector<float> packWeights(Operation *op, const TileShape &tile) {
   if (isa<ConvOp>(head)) { // HWIO: [kh][kw][k][group * n]
     groupStride = d.n;
     kStride = d.n * d.groups;
-  } else if (auto gemm = dyn_cast<GemmOp>(head); gemm && gemm.getTransB()) { // [n][k]
+  } else if (auto gemm = dyn_cast<GemmOp>(head);
+             (gemm && gemm.getTransB()) || isa<RecurrenceOp>(head)) { // [n][k]
     kStride = 1;
     jStride = d.k;
   }

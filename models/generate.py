@@ -6,7 +6,7 @@ Usage:
                        [--only resnet18,mobilenet_v2,mobilenet_v3_small,
                                squeezenet1_1,bert_encoder,gpt_decoder,
                                vit_cls,swin_tiny,seg_head,shufflenet_dyn,
-                               encoder_shared,decoder_tied,lstm]
+                               encoder_shared,decoder_tied,lstm,gru_bidir]
                        [--layers N]
 
 For each model this writes
@@ -21,7 +21,7 @@ The real-model set (vit_cls ... lstm) is stock torchvision / torch.nn
 modules as exporters write them: a ViT class token, Swin window attention,
 a segmentation head resized to the input size, a ShuffleNet exported with a
 dynamic batch, nn.TransformerEncoder layers sharing weights, tied embeddings
-and an LSTM (see the builders' docstrings).
+an LSTM and a bidirectional GRU (see the builders' docstrings).
 
 gpt_decoder is a GPT-like stack of pre-norm decoder blocks with a causal mask
 (width 384, 6 heads, 6 layers, sequence 64); it takes float activations
@@ -377,6 +377,25 @@ def build_lstm():
     return Lstm().eval(), torch.randn(32, 1, 128, generator=g), "input", "output"
 
 
+class BiGru(nn.Module):
+    """A bidirectional nn.GRU, batch first, over two sequences: the reverse
+    direction, batch rows and the batch-first layout of the recurrent loop
+    (PyTorch's GRU exports linear_before_reset=1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(64, 96, batch_first=True, bidirectional=True)
+
+    def forward(self, x):
+        return self.gru(x)[0]
+
+
+def build_gru_bidir():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(2)
+    return BiGru().eval(), torch.randn(2, 16, 64, generator=g), "input", "output"
+
+
 REAL_MODELS = {
     "vit_cls": build_vit_cls,
     "swin_tiny": build_swin_tiny,
@@ -385,6 +404,7 @@ REAL_MODELS = {
     "encoder_shared": build_encoder_shared,
     "decoder_tied": build_decoder_tied,
     "lstm": build_lstm,
+    "gru_bidir": build_gru_bidir,
 }
 # Exported with a dynamic batch (axis 0 of input and output).
 DYNAMIC_BATCH = {"shufflenet_dyn"}

@@ -117,7 +117,7 @@ Value kiln::cloneElementwise(OpBuilder &b, Operation *op,
       map.map(arg, operandFor(input));
     for (Operation &inner : body.without_terminator())
       b.clone(inner, map);
-    return map.lookup(cast<YieldOp>(body.getTerminator()).getValue());
+    return map.lookup(cast<YieldOp>(body.getTerminator()).getValues()[0]);
   }
   for (Value v : op->getOperands())
     map.map(v, operandFor(v));

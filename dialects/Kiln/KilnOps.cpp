@@ -225,6 +225,17 @@ LogicalResult GemmOp::verify() {
   return success();
 }
 
+/// Checks that the ops of a fused or recurrent body, besides `head`, are
+/// elementwise: the kernels evaluate them element by element.
+static LogicalResult verifyElementwiseBody(Block &body, Operation *head) {
+  for (Operation &op : body.without_terminator())
+    if (&op != head && !isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
+             ReciprocalOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
+             WhereOp, PointwiseOp>(op))
+      return op.emitOpError("is not an elementwise op and cannot be fused");
+  return success();
+}
+
 /// Checks what fused ops share: block arguments typed like the inputs, a
 /// yield of the result type, and elementwise ops besides the `head`.
 static LogicalResult verifyFusedBody(Operation *fused, Block &body, ValueRange inputs,
@@ -236,14 +247,10 @@ static LogicalResult verifyFusedBody(Operation *fused, Block &body, ValueRange i
     if (arg.getType() != input.getType())
       return fused->emitOpError("body argument types differ from the input types");
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
-  if (!yield || yield.getValue().getType() != fused->getResult(0).getType())
+  if (!yield || yield.getValues().size() != 1 ||
+      yield.getValues()[0].getType() != fused->getResult(0).getType())
     return fused->emitOpError("body must yield a value of the result type");
-  for (Operation &op : body.without_terminator())
-    if (&op != head && !isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
-             ReciprocalOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
-             WhereOp, PointwiseOp>(op))
-      return op.emitOpError("is not an elementwise op and cannot be fused");
-  return success();
+  return verifyElementwiseBody(body, head);
 }
 
 LogicalResult FusedElementwiseOp::verify() {
@@ -296,6 +303,55 @@ LogicalResult FusedContractionOp::verify() {
       !getElementTypeOrSelf(head->getResult(0).getType()).isF32())
     return emitOpError("the contraction must produce a float32 value of the result type");
   return verifyFusedBody(*this, body, getInputs(), head);
+}
+
+LogicalResult RecurrenceOp::verify() {
+  auto shape = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
+  ArrayRef<int64_t> x = shape(getInputs()), r = shape(getWeights());
+  int64_t gates = getGates();
+  if (x.size() != 3 || r.size() != 2 || gates < 1 || x[2] % gates)
+    return emitOpError("inputs must be [steps, batch, gates * hidden] and weights 2-D");
+  int64_t steps = x[0], batch = x[1], hidden = x[2] / gates;
+  if (r[0] != gates * hidden || r[1] != hidden)
+    return emitOpError("weights must be [gates * hidden, hidden] = [")
+           << gates * hidden << ", " << hidden << "]";
+  for (Value v : ValueRange{getInputs(), getWeights()})
+    if (!getElementTypeOrSelf(v.getType()).isF32())
+      return emitOpError("inputs and weights must be float32");
+  auto state = RankedTensorType::get({batch, hidden}, Float32Type::get(getContext()));
+  auto unit = RankedTensorType::get({hidden}, state.getElementType());
+  if (getInitial().empty() || getInitial().size() != getStates().size())
+    return emitOpError("needs one initial value per state, and at least one state");
+  for (Value v : getInitial())
+    if (v.getType() != state)
+      return emitOpError("initial states must be ") << state;
+  for (Value v : getStates())
+    if (v.getType() != state)
+      return emitOpError("states must be ") << state;
+  for (Value v : getExtras())
+    if (v.getType() != unit)
+      return emitOpError("extras must be ") << unit;
+  if (Value lens = getSequenceLens())
+    if (shape(lens) != ArrayRef<int64_t>{batch} ||
+        !getElementTypeOrSelf(lens.getType()).isInteger(32))
+      return emitOpError("sequence_lens must be int32 [") << batch << "]";
+  if (shape(getY()) != ArrayRef<int64_t>{steps, batch, hidden} ||
+      !getElementTypeOrSelf(getY().getType()).isF32())
+    return emitOpError("y must be float32 [") << steps << ", " << batch << ", " << hidden << "]";
+  Block &body = getBody().front();
+  size_t args = 2 * gates + getInitial().size() + getExtras().size();
+  if (body.getNumArguments() != args)
+    return emitOpError("body takes ") << body.getNumArguments() << " arguments, expected "
+                                      << args;
+  for (BlockArgument arg : body.getArguments())
+    if (arg.getType() != (arg.getArgNumber() < args - getExtras().size() ? state : unit))
+      return emitOpError("body argument ") << arg.getArgNumber() << " has type "
+                                           << arg.getType();
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getValues().size() != getStates().size() ||
+      llvm::any_of(yield.getValues(), [&](Value v) { return v.getType() != state; }))
+    return emitOpError("body must yield the new states");
+  return verifyElementwiseBody(body, nullptr);
 }
 
 Operation *FusedRowOp::getHead() {
@@ -603,6 +659,102 @@ LogicalResult ReshapeOp::verify() {
     return emitOpError("element counts differ: ")
            << in.getNumElements() << " vs " << out.getNumElements();
   return success();
+}
+
+/// Constant results are folded up to this many elements; bigger ones stay
+/// run-time work rather than copies of the weights in the compiler.
+constexpr int64_t kMaxFoldElements = int64_t(1) << 24;
+
+OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  auto type = cast<ShapedType>(getOutput().getType());
+  if (!dense || type.getNumElements() > kMaxFoldElements)
+    return {};
+  if (dense.isSplat())
+    return dense.resizeSplat(type);
+  ArrayRef<int64_t> in = dense.getType().getShape(), out = type.getShape();
+  SmallVector<int64_t> strides(in.size(), 1);
+  for (int64_t d = (int64_t)in.size() - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * in[d + 1];
+  ArrayRef<int64_t> starts = getStarts(), steps = getSteps();
+  // Source offset of each result element, in row-major order.
+  SmallVector<int64_t> offsets;
+  offsets.reserve(type.getNumElements());
+  SmallVector<int64_t> idx(out.size(), 0);
+  for (int64_t k = 0, n = type.getNumElements(); k < n; ++k) {
+    int64_t off = 0;
+    for (size_t d = 0; d < out.size(); ++d)
+      off += (starts[d] + idx[d] * steps[d]) * strides[d];
+    offsets.push_back(off);
+    for (size_t d = out.size(); d-- > 0;) {
+      if (++idx[d] < out[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+  Type elt = type.getElementType();
+  if (elt.isInteger(1)) {
+    SmallVector<bool> src(dense.getValues<bool>()), values;
+    for (int64_t off : offsets)
+      values.push_back(src[off]);
+    return DenseElementsAttr::get(type, values);
+  }
+  int64_t bytes = elt.getIntOrFloatBitWidth() / 8;
+  ArrayRef<char> raw = dense.getRawData();
+  std::vector<char> data;
+  data.reserve(offsets.size() * bytes);
+  for (int64_t off : offsets)
+    data.insert(data.end(), raw.begin() + off * bytes, raw.begin() + (off + 1) * bytes);
+  return DenseElementsAttr::getFromRawBuffer(type, data);
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
+  auto type = cast<ShapedType>(getOutput().getType());
+  Type elt = type.getElementType();
+  if (type.getNumElements() > kMaxFoldElements || elt.isInteger(1) ||
+      !elt.isIntOrFloat())
+    return {};
+  SmallVector<DenseElementsAttr> parts;
+  for (Attribute a : adaptor.getInputs()) {
+    auto dense = dyn_cast_or_null<DenseElementsAttr>(a);
+    if (!dense)
+      return {};
+    parts.push_back(dense);
+  }
+  // Row-major: per index of the dimensions before the axis, each part's
+  // contiguous slab in turn.
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t axis = getAxis(), outer = 1, bytes = elt.getIntOrFloatBitWidth() / 8;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= shape[d];
+  std::vector<char> data;
+  data.reserve(type.getNumElements() * bytes);
+  for (int64_t o = 0; o < outer; ++o)
+    for (DenseElementsAttr part : parts) {
+      int64_t slab = outer ? part.getNumElements() / outer * bytes : 0;
+      ArrayRef<char> raw = part.getRawData();
+      if (part.isSplat()) {
+        for (int64_t k = 0; k < slab; k += bytes)
+          data.insert(data.end(), raw.begin(), raw.begin() + bytes);
+      } else {
+        data.insert(data.end(), raw.begin() + o * slab, raw.begin() + (o + 1) * slab);
+      }
+    }
+  return DenseElementsAttr::getFromRawBuffer(type, data);
+}
+
+OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
+  auto lhs = dyn_cast_or_null<DenseElementsAttr>(adaptor.getLhs());
+  auto rhs = dyn_cast_or_null<DenseElementsAttr>(adaptor.getRhs());
+  auto type = cast<ShapedType>(getOutput().getType());
+  if (!lhs || !rhs || lhs.getType() != type || rhs.getType() != type ||
+      !type.getElementType().isF32() || type.getNumElements() > kMaxFoldElements)
+    return {};
+  SmallVector<float> sum;
+  sum.reserve(type.getNumElements());
+  for (auto [a, b] : llvm::zip(lhs.getValues<float>(), rhs.getValues<float>()))
+    sum.push_back(a + b);
+  return DenseElementsAttr::get(type, ArrayRef<float>(sum));
 }
 
 OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {

@@ -115,7 +115,10 @@ class Kiln_BinaryOp<string mnemonic, string what, list<Trait> traits = []>
   let hasVerifier = 1;
 }
 
-def Kiln_AddOp : Kiln_BinaryOp<"add", "lhs + rhs">;
+def Kiln_AddOp : Kiln_BinaryOp<"add", "lhs + rhs"> {
+  // Sums of constants (biases the importer combines) fold.
+  let hasFolder = 1;
+}
 def Kiln_SubOp : Kiln_BinaryOp<"sub", "lhs - rhs">;
 def Kiln_MulOp : Kiln_BinaryOp<"mul", "lhs * rhs">;
 def Kiln_DivOp : Kiln_BinaryOp<"div", "lhs / rhs">;
@@ -499,6 +502,8 @@ def Kiln_SliceOp : Kiln_Op<"slice", [Pure, SameOperandsAndResultElementType]> {
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+  // Slices of constants (per-direction and per-gate weights) fold.
+  let hasFolder = 1;
 }
 
 def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, SameOperandsAndResultElementType]> {
@@ -512,6 +517,8 @@ def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, SameOperandsAndResultElementType]> 
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+  // Concatenations of constants (biases the importer assembles) fold.
+  let hasFolder = 1;
 }
 
 def Kiln_SplitOp : Kiln_Op<"split", [Pure]> {
@@ -908,11 +915,57 @@ def Kiln_FusedRowOp : Kiln_Op<"fused_row", [IsolatedFromAbove, RecursiveMemoryEf
   }];
 }
 
+def Kiln_RecurrenceOp : Kiln_Op<"recurrence",
+    [IsolatedFromAbove, RecursiveMemoryEffects, AttrSizedOperandSegments]> {
+  let summary = "A recurrent layer's loop over time: per step one GEMM with the recurrent weights and the cell";
+  let description = [{
+    One direction of an ONNX RNN, GRU (with `linear_before_reset`) or LSTM,
+    run as one kernel that loops over the time steps. `inputs`
+    `[steps, batch, gates * hidden]` holds every step's input projection
+    (X·Wᵀ plus the biases, computed beforehand by one GEMM for all steps),
+    `weights` the recurrent weights R `[gates * hidden, hidden]`, `initial`
+    the initial states `[batch, hidden]` (h first, then an LSTM's c),
+    `extras` per-unit vectors `[hidden]` that the cell reads (peepholes, GRU's
+    recurrent candidate bias), and `sequence_lens` `[batch]` (int32), if any,
+    the length of each batch entry's sequence.
+
+    Step t runs t = 0, 1, ... (backwards with `reverse`): it computes
+    `r = h·Rᵀ` and then the body, elementwise over `[batch, hidden]`: the
+    body's arguments are the step's input projections of the gates
+    `x_0 .. x_{gates-1}`, their recurrent parts `r_0 .. r_{gates-1}`, the
+    states and the extras (`[hidden]`, broadcast over the batch); it yields
+    the new states, h first. `y` holds h after every step; the states
+    results hold them after the last. Past a batch entry's sequence length
+    its states are held and its `y` rows are zero.
+
+    ```mlir
+    %y, %h = kiln.recurrence %xw, %r, %h0 {gates = 1 : i64, reverse = false}
+        : (tensor<8x1x48xf32>, tensor<48x48xf32>, tensor<1x48xf32>) -> (tensor<8x1x48xf32>, tensor<1x48xf32>) {
+    ^bb0(%x: tensor<1x48xf32>, %rh: tensor<1x48xf32>, %h: tensor<1x48xf32>):
+      %s = kiln.add %x, %rh : (tensor<1x48xf32>, tensor<1x48xf32>) -> tensor<1x48xf32>
+      %t = kiln.tanh %s : tensor<1x48xf32>
+      kiln.yield %t : tensor<1x48xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$inputs, Kiln_Tensor:$weights,
+                       Variadic<Kiln_Tensor>:$initial, Variadic<Kiln_Tensor>:$extras,
+                       Optional<Kiln_Tensor>:$sequence_lens,
+                       I64Attr:$gates, BoolAttr:$reverse);
+  let results = (outs Kiln_Tensor:$y, Variadic<Kiln_Tensor>:$states);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $inputs `,` $weights `,` $initial (`extras` `(` $extras^ `)`)?
+    (`lengths` `(` $sequence_lens^ `)`)? attr-dict `:` functional-type(operands, results) $body
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
-    ParentOneOf<["FusedElementwiseOp", "FusedContractionOp", "FusedRowOp"]>]> {
-  let summary = "The result of a fused body";
-  let arguments = (ins Kiln_Tensor:$value);
-  let assemblyFormat = "$value attr-dict `:` type($value)";
+    ParentOneOf<["FusedElementwiseOp", "FusedContractionOp", "FusedRowOp", "RecurrenceOp"]>]> {
+  let summary = "The results of a fused or recurrent body";
+  let arguments = (ins Variadic<Kiln_Tensor>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
 }
 
 #endif // KILN_OPS_TD

@@ -305,9 +305,9 @@ public:
     starts[axis] = start;
     shape[axis] = count;
     auto &b = im.b();
-    return im.create<SliceOp>(type(shape, elementOf(v)), v,
-                              b.getDenseI64ArrayAttr(starts),
-                              b.getDenseI64ArrayAttr(steps));
+    return im.createOrFold<SliceOp>(type(shape, elementOf(v)), v,
+                                    b.getDenseI64ArrayAttr(starts),
+                                    b.getDenseI64ArrayAttr(steps));
   }
   /// a [M,K] times w [N,K] transposed, plus c broadcast over rows (or none).
   Value linear(Value a, Value w, Value c) {
@@ -320,7 +320,7 @@ public:
     auto shape = broadcastShapes({shapeOf(x), shapeOf(y)});
     if (!shape)
       fail("operand shapes do not broadcast");
-    return im.create<OpTy>(type(*shape, elementOf(x)), x, y);
+    return im.createOrFold<OpTy>(type(*shape, elementOf(x)), x, y);
   }
   Value add(Value x, Value y) { return binary<AddOp>(x, y); }
   Value sub(Value x, Value y) { return binary<SubOp>(x, y); }
@@ -360,7 +360,7 @@ public:
     shape[axis] = 0;
     for (Value p : parts)
       shape[axis] += shapeOf(p)[axis];
-    return im.create<ConcatOp>(type(shape), parts, im.b().getI64IntegerAttr(axis));
+    return im.createOrFold<ConcatOp>(type(shape), parts, im.b().getI64IntegerAttr(axis));
   }
 
   Value castTo(Value v, Type to) {

@@ -1,12 +1,19 @@
-//===- RecurrentOps.cpp - RNN, GRU and LSTM unrolled over time ------------===//
+//===- RecurrentOps.cpp - RNN, GRU and LSTM as loops over time ------------===//
 //
-// Kiln knows the sequence length at compile time, so a recurrent layer becomes
-// a straight chain of kiln ops: one GEMM for the input projection of all time
-// steps, then per step a GEMM with the recurrent weights and the gate maths.
-// `sequence_lens` is honoured at run time by masking: past a batch entry's
-// length its state is held and its Y rows are zero, which is also what the
-// reverse direction needs (its state stays initial until the entry's last
-// valid step).
+// A recurrent layer becomes one GEMM for the input projection of all time
+// steps and, per direction, one kiln.recurrence: a kernel that loops over the
+// steps, each a GEMM with the recurrent weights (on the micro-kernel) and the
+// cell's gate maths, written here once as kiln elementwise ops in its body.
+// `sequence_lens` is honoured at run time: past a batch entry's length its
+// state is held and its Y rows are zero, which is also what the reverse
+// direction needs (its state stays initial until the entry's last valid
+// step).
+//
+// A GRU without linear_before_reset multiplies the reset gate into h before
+// the candidate's recurrent product, a second GEMM inside the step that the
+// loop kernel does not have; it is unrolled over time instead (a chain of
+// kiln ops per step, masked with Where for sequence_lens), with the same
+// gate maths.
 //
 //===----------------------------------------------------------------------===//
 
@@ -99,6 +106,48 @@ std::vector<Activation> activations(Importer &im, Cell cell, int64_t numDirectio
   return out;
 }
 
+/// What the gate maths of a cell reads besides the step's values.
+struct CellSpec {
+  Cell cell;
+  const Activation *act; ///< this direction's activations
+  float clipLimit;
+  bool inputForget;
+  Value pi, po, pf; ///< LSTM peepholes [hidden], if any
+  Value rbh;        ///< GRU linear_before_reset: recurrent candidate bias
+};
+
+/// The new states of one step (h, and c for an LSTM) from each gate's input
+/// projection `x[g]` and recurrent part `r[g]` ([batch, hidden] each). A GRU
+/// without linear_before_reset has no r[2]: `resetCandidate(rg)` gives the
+/// candidate's recurrent part (r ⊙ h)·R_hᵀ instead.
+std::pair<Value, Value> cellStep(ValueBuilder &u, const CellSpec &p, ArrayRef<Value> x,
+                                 ArrayRef<Value> r, Value h, Value c,
+                                 llvm::function_ref<Value(Value)> resetCandidate) {
+  auto f = [&](size_t k, Value v) { return p.act[k].apply(u, u.clip(v, p.clipLimit)); };
+  if (p.cell == Cell::Rnn)
+    return {f(0, u.add(x[0], r[0])), Value()};
+  if (p.cell == Cell::Gru) {
+    Value z = f(0, u.add(x[0], r[0]));
+    Value rg = f(0, u.add(x[1], r[1]));
+    Value cand = resetCandidate ? resetCandidate(rg)
+                                : u.mul(rg, p.rbh ? u.add(r[2], p.rbh) : r[2]);
+    Value hTilde = f(1, u.add(x[2], cand));
+    return {u.add(hTilde, u.mul(z, u.sub(h, hTilde))), Value()};
+  }
+  Value iPre = u.add(x[0], r[0]), oPre = u.add(x[1], r[1]), fPre = u.add(x[2], r[2]);
+  if (p.pi) {
+    iPre = u.add(iPre, u.mul(p.pi, c));
+    fPre = u.add(fPre, u.mul(p.pf, c));
+  }
+  Value ig = f(0, iPre);
+  Value fg = p.inputForget ? u.sub(u.scalar(1.0), ig) : f(0, fPre);
+  Value cand = f(1, u.add(x[3], r[3]));
+  Value cNew = u.add(u.mul(fg, c), u.mul(ig, cand));
+  if (p.po)
+    oPre = u.add(oPre, u.mul(p.po, cNew));
+  return {u.mul(f(0, oPre), p.act[2].apply(u, cNew)), cNew};
+}
+
 void importRecurrent(Importer &im, Cell cell) {
   Value x = im.input(0), w = im.input(1), r = im.input(2);
   Value bias = im.optionalInput(3), seqLens = im.optionalInput(4);
@@ -145,12 +194,14 @@ void importRecurrent(Importer &im, Cell cell) {
   std::vector<Activation> acts = activations(im, cell, dirs);
   const size_t actsPerDir = acts.size() / dirs;
 
-  // Step masks for sequence_lens, shared by both directions: [batch, 1].
+  const bool unrolled = cell == Cell::Gru && !linearBeforeReset;
+  // Step masks for sequence_lens in the unrolled form, shared by both
+  // directions: [batch, 1].
   std::vector<Value> masks;
-  if (seqLens) {
+  if (seqLens && !ValueBuilder::elementOf(seqLens).isInteger(32))
+    fail("sequence_lens must be int32");
+  if (seqLens && unrolled) {
     Type lenType = ValueBuilder::elementOf(seqLens);
-    if (!lenType.isInteger(32))
-      fail("sequence_lens must be int32");
     Value lens = u.reshape(seqLens, {batch, 1});
     for (int64_t t = 0; t < steps; ++t) {
       auto st = u.type({}, lenType);
@@ -193,58 +244,79 @@ void importRecurrent(Importer &im, Cell cell) {
                     : zeroState;
     Value c = initC ? u.reshape(u.slice(initC, 0, d, 1), {batch, hidden})
                     : zeroState;
-    Value pi, po, pf;
+    CellSpec spec{cell, act, clipLimit, inputForget, {}, {}, {}, {}};
     if (peep) {
       Value pd = u.reshape(u.slice(peep, 0, d, 1), {3 * hidden});
-      pi = u.slice(pd, 0, 0, hidden);
-      po = u.slice(pd, 0, hidden, hidden);
-      pf = u.slice(pd, 0, 2 * hidden, hidden);
+      spec.pi = u.slice(pd, 0, 0, hidden);
+      spec.po = u.slice(pd, 0, hidden, hidden);
+      spec.pf = u.slice(pd, 0, 2 * hidden, hidden);
     }
-    Value rzr, rh, rbh;
-    if (cell == Cell::Gru) {
-      rzr = u.slice(rd, 0, 0, 2 * hidden);
-      rh = u.slice(rd, 0, 2 * hidden, hidden);
-      if (bias && linearBeforeReset)
-        rbh = u.slice(rb, 0, 2 * hidden, hidden);
+    if (cell == Cell::Gru && bias && linearBeforeReset)
+      spec.rbh = u.slice(rb, 0, 2 * hidden, hidden);
+    bool reverse = direction == "reverse" || d == 1;
+
+    if (!unrolled) {
+      // One kiln.recurrence: its body is the cell, on block arguments.
+      SmallVector<Value> initial = {h}, extras;
+      if (cell == Cell::Lstm)
+        initial.push_back(c);
+      for (Value e : {spec.pi, spec.po, spec.pf, spec.rbh})
+        if (e)
+          extras.push_back(e);
+      auto state = u.type({batch, hidden});
+      SmallVector<Type> stateTypes(initial.size(), state);
+      auto loop = im.create<RecurrenceOp>(
+          u.type({steps, batch, hidden}), stateTypes,
+          u.reshape(xw, {steps, batch, gates * hidden}), rd, initial, extras, seqLens,
+          (uint64_t)gates, reverse);
+      Block *body = new Block();
+      loop.getBody().push_back(body);
+      SmallVector<Value> xs, rs;
+      for (int64_t g = 0; g < gates; ++g)
+        xs.push_back(body->addArgument(state, loop.getLoc()));
+      for (int64_t g = 0; g < gates; ++g)
+        rs.push_back(body->addArgument(state, loop.getLoc()));
+      SmallVector<Value> states;
+      for (size_t k = 0; k < initial.size(); ++k)
+        states.push_back(body->addArgument(state, loop.getLoc()));
+      CellSpec inner = spec;
+      for (Value *e : {&inner.pi, &inner.po, &inner.pf, &inner.rbh})
+        if (*e)
+          *e = body->addArgument(u.type({hidden}), loop.getLoc());
+      {
+        OpBuilder::InsertionGuard guard(im.b());
+        im.b().setInsertionPointToStart(body);
+        auto [hNew, cNew] = cellStep(u, inner, xs, rs, states[0],
+                                     cell == Cell::Lstm ? states[1] : Value(), nullptr);
+        SmallVector<Value> yielded = {hNew};
+        if (cNew)
+          yielded.push_back(cNew);
+        im.create<YieldOp>(yielded);
+      }
+      if (im.hasOutput(0))
+        yDirs.push_back(u.reshape(loop.getY(), {steps, 1, batch, hidden}));
+      h = loop.getStates()[0];
+      if (cell == Cell::Lstm)
+        c = loop.getStates()[1];
+      hDirs.push_back(u.reshape(h, {1, batch, hidden}));
+      cDirs.push_back(u.reshape(c, {1, batch, hidden}));
+      continue;
     }
 
+    // GRU without linear_before_reset: unrolled over time.
+    Value rzr = u.slice(rd, 0, 0, 2 * hidden), rh = u.slice(rd, 0, 2 * hidden, hidden);
     std::vector<Value> ys(steps);
-    bool reverse = direction == "reverse" || d == 1;
     for (int64_t i = 0; i < steps; ++i) {
       int64_t t = reverse ? steps - 1 - i : i;
       Value xt = u.slice(xw, 0, t * batch, batch);
+      Value hzr = u.linear(h, rzr, Value()); // z/r biases are in xw
       auto gate = [&](Value v, int64_t g) { return u.slice(v, 1, g * hidden, hidden); };
-      auto f = [&](size_t k, Value v) { return act[k].apply(u, u.clip(v, clipLimit)); };
-      Value hNew, cNew;
-      if (cell == Cell::Rnn) {
-        hNew = f(0, u.add(xt, u.linear(h, rd, Value())));
-      } else if (cell == Cell::Gru) {
-        Value hzr = u.linear(h, rzr, Value()); // z/r biases are in xw
-        Value z = f(0, u.add(gate(xt, 0), gate(hzr, 0)));
-        Value rg = f(0, u.add(gate(xt, 1), gate(hzr, 1)));
-        Value cand = linearBeforeReset ? u.mul(rg, u.linear(h, rh, rbh))
-                                       : u.linear(u.mul(rg, h), rh, Value());
-        Value hTilde = f(1, u.add(gate(xt, 2), cand));
-        hNew = u.add(hTilde, u.mul(z, u.sub(h, hTilde)));
-      } else {
-        Value pre = u.add(xt, u.linear(h, rd, Value()));
-        Value iPre = gate(pre, 0), oPre = gate(pre, 1), fPre = gate(pre, 2);
-        if (peep) {
-          iPre = u.add(iPre, u.mul(pi, c));
-          fPre = u.add(fPre, u.mul(pf, c));
-        }
-        Value ig = f(0, iPre);
-        Value fg = inputForget ? u.sub(u.scalar(1.0), ig) : f(0, fPre);
-        Value cand = f(1, gate(pre, 3));
-        cNew = u.add(u.mul(fg, c), u.mul(ig, cand));
-        if (peep)
-          oPre = u.add(oPre, u.mul(po, cNew));
-        hNew = u.mul(f(0, oPre), act[2].apply(u, cNew));
-      }
+      Value hCur = h;
+      auto [hNew, cNew] = cellStep(
+          u, spec, {gate(xt, 0), gate(xt, 1), gate(xt, 2)}, {gate(hzr, 0), gate(hzr, 1)}, h,
+          Value(), [&](Value rg) { return u.linear(u.mul(rg, hCur), rh, Value()); });
       ys[t] = masks.empty() ? hNew : select(t, hNew, zeroState);
       h = select(t, hNew, h);
-      if (cNew)
-        c = select(t, cNew, c);
     }
     if (im.hasOutput(0)) {
       SmallVector<Value> rows;

@@ -727,3 +727,43 @@ func.func @dynamic_shape(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %0 = kiln.relu %x : tensor<?x4xf32>
   return %0 : tensor<?x4xf32>
 }
+
+// -----
+
+// The recurrent weights are [gates * hidden, hidden].
+func.func @recurrence_weights(%xw: tensor<6x2x8xf32>, %r: tensor<8x8xf32>, %h0: tensor<2x4xf32>) -> tensor<6x2x4xf32> {
+  // expected-error @+1 {{'kiln.recurrence' op weights must be [gates * hidden, hidden] = [8, 4]}}
+  %y, %s = kiln.recurrence %xw, %r, %h0 {gates = 2 : i64, reverse = false}
+      : (tensor<6x2x8xf32>, tensor<8x8xf32>, tensor<2x4xf32>) -> (tensor<6x2x4xf32>, tensor<2x4xf32>) {
+  ^bb0(%x0: tensor<2x4xf32>, %x1: tensor<2x4xf32>, %r0: tensor<2x4xf32>, %r1: tensor<2x4xf32>, %h: tensor<2x4xf32>):
+    kiln.yield %x0 : tensor<2x4xf32>
+  }
+  return %y : tensor<6x2x4xf32>
+}
+
+// -----
+
+// The body yields one new value per state.
+func.func @recurrence_yield(%xw: tensor<6x2x4xf32>, %r: tensor<4x4xf32>, %h0: tensor<2x4xf32>) -> tensor<6x2x4xf32> {
+  // expected-error @+1 {{'kiln.recurrence' op body must yield the new states}}
+  %y, %s = kiln.recurrence %xw, %r, %h0 {gates = 1 : i64, reverse = false}
+      : (tensor<6x2x4xf32>, tensor<4x4xf32>, tensor<2x4xf32>) -> (tensor<6x2x4xf32>, tensor<2x4xf32>) {
+  ^bb0(%x0: tensor<2x4xf32>, %r0: tensor<2x4xf32>, %h: tensor<2x4xf32>):
+    kiln.yield %x0, %h : tensor<2x4xf32>, tensor<2x4xf32>
+  }
+  return %y : tensor<6x2x4xf32>
+}
+
+// -----
+
+// The body is elementwise: the kernel evaluates it unit by unit.
+func.func @recurrence_body(%xw: tensor<6x2x4xf32>, %r: tensor<4x4xf32>, %h0: tensor<2x4xf32>) -> tensor<6x2x4xf32> {
+  %y, %s = kiln.recurrence %xw, %r, %h0 {gates = 1 : i64, reverse = false}
+      : (tensor<6x2x4xf32>, tensor<4x4xf32>, tensor<2x4xf32>) -> (tensor<6x2x4xf32>, tensor<2x4xf32>) {
+  ^bb0(%x0: tensor<2x4xf32>, %r0: tensor<2x4xf32>, %h: tensor<2x4xf32>):
+    // expected-error @+1 {{'kiln.softmax' op is not an elementwise op and cannot be fused}}
+    %p = kiln.softmax %x0 {axis = 1 : i64} : tensor<2x4xf32>
+    kiln.yield %p : tensor<2x4xf32>
+  }
+  return %y : tensor<6x2x4xf32>
+}

@@ -187,3 +187,19 @@ func.func @gather_shape(%t: tensor<1000x256xf32>, %ids: tensor<1x128xi64>, %i32:
   %2 = kiln.shape %t {end = 2 : i64, start = 0 : i64} : (tensor<1000x256xf32>) -> tensor<2xi64>
   return %0, %1, %2 : tensor<1x128x256xf32>, tensor<1000x2xf32>, tensor<2xi64>
 }
+
+// CHECK-LABEL: func.func @recurrence
+func.func @recurrence(%xw: tensor<6x2x8xf32>, %r: tensor<8x4xf32>, %h0: tensor<2x4xf32>, %c0: tensor<2x4xf32>, %p: tensor<4xf32>, %lens: tensor<2xi32>) -> (tensor<6x2x4xf32>, tensor<2x4xf32>) {
+  // CHECK: kiln.recurrence %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} extras(%{{.+}}) lengths(%{{.+}}) {gates = 2 : i64, reverse = true}
+  // CHECK: kiln.yield %{{.+}}, %{{.+}} : tensor<2x4xf32>, tensor<2x4xf32>
+  %y, %s:2 = kiln.recurrence %xw, %r, %h0, %c0 extras(%p) lengths(%lens) {gates = 2 : i64, reverse = true}
+      : (tensor<6x2x8xf32>, tensor<8x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<4xf32>, tensor<2xi32>) -> (tensor<6x2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
+  ^bb0(%x0: tensor<2x4xf32>, %x1: tensor<2x4xf32>, %r0: tensor<2x4xf32>, %r1: tensor<2x4xf32>, %h: tensor<2x4xf32>, %c: tensor<2x4xf32>, %pe: tensor<4xf32>):
+    %a = kiln.add %x0, %r0 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+    %b = kiln.mul %c, %pe : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+    %g = kiln.sigmoid %a : tensor<2x4xf32>
+    %n = kiln.add %b, %x1 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+    kiln.yield %g, %n : tensor<2x4xf32>, tensor<2x4xf32>
+  }
+  return %y, %s#0 : tensor<6x2x4xf32>, tensor<2x4xf32>
+}

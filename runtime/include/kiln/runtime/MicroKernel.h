@@ -41,7 +41,23 @@ template <int W> inline vec_t<W> load(const float *p) {
 
 template <int W> inline void store(float *p, vec_t<W> v) { std::memcpy(p, &v, sizeof(v)); }
 
-template <int W> inline vec_t<W> broadcast(float x) { return vec_t<W>{} + x; }
+/// x in every lane. (Not `vec_t<W>{} + x`: that is an add the compiler must
+/// keep for x = -0, and a register shuffle on the port of the second FMA
+/// unit; this is one broadcast load where x comes from memory.)
+template <int W> inline vec_t<W> broadcast(float x) {
+#if defined(__AVX512F__)
+  if constexpr (W == 16)
+    return (vec_t<W>)_mm512_set1_ps(x);
+#endif
+#if defined(__AVX__)
+  if constexpr (W == 8)
+    return (vec_t<W>)_mm256_set1_ps(x);
+#endif
+  vec_t<W> v;
+  for (int i = 0; i < W; ++i)
+    v[i] = x;
+  return v;
+}
 
 /// a * b + c, fused where the target has FMA (the result then does not
 /// depend on the compiler's contraction flags).
