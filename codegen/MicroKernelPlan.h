@@ -1,7 +1,8 @@
 //===- MicroKernelPlan.h - Which contractions use the GEMM micro-kernel ---*- C++ -*-===//
 //
-// Convolutions (channels-last, not depthwise) and matmuls/gemms with a
-// constant 2-D B run on the register-blocked tile of
+// Convolutions (channels-last, not depthwise), matmuls/gemms with a
+// constant 2-D B and the per-step product with the recurrent weights of a
+// kiln.recurrence run on the register-blocked tile of
 // runtime/include/kiln/runtime/MicroKernel.h. This file decides that, picks
 // the tile shape of each layer from its GEMM dimensions and the target's
 // vector width, and packs the constant weights into the tile's layout at

@@ -7,6 +7,8 @@
 
 #include "lib/Import/CompositeOps.h"
 
+#include <map>
+
 namespace kiln::import {
 namespace {
 
@@ -115,9 +117,212 @@ void importReverseSequence(Importer &im) {
                                          im.b().getI64IntegerAttr(timeAxis)));
 }
 
+/// The terms of an Einsum equation as index ids, with an explicit output:
+/// letters are ids 0-51, the dimensions an ellipsis covers get ids from 64
+/// on, aligned from the right as numpy broadcasts them.
+struct EinsumTerms {
+  std::vector<std::vector<int>> inputs;
+  std::vector<int> output;
+};
+
+EinsumTerms parseEinsum(const std::string &equation, ArrayRef<Value> operands) {
+  std::string eq;
+  for (char ch : equation)
+    if (ch != ' ')
+      eq += ch;
+  size_t arrow = eq.find("->");
+  std::string lhs = eq.substr(0, arrow);
+  std::vector<std::string> texts;
+  for (size_t start = 0;;) {
+    size_t comma = lhs.find(',', start);
+    texts.push_back(lhs.substr(start, comma == std::string::npos ? comma : comma - start));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  if (texts.size() != operands.size())
+    fail("the equation has " + std::to_string(texts.size()) + " operands, the node " +
+         std::to_string(operands.size()));
+  int64_t ellipsisRank = 0;
+  auto letter = [](char ch) -> int {
+    if (ch >= 'a' && ch <= 'z')
+      return ch - 'a';
+    if (ch >= 'A' && ch <= 'Z')
+      return 26 + ch - 'A';
+    fail(std::string("the equation has an invalid character '") + ch + "'");
+  };
+  // Ids of one term; `rank` resolves its ellipsis (-1: the output's).
+  auto ids = [&](const std::string &text, int64_t rank) {
+    std::vector<int> out;
+    size_t dots = text.find("...");
+    std::string head = text.substr(0, dots);
+    std::string tail = dots == std::string::npos ? "" : text.substr(dots + 3);
+    for (char ch : head)
+      out.push_back(letter(ch));
+    if (dots != std::string::npos) {
+      int64_t covered = rank >= 0 ? rank - (int64_t)(head.size() + tail.size()) : ellipsisRank;
+      if (covered < 0)
+        fail("operand rank " + std::to_string(rank) + " is below the equation's");
+      if (rank >= 0)
+        ellipsisRank = std::max(ellipsisRank, covered);
+      for (int64_t k = 0; k < covered; ++k)
+        out.push_back(64 + int(ellipsisRank - covered + k));
+    }
+    for (char ch : tail)
+      out.push_back(letter(ch));
+    if (rank >= 0 && (int64_t)out.size() != rank)
+      fail("operand of rank " + std::to_string(rank) + " has " + std::to_string(out.size()) +
+           " indices in the equation");
+    return out;
+  };
+  EinsumTerms terms;
+  for (size_t i = 0; i < texts.size(); ++i)
+    terms.inputs.push_back(ids(texts[i], shapeOf(operands[i]).size()));
+  if (arrow != std::string::npos) {
+    terms.output = ids(eq.substr(arrow + 2), -1);
+  } else {
+    // Implicit output: the ellipsis, then the letters used once, sorted.
+    std::map<int, int> uses;
+    for (const auto &t : terms.inputs)
+      for (int id : t)
+        ++uses[id];
+    for (auto [id, n] : uses)
+      if (id >= 64)
+        terms.output.push_back(id);
+    for (auto [id, n] : uses)
+      if (id < 64 && n == 1)
+        terms.output.push_back(id);
+  }
+  return terms;
+}
+
+/// `v` with its dimensions in the order `to`, a permutation of `from`.
+Value permuteTo(ValueBuilder &u, Value v, const std::vector<int> &from,
+                const std::vector<int> &to) {
+  SmallVector<int64_t> perm;
+  for (int id : to)
+    perm.push_back(std::find(from.begin(), from.end(), id) - from.begin());
+  bool identity = true;
+  for (size_t k = 0; k < perm.size(); ++k)
+    identity &= perm[k] == (int64_t)k;
+  return identity ? v : u.transpose(v, perm);
+}
+
+/// Sums `v` (indices `ids`) over the indices `keep` lacks; updates `ids`.
+Value sumAway(Importer &im, ValueBuilder &u, Value v, std::vector<int> &ids,
+              const std::function<bool(int)> &keep) {
+  SmallVector<int64_t> axes, shape;
+  std::vector<int> kept;
+  for (size_t d = 0; d < ids.size(); ++d) {
+    if (keep(ids[d])) {
+      kept.push_back(ids[d]);
+      shape.push_back(shapeOf(v)[d]);
+    } else {
+      axes.push_back(d);
+    }
+  }
+  if (axes.empty())
+    return v;
+  ids = kept;
+  auto &b = im.b();
+  return im.create<ReduceSumOp>(u.type(shape), v, b.getDenseI64ArrayAttr(axes),
+                                b.getBoolAttr(false));
+}
+
+/// Einsum of one or two operands as sums, transposes, reshapes and one
+/// batched MatMul: the indices of a product are batch (in both operands and
+/// the output), contracted (in both, not the output) or free (in one
+/// operand and the output); an index of one operand that neither the other
+/// nor the output has is summed first. Diagonals (an index twice in one
+/// operand) and three or more operands are not supported.
+void importEinsum(Importer &im) {
+  SmallVector<Value> operands;
+  for (size_t i = 0; i < im.numInputs(); ++i)
+    operands.push_back(im.input(i));
+  if (operands.empty() || operands.size() > 2)
+    fail("Einsum of " + std::to_string(operands.size()) +
+         " operands is not supported (one or two)");
+  EinsumTerms terms = parseEinsum(im.stringAttr("equation", ""), operands);
+  std::map<int, int64_t> size;
+  for (size_t i = 0; i < operands.size(); ++i) {
+    const std::vector<int> &t = terms.inputs[i];
+    for (size_t d = 0; d < t.size(); ++d) {
+      if (std::count(t.begin(), t.end(), t[d]) > 1)
+        fail("an index repeated in one operand (a diagonal) is not supported");
+      int64_t n = shapeOf(operands[i])[d];
+      auto [it, fresh] = size.insert({t[d], n});
+      if (!fresh && it->second != n)
+        fail("an index has sizes " + std::to_string(it->second) + " and " + std::to_string(n) +
+             " (broadcasting in Einsum is not supported)");
+    }
+  }
+  for (int id : terms.output)
+    if (!size.count(id))
+      fail("an output index appears in no operand");
+  Type elt = ValueBuilder::elementOf(operands[0]);
+  ValueBuilder u(im, elt);
+  auto inOutput = [&](int id) {
+    return std::find(terms.output.begin(), terms.output.end(), id) != terms.output.end();
+  };
+  if (operands.size() == 1) {
+    std::vector<int> ids = terms.inputs[0];
+    Value v = sumAway(im, u, operands[0], ids, inOutput);
+    im.bind(0, permuteTo(u, v, ids, terms.output));
+    return;
+  }
+  if (!elt.isF32() || ValueBuilder::elementOf(operands[1]) != elt)
+    fail("Einsum of two operands takes float32 tensors");
+  std::vector<int> a = terms.inputs[0], b = terms.inputs[1];
+  auto has = [](const std::vector<int> &t, int id) {
+    return std::find(t.begin(), t.end(), id) != t.end();
+  };
+  Value av = sumAway(im, u, operands[0], a, [&](int id) { return has(b, id) || inOutput(id); });
+  Value bv = sumAway(im, u, operands[1], b, [&](int id) { return has(a, id) || inOutput(id); });
+  std::vector<int> batch, freeA, freeB, contracted;
+  for (int id : terms.output) {
+    if (has(a, id) && has(b, id))
+      batch.push_back(id);
+    else if (has(a, id))
+      freeA.push_back(id);
+    else
+      freeB.push_back(id);
+  }
+  for (int id : a)
+    if (has(b, id) && !inOutput(id))
+      contracted.push_back(id);
+  auto dims = [&](const std::vector<int> &ids) {
+    int64_t n = 1;
+    for (int id : ids)
+      n *= size[id];
+    return n;
+  };
+  SmallVector<int64_t> lead;
+  for (int id : batch)
+    lead.push_back(size[id]);
+  auto concat = [](std::initializer_list<const std::vector<int> *> parts) {
+    std::vector<int> out;
+    for (auto *p : parts)
+      out.insert(out.end(), p->begin(), p->end());
+    return out;
+  };
+  int64_t m = dims(freeA), k = dims(contracted), n = dims(freeB);
+  SmallVector<int64_t> aShape(lead), bShape(lead), yShape(lead), freeShape(lead);
+  aShape.append({m, k});
+  bShape.append({k, n});
+  yShape.append({m, n});
+  for (int id : concat({&freeA, &freeB}))
+    freeShape.push_back(size[id]);
+  Value lhs = u.reshape(permuteTo(u, av, a, concat({&batch, &freeA, &contracted})), aShape);
+  Value rhs = u.reshape(permuteTo(u, bv, b, concat({&batch, &contracted, &freeB})), bShape);
+  Value y = im.create<MatMulOp>(u.type(yShape), lhs, rhs);
+  y = u.reshape(y, freeShape);
+  im.bind(0, permuteTo(u, y, concat({&batch, &freeA, &freeB}), terms.output));
+}
+
 } // namespace
 
 void addCompositeHandlers(llvm::StringMap<Handler> &table) {
+  table["Einsum"] = importEinsum;
   table["LRN"] = importLrn;
   table["MeanVarianceNormalization"] = importMvn;
   table["ReverseSequence"] = importReverseSequence;

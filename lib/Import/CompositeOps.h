@@ -6,7 +6,7 @@
 #include "lib/Import/ImporterCore.h"
 
 namespace kiln::import {
-/// LRN, MeanVarianceNormalization and ReverseSequence.
+/// Einsum, LRN, MeanVarianceNormalization and ReverseSequence.
 void addCompositeHandlers(llvm::StringMap<Handler> &table);
 } // namespace kiln::import
 

@@ -6,7 +6,8 @@ Usage: check_report_figures.py --kiln BIN --models DIR --json-models DIR
 Compiles every model with `kiln compile --report` and checks:
   * every CNN: layout_conversions <= 2 (the model input and output);
   * every model: arena_bytes within 10% of the liveness bound
-    arena_live_bound_bytes, and kernels <= ops_imported;
+    arena_live_bound_bytes, kernels <= ops_imported, and no fallback_kernels
+    (every contraction on the micro-kernel or a tiled kernel);
   * bert_encoder (4 layers) and bert_encoder_8l: sdpa_matched equals the
     layer count and unique_kernels is the same for both;
   * gpt_decoder: sdpa_matched == 6;
@@ -77,6 +78,8 @@ def main():
                    f"liveness bound {r['arena_live_bound_bytes']}")
             expect(r["kernels"] <= r["ops_imported"],
                    f"{name}: {r['kernels']} kernels for {r['ops_imported']} imported ops")
+            for f in r["fallback_kernels"]:
+                expect(False, f"{name}: fallback kernel {f['op']} for {f['nodes']}: {f['reason']}")
             if name in CNNS:
                 expect(r["layout_conversions"] <= 2,
                        f"{name}: layout_conversions {r['layout_conversions']} > 2")
