@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Import/CompositeOps.h"
+#include "lib/Import/EinsumEquation.h"
 
 #include <map>
 
@@ -117,85 +118,6 @@ void importReverseSequence(Importer &im) {
                                          im.b().getI64IntegerAttr(timeAxis)));
 }
 
-/// The terms of an Einsum equation as index ids, with an explicit output:
-/// letters are ids 0-51, the dimensions an ellipsis covers get ids from 64
-/// on, aligned from the right as numpy broadcasts them.
-struct EinsumTerms {
-  std::vector<std::vector<int>> inputs;
-  std::vector<int> output;
-};
-
-EinsumTerms parseEinsum(const std::string &equation, ArrayRef<Value> operands) {
-  std::string eq;
-  for (char ch : equation)
-    if (ch != ' ')
-      eq += ch;
-  size_t arrow = eq.find("->");
-  std::string lhs = eq.substr(0, arrow);
-  std::vector<std::string> texts;
-  for (size_t start = 0;;) {
-    size_t comma = lhs.find(',', start);
-    texts.push_back(lhs.substr(start, comma == std::string::npos ? comma : comma - start));
-    if (comma == std::string::npos)
-      break;
-    start = comma + 1;
-  }
-  if (texts.size() != operands.size())
-    fail("the equation has " + std::to_string(texts.size()) + " operands, the node " +
-         std::to_string(operands.size()));
-  int64_t ellipsisRank = 0;
-  auto letter = [](char ch) -> int {
-    if (ch >= 'a' && ch <= 'z')
-      return ch - 'a';
-    if (ch >= 'A' && ch <= 'Z')
-      return 26 + ch - 'A';
-    fail(std::string("the equation has an invalid character '") + ch + "'");
-  };
-  // Ids of one term; `rank` resolves its ellipsis (-1: the output's).
-  auto ids = [&](const std::string &text, int64_t rank) {
-    std::vector<int> out;
-    size_t dots = text.find("...");
-    std::string head = text.substr(0, dots);
-    std::string tail = dots == std::string::npos ? "" : text.substr(dots + 3);
-    for (char ch : head)
-      out.push_back(letter(ch));
-    if (dots != std::string::npos) {
-      int64_t covered = rank >= 0 ? rank - (int64_t)(head.size() + tail.size()) : ellipsisRank;
-      if (covered < 0)
-        fail("operand rank " + std::to_string(rank) + " is below the equation's");
-      if (rank >= 0)
-        ellipsisRank = std::max(ellipsisRank, covered);
-      for (int64_t k = 0; k < covered; ++k)
-        out.push_back(64 + int(ellipsisRank - covered + k));
-    }
-    for (char ch : tail)
-      out.push_back(letter(ch));
-    if (rank >= 0 && (int64_t)out.size() != rank)
-      fail("operand of rank " + std::to_string(rank) + " has " + std::to_string(out.size()) +
-           " indices in the equation");
-    return out;
-  };
-  EinsumTerms terms;
-  for (size_t i = 0; i < texts.size(); ++i)
-    terms.inputs.push_back(ids(texts[i], shapeOf(operands[i]).size()));
-  if (arrow != std::string::npos) {
-    terms.output = ids(eq.substr(arrow + 2), -1);
-  } else {
-    // Implicit output: the ellipsis, then the letters used once, sorted.
-    std::map<int, int> uses;
-    for (const auto &t : terms.inputs)
-      for (int id : t)
-        ++uses[id];
-    for (auto [id, n] : uses)
-      if (id >= 64)
-        terms.output.push_back(id);
-    for (auto [id, n] : uses)
-      if (id < 64 && n == 1)
-        terms.output.push_back(id);
-  }
-  return terms;
-}
-
 /// `v` with its dimensions in the order `to`, a permutation of `from`.
 Value permuteTo(ValueBuilder &u, Value v, const std::vector<int> &from,
                 const std::vector<int> &to) {
@@ -242,23 +164,27 @@ void importEinsum(Importer &im) {
   if (operands.empty() || operands.size() > 2)
     fail("Einsum of " + std::to_string(operands.size()) +
          " operands is not supported (one or two)");
-  EinsumTerms terms = parseEinsum(im.stringAttr("equation", ""), operands);
+  std::vector<int64_t> ranks;
+  for (Value v : operands)
+    ranks.push_back(shapeOf(v).size());
+  auto parsed = parseEinsum(im.stringAttr("equation", ""), ranks);
+  if (!parsed)
+    fail(llvm::toString(parsed.takeError()));
+  const EinsumTerms &terms = *parsed;
+  std::vector<std::vector<int64_t>> shapes;
+  for (Value v : operands)
+    shapes.emplace_back(shapeOf(v).begin(), shapeOf(v).end());
+  if (auto checked = einsumShape(terms, shapes); !checked)
+    fail(llvm::toString(checked.takeError()));
   std::map<int, int64_t> size;
   for (size_t i = 0; i < operands.size(); ++i) {
     const std::vector<int> &t = terms.inputs[i];
     for (size_t d = 0; d < t.size(); ++d) {
       if (std::count(t.begin(), t.end(), t[d]) > 1)
         fail("an index repeated in one operand (a diagonal) is not supported");
-      int64_t n = shapeOf(operands[i])[d];
-      auto [it, fresh] = size.insert({t[d], n});
-      if (!fresh && it->second != n)
-        fail("an index has sizes " + std::to_string(it->second) + " and " + std::to_string(n) +
-             " (broadcasting in Einsum is not supported)");
+      size[t[d]] = shapes[i][d];
     }
   }
-  for (int id : terms.output)
-    if (!size.count(id))
-      fail("an output index appears in no operand");
   Type elt = ValueBuilder::elementOf(operands[0]);
   ValueBuilder u(im, elt);
   auto inOutput = [&](int id) {
@@ -270,8 +196,9 @@ void importEinsum(Importer &im) {
     im.bind(0, permuteTo(u, v, ids, terms.output));
     return;
   }
-  if (!elt.isF32() || ValueBuilder::elementOf(operands[1]) != elt)
-    fail("Einsum of two operands takes float32 tensors");
+  if (ValueBuilder::elementOf(operands[1]) != elt ||
+      !(elt.isF32() || elt.isF64() || elt.isSignlessInteger(32) || elt.isSignlessInteger(64)))
+    fail("Einsum of two operands takes float32, float64, int32 or int64 tensors of one type");
   std::vector<int> a = terms.inputs[0], b = terms.inputs[1];
   auto has = [](const std::vector<int> &t, int id) {
     return std::find(t.begin(), t.end(), id) != t.end();

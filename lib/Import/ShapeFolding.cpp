@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Import/ShapeFolding.h"
+#include "lib/Import/EinsumEquation.h"
 #include "lib/Import/TensorData.h"
 
 #include "onnx/defs/schema.h"
@@ -86,6 +87,64 @@ private:
   std::unordered_map<std::string, EvalTensor> decoded;
 };
 
+/// Output shapes ONNX shape inference leaves incomplete although the
+/// inputs' shapes are static (it gives Einsum only a rank), recorded in
+/// value_info so that the next round propagates them. Returns whether any
+/// was added.
+bool completeShapes(onnx::GraphProto &graph,
+                    std::unordered_map<std::string, std::vector<int64_t>> &shapes) {
+  bool added = false;
+  for (const auto &node : graph.node()) {
+    if (!isDefaultDomain(node.domain()) || node.op_type() != "Einsum" ||
+        node.output_size() != 1 || shapes.count(node.output(0)))
+      continue;
+    std::vector<std::vector<int64_t>> in;
+    std::vector<int64_t> ranks;
+    for (const std::string &name : node.input()) {
+      auto it = shapes.find(name);
+      if (it == shapes.end())
+        break;
+      in.push_back(it->second);
+      ranks.push_back(it->second.size());
+    }
+    const auto *eq = node.attribute_size() == 1 ? &node.attribute(0) : nullptr;
+    if (in.size() != (size_t)node.input_size() || !eq || eq->name() != "equation")
+      continue;
+    auto terms = parseEinsum(eq->s(), ranks);
+    auto shape = terms ? einsumShape(*terms, in)
+                       : llvm::Expected<std::vector<int64_t>>(terms.takeError());
+    if (!shape) {
+      llvm::consumeError(shape.takeError()); // the importer reports it
+      continue;
+    }
+    onnx::ValueInfoProto *info = nullptr;
+    for (auto &v : *graph.mutable_value_info())
+      if (v.name() == node.output(0))
+        info = &v;
+    if (!info) {
+      info = graph.add_value_info();
+      info->set_name(node.output(0));
+    }
+    int32_t elt = 0;
+    for (const auto *list : {&graph.input(), &graph.value_info()})
+      for (const auto &v : *list)
+        if (v.name() == node.input(0) && v.type().has_tensor_type())
+          elt = v.type().tensor_type().elem_type();
+    for (const auto &t : graph.initializer())
+      if (t.name() == node.input(0))
+        elt = t.data_type();
+    auto *tensor = info->mutable_type()->mutable_tensor_type();
+    if (elt)
+      tensor->set_elem_type(elt);
+    tensor->mutable_shape()->clear_dim();
+    for (int64_t d : *shape)
+      tensor->mutable_shape()->add_dim()->set_dim_value(d);
+    shapes[node.output(0)] = *shape;
+    added = true;
+  }
+  return added;
+}
+
 } // namespace
 
 FoldReport foldConstants(onnx::ModelProto &model) {
@@ -113,6 +172,7 @@ FoldReport foldConstants(onnx::ModelProto &model) {
       for (const auto &v : *list)
         addShape(v);
 
+    changed |= completeShapes(*graph, shapes);
     // A folded node becomes its first output's Constant in place; the
     // Constants of further outputs are inserted after it once the walk ends
     // (so pointers into the node list stay valid while it runs).
