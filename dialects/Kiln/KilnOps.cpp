@@ -743,6 +743,42 @@ OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
   return DenseElementsAttr::getFromRawBuffer(type, data);
 }
 
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  auto type = cast<ShapedType>(getOutput().getType());
+  if (!dense || type.getNumElements() > kMaxFoldElements)
+    return {};
+  Type from = dense.getElementType(), to = type.getElementType();
+  if (from == to)
+    return dense;
+  // Float to float rounds to nearest even, as the generated code's
+  // conversions do; integer widths convert as C++ does. Float to integer and
+  // bool conversions are left to run time.
+  auto toFloat = dyn_cast<FloatType>(to);
+  if (isa<FloatType>(from) && toFloat)
+    return dense.mapValues(to, [&](const APFloat &v) {
+      APFloat c = v;
+      bool lost;
+      c.convert(toFloat.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      return c.bitcastToAPInt();
+    });
+  auto fromInt = dyn_cast<IntegerType>(from);
+  if (!fromInt || fromInt.getWidth() == 1 || to.isInteger(1))
+    return {};
+  if (toFloat)
+    return dense.mapValues(to, [&](const APInt &v) {
+      APFloat c(toFloat.getFloatSemantics());
+      c.convertFromAPInt(v, !fromInt.isUnsigned(), APFloat::rmNearestTiesToEven);
+      return c.bitcastToAPInt();
+    });
+  if (auto toInt = dyn_cast<IntegerType>(to))
+    return dense.mapValues(to, [&](const APInt &v) {
+      return fromInt.isUnsigned() ? v.zextOrTrunc(toInt.getWidth())
+                                  : v.sextOrTrunc(toInt.getWidth());
+    });
+  return {};
+}
+
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   auto lhs = dyn_cast_or_null<DenseElementsAttr>(adaptor.getLhs());
   auto rhs = dyn_cast_or_null<DenseElementsAttr>(adaptor.getRhs());

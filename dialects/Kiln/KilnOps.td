@@ -95,6 +95,9 @@ def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
   let arguments = (ins Kiln_Tensor:$input);
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  // Casts of constants (float16 weights cast to float32) fold, so that the
+  // weights reach their contraction as constants.
+  let hasFolder = 1;
 }
 
 class Kiln_BinaryOp<string mnemonic, string what, list<Trait> traits = []>

@@ -198,7 +198,7 @@ int main(int argc, char **argv) {
   runCmd->add_option("--save", run.saveDir, "Write the outputs as output_<i>.pb into this directory");
   runCmd->add_option("--rtol", run.rtol, "Relative tolerance (default 1e-3)");
   runCmd->add_option("--atol", run.atol,
-                     "Absolute tolerance (default 1e-4 x the largest |expected| element of "
+                     "Absolute tolerance (default 1e-3 x the largest |expected| element of "
                      "each output, at least 1e-7)")
       ->check(CLI::NonNegativeNumber);
   runCmd->add_option("--bench", run.bench, "Time this many runs after warm-up")->check(CLI::NonNegativeNumber);

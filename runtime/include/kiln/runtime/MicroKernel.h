@@ -49,7 +49,7 @@ template <int W> inline vec_t<W> broadcast(float x) {
   if constexpr (W == 16)
     return (vec_t<W>)_mm512_set1_ps(x);
 #endif
-#if defined(__AVX__)
+#if defined(__AVX2__)
   if constexpr (W == 8)
     return (vec_t<W>)_mm256_set1_ps(x);
 #endif
