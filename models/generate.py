@@ -345,6 +345,7 @@ class TiedDecoder(nn.Module):
 def build_encoder_shared():
     torch.manual_seed(0)
     model = SharedEncoder().eval()
+    perturb_layernorms(model)  # per layer: only the linear weights stay shared
     g = torch.Generator().manual_seed(2)
     ids = torch.randint(0, 1000, (128, 1), generator=g, dtype=torch.int64)
     return model, ids, "input_ids", "output"
