@@ -2835,53 +2835,92 @@ private:
     int64_t n = o.getMode() == "nearest" || o.getMode() == "linear" ? 2 : 4;
     bool crop = o.getCoordinateTransformationMode() == "tf_crop_and_resize";
     // Per-dimension tables of tap indices (already multiplied by the input
-    // stride) and weights, computed here at compile time.
+    // stride) and weights, computed here at compile time. A dimension whose
+    // every output reads its own input index with weight 1 (batch and
+    // channels, usually) needs no table and no tap loop.
+    SmallVector<bool> identity(rank, false);
     for (int64_t d = 0; d < rank; ++d) {
       double scale = cast<FloatAttr>(o.getScales()[d]).getValueAsDouble();
       double r0 = crop ? cast<FloatAttr>(o.getRoi()[d]).getValueAsDouble() : 0;
       double r1 = crop ? cast<FloatAttr>(o.getRoi()[rank + d]).getValueAsDouble() : 1;
       std::string idx, wts, ext;
+      bool same = x[d] == y[d];
       for (int64_t i = 0; i < y[d]; ++i) {
         Taps taps = resizeTaps(o, i, x[d], y[d], scale, r0, r1);
+        same &= !taps.extrapolate && taps.index[0] == i && taps.weight[0] == 1.0;
         for (int64_t j = 0; j < n; ++j) {
+          same &= j == 0 || taps.weight[j] == 0.0;
           idx += str(taps.index[j] * xs[d]) + ",";
           wts += floatLiteral(taps.weight[j], "double") + ",";
         }
         ext += taps.extrapolate ? "1," : "0,";
       }
+      identity[d] = same;
+      if (same)
+        continue;
       c.line("static const int64_t idx" + str(d) + "[] = {" + idx + "};");
       c.line("static const double w" + str(d) + "[] = {" + wts + "};");
       if (crop)
         c.line("static const bool ext" + str(d) + "[] = {" + ext + "};");
     }
-    loopNest(c, y, [&](ArrayRef<std::string> vars) {
+    // The leading identity dimensions are independent planes: split across
+    // the pool when there is enough work.
+    int64_t lead = 0;
+    while (lead < rank - 1 && identity[lead])
+      ++lead;
+    int64_t planes = product(y.take_front(lead));
+    constexpr int64_t kMinParallelOutputs = 1 << 14;
+    if (planes > 1 && product(y) >= kMinParallelOutputs) {
+      k.usesPool = true;
+      c.open("pool.parallelFor(" + str(planes) + ", [&](int64_t begin, int64_t end)");
+      c.open("for (int64_t plane = begin; plane < end; ++plane)");
+    } else {
+      c.open("for (int64_t plane = 0; plane < " + str(planes) + "; ++plane)");
+    }
+    SmallVector<std::string> outer = emitRowCoordinates(y.take_front(lead), "plane");
+    loopNest(c, y.drop_front(lead), [&](ArrayRef<std::string> inner) {
+      SmallVector<std::string> vars(outer);
+      vars.append(inner.begin(), inner.end());
       if (crop) {
         std::string any;
         for (int64_t d = 0; d < rank; ++d)
-          any += (d ? " || ext" : "ext") + str(d) + "[" + vars[d] + "]";
-        c.open("if (" + any + ")");
-        c.line("out0[" + offsetExpr(vars, ys) + "] = static_cast<" + t + ">(" +
-               floatLiteral(o.getExtrapolationValue().convertToDouble(), "double") + ");");
-        c.line("continue;");
-        c.close();
+          if (!identity[d])
+            any += (any.empty() ? "ext" : " || ext") + str(d) + "[" + vars[d] + "]";
+        if (!any.empty()) {
+          c.open("if (" + any + ")");
+          c.line("out0[" + offsetExpr(vars, ys) + "] = static_cast<" + t + ">(" +
+                 floatLiteral(o.getExtrapolationValue().convertToDouble(), "double") + ");");
+          c.line("continue;");
+          c.close();
+        }
       }
       c.line("double acc = 0.0;");
+      std::string weight, src;
+      int loops = 0;
       for (int64_t d = 0; d < rank; ++d) {
-        c.open("for (int64_t t" + str(d) + " = 0; t" + str(d) + " < " + str(n) + "; ++t" +
-               str(d) + ")");
-        c.line("const double wt" + str(d) + " = " + (d ? "wt" + str(d - 1) + " * " : "") +
-               "w" + str(d) + "[" + vars[d] + " * " + str(n) + " + t" + str(d) + "];");
-        c.line("if (wt" + str(d) + " == 0.0) continue;");
+        if (identity[d]) {
+          src += (src.empty() ? "" : " + ") + vars[d] + " * " + str(xs[d]);
+          continue;
+        }
+        std::string td = "t" + str(d), wt = "wt" + str(d);
+        c.open("for (int64_t " + td + " = 0; " + td + " < " + str(n) + "; ++" + td + ")");
+        c.line("const double " + wt + " = " + (weight.empty() ? "" : weight + " * ") + "w" +
+               str(d) + "[" + vars[d] + " * " + str(n) + " + " + td + "];");
+        c.line("if (" + wt + " == 0.0) continue;");
+        weight = wt;
+        src += (src.empty() ? "" : " + ") + std::string("idx") + str(d) + "[" + vars[d] +
+               " * " + str(n) + " + " + td + "]";
+        ++loops;
       }
-      std::string src;
-      for (int64_t d = 0; d < rank; ++d)
-        src += (d ? " + " : "") + std::string("idx") + str(d) + "[" + vars[d] + " * " +
-               str(n) + " + t" + str(d) + "]";
-      c.line("acc += wt" + str(rank - 1) + " * static_cast<double>(in0[" + src + "]);");
-      for (int64_t d = 0; d < rank; ++d)
+      c.line("acc += " + (weight.empty() ? std::string("1.0") : weight) +
+             " * static_cast<double>(in0[" + src + "]);");
+      for (int i = 0; i < loops; ++i)
         c.close();
       c.line("out0[" + offsetExpr(vars, ys) + "] = static_cast<" + t + ">(acc);");
     });
+    c.close();
+    if (k.usesPool)
+      c.close(");");
     return success();
   }
 
