@@ -6,7 +6,7 @@
 #
 # For every DIR/<name>/ holding model.onnx and test_data_set_0/, at each thread
 # count (default 1,2) it runs
-#   kiln run DIR/<name>/model.onnx --data DIR/<name>/test_data_set_0 --bench N --threads T --rtol 1e-3 --atol 1e-4 --json
+#   kiln run DIR/<name>/model.onnx --data DIR/<name>/test_data_set_0 --bench N --threads T --json
 #   node bench/ort_bench.js DIR/<name>/model.onnx DIR/<name>/test_data_set_0 N T
 # and, unless --no-ablation, the same kiln run once per pass P in --passes
 # (default layout,sdpa,fusion,reuse,memplan) with --disable P, plus once per model
@@ -179,7 +179,7 @@ kiln_bench() {
   if [[ -n "$p" ]]; then disable=(--disable "$p"); what="kiln --disable $p"; fi
   echo "== $name threads=$t: $what" >&2
   KILN_JSON="null"
-  if "$KILN" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --rtol 1e-3 --atol 1e-4 --json \
+  if "$KILN" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --json \
        "${disable[@]}" > "$TMP/kiln.out" 2> "$TMP/kiln.err"; then
     KILN_JSON="$(json_line "$TMP/kiln.out")"
     if [[ -z "$KILN_JSON" ]]; then
@@ -213,7 +213,7 @@ for d in "${MODEL_DIRS[@]}"; do
   # in the timed runs below.
   if [[ $ORT_ONLY -eq 0 ]]; then
     echo "== $name: kiln build" >&2
-    "$KILN" run "$model" --data "$data" --bench 1 --rtol 1e-3 --atol 1e-4 > /dev/null 2>&1 || true
+    "$KILN" run "$model" --data "$data" --bench 1 > /dev/null 2>&1 || true
   fi
   for t in "${THREAD_LIST[@]}"; do
     kiln_json="null"; ort_json="null"

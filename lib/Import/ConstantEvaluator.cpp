@@ -762,7 +762,7 @@ Outputs evalRange(const Evaluator &e) {
       throw NotFoldable{};
     n = std::max(n, 0.0);
     if (n > double(kMaxFoldedTotalElements))
-      throw OverBudget{std::numeric_limits<int64_t>::max()};
+      throw OverBudget{n < 9.2e18 ? int64_t(n) : std::numeric_limits<int64_t>::max()};
     EvalTensor out = e.make(start.dtype, {int64_t(n)});
     for (int64_t k = 0; k < int64_t(n); ++k)
       out.floats.push_back(start.dtype == TensorProto::FLOAT
@@ -780,7 +780,7 @@ Outputs evalRange(const Evaluator &e) {
   if (n < 0)
     n = 0;
   if (n > kMaxFoldedTotalElements)
-    throw OverBudget{std::numeric_limits<int64_t>::max()};
+    throw OverBudget{n < INT64_MAX ? int64_t(n) : std::numeric_limits<int64_t>::max()};
   EvalTensor out = e.make(start.dtype, {int64_t(n)});
   for (int64_t k = 0; k < int64_t(n); ++k)
     out.ints.push_back(int64_t(s + (__int128)k * d));

@@ -132,11 +132,16 @@ Expected<OwningOpRef<ModuleOp>> import::Importer::run(const onnx::GraphProto &gr
           fail("output " + std::to_string(o) + " was not produced");
     } catch (const NodeError &e) {
       std::string why = e.message;
-      for (const std::string &in : node->input())
-        if (auto it = unfolded.find(in); it != unfolded.end()) {
-          why += " (input '" + in + "' is unknown at compile time: " + it->second + ")";
-          break;
-        }
+      auto explain = [&]() {
+        for (const std::string &out : node->output())
+          if (auto it = unfolded.find(out); it != unfolded.end())
+            return " (" + it->second + ")";
+        for (const std::string &in : node->input())
+          if (auto it = unfolded.find(in); it != unfolded.end())
+            return " (input '" + in + "' is unknown at compile time: " + it->second + ")";
+        return std::string();
+      };
+      why += explain();
       return makeError("model '" + modelPath + "': node '" + label + "' (" +
                        node->op_type() + "): " + why);
     }
@@ -782,8 +787,15 @@ DenseElementsAttr splatOf(RankedTensorType type, double v) {
                   it.isSigned() || it.isSignless()));
 }
 
+/// Constant folding evaluates ConstantOfShape within its budget; a bigger
+/// fill stays one splat constant here (cheap to hold, written out by code
+/// generation), up to the budget for all folded values.
 void importConstantOfShape(Importer &im) {
   RankedTensorType type = im.outputType(0);
+  if (type.getNumElements() > kMaxFoldedTotalElements)
+    fail("the result has " + std::to_string(type.getNumElements()) +
+         " elements, more than the " + std::to_string(kMaxFoldedTotalElements) +
+         " a constant may have");
   DenseElementsAttr value;
   if (const onnx::AttributeProto *a = im.attr("value")) {
     if (a->type() != onnx::AttributeProto::TENSOR)
@@ -803,28 +815,11 @@ void importSize(Importer &im) {
   im.bind(0, constantOf<int64_t>(im, im.outputType(0), {n}));
 }
 
-void importRange(Importer &im) {
-  RankedTensorType type = im.outputType(0);
-  double start = im.constantScalar(0), limit = im.constantScalar(1),
-         delta = im.constantScalar(2);
-  if (delta == 0)
-    fail("delta must be non-zero");
-  int64_t n = std::max<int64_t>(std::ceil((limit - start) / delta), 0);
-  if (n != type.getNumElements())
-    fail("the inferred output size disagrees with start/limit/delta");
-  SmallVector<Attribute> values;
-  Type elt = type.getElementType();
-  for (int64_t i = 0; i < n; ++i) {
-    if (isa<FloatType>(elt)) {
-      // Accumulate as the reference does: start + i * delta in the type.
-      double v = isa<Float32Type>(elt) ? (double)((float)start + (float)i * (float)delta)
-                                       : start + i * delta;
-      values.push_back(FloatAttr::get(elt, v));
-    } else {
-      values.push_back(IntegerAttr::get(elt, (int64_t)start + i * (int64_t)delta));
-    }
-  }
-  im.bind(0, im.create<ConstantOp>(DenseElementsAttr::get(type, values)));
+/// Constant folding evaluates every Range it can (ConstantEvaluator.cpp);
+/// one that reaches the importer is not known at compile time or too big.
+void importRange(Importer &) {
+  fail("start, limit and delta must be constants and the range at most " +
+       std::to_string(kMaxFoldedElements) + " elements long (the folding budget)");
 }
 
 void importEyeLike(Importer &im) {
