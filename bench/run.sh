@@ -3,11 +3,13 @@
 #
 # usage: bench/run.sh [--kiln PATH] [--models DIR] [--runs N] [--threads LIST]
 #                     [--passes LIST] [--no-ablation] [--ort-only] [--out FILE]
+#                     [--repeat R]
 #
 # For every DIR/<name>/ holding model.onnx and test_data_set_0/, at each thread
 # count (default 1,2) it runs
 #   kiln run DIR/<name>/model.onnx --data DIR/<name>/test_data_set_0 --bench N --threads T --json
 #   node bench/ort_bench.js DIR/<name>/model.onnx DIR/<name>/test_data_set_0 N T
+# (with --repeat R, both R times in turn, each keeping its fastest median)
 # and, unless --no-ablation, the same kiln run once per pass P in --passes
 # (default layout,sdpa,fusion,reuse,memplan) with --disable P, plus once per model
 #   kiln compile DIR/<name>/model.onnx -o TMP --report [--disable P]
@@ -28,6 +30,7 @@ ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 KILN=""
 MODELS="$ROOT/build/models"
 RUNS=50
+REPEAT=1
 THREADS="1,2"
 ORT_ONLY=0
 OUT="$BENCH_DIR/results.json"
@@ -43,6 +46,7 @@ while [[ $# -gt 0 ]]; do
     --kiln)    [[ $# -ge 2 ]] || die "--kiln needs a path"; KILN="$2"; shift 2 ;;
     --models)  [[ $# -ge 2 ]] || die "--models needs a directory"; MODELS="$2"; shift 2 ;;
     --runs)    [[ $# -ge 2 ]] || die "--runs needs a number"; RUNS="$2"; shift 2 ;;
+    --repeat)  [[ $# -ge 2 ]] || die "--repeat needs a number"; REPEAT="$2"; shift 2 ;;
     --threads) [[ $# -ge 2 ]] || die "--threads needs a list such as 1,2"; THREADS="$2"; shift 2 ;;
     --out)     [[ $# -ge 2 ]] || die "--out needs a file"; OUT="$2"; shift 2 ;;
     --passes)  [[ $# -ge 2 ]] || die "--passes needs a list such as layout,sdpa,fusion,reuse,memplan"; PASSES="$2"; shift 2 ;;
@@ -54,6 +58,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer (got '$RUNS')"
+[[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "--repeat must be a positive integer (got '$REPEAT')"
 [[ "$THREADS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--threads must look like 1,2 (got '$THREADS')"
 IFS=',' read -r -a THREAD_LIST <<< "$THREADS"
 [[ "$PASSES" =~ ^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$ ]] \
@@ -171,6 +176,14 @@ if ! (cd "$BENCH_DIR" && node -e "require.resolve('onnxruntime-node')" >/dev/nul
     || die "npm install --ignore-scripts onnxruntime-node failed (in $BENCH_DIR)"
 fi
 
+# The JSON object (of kiln run or ort_bench.js) with the smaller median_ms;
+# either may be null.
+faster() {
+  node -e 'const [a, b] = process.argv.slice(1).map((x) => JSON.parse(x));
+    const m = (x) => (x && typeof x.median_ms === "number" ? x.median_ms : Infinity);
+    console.log(JSON.stringify(m(b) < m(a) ? b : a));' "$1" "$2"
+}
+
 # Times one kiln configuration: kiln_bench NAME MODEL DATA THREADS [PASS].
 # Sets KILN_JSON to kiln's JSON object, or to null after reporting a failure.
 kiln_bench() {
@@ -216,21 +229,26 @@ for d in "${MODEL_DIRS[@]}"; do
     "$KILN" run "$model" --data "$data" --bench 1 > /dev/null 2>&1 || true
   fi
   for t in "${THREAD_LIST[@]}"; do
+    # --repeat R: Kiln and ORT take turns R times; each keeps its fastest
+    # median, so a slow spell of the machine does not decide the ratio.
     kiln_json="null"; ort_json="null"
-    if [[ $ORT_ONLY -eq 0 ]]; then
-      kiln_bench "$name" "$model" "$data" "$t"
-      kiln_json="$KILN_JSON"
-    fi
-    echo "== $name threads=$t: onnxruntime" >&2
-    if node "$BENCH_DIR/ort_bench.js" "$model" "$data" "$RUNS" "$t" \
-         > "$TMP/ort.out" 2> "$TMP/ort.err"; then
-      ort_json="$(json_line "$TMP/ort.out")"
-      [[ -n "$ort_json" ]] || { echo "bench/run.sh: ort_bench.js printed no JSON for $name" >&2; ort_json="null"; FAILED=1; }
-    else
-      rc=$?
-      echo "bench/run.sh: onnxruntime failed on $name (threads=$t, exit $rc):" >&2
-      tail -n 20 "$TMP/ort.err" >&2; FAILED=1
-    fi
+    for ((rep = 1; rep <= REPEAT; ++rep)); do
+      if [[ $ORT_ONLY -eq 0 ]]; then
+        kiln_bench "$name" "$model" "$data" "$t"
+        kiln_json="$(faster "$kiln_json" "$KILN_JSON")"
+      fi
+      echo "== $name threads=$t: onnxruntime" >&2
+      if node "$BENCH_DIR/ort_bench.js" "$model" "$data" "$RUNS" "$t" \
+           > "$TMP/ort.out" 2> "$TMP/ort.err"; then
+        this="$(json_line "$TMP/ort.out")"
+        [[ -n "$this" ]] || { echo "bench/run.sh: ort_bench.js printed no JSON for $name" >&2; this="null"; FAILED=1; }
+        ort_json="$(faster "$ort_json" "$this")"
+      else
+        rc=$?
+        echo "bench/run.sh: onnxruntime failed on $name (threads=$t, exit $rc):" >&2
+        tail -n 20 "$TMP/ort.err" >&2; FAILED=1
+      fi
+    done
     printf '{"model":"%s","threads":%d,"kiln":%s,"ort":%s}\n' \
       "$name" "$t" "$kiln_json" "$ort_json" >> "$RECORDS"
     # ablation, part 2: the same kiln run with one pass left out at a time
