@@ -3,13 +3,17 @@
 #
 # usage: bench/run.sh [--kiln PATH] [--models DIR] [--runs N] [--threads LIST]
 #                     [--passes LIST] [--no-ablation] [--ort-only] [--out FILE]
-#                     [--repeat R]
+#                     [--repeat R] [--baseline PATH]
 #
 # For every DIR/<name>/ holding model.onnx and test_data_set_0/, at each thread
 # count (default 1,2) it runs
 #   kiln run DIR/<name>/model.onnx --data DIR/<name>/test_data_set_0 --bench N --threads T --json
 #   node bench/ort_bench.js DIR/<name>/model.onnx DIR/<name>/test_data_set_0 N T
-# (with --repeat R, both R times in turn, each keeping its fastest median)
+# (with --repeat R, both R times in turn, each keeping its fastest median).
+# --baseline PATH times a second kiln binary (an earlier build) in the same
+# turns and adds the table "Against the baseline": each model's ort/kiln ratio
+# beside the baseline's and their quotient (new/base, < 1 means slower), so
+# two builds are compared on the same machine in the same run
 # and, unless --no-ablation, the same kiln run once per pass P in --passes
 # (default layout,sdpa,fusion,reuse,memplan) with --disable P, plus once per model
 #   kiln compile DIR/<name>/model.onnx -o TMP --report [--disable P]
@@ -28,6 +32,7 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 
 KILN=""
+BASELINE=""
 MODELS="$ROOT/build/models"
 RUNS=50
 REPEAT=1
@@ -44,6 +49,7 @@ usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --kiln)    [[ $# -ge 2 ]] || die "--kiln needs a path"; KILN="$2"; shift 2 ;;
+    --baseline) [[ $# -ge 2 ]] || die "--baseline needs a path"; BASELINE="$2"; shift 2 ;;
     --models)  [[ $# -ge 2 ]] || die "--models needs a directory"; MODELS="$2"; shift 2 ;;
     --runs)    [[ $# -ge 2 ]] || die "--runs needs a number"; RUNS="$2"; shift 2 ;;
     --repeat)  [[ $# -ge 2 ]] || die "--repeat needs a number"; REPEAT="$2"; shift 2 ;;
@@ -96,6 +102,11 @@ if [[ $ORT_ONLY -eq 0 ]]; then
   fi
   [[ -f "$KILN" && -x "$KILN" ]] || die "--kiln '$KILN' is not an executable file"
   KILN="$(cd "$(dirname "$KILN")" && pwd)/$(basename "$KILN")"
+fi
+if [[ -n "$BASELINE" ]]; then
+  [[ $ORT_ONLY -eq 0 ]] || die "--baseline compares two kiln builds; it does not go with --ort-only"
+  [[ -f "$BASELINE" && -x "$BASELINE" ]] || die "--baseline '$BASELINE' is not an executable file"
+  BASELINE="$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE")"
 fi
 
 # --- scratch space and helpers -----------------------------------------------
@@ -184,15 +195,18 @@ faster() {
     console.log(JSON.stringify(m(b) < m(a) ? b : a));' "$1" "$2"
 }
 
-# Times one kiln configuration: kiln_bench NAME MODEL DATA THREADS [PASS].
-# Sets KILN_JSON to kiln's JSON object, or to null after reporting a failure.
+# Times one kiln configuration: kiln_bench NAME MODEL DATA THREADS [PASS]
+# (the binary is $BENCH_BIN, default $KILN). Sets KILN_JSON to kiln's JSON
+# object, or to null after reporting a failure.
 kiln_bench() {
   local name="$1" model="$2" data="$3" t="$4" p="${5:-}" what="kiln" rc
+  local bin="${BENCH_BIN:-$KILN}"
+  [[ "$bin" == "$KILN" ]] || what="baseline kiln"
   local disable=()
   if [[ -n "$p" ]]; then disable=(--disable "$p"); what="kiln --disable $p"; fi
   echo "== $name threads=$t: $what" >&2
   KILN_JSON="null"
-  if "$KILN" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --json \
+  if "$bin" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --json \
        "${disable[@]}" > "$TMP/kiln.out" 2> "$TMP/kiln.err"; then
     KILN_JSON="$(json_line "$TMP/kiln.out")"
     if [[ -z "$KILN_JSON" ]]; then
@@ -227,15 +241,20 @@ for d in "${MODEL_DIRS[@]}"; do
   if [[ $ORT_ONLY -eq 0 ]]; then
     echo "== $name: kiln build" >&2
     "$KILN" run "$model" --data "$data" --bench 1 > /dev/null 2>&1 || true
+    [[ -z "$BASELINE" ]] || "$BASELINE" run "$model" --data "$data" --bench 1 > /dev/null 2>&1 || true
   fi
   for t in "${THREAD_LIST[@]}"; do
     # --repeat R: Kiln and ORT take turns R times; each keeps its fastest
     # median, so a slow spell of the machine does not decide the ratio.
-    kiln_json="null"; ort_json="null"
+    kiln_json="null"; ort_json="null"; base_json="null"
     for ((rep = 1; rep <= REPEAT; ++rep)); do
       if [[ $ORT_ONLY -eq 0 ]]; then
         kiln_bench "$name" "$model" "$data" "$t"
         kiln_json="$(faster "$kiln_json" "$KILN_JSON")"
+      fi
+      if [[ -n "$BASELINE" ]]; then
+        BENCH_BIN="$BASELINE" kiln_bench "$name" "$model" "$data" "$t"
+        base_json="$(faster "$base_json" "$KILN_JSON")"
       fi
       echo "== $name threads=$t: onnxruntime" >&2
       if node "$BENCH_DIR/ort_bench.js" "$model" "$data" "$RUNS" "$t" \
@@ -249,8 +268,8 @@ for d in "${MODEL_DIRS[@]}"; do
         tail -n 20 "$TMP/ort.err" >&2; FAILED=1
       fi
     done
-    printf '{"model":"%s","threads":%d,"kiln":%s,"ort":%s}\n' \
-      "$name" "$t" "$kiln_json" "$ort_json" >> "$RECORDS"
+    printf '{"model":"%s","threads":%d,"kiln":%s,"ort":%s,"baseline":%s}\n' \
+      "$name" "$t" "$kiln_json" "$ort_json" "$base_json" >> "$RECORDS"
     # ablation, part 2: the same kiln run with one pass left out at a time
     if [[ $ABLATE -eq 1 ]]; then
       for p in "${PASS_LIST[@]}"; do
@@ -268,9 +287,9 @@ CPU="$( (grep -m1 'model name' /proc/cpuinfo 2>/dev/null || echo ': unknown') | 
 ABLATION_PASSES=""
 [[ $ABLATE -eq 0 ]] || ABLATION_PASSES="$(IFS=','; echo "${PASS_LIST[*]}")"
 BENCH_DIR="$BENCH_DIR" ABLATION_PASSES="$ABLATION_PASSES" ABL_RUNS="$ABL_RUNS" ABL_COMPILE="$ABL_COMPILE" PEAKS="$PEAKS" \
-node - "$RECORDS" "$OUT" "$RUNS" "$CPU" "${KILN:-}" <<'JS'
+node - "$RECORDS" "$OUT" "$RUNS" "$CPU" "${KILN:-}" "${BASELINE:-}" <<'JS'
 const fs = require('fs');
-const [records, out, runs, cpu, kiln] = process.argv.slice(2);
+const [records, out, runs, cpu, kiln, baseline] = process.argv.slice(2);
 const readJsonl = (f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const rows = readJsonl(records);
 const num = (o, k) => (o && typeof o[k] === 'number' ? o[k] : null);
@@ -291,6 +310,9 @@ for (const r of rows) {
   r.kiln_process_rss_bytes = num(r.kiln, 'peak_rss_bytes');
   r.rss_budget_bytes = r.kiln ? num(r.kiln, 'weights_bytes') + num(r.kiln, 'arena_bytes') + 16 * MiB : null;
   r.ort_process_rss_bytes = num(r.ort, 'peak_rss_bytes');
+  const b = num(r.baseline, 'median_ms');
+  r.baseline_ratio = b && o ? round3(o / b) : null;
+  r.vs_baseline = r.ratio && r.baseline_ratio ? round3(r.ratio / r.baseline_ratio) : null;
 }
 const fmt = (x, d = 3) => (x === null ? '-' : x.toFixed(d));
 // a text table: the first `left` columns left-aligned, the rest right-aligned
@@ -324,6 +346,17 @@ console.log('');
 for (const x of summary)
   console.log(`${x.threads} thread(s): geomean ort/kiln ${opt(x.geomean_ratio, 2)}, lowest ${opt(x.min_ratio, 2)} ` +
               `over ${x.models} models; goal (geomean >= 1.0, none < 0.8) ${x.goal_met ? 'met' : 'NOT met'}`);
+
+// --- against the baseline build (--baseline) ---
+if (baseline) {
+  console.log(`\nAgainst the baseline ${baseline} (new/base = (ort/kiln) / (ort/base); < 1: the new build is slower)\n`);
+  table(['model', 'threads', 'kiln ms', 'base ms', 'ort ms', 'ort/kiln', 'ort/base', 'new/base'],
+    rows.map((r) => [r.model, String(r.threads), fmt(num(r.kiln, 'median_ms')), fmt(num(r.baseline, 'median_ms')),
+      fmt(num(r.ort, 'median_ms')), opt(r.ratio, 2), opt(r.baseline_ratio, 2), opt(r.vs_baseline, 2)]));
+  const low = rows.filter((r) => r.vs_baseline !== null && r.vs_baseline < 0.95);
+  console.log(`\n${low.length} of ${rows.length} model/thread pairs below 0.95 of the baseline's ratio` +
+              (low.length ? `: ${low.map((r) => `${r.model}@${r.threads}T ${r.vs_baseline.toFixed(2)}`).join(', ')}` : ''));
+}
 
 // --- ablation: each pass left out in turn ---
 const passes = (process.env.ABLATION_PASSES || '').split(',').filter(Boolean);
@@ -384,7 +417,7 @@ try { ortVersion = require(require.resolve('onnxruntime-node/package.json', { pa
 const doc = {
   date: new Date().toISOString(),
   cpu, nproc: require('os').cpus().length,
-  runs: Number(runs), kiln: kiln || null,
+  runs: Number(runs), kiln: kiln || null, baseline: baseline || null,
   ort_version: ortVersion || (rows.find((r) => r.ort && r.ort.ort_version) || {ort: {}}).ort.ort_version || null,
   fma_peak: peaks,
   summary,

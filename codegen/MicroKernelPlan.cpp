@@ -12,6 +12,14 @@ using namespace mlir;
 
 namespace kiln {
 
+TargetDescription cpuTarget(const std::string &cpu) {
+  TargetDescription t;
+  t.backend = "cpu";
+  t.cpu = cpu;
+  t.vectorWidth = vectorWidthForCpu(cpu);
+  return t;
+}
+
 int64_t vectorWidthForCpu(const std::string &cpu) {
   if (cpu == "x86-64-v4")
     return 16;
@@ -148,12 +156,9 @@ std::optional<GemmDims> microKernelDims(Operation *op) {
   return contractionDims(headOf(op));
 }
 
-/// Packed weights that stay in L2 (1 MiB per core on the machines we tune
-/// for, shared with the inputs and the outputs): one block of outputs that
-/// several row tiles reuse, and all blocks of a group that one task runs
-/// (half of L2, as the task's rows and tiles are live beside them).
-constexpr int64_t kL2WeightBytes = 640 << 10;
-constexpr int64_t kL2AllBlocksBytes = 512 << 10;
+/// Packed weights that stay in L2 (see TargetDescription).
+const int64_t kL2WeightBytes = TargetDescription().l2WeightBytes;
+const int64_t kL2AllBlocksBytes = TargetDescription().l2AllBlocksBytes;
 
 int64_t maxTileRows(int64_t w, int64_t nv) {
   // AVX-512 has 32 vector registers and broadcasts from memory inside the

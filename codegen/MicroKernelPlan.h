@@ -14,6 +14,7 @@
 #ifndef CODEGEN_MICROKERNELPLAN_H
 #define CODEGEN_MICROKERNELPLAN_H
 
+#include "codegen/kernel/Target.h"
 #include "dialects/Kiln/KilnOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"

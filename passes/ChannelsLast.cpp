@@ -250,9 +250,8 @@ struct ComposeReshapes : OpRewritePattern<ReshapeOp> {
 };
 
 bool isLayoutAgnosticElementwise(Operation *op) {
-  return isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
-             ReciprocalOp, ClipOp, CastOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp,
-             MinOp, EqualOp, LessOp, GreaterOp, WhereOp, PointwiseOp>(op);
+  // Batch norm and fused bodies index per channel or hold a region.
+  return isElementwise(op) && !isa<BatchNormOp, FusedElementwiseOp>(op);
 }
 
 /// E(toNchw(a), c, ...) = toNchw(E(a, toNhwc(c), ...)). Each other operand

@@ -99,13 +99,12 @@ static bool isF32(Value v) { return getElementTypeOrSelf(v.getType()).isF32(); }
 bool kiln::isFusableElementwise(Operation *op) {
   if (op->getNumResults() != 1 || !isF32(op->getResult(0)))
     return false;
-  if (isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
-          ReciprocalOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
-          PointwiseOp>(op))
-    return llvm::all_of(op->getOperands(), isF32);
+  if (!isElementwise(op) || isa<FusedElementwiseOp, BatchNormOp>(op))
+    return false;
+  // A where's condition is boolean; every other operand is float32.
   if (auto where = dyn_cast<WhereOp>(op))
     return isF32(where.getX()) && isF32(where.getY());
-  return false;
+  return llvm::all_of(op->getOperands(), isF32);
 }
 
 Value kiln::cloneElementwise(OpBuilder &b, Operation *op,

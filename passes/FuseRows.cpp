@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/kernel/Target.h"
 #include "passes/Passes.h"
 
 #include "llvm/ADT/SetVector.h"
@@ -29,7 +30,7 @@ namespace {
 
 /// Rows longer than this stay unfused: the kernel keeps two rows on the
 /// stack.
-constexpr int64_t kMaxRow = 8192;
+const int64_t kMaxRow = TargetDescription().maxFusedRow;
 
 bool isRowHead(Operation *op) {
   if (op->getNumResults() != 1)

@@ -229,9 +229,7 @@ LogicalResult GemmOp::verify() {
 /// elementwise: the kernels evaluate them element by element.
 static LogicalResult verifyElementwiseBody(Block &body, Operation *head) {
   for (Operation &op : body.without_terminator())
-    if (&op != head && !isa<ReluOp, ErfOp, SqrtOp, ExpOp, LogOp, TanhOp, SigmoidOp, NegOp, AbsOp,
-             ReciprocalOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
-             WhereOp, PointwiseOp>(op))
+    if (&op != head && (!isElementwise(&op) || isa<FusedElementwiseOp, BatchNormOp>(op)))
       return op.emitOpError("is not an elementwise op and cannot be fused");
   return success();
 }

@@ -19,6 +19,32 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def Kiln_Tensor : StaticShapeTensorOf<[AnyType]>;
 
 //===----------------------------------------------------------------------===//
+// Op categories
+//===----------------------------------------------------------------------===//
+//
+// Every op that becomes a kernel carries exactly one category; passes and
+// lowerings ask for the category (kiln::isElementwise(op), ...) instead of
+// keeping lists of ops. See KilnOps.h.
+
+class Kiln_Category<string name> : NativeOpTrait<name> {
+  let cppNamespace = "::kiln::category";
+}
+// Each output element depends on the input elements at the same (broadcast)
+// index only.
+def Kiln_Elementwise : Kiln_Category<"Elementwise">;
+// Sums of products over a reduced dimension (conv, gemm, matmul, attention,
+// recurrences): the ops the micro-kernel tile runs.
+def Kiln_Contraction : Kiln_Category<"Contraction">;
+// Each innermost row is read whole before any of its outputs is written.
+def Kiln_RowReduction : Kiln_Category<"RowReduction">;
+// Reduces or selects along axes (reduce_*, arg_reduce, topk, nll_loss).
+def Kiln_Reduction : Kiln_Category<"Reduction">;
+// A window slides over spatial dimensions.
+def Kiln_Pooling : Kiln_Category<"Pooling">;
+// Copies elements without arithmetic on them (index maps only).
+def Kiln_DataMovement : Kiln_Category<"DataMovement">;
+
+//===----------------------------------------------------------------------===//
 // Constants
 //===----------------------------------------------------------------------===//
 
@@ -44,7 +70,7 @@ def Kiln_ConstantOp : Kiln_Op<"constant",
 //===----------------------------------------------------------------------===//
 
 class Kiln_UnaryOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : Kiln_Op<mnemonic, [Kiln_Elementwise, Pure, SameOperandsAndResultType]> {
   let summary = "Elementwise " # what;
   let description = "Applies " # what # [{ to every element (ONNX semantics).
 
@@ -68,7 +94,7 @@ def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation">;
 def Kiln_AbsOp : Kiln_UnaryOp<"abs", "the absolute value">;
 def Kiln_ReciprocalOp : Kiln_UnaryOp<"reciprocal", "1/x">;
 
-def Kiln_ClipOp : Kiln_Op<"clip", [Pure, SameOperandsAndResultType]> {
+def Kiln_ClipOp : Kiln_Op<"clip", [Kiln_Elementwise, Pure, SameOperandsAndResultType]> {
   let summary = "Elementwise clamp to [min, max]";
   let description = [{
     ONNX Clip with its optional `min`/`max` inputs folded into attributes (they must
@@ -83,7 +109,7 @@ def Kiln_ClipOp : Kiln_Op<"clip", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($output)";
 }
 
-def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
+def Kiln_CastOp : Kiln_Op<"cast", [Kiln_Elementwise, Pure, SameOperandsAndResultShape]> {
   let summary = "Elementwise conversion to the result's element type";
   let description = [{
     ONNX Cast: the target element type is the result type's.
@@ -101,7 +127,7 @@ def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
 }
 
 class Kiln_BinaryOp<string mnemonic, string what, list<Trait> traits = []>
-    : Kiln_Op<mnemonic, !listconcat([Pure], traits)> {
+    : Kiln_Op<mnemonic, !listconcat([Kiln_Elementwise, Pure], traits)> {
   let summary = "Elementwise " # what # " with numpy broadcasting";
   let description = "Computes " # what # [{ of two tensors; shapes broadcast as
     in numpy (ONNX multidirectional broadcasting). The verifier checks that the
@@ -132,7 +158,7 @@ def Kiln_EqualOp : Kiln_BinaryOp<"equal", "lhs == rhs (boolean result)">;
 def Kiln_LessOp : Kiln_BinaryOp<"less", "lhs < rhs (boolean result)">;
 def Kiln_GreaterOp : Kiln_BinaryOp<"greater", "lhs > rhs (boolean result)">;
 
-def Kiln_WhereOp : Kiln_Op<"where", [Pure]> {
+def Kiln_WhereOp : Kiln_Op<"where", [Kiln_Elementwise, Pure]> {
   let summary = "Elementwise select with numpy broadcasting";
   let description = [{
     `condition ? x : y` elementwise; all three operands broadcast together.
@@ -147,7 +173,7 @@ def Kiln_WhereOp : Kiln_Op<"where", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_PointwiseOp : Kiln_Op<"pointwise", [Pure]> {
+def Kiln_PointwiseOp : Kiln_Op<"pointwise", [Kiln_Elementwise, Pure]> {
   let summary = "A table-driven elementwise function with numpy broadcasting";
   let description = [{
     The long tail of ONNX elementwise operators: `fn` names an entry of the
@@ -172,7 +198,7 @@ def Kiln_PointwiseOp : Kiln_Op<"pointwise", [Pure]> {
 // Contractions
 //===----------------------------------------------------------------------===//
 
-def Kiln_ConvOp : Kiln_Op<"conv", [Pure]> {
+def Kiln_ConvOp : Kiln_Op<"conv", [Kiln_Contraction, Pure]> {
   let summary = "Grouped convolution, NCHW (2-D or 3-D) or channels-last (2-D)";
   let description = [{
     ONNX Conv on NCHW input and OIHW weight (`O = out channels`, `I = in channels /
@@ -202,7 +228,7 @@ def Kiln_ConvOp : Kiln_Op<"conv", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_ConvTransposeOp : Kiln_Op<"conv_transpose", [Pure]> {
+def Kiln_ConvTransposeOp : Kiln_Op<"conv_transpose", [Kiln_Contraction, Pure]> {
   let summary = "2-D grouped transposed convolution, NCHW";
   let description = [{
     ONNX ConvTranspose on NCHW input and `[C, M/group, kH, kW]` weight: each
@@ -228,7 +254,7 @@ def Kiln_ConvTransposeOp : Kiln_Op<"conv_transpose", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_GemmOp : Kiln_Op<"gemm", [Pure]> {
+def Kiln_GemmOp : Kiln_Op<"gemm", [Kiln_Contraction, Pure]> {
   let summary = "alpha * op(A) * op(B) + beta * C";
   let description = [{
     ONNX Gemm: 2-D A and B, optionally transposed; C broadcasts to the result.
@@ -248,7 +274,7 @@ def Kiln_GemmOp : Kiln_Op<"gemm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure]> {
+def Kiln_MatMulOp : Kiln_Op<"matmul", [Kiln_Contraction, Pure]> {
   let summary = "Batched matrix product with numpy broadcasting of batch dims";
   let description = [{
     ONNX MatMul restricted to operands of rank 2 or more (the importer reshapes
@@ -264,7 +290,7 @@ def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
+def Kiln_AttentionOp : Kiln_Op<"attention", [Kiln_Contraction, Pure]> {
   let summary = "Scaled dot-product attention: softmax(scale * Q Kt + mask) V";
   let description = [{
     `q` is `[..., Tq, D]`, `kt` the keys transposed `[..., D, Tk]`, `v`
@@ -313,7 +339,7 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
 // Normalisation and reductions
 //===----------------------------------------------------------------------===//
 
-def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Kiln_RowReduction, Pure, SameOperandsAndResultType]> {
   let summary = "Softmax (or log-softmax) along one axis";
   let description = [{
     ONNX Softmax (opset 13 semantics): normalises along `axis` only. With
@@ -330,7 +356,7 @@ def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure]> {
+def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Kiln_RowReduction, Pure]> {
   let summary = "Layer normalisation over the trailing axes from `axis`";
   let description = [{
     ONNX LayerNormalization: normalises over dimensions `axis..rank-1`, then
@@ -350,7 +376,7 @@ def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_BatchNormOp : Kiln_Op<"batch_norm", [Pure]> {
+def Kiln_BatchNormOp : Kiln_Op<"batch_norm", [Kiln_Elementwise, Pure]> {
   let summary = "Inference-mode batch normalisation over channel axis 1";
   let description = [{
     ONNX BatchNormalization in inference mode:
@@ -370,7 +396,8 @@ def Kiln_BatchNormOp : Kiln_Op<"batch_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-class Kiln_ReduceOp<string mnemonic, string what> : Kiln_Op<mnemonic, [Pure]> {
+class Kiln_ReduceOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Kiln_Reduction, Pure]> {
   let summary = "Reduction: " # what # " over `axes`";
   let description = "Reduces with " # what # [{ over the listed (non-negative,
     sorted) axes, keeping them as size-1 dimensions when `keepdims` is set.
@@ -396,7 +423,7 @@ def Kiln_ReduceSumSquareOp : Kiln_ReduceOp<"reduce_sum_square", "the sum of squa
 def Kiln_ReduceLogSumOp : Kiln_ReduceOp<"reduce_log_sum", "the log of the sum">;
 def Kiln_ReduceLogSumExpOp : Kiln_ReduceOp<"reduce_log_sum_exp", "log(sum(exp(x))), computed stably">;
 
-def Kiln_ArgReduceOp : Kiln_Op<"arg_reduce", [Pure]> {
+def Kiln_ArgReduceOp : Kiln_Op<"arg_reduce", [Kiln_Reduction, Pure]> {
   let summary = "Index of the maximum or minimum along one axis";
   let description = [{
     ONNX ArgMax (`max = true`) and ArgMin: int64 indices along `axis`; ties
@@ -418,7 +445,7 @@ def Kiln_ArgReduceOp : Kiln_Op<"arg_reduce", [Pure]> {
 // Pooling
 //===----------------------------------------------------------------------===//
 
-def Kiln_MaxPoolOp : Kiln_Op<"max_pool", [Pure]> {
+def Kiln_MaxPoolOp : Kiln_Op<"max_pool", [Kiln_Pooling, Pure]> {
   let summary = "Max pooling, NCHW (2-D or 3-D) or channels-last NHWC (2-D)";
   let description = [{
     ONNX MaxPool with explicit pads (`[top, left, bottom, right]`); padded
@@ -438,7 +465,7 @@ def Kiln_MaxPoolOp : Kiln_Op<"max_pool", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_GlobalAveragePoolOp : Kiln_Op<"global_average_pool", [Pure]> {
+def Kiln_GlobalAveragePoolOp : Kiln_Op<"global_average_pool", [Kiln_Pooling, Pure]> {
   let summary = "Mean over all spatial positions, NCHW or channels-last NHWC";
   let description = [{
     With `channels_last` the input is `[N, H, W, C]` and the result `[N, 1, 1, C]`.
@@ -457,7 +484,7 @@ def Kiln_GlobalAveragePoolOp : Kiln_Op<"global_average_pool", [Pure]> {
 // Data movement
 //===----------------------------------------------------------------------===//
 
-def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_ReshapeOp : Kiln_Op<"reshape", [Kiln_DataMovement, Pure, SameOperandsAndResultElementType]> {
   let summary = "Reinterpret a tensor with a new static shape";
   let description = [{
     ONNX Reshape, Flatten, Squeeze and Unsqueeze all become this op: the data is
@@ -474,7 +501,7 @@ def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure, SameOperandsAndResultElementType]
   let hasFolder = 1;
 }
 
-def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_TransposeOp : Kiln_Op<"transpose", [Kiln_DataMovement, Pure, SameOperandsAndResultElementType]> {
   let summary = "Permute dimensions";
   let description = [{
     `output.shape[i] = input.shape[perm[i]]`.
@@ -489,7 +516,7 @@ def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, SameOperandsAndResultElementT
   let hasVerifier = 1;
 }
 
-def Kiln_SliceOp : Kiln_Op<"slice", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_SliceOp : Kiln_Op<"slice", [Kiln_DataMovement, Pure, SameOperandsAndResultElementType]> {
   let summary = "Strided slice with one start and step per dimension";
   let description = [{
     ONNX Slice with constant starts/ends/axes/steps, normalised to one clamped
@@ -509,7 +536,7 @@ def Kiln_SliceOp : Kiln_Op<"slice", [Pure, SameOperandsAndResultElementType]> {
   let hasFolder = 1;
 }
 
-def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_ConcatOp : Kiln_Op<"concat", [Kiln_DataMovement, Pure, SameOperandsAndResultElementType]> {
   let summary = "Concatenate along one axis";
   let description = [{
     ```mlir
@@ -524,7 +551,7 @@ def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, SameOperandsAndResultElementType]> 
   let hasFolder = 1;
 }
 
-def Kiln_SplitOp : Kiln_Op<"split", [Pure]> {
+def Kiln_SplitOp : Kiln_Op<"split", [Kiln_DataMovement, Pure]> {
   let summary = "Split along one axis into consecutive pieces";
   let description = [{
     The piece sizes are the results' sizes along `axis`.
@@ -539,7 +566,7 @@ def Kiln_SplitOp : Kiln_Op<"split", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_GatherOp : Kiln_Op<"gather", [Pure]> {
+def Kiln_GatherOp : Kiln_Op<"gather", [Kiln_DataMovement, Pure]> {
   let summary = "Gather slices of `data` along `axis` at `indices`";
   let description = [{
     ONNX Gather: negative indices count from the end; an index outside
@@ -576,7 +603,7 @@ def Kiln_ShapeOp : Kiln_Op<"shape", [Pure]> {
 // Further data movement and indexing
 //===----------------------------------------------------------------------===//
 
-def Kiln_ExpandOp : Kiln_Op<"expand", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_ExpandOp : Kiln_Op<"expand", [Kiln_DataMovement, Pure, SameOperandsAndResultElementType]> {
   let summary = "Broadcast a tensor to a larger shape";
   let description = [{
     ONNX Expand: the result shape is the numpy broadcast of the input shape
@@ -592,7 +619,7 @@ def Kiln_ExpandOp : Kiln_Op<"expand", [Pure, SameOperandsAndResultElementType]> 
   let hasVerifier = 1;
 }
 
-def Kiln_TileOp : Kiln_Op<"tile", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_TileOp : Kiln_Op<"tile", [Kiln_DataMovement, Pure, SameOperandsAndResultElementType]> {
   let summary = "Repeat a tensor along each dimension";
   let description = [{
     ONNX Tile: `output.shape[d] = input.shape[d] * repeats[d]`.
@@ -607,7 +634,7 @@ def Kiln_TileOp : Kiln_Op<"tile", [Pure, SameOperandsAndResultElementType]> {
   let hasVerifier = 1;
 }
 
-def Kiln_PadOp : Kiln_Op<"pad", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_PadOp : Kiln_Op<"pad", [Kiln_DataMovement, Pure, SameOperandsAndResultElementType]> {
   let summary = "Pad with a constant, by reflection or by repeating the edge";
   let description = [{
     ONNX Pad with constant pads `[begin..., end...]` (non-negative), `mode`
@@ -624,7 +651,7 @@ def Kiln_PadOp : Kiln_Op<"pad", [Pure, SameOperandsAndResultElementType]> {
   let hasVerifier = 1;
 }
 
-def Kiln_TriluOp : Kiln_Op<"trilu", [Pure, SameOperandsAndResultType]> {
+def Kiln_TriluOp : Kiln_Op<"trilu", [Kiln_DataMovement, Pure, SameOperandsAndResultType]> {
   let summary = "Keep the upper or lower triangle of the last two dimensions";
   let description = [{
     ONNX Trilu: element (i, j) is kept when `j - i >= k` (upper) or
@@ -639,7 +666,7 @@ def Kiln_TriluOp : Kiln_Op<"trilu", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($output)";
 }
 
-def Kiln_CumSumOp : Kiln_Op<"cumsum", [Pure, SameOperandsAndResultType]> {
+def Kiln_CumSumOp : Kiln_Op<"cumsum", [Kiln_RowReduction, Pure, SameOperandsAndResultType]> {
   let summary = "Cumulative sum along one axis";
   let description = [{
     ONNX CumSum, optionally `exclusive` (each element excludes itself) and
@@ -655,7 +682,7 @@ def Kiln_CumSumOp : Kiln_Op<"cumsum", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($output)";
 }
 
-def Kiln_HardmaxOp : Kiln_Op<"hardmax", [Pure, SameOperandsAndResultType]> {
+def Kiln_HardmaxOp : Kiln_Op<"hardmax", [Kiln_RowReduction, Pure, SameOperandsAndResultType]> {
   let summary = "One-hot of the first maximum along one axis";
   let description = [{
     ```mlir
@@ -667,7 +694,7 @@ def Kiln_HardmaxOp : Kiln_Op<"hardmax", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($output)";
 }
 
-def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure]> {
+def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Kiln_DataMovement, Pure]> {
   let summary = "Gather single elements along one axis";
   let description = [{
     ONNX GatherElements: the result has the indices' shape and
@@ -684,7 +711,7 @@ def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_AvgPoolOp : Kiln_Op<"avg_pool", [Pure]> {
+def Kiln_AvgPoolOp : Kiln_Op<"avg_pool", [Kiln_Pooling, Pure]> {
   let summary = "Average pooling, NCHW (2-D or 3-D) or channels-last NHWC (2-D)";
   let description = [{
     ONNX AveragePool with explicit pads (`[top, left, bottom, right]`). With
@@ -704,7 +731,7 @@ def Kiln_AvgPoolOp : Kiln_Op<"avg_pool", [Pure]> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_NllLossOp : Kiln_Op<"nll_loss", [Pure]> {
+def Kiln_NllLossOp : Kiln_Op<"nll_loss", [Kiln_Reduction, Pure]> {
   let summary = "Negative log-likelihood loss";
   let description = [{
     ONNX NegativeLogLikelihoodLoss on log-probabilities `[N, C, d...]` and
@@ -728,7 +755,7 @@ def Kiln_NllLossOp : Kiln_Op<"nll_loss", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_TopKOp : Kiln_Op<"topk", [Pure]> {
+def Kiln_TopKOp : Kiln_Op<"topk", [Kiln_Reduction, Pure]> {
   let summary = "The k largest (or smallest) elements along one axis, with indices";
   let description = [{
     ONNX TopK with a constant `k`: values and int64 indices, sorted by value
@@ -743,7 +770,7 @@ def Kiln_TopKOp : Kiln_Op<"topk", [Pure]> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Pure]> {
+def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Kiln_DataMovement, Pure]> {
   let summary = "Gather slices addressed by index tuples";
   let description = [{
     ONNX GatherND: the last dimension of `indices` holds index tuples into
@@ -758,7 +785,7 @@ def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Pure]> {
   let assemblyFormat = "$data `,` $indices attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements", [Pure]> {
+def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements", [Kiln_DataMovement, Pure]> {
   let summary = "Copy of data with elements replaced (or combined) at indices along an axis";
   let description = [{
     ONNX ScatterElements: `reduction` is `none`, `add` or `mul`.
@@ -774,7 +801,7 @@ def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements", [Pure]> {
   let assemblyFormat = "$data `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd", [Pure]> {
+def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd", [Kiln_DataMovement, Pure]> {
   let summary = "Copy of data with slices replaced (or combined) at index tuples";
   let description = [{
     ONNX ScatterND: `reduction` is `none`, `add` or `mul`.
@@ -790,7 +817,7 @@ def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd", [Pure]> {
   let assemblyFormat = "$data `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_ResizeOp : Kiln_Op<"resize", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_ResizeOp : Kiln_Op<"resize", [Kiln_DataMovement, Pure, SameOperandsAndResultElementType]> {
   let summary = "Nearest, linear or cubic resampling";
   let description = [{
     ONNX Resize (opset 13 semantics) with its scales/sizes resolved: `scales`
@@ -821,7 +848,7 @@ def Kiln_ResizeOp : Kiln_Op<"resize", [Pure, SameOperandsAndResultElementType]> 
 //===----------------------------------------------------------------------===//
 
 def Kiln_FusedElementwiseOp : Kiln_Op<"fused_elementwise",
-    [IsolatedFromAbove, RecursiveMemoryEffects]> {
+    [Kiln_Elementwise, IsolatedFromAbove, RecursiveMemoryEffects]> {
   let summary = "A chain of elementwise ops computed in one loop nest";
   let description = [{
     Produced by `kiln-fuse-elementwise`. The body computes the result from
@@ -848,7 +875,7 @@ def Kiln_FusedElementwiseOp : Kiln_Op<"fused_elementwise",
 }
 
 def Kiln_FusedContractionOp : Kiln_Op<"fused_contraction",
-    [IsolatedFromAbove, RecursiveMemoryEffects]> {
+    [Kiln_Contraction, IsolatedFromAbove, RecursiveMemoryEffects]> {
   let summary = "A convolution or matrix product with its elementwise epilogue";
   let description = [{
     Produced by `kiln-fuse-epilogue`. The body's head is a float32
@@ -887,7 +914,7 @@ def Kiln_FusedContractionOp : Kiln_Op<"fused_contraction",
   }];
 }
 
-def Kiln_FusedRowOp : Kiln_Op<"fused_row", [IsolatedFromAbove, RecursiveMemoryEffects]> {
+def Kiln_FusedRowOp : Kiln_Op<"fused_row", [Kiln_RowReduction, IsolatedFromAbove, RecursiveMemoryEffects]> {
   let summary = "A last-axis softmax or layer norm with its elementwise prologue and epilogue";
   let description = [{
     Produced by `kiln-fuse-rows`. The body computes the input of one
@@ -919,7 +946,7 @@ def Kiln_FusedRowOp : Kiln_Op<"fused_row", [IsolatedFromAbove, RecursiveMemoryEf
 }
 
 def Kiln_RecurrenceOp : Kiln_Op<"recurrence",
-    [IsolatedFromAbove, RecursiveMemoryEffects, AttrSizedOperandSegments]> {
+    [Kiln_Contraction, IsolatedFromAbove, RecursiveMemoryEffects, AttrSizedOperandSegments]> {
   let summary = "A recurrent layer's loop over time: per step one GEMM with the recurrent weights and the cell";
   let description = [{
     One direction of an ONNX RNN, GRU (with `linear_before_reset`) or LSTM,

@@ -2,7 +2,8 @@
 
 #include "lib/Driver/Compiler.h"
 
-#include "codegen/CppEmitter.h"
+#include "codegen/Backend.h"
+#include "codegen/cpu/CppBackend.h"
 #include "codegen/MicroKernelPlan.h"
 #include "dialects/Kiln/KilnDialect.h"
 #include "lib/Import/ModelLoader.h"
@@ -164,6 +165,13 @@ Expected<std::set<std::string>> parseDisabledPasses(const std::string &list) {
 Expected<CompileResult> compileModel(const CompileOptions &options) {
   auto start = std::chrono::steady_clock::now();
   const std::string &path = options.modelPath;
+  const Backend *backend = lookupBackend(options.target);
+  if (!backend) {
+    std::string known;
+    for (const std::string &n : backendNames())
+      known += (known.empty() ? "" : ", ") + n;
+    return makeError("unknown --target '" + options.target + "' (expected " + known + ")");
+  }
   if (!vectorWidthForCpu(options.cpu))
     return makeError("unknown --cpu target '" + options.cpu +
                      "' (expected native, x86-64-v4, x86-64-v3 or generic)");
@@ -225,11 +233,11 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   emitOptions.embedWeights = options.embedWeights;
   emitOptions.reuseKernels = !options.disabledPasses.count("reuse");
   emitOptions.reuseMemory = !options.disabledPasses.count("memplan");
-  emitOptions.cpu = options.cpu;
-  emitOptions.vectorWidth = vectorWidthForCpu(options.cpu);
+  emitOptions.target = cpuTarget(options.cpu);
+  emitOptions.target.backend = backend->name;
   result.embedWeights = options.embedWeights;
   CppArtifacts artifacts;
-  if (failed(emitCpp(func, emitOptions, artifacts)))
+  if (failed(backend->emit(func, emitOptions, artifacts)))
     return makeError("model '" + path + "': code generation failed:\n" +
                      diagnostics);
   result.header = std::move(artifacts.header);
@@ -262,8 +270,9 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   r["layout_conversions"] = countLayoutConversions(func);
   r["sdpa_matched"] = kilnOps.count("kiln.attention") ? kilnOps["kiln.attention"] : 0;
   r["disabled_passes"] = options.disabledPasses;
+  r["target"] = options.target;
   r["cpu"] = options.cpu;
-  r["vector_width"] = emitOptions.vectorWidth;
+  r["vector_width"] = emitOptions.target.vectorWidth;
   r["deterministic"] = options.deterministic;
   r["arena_bytes"] = artifacts.arenaBytes;
   r["arena_live_bound_bytes"] = artifacts.liveBytesBound;

@@ -36,6 +36,8 @@ struct CompileOptions {
   std::map<std::string, ValueShape> inputShapes;
   /// Optimisations to leave out (`--disable`): see knownPassNames().
   std::set<std::string> disabledPasses;
+  /// Backend (`--target`, see codegen/Backend.h): "cpu".
+  std::string target = "cpu";
   /// Target of the generated C++ (`--cpu`): native, x86-64-v4 (AVX-512),
   /// x86-64-v3 (AVX2 + FMA) or generic. It sizes the micro-kernel's tiles and
   /// the packed weights; the source then needs the matching -march.

@@ -1,22 +1,32 @@
 //===- kiln-opt.cpp - Run kiln passes on MLIR -----------------------------===//
 //
-// The driver for lit tests: parses MLIR with the kiln and func dialects,
-// runs the requested passes and prints the result. The verifier runs after
+// The driver for lit tests: parses MLIR with the kiln, func and kernel-form
+// dialects, runs the requested passes (graph passes, lowering to kernels,
+// printing kernels as C++) and prints the result. The verifier runs after
 // every pass (Debian's LLVM has no assertions to catch malformed IR).
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/KernelPasses.h"
 #include "dialects/Kiln/KilnDialect.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<kiln::KilnDialect, mlir::func::FuncDialect>();
+  // The graph dialect, and the upstream dialects of the kernel form.
+  registry.insert<kiln::KilnDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                  mlir::math::MathDialect, mlir::memref::MemRefDialect,
+                  mlir::scf::SCFDialect>();
   kiln::registerKilnPasses();
+  kiln::registerKernelPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(

@@ -25,7 +25,9 @@ struct RunOptions {
   std::string specializeInputs;
   /// Comma-separated optimisations to leave out (see CompileOptions).
   std::string disable;
-  /// `--cpu` target (see CompileOptions) and `--deterministic`.
+  /// `--target` backend, `--cpu` target (see CompileOptions) and
+  /// `--deterministic`.
+  std::string target = "cpu";
   std::string cpu = "native";
   bool deterministic = false;
   /// Build with per-kernel timers and print where the time goes.

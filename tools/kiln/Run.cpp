@@ -177,8 +177,8 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
                                const std::map<std::string, std::string> &specialize,
                                const std::map<std::string, ValueShape> &inputShapes,
                                const std::set<std::string> &disabled,
-                               const std::string &cpu, bool deterministic,
-                               bool profile) {
+                               const std::string &target, const std::string &cpu,
+                               bool deterministic, bool profile) {
   std::string bytes;
   if (!model.SerializeToString(&bytes))
     return makeError("model '" + modelPath + "': cannot serialise");
@@ -199,7 +199,7 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
   }
   for (const std::string &pass : disabled)
     hash.update("disable:" + pass);
-  hash.update("cpu:" + cpu + (deterministic ? ":deterministic" : ""));
+  hash.update("target:" + target + ":cpu:" + cpu + (deterministic ? ":deterministic" : ""));
   if (profile)
     hash.update("profile");
   hash.update(compilerIdentity());
@@ -275,7 +275,8 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   if (!disabled)
     return disabled.takeError();
   auto key = cacheKey(*model, options.model, name, options.foldBatchNorm, *specialize,
-                      *inputShapes, *disabled, options.cpu, options.deterministic,
+                      *inputShapes, *disabled, options.target, options.cpu,
+                      options.deterministic,
                       options.profile);
   if (!key)
     return key.takeError();
@@ -295,6 +296,7 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   compile.specialize = *specialize;
   compile.inputShapes = *inputShapes;
   compile.disabledPasses = *disabled;
+  compile.target = options.target;
   compile.cpu = options.cpu;
   compile.deterministic = options.deterministic;
   auto result = compileModel(compile);

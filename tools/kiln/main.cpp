@@ -16,6 +16,7 @@
 
 #include "tools/kiln/Commands.h"
 
+#include "codegen/Backend.h"
 #include "lib/Driver/Compiler.h"
 #include "lib/Import/JsonModel.h"
 #include "lib/Import/ModelLoader.h"
@@ -60,9 +61,10 @@ static int compileCommand(const std::string &model, const std::string &outDir,
                           bool foldBatchNorm, bool embedWeights,
                           const std::vector<std::string> &specialize,
                           const std::vector<std::string> &inputShapes,
-                          const std::string &disable, const std::string &cpu,
-                          bool deterministic) {
+                          const std::string &disable, const std::string &target,
+                          const std::string &cpu, bool deterministic) {
   CompileOptions options;
+  options.target = target;
   options.cpu = cpu;
   options.deterministic = deterministic;
   auto disabled = parseDisabledPasses(disable);
@@ -180,6 +182,9 @@ int main(int argc, char **argv) {
                       "scalar) for dynamic dimensions, seq(2x3,4x3) for a sequence, "
                       "opt(2x3) or none for an optional");
   compile->add_flag("--embed-weights", embed, "Also write <name>.weights.S embedding the weights, and Model::createEmbedded()");
+  std::string target = "cpu";
+  compile->add_option("--target", target, "Backend: cpu (C++ source for the CPU)")
+      ->check(CLI::IsMember(backendNames()));
   std::string cpu = "native";
   compile->add_option("--cpu", cpu,
                       "Target of the generated C++: native (this machine), x86-64-v4 "
@@ -210,6 +215,8 @@ int main(int argc, char **argv) {
                      "in the first data directory (auto: inputs of at most 16 elements); "
                      "the compiled model rejects other values");
   runCmd->add_flag("--no-fold-batch-norm", runNoFoldBn, "Keep batch normalisation as its own kernel");
+  runCmd->add_option("--target", run.target, "Backend, as for compile")
+      ->check(CLI::IsMember(backendNames()));
   runCmd->add_option("--cpu", run.cpu, "Target, as for compile; the build uses the matching -march")
       ->check(CLI::IsMember(knownCpuTargets()));
   runCmd->add_flag("--deterministic", run.deterministic, "As for compile");
@@ -244,7 +251,7 @@ int main(int argc, char **argv) {
   try {
     if (*compile)
       return compileCommand(model, outDir, name, report, emitMlir, !noFoldBn, embed,
-                            specialize, inputShapes, disable, cpu, deterministic);
+                            specialize, inputShapes, disable, target, cpu, deterministic);
     if (*runCmd) {
       run.foldBatchNorm = !runNoFoldBn;
       return runCommand(run);

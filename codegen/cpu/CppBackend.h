@@ -1,4 +1,4 @@
-//===- CppEmitter.h - kiln dialect -> C++ source ----------------*- C++ -*-===//
+//===- CppBackend.h - The CPU backend: C++ source of a model ----*- C++ -*-===//
 //
 // Emits a compiled model as a header, a C++ source file and a weights file.
 // The source has one function per distinct kernel (structurally identical
@@ -7,8 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef CODEGEN_CPPEMITTER_H
-#define CODEGEN_CPPEMITTER_H
+#ifndef CODEGEN_CPU_CPPBACKEND_H
+#define CODEGEN_CPU_CPPBACKEND_H
+
+#include "codegen/kernel/Target.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -30,11 +32,10 @@ struct CppEmitOptions {
   /// Share arena space between buffers whose lifetimes do not overlap
   /// (`--disable=memplan` clears it: every buffer gets its own space).
   bool reuseMemory = true;
-  /// `--cpu` target, named in the generated source's ISA check, and the
-  /// floats per vector of its micro-kernel (vectorWidthForCpu); 0 leaves
-  /// contractions on plain loops.
-  std::string cpu = "generic";
-  int64_t vectorWidth = 0;
+  /// The CPU: its `--cpu` name goes into the generated source's ISA check,
+  /// its vector width sizes the micro-kernel (0 leaves contractions on plain
+  /// loops).
+  TargetDescription target;
 };
 
 struct CppArtifacts {
@@ -73,4 +74,4 @@ std::string sanitizeIdentifier(const std::string &name);
 
 } // namespace kiln
 
-#endif // CODEGEN_CPPEMITTER_H
+#endif // CODEGEN_CPU_CPPBACKEND_H

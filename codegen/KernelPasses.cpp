@@ -1,0 +1,103 @@
+//===- KernelPasses.cpp - kiln-opt entry points into code generation ------===//
+//
+// Two passes that let lit test the code generator in pieces:
+//
+//   --kiln-lower-to-kernels   lowers every graph op whose family has a
+//                             lowering into a kernel function of the module
+//                             and tags the op with `kiln.kernel = @name`
+//   --kiln-print-kernels-cpp  prints each kernel function as the CPU
+//                             backend's C++ to stdout
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KernelPasses.h"
+#include "codegen/MicroKernelPlan.h"
+#include "codegen/cpu/KernelPrinter.h"
+#include "codegen/lowering/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+struct LowerToKernelsPass : PassWrapper<LowerToKernelsPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(LowerToKernelsPass)
+  LowerToKernelsPass() = default;
+  LowerToKernelsPass(const LowerToKernelsPass &other) : PassWrapper(other) {}
+
+  StringRef getArgument() const final { return "kiln-lower-to-kernels"; }
+  StringRef getDescription() const final {
+    return "Lower graph ops to kernel functions (the kernel-level form)";
+  }
+  void getDependentDialects(DialectRegistry &registry) const final {
+    registry.insert<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
+                    scf::SCFDialect>();
+  }
+  Option<std::string> cpu{*this, "cpu", llvm::cl::desc("Target CPU (as kiln --cpu)"),
+                          llvm::cl::init("generic")};
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    TargetDescription target = cpuTarget(cpu);
+    SmallVector<Operation *> graphOps;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (!isKernel(f))
+        f.walk([&](Operation *op) {
+          if (op->getParentOp() == f.getOperation() && op->getDialect() &&
+              op->getDialect()->getNamespace() == "kiln")
+            graphOps.push_back(op);
+        });
+    int64_t n = 0;
+    for (Operation *op : graphOps) {
+      std::string name = "k" + std::to_string(n) + "_" + op->getName().stripDialect().str();
+      auto kernel = lowerToKernel(op, target, module, name);
+      if (failed(kernel))
+        return signalPassFailure();
+      if (!*kernel)
+        continue;
+      ++n;
+      op->setAttr(kKernelAttr, FlatSymbolRefAttr::get(kernel->getSymNameAttr()));
+    }
+  }
+};
+
+struct PrintKernelsCppPass : PassWrapper<PrintKernelsCppPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(PrintKernelsCppPass)
+  StringRef getArgument() const final { return "kiln-print-kernels-cpp"; }
+  StringRef getDescription() const final {
+    return "Print each kernel function as C++ (the CPU backend) to stdout";
+  }
+  void runOnOperation() override {
+    for (auto f : getOperation().getOps<func::FuncOp>()) {
+      if (!isKernel(f))
+        continue;
+      PrintedKernel printed;
+      if (failed(printKernel(f, printed)))
+        return signalPassFailure();
+      llvm::outs() << "void " << f.getSymName() << "(" << printed.params << ") {\n";
+      StringRef body = printed.body;
+      while (!body.empty()) {
+        auto [line, rest] = body.split('\n');
+        llvm::outs() << "  " << line << "\n";
+        body = rest;
+      }
+      llvm::outs() << "}\n";
+    }
+  }
+};
+
+} // namespace
+
+void registerKernelPasses() {
+  PassRegistration<LowerToKernelsPass>();
+  PassRegistration<PrintKernelsCppPass>();
+}
+
+} // namespace kiln

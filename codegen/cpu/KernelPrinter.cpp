@@ -1,0 +1,649 @@
+//===- KernelPrinter.cpp - The kernel form -> one C++ function ------------===//
+//
+// Printing is two steps: decide which values print inline (pure, one use in
+// the same block, and for loads no write in between), then walk the body
+// printing statements. `scf.parallel` becomes a ThreadPool::parallelFor
+// whose lambda takes __restrict copies of the buffers it uses (captured by
+// reference, the parameters lose __restrict and the loops their vectors).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/KernelPrinter.h"
+#include "codegen/cpu/CppText.h"
+#include "codegen/kernel/KernelForm.h"
+#include "codegen/lowering/ElementwiseMath.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <climits>
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+// C++ operator precedence (smaller binds tighter).
+enum Prec {
+  kAtom = 0,
+  kPostfix = 2,
+  kUnary = 3,
+  kMul = 5,
+  kAdd = 6,
+  kShift = 7,
+  kRel = 9,
+  kEq = 10,
+  kBitAnd = 11,
+  kBitXor = 12,
+  kBitOr = 13,
+  kAnd = 14,
+  kOr = 15,
+  kCond = 16,
+};
+
+struct Expr {
+  std::string text;
+  int prec = kAtom;
+};
+
+/// Ops whose C++ form names an operand more than once: their operands must
+/// be variables, not inline expressions.
+bool repeatsOperands(Operation *op) {
+  if (isa<arith::MaximumFOp, arith::MinimumFOp>(op))
+    return true;
+  if (auto cmp = dyn_cast<arith::CmpFOp>(op))
+    return cmp.getPredicate() == arith::CmpFPredicate::ONE ||
+           cmp.getPredicate() == arith::CmpFPredicate::UEQ;
+  return false;
+}
+
+/// Whether C++ expression `e` needs no parentheses anywhere: a name,
+/// subscripts of one, or a parenthesised whole.
+bool isPrimary(const std::string &e) {
+  if (e.size() > 1 && e.front() == '(' && e.back() == ')') {
+    int depth = 0;
+    for (size_t i = 0; i < e.size(); ++i) {
+      depth += e[i] == '(' ? 1 : e[i] == ')' ? -1 : 0;
+      if (depth == 0 && i + 1 < e.size())
+        return false;
+    }
+    return true;
+  }
+  return llvm::all_of(e, [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '[' || ch == ']';
+  });
+}
+
+bool isExpressionOp(Operation *op) {
+  return op->getNumResults() == 1 && op->getNumRegions() == 0 &&
+         (isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) ||
+          isa<memref::LoadOp, UnrealizedConversionCastOp>(op));
+}
+
+class Printer {
+public:
+  Printer(func::FuncOp f, PrintedKernel &out) : f(f), out(out) {}
+
+  /// Prints the pure ops of `block` with its arguments named `args`;
+  /// temporaries are called `ev<N>` to stay clear of the caller's names.
+  FailureOr<ScalarCpp> scalar(Block &block, Value result, ArrayRef<std::string> args) {
+    valuePrefix = "ev";
+    for (auto [arg, name] : llvm::zip(block.getArguments(), args)) {
+      names[arg] = isPrimary(name) ? name : "(" + name + ")";
+    }
+    for (Operation &op : block)
+      decideInline(&op);
+    printBlock(block);
+    ScalarCpp sc;
+    sc.value = operand(result, kCond);
+    if (failed(status))
+      return failure();
+    StringRef text = c.text;
+    while (!text.empty()) {
+      auto [line, rest] = text.split('\n');
+      sc.statements.push_back(line.trim().str());
+      text = rest;
+    }
+    return sc;
+  }
+
+  LogicalResult run() {
+    int64_t numInputs = numKernelInputs(f);
+    for (BlockArgument arg : f.getArguments()) {
+      bool input = arg.getArgNumber() < numInputs;
+      unsigned i = input ? arg.getArgNumber() : arg.getArgNumber() - numInputs;
+      std::string name = (input ? "in" : "out") + str(i);
+      names[arg] = name;
+      Type elt = cast<MemRefType>(arg.getType()).getElementType();
+      auto t = cType(elt);
+      if (failed(t))
+        return f.emitError("kernel parameter of element type ") << elt
+               << " has no C++ type";
+      params.push_back((input ? "const " : "") + *t + " *__restrict " + name);
+      if (arg.use_empty())
+        c.line("(void)" + name + ";");
+    }
+    f.walk([&](Operation *op) { decideInline(op); });
+    printBlock(f.getBody().front());
+    if (failed(status))
+      return failure();
+    if (out.usesPool)
+      params.insert(params.begin(), "kiln::ThreadPool &pool");
+    out.params = llvm::join(params, ", ");
+    out.body = c.text;
+    return success();
+  }
+
+private:
+  func::FuncOp f;
+  PrintedKernel &out;
+  Code c;
+  LogicalResult status = success();
+  SmallVector<std::string> params;
+  llvm::DenseMap<Value, std::string> names;
+  llvm::DenseSet<Operation *> inlined;
+  int nextValue = 0, nextArray = 0, loopDepth = 0;
+  std::string valuePrefix = "v";
+
+  void fail(Operation *op, const Twine &why) {
+    if (succeeded(status))
+      op->emitOpError(why);
+    status = failure();
+  }
+
+  std::string type(Type t) {
+    auto ct = cType(t);
+    return succeeded(ct) ? *ct : "void";
+  }
+  /// Unsigned C++ type of the width of integer type `t`.
+  std::string unsignedType(Type t) {
+    if (t.isIndex())
+      return "uint64_t";
+    if (t.isInteger(1))
+      return "bool";
+    return "uint" + str(t.getIntOrFloatBitWidth()) + "_t";
+  }
+
+  void decideInline(Operation *op) {
+    if (!isExpressionOp(op))
+      return;
+    if (isa<arith::ConstantOp>(op)) {
+      inlined.insert(op);
+      return;
+    }
+    Value v = op->getResult(0);
+    if (!v.hasOneUse())
+      return;
+    Operation *user = *v.getUsers().begin();
+    if (user->getBlock() != op->getBlock() || repeatsOperands(user))
+      return;
+    if (isa<memref::LoadOp>(op))
+      for (Operation *it = op->getNextNode(); it != user; it = it->getNextNode())
+        if (!isMemoryEffectFree(it) && !isa<memref::LoadOp>(it))
+          return;
+    inlined.insert(op);
+  }
+
+  // --- Expressions -----------------------------------------------------
+
+  Expr expr(Value v) {
+    if (auto it = names.find(v); it != names.end())
+      return {it->second, kAtom};
+    Operation *def = v.getDefiningOp();
+    if (!def || !inlined.count(def)) {
+      fail(def ? def : f.getOperation(), "value used before it is printed");
+      return {"0", kAtom};
+    }
+    return opExpr(def);
+  }
+  /// `v` parenthesised unless it binds at least as tightly as `maxPrec`.
+  std::string operand(Value v, int maxPrec) {
+    Expr e = expr(v);
+    return e.prec > maxPrec ? "(" + e.text + ")" : e.text;
+  }
+  Expr binary(Value a, const char *op, Value b, int prec) {
+    return {operand(a, prec) + " " + op + " " + operand(b, prec - 1), prec};
+  }
+  Expr call(const std::string &fn, ValueRange args) {
+    std::string s = fn + "(";
+    for (auto [i, a] : llvm::enumerate(args))
+      s += (i ? ", " : "") + operand(a, kCond);
+    return {s + ")", kPostfix};
+  }
+  Expr castTo(const std::string &t, const std::string &e) {
+    return {"static_cast<" + t + ">(" + e + ")", kPostfix};
+  }
+  Expr castTo(Type t, Value v) { return castTo(type(t), operand(v, kCond)); }
+  Expr asUnsigned(Value v) { return castTo(unsignedType(v.getType()), operand(v, kCond)); }
+  /// Narrow integer arithmetic promotes to int in C++: cast the result back.
+  Expr wrapNarrow(Type t, Expr e) {
+    if (t.isIndex() || t.getIntOrFloatBitWidth() >= 32)
+      return e;
+    return castTo(type(t), e.text);
+  }
+
+  Expr constant(arith::ConstantOp op) {
+    Attribute attr = op.getValue();
+    Type t = op.getType();
+    if (auto fa = dyn_cast<FloatAttr>(attr)) {
+      std::string text = floatLiteral(fa.getValueAsDouble(), type(t));
+      return {text, text[0] == '-' ? kUnary : text[0] == 's' ? kPostfix : kAtom};
+    }
+    auto ia = cast<IntegerAttr>(attr);
+    if (t.isInteger(1))
+      return {ia.getValue().isZero() ? "false" : "true", kAtom};
+    int64_t v = t.isIndex() ? ia.getInt() : ia.getValue().getSExtValue();
+    if (v == INT64_MIN)
+      return {"INT64_MIN", kAtom};
+    return {str(v), v < 0 ? kUnary : kAtom};
+  }
+
+  Expr cmpf(arith::CmpFOp op) {
+    using P = arith::CmpFPredicate;
+    Value a = op.getLhs(), b = op.getRhs();
+    auto notOf = [&](const char *o) {
+      return Expr{"!(" + binary(a, o, b, kRel).text + ")", kUnary};
+    };
+    switch (op.getPredicate()) {
+    case P::OEQ: return binary(a, "==", b, kEq);
+    case P::UNE: return binary(a, "!=", b, kEq);
+    case P::OLT: return binary(a, "<", b, kRel);
+    case P::OLE: return binary(a, "<=", b, kRel);
+    case P::OGT: return binary(a, ">", b, kRel);
+    case P::OGE: return binary(a, ">=", b, kRel);
+    case P::ULT: return notOf(">=");
+    case P::ULE: return notOf(">");
+    case P::UGT: return notOf("<=");
+    case P::UGE: return notOf("<");
+    case P::ONE:
+      return {operand(a, kRel) + " < " + operand(b, kRel) + " || " + operand(a, kRel) + " > " +
+                  operand(b, kRel), kOr};
+    case P::UEQ:
+      return {"!(" + operand(a, kRel) + " < " + operand(b, kRel) + " || " + operand(a, kRel) +
+                  " > " + operand(b, kRel) + ")", kUnary};
+    case P::UNO:
+      if (a == b)
+        return call("std::isnan", a);
+      return {call("std::isnan", a).text + " || " + call("std::isnan", b).text, kOr};
+    case P::ORD:
+      if (a == b)
+        return {"!" + call("std::isnan", a).text, kUnary};
+      return {"!" + call("std::isnan", a).text + " && !" + call("std::isnan", b).text, kAnd};
+    case P::AlwaysTrue: return {"true", kAtom};
+    case P::AlwaysFalse: return {"false", kAtom};
+    }
+    return {"false", kAtom};
+  }
+
+  Expr cmpi(arith::CmpIOp op) {
+    using P = arith::CmpIPredicate;
+    Value a = op.getLhs(), b = op.getRhs();
+    auto uns = [&](const char *o, int prec) {
+      return Expr{asUnsigned(a).text + " " + o + " " + asUnsigned(b).text, prec};
+    };
+    switch (op.getPredicate()) {
+    case P::eq: return binary(a, "==", b, kEq);
+    case P::ne: return binary(a, "!=", b, kEq);
+    case P::slt: return binary(a, "<", b, kRel);
+    case P::sle: return binary(a, "<=", b, kRel);
+    case P::sgt: return binary(a, ">", b, kRel);
+    case P::sge: return binary(a, ">=", b, kRel);
+    case P::ult: return uns("<", kRel);
+    case P::ule: return uns("<=", kRel);
+    case P::ugt: return uns(">", kRel);
+    case P::uge: return uns(">=", kRel);
+    }
+    return {"false", kAtom};
+  }
+
+  /// The C++ function of a math op on float/double.
+  std::string mathFunction(Operation *op) {
+    bool f32 = op->getResult(0).getType().isF32();
+    return llvm::TypeSwitch<Operation *, std::string>(op)
+        .Case<math::ExpOp>([&](auto) { return f32 ? "kiln::vm::exp" : "std::exp"; })
+        .Case<math::ErfOp>([&](auto) { return f32 ? "kiln::vm::erf" : "std::erf"; })
+        .Case<math::TanhOp>([&](auto) { return f32 ? "kiln::vm::tanh" : "std::tanh"; })
+        .Case<math::SqrtOp>([&](auto) { return "std::sqrt"; })
+        .Case<math::LogOp>([&](auto) { return "std::log"; })
+        .Case<math::Log1pOp>([&](auto) { return "std::log1p"; })
+        .Case<math::Log2Op>([&](auto) { return "std::log2"; })
+        .Case<math::Log10Op>([&](auto) { return "std::log10"; })
+        .Case<math::ExpM1Op>([&](auto) { return "std::expm1"; })
+        .Case<math::Exp2Op>([&](auto) { return "std::exp2"; })
+        .Case<math::SinOp>([&](auto) { return "std::sin"; })
+        .Case<math::CosOp>([&](auto) { return "std::cos"; })
+        .Case<math::TanOp>([&](auto) { return "std::tan"; })
+        .Case<math::AsinOp>([&](auto) { return "std::asin"; })
+        .Case<math::AcosOp>([&](auto) { return "std::acos"; })
+        .Case<math::AtanOp>([&](auto) { return "std::atan"; })
+        .Case<math::Atan2Op>([&](auto) { return "std::atan2"; })
+        .Case<math::SinhOp>([&](auto) { return "std::sinh"; })
+        .Case<math::CoshOp>([&](auto) { return "std::cosh"; })
+        .Case<math::AsinhOp>([&](auto) { return "std::asinh"; })
+        .Case<math::AcoshOp>([&](auto) { return "std::acosh"; })
+        .Case<math::AtanhOp>([&](auto) { return "std::atanh"; })
+        .Case<math::CeilOp>([&](auto) { return "std::ceil"; })
+        .Case<math::FloorOp>([&](auto) { return "std::floor"; })
+        .Case<math::TruncOp>([&](auto) { return "std::trunc"; })
+        .Case<math::RoundOp>([&](auto) { return "std::round"; })
+        // The default rounding mode rounds half to even.
+        .Case<math::RoundEvenOp>([&](auto) { return "std::nearbyint"; })
+        .Case<math::AbsFOp>([&](auto) { return "std::fabs"; })
+        .Case<math::PowFOp>([&](auto) { return "std::pow"; })
+        .Case<math::FmaOp>([&](auto) { return "std::fma"; })
+        .Case<math::CbrtOp>([&](auto) { return "std::cbrt"; })
+        .Case<math::CopySignOp>([&](auto) { return "std::copysign"; })
+        .Case<math::AbsIOp>([&](auto) { return "std::abs"; })
+        .Default([&](Operation *) { return std::string(); });
+  }
+
+  Expr opExpr(Operation *op) {
+    Type rt = op->getResult(0).getType();
+    auto v = [&](unsigned i) { return op->getOperand(i); };
+    auto arith2 = [&](const char *o, int prec) {
+      return wrapNarrow(rt, binary(v(0), o, v(1), prec));
+    };
+    auto unsignedBinary = [&](const char *o) {
+      return castTo(type(rt), asUnsigned(v(0)).text + " " + o + " " + asUnsigned(v(1)).text);
+    };
+    auto minmax = [&](const char *fn, bool u) {
+      if (!u)
+        return Expr{std::string(fn) + "<" + type(rt) + ">(" + operand(v(0), kCond) + ", " +
+                        operand(v(1), kCond) + ")", kPostfix};
+      return castTo(type(rt), std::string(fn) + "<" + unsignedType(rt) + ">(" +
+                                  asUnsigned(v(0)).text + ", " + asUnsigned(v(1)).text + ")");
+    };
+    return llvm::TypeSwitch<Operation *, Expr>(op)
+        .Case<arith::ConstantOp>([&](auto o) { return constant(o); })
+        .Case<arith::AddFOp>([&](auto) { return binary(v(0), "+", v(1), kAdd); })
+        .Case<arith::SubFOp>([&](auto) { return binary(v(0), "-", v(1), kAdd); })
+        .Case<arith::MulFOp>([&](auto) { return binary(v(0), "*", v(1), kMul); })
+        .Case<arith::DivFOp>([&](auto) { return binary(v(0), "/", v(1), kMul); })
+        .Case<arith::RemFOp>([&](auto) { return call("std::fmod", op->getOperands()); })
+        .Case<arith::NegFOp>([&](auto) {
+          std::string x = operand(v(0), kUnary);
+          return Expr{"-" + (x[0] == '-' ? "(" + x + ")" : x), kUnary};
+        })
+        .Case<arith::AddIOp>([&](auto) { return arith2("+", kAdd); })
+        .Case<arith::SubIOp>([&](auto) { return arith2("-", kAdd); })
+        .Case<arith::MulIOp>([&](auto) { return arith2("*", kMul); })
+        .Case<arith::DivSIOp>([&](auto) { return arith2("/", kMul); })
+        .Case<arith::RemSIOp>([&](auto) { return arith2("%", kMul); })
+        .Case<arith::DivUIOp>([&](auto) { return unsignedBinary("/"); })
+        .Case<arith::RemUIOp>([&](auto) { return unsignedBinary("%"); })
+        .Case<arith::ShLIOp>([&](auto) { return castTo(type(rt), binary(v(0), "<<", v(1), kShift).text); })
+        .Case<arith::ShRSIOp>([&](auto) { return wrapNarrow(rt, binary(v(0), ">>", v(1), kShift)); })
+        .Case<arith::ShRUIOp>([&](auto) {
+          return castTo(type(rt), asUnsigned(v(0)).text + " >> " + operand(v(1), kShift - 1));
+        })
+        .Case<arith::AndIOp>([&](auto) {
+          return rt.isInteger(1) ? binary(v(0), "&&", v(1), kAnd)
+                                 : wrapNarrow(rt, binary(v(0), "&", v(1), kBitAnd));
+        })
+        .Case<arith::OrIOp>([&](auto) {
+          return rt.isInteger(1) ? binary(v(0), "||", v(1), kOr)
+                                 : wrapNarrow(rt, binary(v(0), "|", v(1), kBitOr));
+        })
+        .Case<arith::XOrIOp>([&](auto) {
+          if (rt.isInteger(1)) {
+            auto isTrue = [](Value x) {
+              auto c = x.getDefiningOp<arith::ConstantOp>();
+              return c && cast<IntegerAttr>(c.getValue()).getValue().isOne();
+            };
+            if (isTrue(v(1)))
+              return Expr{"!" + operand(v(0), kUnary), kUnary};
+            return binary(v(0), "!=", v(1), kEq);
+          }
+          return wrapNarrow(rt, binary(v(0), "^", v(1), kBitXor));
+        })
+        .Case<arith::MaxSIOp>([&](auto) { return minmax("std::max", false); })
+        .Case<arith::MinSIOp>([&](auto) { return minmax("std::min", false); })
+        .Case<arith::MaxUIOp>([&](auto) { return minmax("std::max", true); })
+        .Case<arith::MinUIOp>([&](auto) { return minmax("std::min", true); })
+        .Case<arith::MaximumFOp, arith::MinimumFOp>([&](auto) {
+          // NaN-propagating, as ONNX Max/Min are.
+          const char *o = isa<arith::MaximumFOp>(op) ? " > " : " < ";
+          std::string a = operand(v(0), kAtom), b = operand(v(1), kAtom);
+          return Expr{"(" + a + o + b + " || " + a + " != " + a + ") ? " + a + " : " + b, kCond};
+        })
+        .Case<arith::MaxNumFOp>([&](auto) { return call("std::fmax", op->getOperands()); })
+        .Case<arith::MinNumFOp>([&](auto) { return call("std::fmin", op->getOperands()); })
+        .Case<arith::CmpFOp>([&](auto o) { return cmpf(o); })
+        .Case<arith::CmpIOp>([&](auto o) { return cmpi(o); })
+        .Case<arith::SelectOp>([&](auto) {
+          return Expr{operand(v(0), kOr) + " ? " + operand(v(1), kOr) + " : " +
+                          operand(v(2), kCond), kCond};
+        })
+        .Case<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp, arith::FPToSIOp, arith::ExtSIOp,
+              arith::TruncIOp, arith::IndexCastOp>([&](auto) { return castTo(rt, v(0)); })
+        .Case<arith::UIToFPOp, arith::ExtUIOp, arith::IndexCastUIOp>([&](auto) {
+          return castTo(type(rt), asUnsigned(v(0)).text);
+        })
+        .Case<arith::FPToUIOp>([&](auto) {
+          return castTo(type(rt), castTo(unsignedType(rt), operand(v(0), kCond)).text);
+        })
+        .Case<arith::BitcastOp>([&](auto) {
+          return Expr{"__builtin_bit_cast(" + type(rt) + ", " + operand(v(0), kCond) + ")",
+                      kPostfix};
+        })
+        .Case<UnrealizedConversionCastOp>([&](auto) { return castTo(rt, v(0)); })
+        .Case<memref::LoadOp>([&](auto o) {
+          return Expr{access(o.getMemRef(), o.getIndices()), kPostfix};
+        })
+        .Default([&](Operation *) {
+          if (isa<math::MathDialect>(op->getDialect())) {
+            std::string fn = mathFunction(op);
+            if (!fn.empty())
+              return call(fn, op->getOperands());
+          }
+          fail(op, "has no C++ form in the kernel printer");
+          return Expr{"0", kAtom};
+        });
+  }
+
+  /// `buffer[i]`, with multi-dimensional indices linearised.
+  std::string access(Value buffer, ValueRange indices) {
+    auto type = cast<MemRefType>(buffer.getType());
+    std::string base = names.lookup(buffer);
+    if (base.empty()) {
+      fail(f, "memref without a name");
+      return "0";
+    }
+    if (indices.size() == 1)
+      return base + "[" + operand(indices[0], kCond) + "]";
+    SmallVector<int64_t> strides(type.getRank(), 1);
+    for (int64_t d = type.getRank() - 2; d >= 0; --d)
+      strides[d] = strides[d + 1] * type.getDimSize(d + 1);
+    std::string e;
+    for (auto [i, idx] : llvm::enumerate(indices)) {
+      std::string term = operand(idx, strides[i] == 1 ? kAdd - 1 : kMul);
+      if (strides[i] != 1)
+        term += " * " + str(strides[i]);
+      e += (e.empty() ? "" : " + ") + term;
+    }
+    return base + "[" + (e.empty() ? "0" : e) + "]";
+  }
+
+  // --- Statements ------------------------------------------------------
+
+  void printBlock(Block &block) {
+    for (Operation &op : block) {
+      if (failed(status))
+        return;
+      printOp(&op);
+    }
+  }
+
+  std::string newValue() { return valuePrefix + str(nextValue++); }
+
+  void printOp(Operation *op) {
+    if (inlined.count(op) || isa<func::ReturnOp, scf::YieldOp, scf::ReduceOp>(op))
+      return;
+    if (isExpressionOp(op)) {
+      if (op->use_empty())
+        return;
+      Value r = op->getResult(0);
+      std::string name = newValue();
+      c.line("const " + type(r.getType()) + " " + name + " = " + opExpr(op).text + ";");
+      names[r] = name;
+      return;
+    }
+    llvm::TypeSwitch<Operation *>(op)
+        .Case<memref::StoreOp>([&](auto o) {
+          c.line(access(o.getMemRef(), o.getIndices()) + " = " +
+                 operand(o.getValueToStore(), kCond) + ";");
+        })
+        .Case<memref::AllocaOp>([&](auto o) {
+          MemRefType t = o.getType();
+          std::string name = "t" + str(nextArray++);
+          if (!t.hasStaticShape())
+            return fail(op, "local arrays must have a static shape");
+          c.line(type(t.getElementType()) + " " + name + "[" + str(t.getNumElements()) + "];");
+          names[o.getResult()] = name;
+        })
+        .Case<scf::ForOp>([&](auto o) { printFor(o); })
+        .Case<scf::ParallelOp>([&](auto o) { printParallel(o); })
+        .Case<scf::IfOp>([&](auto o) { printIf(o); })
+        .Default([&](Operation *) { fail(op, "has no C++ form in the kernel printer"); });
+  }
+
+  /// Assigns the operands of `yield` to `targets` (through temporaries when
+  /// several, as later targets may be read by earlier values).
+  void assignYield(Operation *yield, ArrayRef<std::string> targets) {
+    if (targets.size() == 1) {
+      if (expr(yield->getOperand(0)).text != targets[0])
+        c.line(targets[0] + " = " + operand(yield->getOperand(0), kCond) + ";");
+      return;
+    }
+    SmallVector<std::string> temps;
+    for (Value v : yield->getOperands()) {
+      temps.push_back(newValue());
+      c.line("const " + type(v.getType()) + " " + temps.back() + " = " + operand(v, kCond) + ";");
+    }
+    for (auto [t, tmp] : llvm::zip(targets, temps))
+      c.line(t + " = " + tmp + ";");
+  }
+
+  void printFor(scf::ForOp o) {
+    SmallVector<std::string> accs;
+    for (auto [init, arg, res] :
+         llvm::zip(o.getInitArgs(), o.getRegionIterArgs(), o.getResults())) {
+      std::string name = "a" + str(nextValue++);
+      c.line(type(arg.getType()) + " " + name + " = " + operand(init, kCond) + ";");
+      names[arg] = name;
+      names[res] = name;
+      accs.push_back(name);
+    }
+    std::string iv = "i" + str(loopDepth);
+    names[o.getInductionVar()] = iv;
+    auto stepConst = o.getStep().template getDefiningOp<arith::ConstantOp>();
+    bool unit = stepConst && cast<IntegerAttr>(stepConst.getValue()).getInt() == 1;
+    c.open("for (int64_t " + iv + " = " + operand(o.getLowerBound(), kCond) + "; " + iv +
+           " < " + operand(o.getUpperBound(), kRel - 1) + "; " +
+           (unit ? "++" + iv : iv + " += " + operand(o.getStep(), kCond)) + ")");
+    ++loopDepth;
+    printBlock(*o.getBody());
+    if (!accs.empty())
+      assignYield(o.getBody()->getTerminator(), accs);
+    --loopDepth;
+    c.close();
+  }
+
+  void printParallel(scf::ParallelOp o) {
+    if (o.getNumLoops() != 1 || o.getNumReductions() != 0)
+      return fail(o, "only one-dimensional parallel loops without reductions print as C++");
+    auto isConst = [](Value v, int64_t want) {
+      auto cst = v.getDefiningOp<arith::ConstantOp>();
+      return cst && cast<IntegerAttr>(cst.getValue()).getInt() == want;
+    };
+    if (!isConst(o.getLowerBound()[0], 0) || !isConst(o.getStep()[0], 1))
+      return fail(o, "parallel loops must start at 0 with step 1");
+    out.usesPool = true;
+    c.open("pool.parallelFor(" + operand(o.getUpperBound()[0], kCond) +
+           ", [&](int64_t begin, int64_t end)");
+    // Buffers used inside, re-declared __restrict in the lambda.
+    llvm::SetVector<BlockArgument> used;
+    o.walk([&](Operation *inner) {
+      for (Value v : inner->getOperands())
+        if (auto arg = dyn_cast<BlockArgument>(v); arg && arg.getOwner() == &f.getBody().front())
+          used.insert(arg);
+    });
+    llvm::DenseMap<Value, std::string> saved;
+    int64_t numInputs = numKernelInputs(f);
+    for (BlockArgument arg : used) {
+      bool input = arg.getArgNumber() < numInputs;
+      std::string local = (input ? "r" : "w") +
+                          str(input ? arg.getArgNumber() : arg.getArgNumber() - numInputs);
+      Type elt = cast<MemRefType>(arg.getType()).getElementType();
+      c.line(std::string(input ? "const " : "") + type(elt) + " *__restrict " + local + " = " +
+             names[arg] + ";");
+      saved[arg] = names[arg];
+      names[arg] = local;
+    }
+    std::string iv = "p" + str(loopDepth);
+    names[o.getInductionVars()[0]] = iv;
+    c.open("for (int64_t " + iv + " = begin; " + iv + " < end; ++" + iv + ")");
+    ++loopDepth;
+    printBlock(*o.getBody());
+    --loopDepth;
+    c.close();
+    c.close(");");
+    for (auto &[v, name] : saved)
+      names[v] = name;
+  }
+
+  void printIf(scf::IfOp o) {
+    SmallVector<std::string> results;
+    for (Value r : o.getResults()) {
+      std::string name = newValue();
+      c.line(type(r.getType()) + " " + name + ";");
+      names[r] = name;
+      results.push_back(name);
+    }
+    c.open("if (" + operand(o.getCondition(), kCond) + ")");
+    printBlock(o.getThenRegion().front());
+    if (!results.empty())
+      assignYield(o.getThenRegion().front().getTerminator(), results);
+    if (!o.getElseRegion().empty()) {
+      c.close();
+      c.open("else");
+      printBlock(o.getElseRegion().front());
+      if (!results.empty())
+        assignYield(o.getElseRegion().front().getTerminator(), results);
+    }
+    c.close();
+  }
+};
+
+} // namespace
+
+LogicalResult printKernel(func::FuncOp kernel, PrintedKernel &out) {
+  return Printer(kernel, out).run();
+}
+
+FailureOr<ScalarCpp> elementwiseCpp(Operation *op, ArrayRef<std::string> args) {
+  MLIRContext *ctx = op->getContext();
+  loadKernelDialects(ctx);
+  OwningOpRef<ModuleOp> scratch = ModuleOp::create(op->getLoc());
+  OpBuilder b(ctx);
+  SmallVector<Type> types;
+  for (Value v : op->getOperands())
+    types.push_back(computeType(getElementTypeOrSelf(v.getType())));
+  b.setInsertionPointToEnd(scratch->getBody());
+  auto f = b.create<func::FuncOp>(op->getLoc(), "scalar", b.getFunctionType(types, {}));
+  Block *block = f.addEntryBlock();
+  b.setInsertionPointToStart(block);
+  auto value = buildElementwise(b, op, block->getArguments());
+  if (failed(value))
+    return failure();
+  // The return is the value's use, so that it prints inline.
+  b.create<func::ReturnOp>(op->getLoc(), *value);
+  PrintedKernel unused;
+  return Printer(f, unused).scalar(*block, *value, args);
+}
+
+} // namespace kiln

@@ -1,0 +1,47 @@
+//===- KernelPrinter.h - The kernel form -> one C++ function ----*- C++ -*-===//
+//
+// The CPU backend's only view of a kernel: it prints the kernel form's
+// `scf`/`arith`/`math`/`memref` ops as C++ statements, and knows nothing of
+// the graph op the kernel came from. Single-use pure values print inline as
+// expressions, so the output reads like hand-written loops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CODEGEN_CPU_KERNELPRINTER_H
+#define CODEGEN_CPU_KERNELPRINTER_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct PrintedKernel {
+  /// Parameter list: the thread pool when the kernel has parallel loops,
+  /// then `const T *__restrict in<i>` and `T *__restrict out<i>`.
+  std::string params;
+  /// The statements of the function body (not indented).
+  std::string body;
+  bool usesPool = false;
+};
+
+/// Prints kernel function `kernel` (KernelForm.h). Ops outside the kernel
+/// form fail with a diagnostic.
+mlir::LogicalResult printKernel(mlir::func::FuncOp kernel, PrintedKernel &out);
+
+/// C++ of elementwise graph op `op` applied to operands given as C++
+/// expressions `args` (they may be repeated): statements that declare
+/// temporaries, then the value. The maths is the kernel form's
+/// (buildElementwise), printed as kernels are; this lets the printers of
+/// families not yet in the kernel form evaluate fused elementwise chains.
+struct ScalarCpp {
+  std::vector<std::string> statements;
+  std::string value;
+};
+mlir::FailureOr<ScalarCpp> elementwiseCpp(mlir::Operation *op,
+                                          llvm::ArrayRef<std::string> args);
+
+} // namespace kiln
+
+#endif // CODEGEN_CPU_KERNELPRINTER_H

@@ -1,0 +1,152 @@
+//===- KernelForm.cpp - Building and comparing kernels --------------------===//
+
+#include "codegen/kernel/KernelForm.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/OperationSupport.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+void loadKernelDialects(MLIRContext *ctx) {
+  ctx->loadDialect<arith::ArithDialect, func::FuncDialect, math::MathDialect,
+                   memref::MemRefDialect, scf::SCFDialect>();
+}
+
+bool isKernel(func::FuncOp f) { return f->hasAttr(kKernelAttr); }
+
+int64_t numKernelInputs(func::FuncOp f) {
+  auto n = f->getAttrOfType<IntegerAttr>(kNumInputsAttr);
+  return n ? n.getInt() : 0;
+}
+
+Type computeType(Type t) {
+  if (t.isF16())
+    return Float32Type::get(t.getContext());
+  if (auto i = dyn_cast<IntegerType>(t); i && !i.isSignless())
+    return IntegerType::get(t.getContext(), i.getWidth());
+  return t;
+}
+
+static MemRefType flatBuffer(Type tensor) {
+  auto shaped = cast<ShapedType>(tensor);
+  return MemRefType::get({shaped.getNumElements()}, shaped.getElementType());
+}
+
+KernelBuilder::KernelBuilder(Operation *op, ModuleOp kernels, StringRef name)
+    : b(op->getContext()), loc(op->getLoc()) {
+  SmallVector<Type> params;
+  for (Type t : op->getOperandTypes())
+    params.push_back(flatBuffer(t));
+  for (Type t : op->getResultTypes())
+    params.push_back(flatBuffer(t));
+  numInputs = op->getNumOperands();
+  b.setInsertionPointToEnd(kernels.getBody());
+  func = b.create<func::FuncOp>(loc, name, b.getFunctionType(params, {}));
+  func->setAttr(kKernelAttr, b.getStringAttr(op->getName().stripDialect()));
+  func->setAttr(kNumInputsAttr, b.getI64IntegerAttr(numInputs));
+  func.setPrivate();
+  b.setInsertionPointToStart(func.addEntryBlock());
+}
+
+Value KernelBuilder::index(int64_t v) {
+  return b.create<arith::ConstantIndexOp>(loc, v);
+}
+
+Value KernelBuilder::add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+
+Value KernelBuilder::mul(Value x, int64_t c) {
+  return c == 1 ? x : b.create<arith::MulIOp>(loc, x, index(c)).getResult();
+}
+
+Value KernelBuilder::linear(ArrayRef<Value> vars, ArrayRef<int64_t> strides, int64_t base) {
+  Value sum;
+  for (auto [v, s] : llvm::zip(vars, strides)) {
+    if (s == 0)
+      continue;
+    Value term = mul(v, s);
+    sum = sum ? add(sum, term) : term;
+  }
+  if (base || !sum)
+    sum = sum ? add(sum, index(base)) : index(base);
+  return sum;
+}
+
+Value KernelBuilder::load(Value buffer, Value at) {
+  Type elt = cast<MemRefType>(buffer.getType()).getElementType();
+  Value v = b.create<memref::LoadOp>(loc, buffer, at);
+  Type ct = computeType(elt);
+  if (ct == elt)
+    return v;
+  if (elt.isF16())
+    return b.create<arith::ExtFOp>(loc, ct, v);
+  return b.create<UnrealizedConversionCastOp>(loc, ct, v).getResult(0);
+}
+
+void KernelBuilder::store(Value v, Value buffer, Value at) {
+  Type elt = cast<MemRefType>(buffer.getType()).getElementType();
+  if (v.getType() != elt) {
+    if (elt.isF16())
+      v = b.create<arith::TruncFOp>(loc, elt, v);
+    else
+      v = b.create<UnrealizedConversionCastOp>(loc, elt, v).getResult(0);
+  }
+  b.create<memref::StoreOp>(loc, v, buffer, at);
+}
+
+void KernelBuilder::loop(Value lb, Value ub, int64_t step, function_ref<void(Value)> body) {
+  auto forOp = b.create<scf::ForOp>(loc, lb, ub, index(step));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forOp.getBody());
+  body(forOp.getInductionVar());
+}
+
+void KernelBuilder::loopNest(ArrayRef<int64_t> dims, function_ref<void(ArrayRef<Value>)> body) {
+  SmallVector<Value> vars;
+  std::function<void(size_t)> level = [&](size_t d) {
+    if (d == dims.size())
+      return body(vars);
+    loop(dims[d], [&](Value iv) {
+      vars.push_back(iv);
+      level(d + 1);
+      vars.pop_back();
+    });
+  };
+  level(0);
+}
+
+void KernelBuilder::parallel(int64_t n, function_ref<void(Value)> body) {
+  auto par = b.create<scf::ParallelOp>(loc, ValueRange{index(0)}, ValueRange{index(n)},
+                                       ValueRange{index(1)});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(par.getBody());
+  body(par.getInductionVars()[0]);
+}
+
+func::FuncOp KernelBuilder::finish() {
+  b.create<func::ReturnOp>(loc);
+  return func;
+}
+
+llvm::hash_code kernelHash(func::FuncOp f) {
+  llvm::hash_code h = llvm::hash_value(f.getFunctionType().getAsOpaquePointer());
+  f.getBody().walk([&](Operation *op) {
+    h = llvm::hash_combine(
+        h, OperationEquivalence::computeHash(op, OperationEquivalence::ignoreHashValue,
+                                             OperationEquivalence::ignoreHashValue,
+                                             OperationEquivalence::IgnoreLocations));
+  });
+  return h;
+}
+
+bool sameKernel(func::FuncOp a, func::FuncOp b) {
+  return a.getFunctionType() == b.getFunctionType() &&
+         OperationEquivalence::isRegionEquivalentTo(&a.getBody(), &b.getBody(),
+                                                    OperationEquivalence::IgnoreLocations);
+}
+
+} // namespace kiln

@@ -1,0 +1,107 @@
+//===- KernelForm.h - The kernel-level form between graph and backend -*- C++ -*-===//
+//
+// Every kernel is a `func.func` in a kernel module:
+//
+//   func.func @k3_relu(%in0: memref<802816xf32>, %out0: memref<802816xf32>)
+//       attributes {kiln.kernel = "relu", kiln.num_inputs = 1 : i64}
+//
+// Parameters are the graph op's operands then its results, as flat
+// (one-dimensional) memrefs of their element types: index maps are explicit
+// `arith` index arithmetic, so every backend sees the same addressing. The
+// body uses upstream `scf`, `arith`, `math` and `memref`:
+//
+//   scf.for       a sequential loop (iter_args carry reductions)
+//   scf.parallel  a loop whose iterations the backend may run concurrently
+//                 (the CPU backend splits it across its thread pool)
+//   memref.alloca a small local array (a tile of intermediates)
+//
+// Unsigned tensors are loaded and stored through
+// `builtin.unrealized_conversion_cast` to signless integers; half floats are
+// extended to f32 on load and truncated on store (the maths runs in f32).
+// The function's location is the graph op's, so backends can name the ONNX
+// nodes a kernel came from.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CODEGEN_KERNEL_KERNELFORM_H
+#define CODEGEN_KERNEL_KERNELFORM_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace kiln {
+
+/// Attribute names on kernel functions.
+inline constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
+inline constexpr llvm::StringLiteral kNumInputsAttr = "kiln.num_inputs";
+
+/// Loads the dialects the kernel form uses into `ctx`.
+void loadKernelDialects(mlir::MLIRContext *ctx);
+
+/// Whether `f` is a kernel function, and how many of its parameters are
+/// inputs (the rest are outputs).
+bool isKernel(mlir::func::FuncOp f);
+int64_t numKernelInputs(mlir::func::FuncOp f);
+
+/// The type the kernel form computes in for tensor element type `t`: f16
+/// widens to f32, unsigned and signed integers become signless.
+mlir::Type computeType(mlir::Type t);
+
+/// Builds one kernel function. The builder's insertion point is in the
+/// body; helpers create index constants, loops, and typed loads and stores.
+class KernelBuilder {
+public:
+  /// Starts `@name` in `kernels` with parameters for `op`'s operands and
+  /// results.
+  KernelBuilder(mlir::Operation *op, mlir::ModuleOp kernels, llvm::StringRef name);
+
+  mlir::func::FuncOp kernel() { return func; }
+  mlir::OpBuilder b;
+  mlir::Location loc;
+
+  mlir::Value in(unsigned i) { return func.getArgument(i); }
+  mlir::Value out(unsigned i = 0) { return func.getArgument(numInputs + i); }
+
+  mlir::Value index(int64_t v);
+  mlir::Value add(mlir::Value a, mlir::Value b);
+  mlir::Value mul(mlir::Value a, int64_t c);
+  /// sum_i vars[i] * strides[i] + base (terms with stride 0 omitted).
+  mlir::Value linear(llvm::ArrayRef<mlir::Value> vars, llvm::ArrayRef<int64_t> strides,
+                     int64_t base = 0);
+
+  /// Element `at` of `buffer` in its compute type (see computeType).
+  mlir::Value load(mlir::Value buffer, mlir::Value at);
+  /// Stores `v` (in the compute type) into `buffer` at `at`.
+  void store(mlir::Value v, mlir::Value buffer, mlir::Value at);
+
+  /// for (iv = lb; iv < ub; iv += step) body(iv); the builder is back after
+  /// the loop when it returns.
+  void loop(mlir::Value lb, mlir::Value ub, int64_t step,
+            llvm::function_ref<void(mlir::Value)> body);
+  void loop(int64_t ub, llvm::function_ref<void(mlir::Value)> body) {
+    loop(index(0), index(ub), 1, body);
+  }
+  /// Nested loops over `dims` (outermost first).
+  void loopNest(llvm::ArrayRef<int64_t> dims,
+                llvm::function_ref<void(llvm::ArrayRef<mlir::Value>)> body);
+  /// A loop over [0, n) whose iterations may run concurrently.
+  void parallel(int64_t n, llvm::function_ref<void(mlir::Value)> body);
+
+  /// Ends the body with `func.return`.
+  mlir::func::FuncOp finish();
+
+private:
+  mlir::func::FuncOp func;
+  unsigned numInputs;
+};
+
+/// Structural identity of kernels: the same parameter types and the same
+/// body, op for op, attributes and constants included (locations and names
+/// ignored). Backends emit one function per class.
+llvm::hash_code kernelHash(mlir::func::FuncOp f);
+bool sameKernel(mlir::func::FuncOp a, mlir::func::FuncOp b);
+
+} // namespace kiln
+
+#endif // CODEGEN_KERNEL_KERNELFORM_H

@@ -1,0 +1,187 @@
+//===- Elementwise.cpp - Elementwise graph ops -> kernel loops ------------===//
+//
+// Unary, binary (broadcasting), where, cast, clip and pointwise ops become
+// one loop nest over the result; a fused chain becomes tiles of the
+// innermost dimension in which each body op is its own loop over a small
+// local array. That keeps ops the C++ compiler vectorises vectorised next to
+// library calls it cannot, while the intermediates stay in L1. The maths of
+// each op comes from ElementwiseMath.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/lowering/ElementwiseMath.h"
+#include "codegen/lowering/Lowering.h"
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+ArrayRef<int64_t> shapeOf(Value v) { return cast<ShapedType>(v.getType()).getShape(); }
+
+SmallVector<int64_t> contiguousStrides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/// Strides of `operand` indexed by the dims of a broadcast result `out`.
+SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> operand, ArrayRef<int64_t> out) {
+  SmallVector<int64_t> own = contiguousStrides(operand), s(out.size(), 0);
+  size_t lead = out.size() - operand.size();
+  for (size_t d = lead; d < out.size(); ++d)
+    if (operand[d - lead] != 1 || out[d] == 1)
+      s[d] = own[d - lead];
+  return s;
+}
+
+/// The iteration space of a broadcast: result dims with unit dims dropped
+/// and adjacent dims merged where every operand walks them contiguously, so
+/// loops are as few and as long as possible. strides[i] is operand i's (the
+/// result's last).
+struct BroadcastSpace {
+  SmallVector<int64_t> dims;
+  SmallVector<SmallVector<int64_t>> strides;
+
+  BroadcastSpace(ValueRange operands, Value result) {
+    ArrayRef<int64_t> out = shapeOf(result);
+    SmallVector<SmallVector<int64_t>> full;
+    for (Value v : operands)
+      full.push_back(broadcastStrides(shapeOf(v), out));
+    full.push_back(contiguousStrides(out));
+    strides.resize(full.size());
+    for (size_t d = 0; d < out.size(); ++d) {
+      if (out[d] == 1)
+        continue;
+      bool merge = !dims.empty();
+      for (size_t k = 0; merge && k < full.size(); ++k)
+        merge = strides[k].back() == full[k][d] * out[d];
+      if (merge) {
+        dims.back() *= out[d];
+        for (size_t k = 0; k < full.size(); ++k)
+          strides[k].back() = full[k][d];
+      } else {
+        dims.push_back(out[d]);
+        for (size_t k = 0; k < full.size(); ++k)
+          strides[k].push_back(full[k][d]);
+      }
+    }
+  }
+};
+
+/// One loop nest: out[idx] = op(in0[idx0], in1[idx1], ...).
+func::FuncOp lowerSingle(Operation *op, KernelBuilder &k, LogicalResult &result) {
+  BroadcastSpace space(op->getOperands(), op->getResult(0));
+  k.loopNest(space.dims, [&](ArrayRef<Value> vars) {
+    SmallVector<Value> args;
+    for (unsigned i = 0; i < op->getNumOperands(); ++i)
+      args.push_back(k.load(k.in(i), k.linear(vars, space.strides[i])));
+    auto v = buildElementwise(k.b, op, args);
+    if (failed(v)) {
+      result = failure();
+      return;
+    }
+    k.store(*v, k.out(), k.linear(vars, space.strides.back()));
+  });
+  int64_t n = cast<ShapedType>(op->getResult(0).getType()).getNumElements();
+  k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(n));
+  return k.finish();
+}
+
+func::FuncOp lowerFused(FusedElementwiseOp o, const TargetDescription &target,
+                        KernelBuilder &k, LogicalResult &result) {
+  Block &body = o.getBody().front();
+  Value yielded = body.getTerminator()->getOperand(0);
+  BroadcastSpace space(o.getInputs(), o.getOutput());
+  if (space.dims.empty()) {
+    // One element: every (unit) dimension was dropped.
+    space.dims.push_back(1);
+    for (auto &s : space.strides)
+      s.assign(1, 0);
+  }
+  int64_t numel = cast<ShapedType>(o.getType()).getNumElements();
+  int64_t inner = space.dims.back(), tile = std::min(target.elementwiseTile, inner);
+  ArrayRef<int64_t> outer = ArrayRef<int64_t>(space.dims).drop_back();
+
+  auto emitTile = [&](ArrayRef<Value> outerVars) {
+    k.loop(k.index(0), k.index(inner), tile, [&](Value j0) {
+      Value count = k.index(tile);
+      if (inner % tile)
+        count = k.b.create<arith::MinSIOp>(
+            k.loc, count, k.b.create<arith::SubIOp>(k.loc, k.index(inner), j0));
+      // Where each body value lives: an input read through its broadcast
+      // index, or a local array of the tile.
+      llvm::DenseMap<Value, Value> local;
+      for (Operation &inner : body.without_terminator()) {
+        bool last = inner.getResult(0) == yielded;
+        Value array;
+        if (!last)
+          array = k.b.create<memref::AllocaOp>(
+              k.loc, MemRefType::get({tile}, computeType(getElementTypeOrSelf(
+                                                 inner.getResult(0).getType()))));
+        k.loop(k.index(0), count, 1, [&](Value j) {
+          SmallVector<Value> vars(outerVars);
+          vars.push_back(k.add(j0, j));
+          SmallVector<Value> args;
+          for (Value v : inner.getOperands()) {
+            if (auto arg = dyn_cast<BlockArgument>(v))
+              args.push_back(k.load(k.in(arg.getArgNumber()),
+                                    k.linear(vars, space.strides[arg.getArgNumber()])));
+            else
+              args.push_back(k.load(local.lookup(v), j));
+          }
+          auto v = buildElementwise(k.b, &inner, args);
+          if (failed(v)) {
+            result = failure();
+            return;
+          }
+          if (last)
+            k.store(*v, k.out(), k.linear(vars, space.strides.back()));
+          else
+            k.store(*v, array, j);
+        });
+        if (!last)
+          local[inner.getResult(0)] = array;
+      }
+    });
+  };
+
+  // Large results split their outermost dimension across the pool.
+  bool parallel = numel >= target.minParallelElements && !outer.empty() && outer[0] >= 2;
+  if (parallel) {
+    k.parallel(outer[0], [&](Value p0) {
+      k.loopNest(outer.drop_front(), [&](ArrayRef<Value> rest) {
+        SmallVector<Value> vars{p0};
+        vars.append(rest.begin(), rest.end());
+        emitTile(vars);
+      });
+    });
+  } else {
+    k.loopNest(outer, emitTile);
+  }
+  int64_t ops = std::distance(body.without_terminator().begin(),
+                              body.without_terminator().end());
+  k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(numel * ops));
+  return k.finish();
+}
+
+} // namespace
+
+FailureOr<func::FuncOp> lowerElementwise(Operation *op, const TargetDescription &target,
+                                         KernelBuilder &k) {
+  LogicalResult result = success();
+  func::FuncOp f = isa<FusedElementwiseOp>(op)
+                       ? lowerFused(cast<FusedElementwiseOp>(op), target, k, result)
+                       : lowerSingle(op, k, result);
+  if (failed(result))
+    return failure();
+  return f;
+}
+
+} // namespace kiln

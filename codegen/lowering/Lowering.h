@@ -1,0 +1,36 @@
+//===- Lowering.h - Graph ops -> the kernel form ----------------*- C++ -*-===//
+//
+// One entry point per op family (one file each under codegen/lowering/);
+// lowerToKernel picks the family by the op's category. See
+// codegen/kernel/KernelForm.h for the form itself.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CODEGEN_LOWERING_LOWERING_H
+#define CODEGEN_LOWERING_LOWERING_H
+
+#include "codegen/kernel/KernelForm.h"
+#include "codegen/kernel/Target.h"
+
+namespace kiln {
+
+/// Lowers graph op `op` to a kernel function `@name` appended to `kernels`.
+/// Returns a null function when the op's family has no lowering yet (the
+/// backend then falls back to its own printer for it); fails with a
+/// diagnostic on `op` when the op cannot be lowered at all.
+mlir::FailureOr<mlir::func::FuncOp> lowerToKernel(mlir::Operation *op,
+                                                  const TargetDescription &target,
+                                                  mlir::ModuleOp kernels,
+                                                  llvm::StringRef name);
+
+/// Attribute on kernel functions: floating-point operations per call.
+inline constexpr llvm::StringLiteral kFlopsAttr = "kiln.flops";
+
+// Op families.
+mlir::FailureOr<mlir::func::FuncOp> lowerElementwise(mlir::Operation *op,
+                                                     const TargetDescription &target,
+                                                     KernelBuilder &k);
+
+} // namespace kiln
+
+#endif // CODEGEN_LOWERING_LOWERING_H
