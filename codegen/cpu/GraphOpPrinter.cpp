@@ -155,10 +155,6 @@ public:
               ReduceL1Op, ReduceL2Op, ReduceSumSquareOp, ReduceLogSumOp,
               ReduceLogSumExpOp>([&](auto o) { return printReduce(o); })
         .Case<ArgReduceOp>([&](auto o) { return printArgReduce(o); })
-        .Case<ExpandOp>([&](auto o) { return printExpand(o); })
-        .Case<TileOp>([&](auto o) { return printTile(o); })
-        .Case<PadOp>([&](auto o) { return printPad(o); })
-        .Case<TriluOp>([&](auto o) { return printTrilu(o); })
         .Case<CumSumOp>([&](auto o) { return printCumSum(o); })
         .Case<HardmaxOp>([&](auto o) { return printHardmax(o); })
         .Case<GatherElementsOp>([&](auto o) { return printGatherElements(o); })
@@ -171,10 +167,6 @@ public:
         .Case<ScatterNDOp>([&](auto o) { return printScatterND(o); })
         .Case<MaxPoolOp>([&](auto o) { return printMaxPool(o); })
         .Case<GlobalAveragePoolOp>([&](auto o) { return printGlobalAvgPool(o); })
-        .Case<TransposeOp>([&](auto o) { return printTranspose(o); })
-        .Case<SliceOp>([&](auto o) { return printSlice(o); })
-        .Case<ConcatOp>([&](auto o) { return printConcat(o); })
-        .Case<SplitOp>([&](auto o) { return printSplit(o); })
         .Case<GatherOp>([&](auto o) { return printGather(o); })
         .Default([&](Operation *o) {
           return o->emitOpError("has no C++ code generator");
@@ -1969,100 +1961,6 @@ private:
     return success();
   }
 
-  LogicalResult printTranspose(TransposeOp o) {
-    ArrayRef<int64_t> x = shapeOf(o.getInput());
-    SmallVector<int64_t> dims(shapeOf(o.getOutput()));
-    SmallVector<int64_t> xs = contiguousStrides(x), inStr;
-    for (int64_t p : o.getPerm())
-      inStr.push_back(xs[p]);
-    SmallVector<SmallVector<int64_t>> strides = {inStr, contiguousStrides(dims)};
-    coalesce(dims, strides);
-    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
-      c.line("out0[" + offsetExpr(vars, strides[1]) + "] = in0[" +
-             offsetExpr(vars, strides[0]) + "];");
-    });
-    return success();
-  }
-
-  LogicalResult printSlice(SliceOp o) {
-    ArrayRef<int64_t> x = shapeOf(o.getInput());
-    SmallVector<int64_t> dims(shapeOf(o.getOutput()));
-    if (product(dims) == 0)
-      return success();
-    SmallVector<int64_t> xs = contiguousStrides(x), inStr;
-    int64_t base = 0;
-    for (size_t d = 0; d < x.size(); ++d) {
-      base += o.getStarts()[d] * xs[d];
-      inStr.push_back(o.getSteps()[d] * xs[d]);
-    }
-    SmallVector<SmallVector<int64_t>> strides = {inStr, contiguousStrides(dims)};
-    coalesce(dims, strides);
-    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
-      c.line("out0[" + offsetExpr(vars, strides[1]) + "] = in0[" +
-             offsetExpr(vars, strides[0], base) + "];");
-    });
-    return success();
-  }
-
-  /// Copies blocks between one tensor and its piece along `axis` of another.
-  void copyBlocks(ArrayRef<int64_t> whole, int64_t axis, int64_t pieceLen,
-                  int64_t pieceStart, const std::string &src,
-                  const std::string &dst, bool intoWhole, const std::string &t) {
-    int64_t outer = product(whole.take_front(axis));
-    int64_t inner = product(whole.drop_front(axis + 1));
-    int64_t block = pieceLen * inner, wholeRow = whole[axis] * inner;
-    if (block == 0)
-      return;
-    std::string wholeOff = "o * " + str(wholeRow) + " + " + str(pieceStart * inner);
-    std::string pieceOff = "o * " + str(block);
-    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
-    c.line("std::memcpy(" + dst + " + " + (intoWhole ? wholeOff : pieceOff) + ", " +
-           src + " + " + (intoWhole ? pieceOff : wholeOff) + ", " + str(block) +
-           " * sizeof(" + t + "));");
-    c.close();
-  }
-
-  LogicalResult printConcat(ConcatOp o) {
-    ArrayRef<int64_t> y = shapeOf(o.getOutput());
-    int64_t start = 0, axis = o.getAxis();
-    int64_t outer = product(y.take_front(axis)), inner = product(y.drop_front(axis + 1));
-    if (outer > 1 && numel(o.getOutput()) >= (int64_t(1) << 16)) {
-      // Large concats (channels-last fire modules) are split across the pool
-      // by outer row; each row is written whole by one thread.
-      k.usesPool = true;
-      c.open("pool.parallelFor(" + str(outer) + ", [&](int64_t begin, int64_t end)");
-      c.open("for (int64_t o = begin; o < end; ++o)");
-      for (auto [i, v] : llvm::enumerate(o.getInputs())) {
-        int64_t block = shapeOf(v)[axis] * inner;
-        if (block)
-          c.line("std::memcpy(out0 + o * " + str(y[axis] * inner) + " + " +
-                 str(start * inner) + ", " + in(i) + " + o * " + str(block) + ", " +
-                 str(block) + " * sizeof(" + type(v) + "));");
-        start += shapeOf(v)[axis];
-      }
-      c.close();
-      c.close(");");
-      return success();
-    }
-    for (auto [i, v] : llvm::enumerate(o.getInputs())) {
-      int64_t len = shapeOf(v)[axis];
-      copyBlocks(y, axis, len, start, in(i), "out0", true, type(v));
-      start += len;
-    }
-    return success();
-  }
-
-  LogicalResult printSplit(SplitOp o) {
-    ArrayRef<int64_t> x = shapeOf(o.getInput());
-    int64_t start = 0, axis = o.getAxis();
-    for (auto [i, v] : llvm::enumerate(o.getOutputs())) {
-      int64_t len = shapeOf(v)[axis];
-      copyBlocks(x, axis, len, start, "in0", out(i), false, type(v));
-      start += len;
-    }
-    return success();
-  }
-
   LogicalResult printGather(GatherOp o) {
     ArrayRef<int64_t> x = shapeOf(o.getData());
     int64_t axis = o.getAxis(), len = x[axis];
@@ -2084,81 +1982,6 @@ private:
     c.close();
     c.close();
     c.line("return true;");
-    return success();
-  }
-
-  LogicalResult printExpand(ExpandOp o) {
-    SmallVector<int64_t> dims(shapeOf(o.getOutput()));
-    SmallVector<SmallVector<int64_t>> strides = {
-        broadcastStrides(shapeOf(o.getInput()), dims), contiguousStrides(dims)};
-    coalesce(dims, strides);
-    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
-      c.line("out0[" + offsetExpr(vars, strides[1]) + "] = in0[" +
-             offsetExpr(vars, strides[0]) + "];");
-    });
-    return success();
-  }
-
-  LogicalResult printTile(TileOp o) {
-    ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());
-    if (product(y) == 0)
-      return success();
-    SmallVector<int64_t> xs = contiguousStrides(x), ys = contiguousStrides(y);
-    loopNest(c, y, [&](ArrayRef<std::string> vars) {
-      std::string src;
-      for (size_t d = 0; d < x.size(); ++d)
-        src += (d ? " + " : "") + std::string("(") + vars[d] + " % " + str(x[d]) +
-               ") * " + str(xs[d]);
-      c.line("out0[" + offsetExpr(vars, ys) + "] = in0[" + (src.empty() ? "0" : src) + "];");
-    });
-    return success();
-  }
-
-  LogicalResult printPad(PadOp o) {
-    ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());
-    ArrayRef<int64_t> pads = o.getPads();
-    std::string t = type(o.getInput());
-    if (product(y) == 0)
-      return success();
-    SmallVector<int64_t> xs = contiguousStrides(x), ys = contiguousStrides(y);
-    std::string value = isFloat(o.getInput())
-                            ? floatLiteral(o.getValue().convertToDouble(), t)
-                            : "static_cast<" + t + ">(" +
-                                  floatLiteral(o.getValue().convertToDouble(), "double") + ")";
-    loopNest(c, y, [&](ArrayRef<std::string> vars) {
-      c.line("bool inside = true;");
-      c.line("int64_t src = 0;");
-      for (size_t d = 0; d < x.size(); ++d) {
-        std::string v = "s" + str(d);
-        c.line("int64_t " + v + " = " + vars[d] + " - " + str(pads[d]) + ";");
-        if (o.getMode() == "constant")
-          c.line("if (" + v + " < 0 || " + v + " >= " + str(x[d]) + ") inside = false;");
-        else if (o.getMode() == "edge")
-          c.line(v + " = " + v + " < 0 ? 0 : (" + v + " >= " + str(x[d]) + " ? " +
-                 str(x[d] - 1) + " : " + v + ");");
-        else
-          c.line(v + " = " + v + " < 0 ? -" + v + " : (" + v + " >= " + str(x[d]) + " ? " +
-                 str(2 * x[d] - 2) + " - " + v + " : " + v + ");");
-        c.line("src += " + v + " * " + str(xs[d]) + ";");
-      }
-      c.line("out0[" + offsetExpr(vars, ys) + "] = inside ? in0[src] : " + value + ";");
-    });
-    return success();
-  }
-
-  LogicalResult printTrilu(TriluOp o) {
-    ArrayRef<int64_t> s = shapeOf(o.getInput());
-    int64_t rows = s[s.size() - 2], cols = s.back();
-    int64_t batches = product(s.drop_back(2));
-    std::string keep = o.getUpper() ? "j - i >= " + str(o.getK()) : "j - i <= " + str(o.getK());
-    c.open("for (int64_t b = 0; b < " + str(batches) + "; ++b)");
-    c.open("for (int64_t i = 0; i < " + str(rows) + "; ++i)");
-    c.open("for (int64_t j = 0; j < " + str(cols) + "; ++j)");
-    c.line("const int64_t p = (b * " + str(rows) + " + i) * " + str(cols) + " + j;");
-    c.line("out0[p] = (" + keep + ") ? in0[p] : " + type(o.getInput()) + "(0);");
-    c.close();
-    c.close();
-    c.close();
     return success();
   }
 

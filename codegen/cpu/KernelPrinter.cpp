@@ -61,21 +61,31 @@ bool repeatsOperands(Operation *op) {
   return false;
 }
 
-/// Whether C++ expression `e` needs no parentheses anywhere: a name,
-/// subscripts of one, or a parenthesised whole.
+/// Whether C++ expression `e` needs no parentheses anywhere: a name with
+/// optional subscripts (`acc[p][j]`, `in0[i * 4 + j]`), or a parenthesised
+/// whole.
 bool isPrimary(const std::string &e) {
-  if (e.size() > 1 && e.front() == '(' && e.back() == ')') {
-    int depth = 0;
-    for (size_t i = 0; i < e.size(); ++i) {
-      depth += e[i] == '(' ? 1 : e[i] == ')' ? -1 : 0;
-      if (depth == 0 && i + 1 < e.size())
-        return false;
-    }
-    return true;
+  if (e.empty())
+    return false;
+  bool parenthesised = e.front() == '(';
+  size_t i = 0;
+  if (!parenthesised)
+    while (i < e.size() && (std::isalnum(static_cast<unsigned char>(e[i])) || e[i] == '_'))
+      ++i;
+  if (!parenthesised && i == 0)
+    return false;
+  // What follows: bracketed (or, for a parenthesised whole, one
+  // parenthesised) groups only.
+  int depth = 0;
+  for (; i < e.size(); ++i) {
+    char ch = e[i];
+    if (depth == 0 && ch != (parenthesised ? '(' : '['))
+      return false;
+    depth += (ch == '(' || ch == '[') ? 1 : (ch == ')' || ch == ']') ? -1 : 0;
+    if (parenthesised && depth == 0)
+      return i + 1 == e.size();
   }
-  return llvm::all_of(e, [](char ch) {
-    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '[' || ch == ']';
-  });
+  return depth == 0;
 }
 
 bool isExpressionOp(Operation *op) {
@@ -505,6 +515,25 @@ private:
           c.line(type(t.getElementType()) + " " + name + "[" + str(t.getNumElements()) + "];");
           names[o.getResult()] = name;
         })
+        .Case<memref::SubViewOp>([&](auto o) {
+          // A contiguous piece of a flat buffer: printed as a pointer.
+          if (o.getMixedOffsets().size() != 1)
+            return fail(op, "only subviews of flat buffers print as C++");
+          OpFoldResult off = o.getMixedOffsets()[0];
+          std::string base = names.lookup(o.getSource());
+          std::string offset;
+          if (auto v = dyn_cast<Value>(off))
+            offset = operand(v, kAdd);
+          else
+            offset = str(cast<IntegerAttr>(cast<Attribute>(off)).getInt());
+          names[o.getResult()] = offset == "0" ? base : base + " + " + offset;
+        })
+        .Case<memref::CopyOp>([&](auto o) {
+          auto t = cast<MemRefType>(o.getTarget().getType());
+          c.line("std::memcpy(" + names.lookup(o.getTarget()) + ", " +
+                 names.lookup(o.getSource()) + ", " + str(t.getNumElements()) + " * sizeof(" +
+                 type(t.getElementType()) + "));");
+        })
         .Case<scf::ForOp>([&](auto o) { printFor(o); })
         .Case<scf::ParallelOp>([&](auto o) { printParallel(o); })
         .Case<scf::IfOp>([&](auto o) { printIf(o); })
@@ -574,7 +603,11 @@ private:
     });
     llvm::DenseMap<Value, std::string> saved;
     int64_t numInputs = numKernelInputs(f);
-    for (BlockArgument arg : used) {
+    SmallVector<BlockArgument> ordered(used.begin(), used.end());
+    llvm::sort(ordered, [](BlockArgument a, BlockArgument b) {
+      return a.getArgNumber() < b.getArgNumber();
+    });
+    for (BlockArgument arg : ordered) {
       bool input = arg.getArgNumber() < numInputs;
       std::string local = (input ? "r" : "w") +
                           str(input ? arg.getArgNumber() : arg.getArgNumber() - numInputs);

@@ -98,6 +98,22 @@ void KernelBuilder::store(Value v, Value buffer, Value at) {
   b.create<memref::StoreOp>(loc, v, buffer, at);
 }
 
+void KernelBuilder::copy(Value src, Value srcAt, Value dst, Value dstAt, int64_t n) {
+  auto view = [&](Value buffer, Value at) {
+    return b.create<memref::SubViewOp>(loc, buffer, ArrayRef<OpFoldResult>{at},
+                                       ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
+                                       ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  };
+  b.create<memref::CopyOp>(loc, view(src, srcAt), view(dst, dstAt));
+}
+
+Value KernelBuilder::constant(Type elt, double v) {
+  Type t = computeType(elt);
+  if (auto f = dyn_cast<FloatType>(t))
+    return b.create<arith::ConstantOp>(loc, b.getFloatAttr(f, v));
+  return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(t, static_cast<int64_t>(v)));
+}
+
 void KernelBuilder::loop(Value lb, Value ub, int64_t step, function_ref<void(Value)> body) {
   auto forOp = b.create<scf::ForOp>(loc, lb, ub, index(step));
   OpBuilder::InsertionGuard guard(b);

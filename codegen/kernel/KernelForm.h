@@ -75,6 +75,13 @@ public:
   /// Stores `v` (in the compute type) into `buffer` at `at`.
   void store(mlir::Value v, mlir::Value buffer, mlir::Value at);
 
+  /// Copies `n` contiguous elements from `src` at `srcAt` to `dst` at
+  /// `dstAt` (a memref.copy between subviews).
+  void copy(mlir::Value src, mlir::Value srcAt, mlir::Value dst, mlir::Value dstAt, int64_t n);
+
+  /// A scalar constant `v` of the compute type of element type `elt`.
+  mlir::Value constant(mlir::Type elt, double v);
+
   /// for (iv = lb; iv < ub; iv += step) body(iv); the builder is back after
   /// the loop when it returns.
   void loop(mlir::Value lb, mlir::Value ub, int64_t step,

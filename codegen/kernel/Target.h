@@ -37,6 +37,8 @@ struct TargetDescription {
   int64_t elementwiseTile = 256;
   /// Elementwise results at least this large split across the thread pool.
   int64_t minParallelElements = 1 << 14;
+  /// Copies (concat) of at least this many elements split across the pool.
+  int64_t minParallelCopyElements = 1 << 16;
   /// Longest row a fused row kernel keeps on the stack (two rows live).
   int64_t maxFusedRow = 8192;
 };

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/lowering/ElementwiseMath.h"
+#include "codegen/lowering/IndexMaps.h"
 #include "codegen/lowering/Lowering.h"
 
 #include "dialects/Kiln/KilnOps.h"
@@ -22,62 +23,9 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-ArrayRef<int64_t> shapeOf(Value v) { return cast<ShapedType>(v.getType()).getShape(); }
-
-SmallVector<int64_t> contiguousStrides(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> s(shape.size(), 1);
-  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
-    s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
-
-/// Strides of `operand` indexed by the dims of a broadcast result `out`.
-SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> operand, ArrayRef<int64_t> out) {
-  SmallVector<int64_t> own = contiguousStrides(operand), s(out.size(), 0);
-  size_t lead = out.size() - operand.size();
-  for (size_t d = lead; d < out.size(); ++d)
-    if (operand[d - lead] != 1 || out[d] == 1)
-      s[d] = own[d - lead];
-  return s;
-}
-
-/// The iteration space of a broadcast: result dims with unit dims dropped
-/// and adjacent dims merged where every operand walks them contiguously, so
-/// loops are as few and as long as possible. strides[i] is operand i's (the
-/// result's last).
-struct BroadcastSpace {
-  SmallVector<int64_t> dims;
-  SmallVector<SmallVector<int64_t>> strides;
-
-  BroadcastSpace(ValueRange operands, Value result) {
-    ArrayRef<int64_t> out = shapeOf(result);
-    SmallVector<SmallVector<int64_t>> full;
-    for (Value v : operands)
-      full.push_back(broadcastStrides(shapeOf(v), out));
-    full.push_back(contiguousStrides(out));
-    strides.resize(full.size());
-    for (size_t d = 0; d < out.size(); ++d) {
-      if (out[d] == 1)
-        continue;
-      bool merge = !dims.empty();
-      for (size_t k = 0; merge && k < full.size(); ++k)
-        merge = strides[k].back() == full[k][d] * out[d];
-      if (merge) {
-        dims.back() *= out[d];
-        for (size_t k = 0; k < full.size(); ++k)
-          strides[k].back() = full[k][d];
-      } else {
-        dims.push_back(out[d]);
-        for (size_t k = 0; k < full.size(); ++k)
-          strides[k].push_back(full[k][d]);
-      }
-    }
-  }
-};
-
 /// One loop nest: out[idx] = op(in0[idx0], in1[idx1], ...).
 func::FuncOp lowerSingle(Operation *op, KernelBuilder &k, LogicalResult &result) {
-  BroadcastSpace space(op->getOperands(), op->getResult(0));
+  LoopSpace space = LoopSpace::broadcast(op->getOperands(), op->getResult(0));
   k.loopNest(space.dims, [&](ArrayRef<Value> vars) {
     SmallVector<Value> args;
     for (unsigned i = 0; i < op->getNumOperands(); ++i)
@@ -98,7 +46,7 @@ func::FuncOp lowerFused(FusedElementwiseOp o, const TargetDescription &target,
                         KernelBuilder &k, LogicalResult &result) {
   Block &body = o.getBody().front();
   Value yielded = body.getTerminator()->getOperand(0);
-  BroadcastSpace space(o.getInputs(), o.getOutput());
+  LoopSpace space = LoopSpace::broadcast(o.getInputs(), o.getOutput());
   if (space.dims.empty()) {
     // One element: every (unit) dimension was dropped.
     space.dims.push_back(1);

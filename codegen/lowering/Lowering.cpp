@@ -8,18 +8,31 @@ using namespace mlir;
 
 namespace kiln {
 
-FailureOr<func::FuncOp> lowerToKernel(Operation *op, const TargetDescription &target,
-                                      ModuleOp kernels, StringRef name) {
+using FamilyLowering = FailureOr<func::FuncOp> (*)(Operation *, const TargetDescription &,
+                                                   KernelBuilder &);
+
+/// The lowering of `op`'s family, or null.
+static FamilyLowering familyOf(Operation *op) {
   // Batch norm indexes its parameters per channel: not a plain elementwise
   // kernel (it keeps its own printer until the row family moves).
-  if (isElementwise(op) && !isa<BatchNormOp>(op)) {
-    KernelBuilder k(op, kernels, name);
-    auto f = lowerElementwise(op, target, k);
-    if (failed(f))
-      k.kernel().erase();
-    return f;
-  }
-  return func::FuncOp();
+  if (isElementwise(op) && !isa<BatchNormOp>(op))
+    return lowerElementwise;
+  if (isDataMovement(op))
+    return lowerDataMovement;
+  return nullptr;
+}
+
+FailureOr<func::FuncOp> lowerToKernel(Operation *op, const TargetDescription &target,
+                                      ModuleOp kernels, StringRef name) {
+  FamilyLowering lower = familyOf(op);
+  if (!lower)
+    return func::FuncOp();
+  KernelBuilder k(op, kernels, name);
+  auto f = lower(op, target, k);
+  // A family may leave some of its ops to the backend printer (null).
+  if (failed(f) || !*f)
+    k.kernel().erase();
+  return f;
 }
 
 } // namespace kiln

@@ -31,6 +31,11 @@ mlir::FailureOr<mlir::func::FuncOp> lowerElementwise(mlir::Operation *op,
                                                      const TargetDescription &target,
                                                      KernelBuilder &k);
 
+/// Null for the data-movement ops without a lowering yet.
+mlir::FailureOr<mlir::func::FuncOp> lowerDataMovement(mlir::Operation *op,
+                                                      const TargetDescription &target,
+                                                      KernelBuilder &k);
+
 } // namespace kiln
 
 #endif // CODEGEN_LOWERING_LOWERING_H
