@@ -70,32 +70,6 @@ SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> operand,
   return s;
 }
 
-/// Drops unit dims and merges adjacent dims that every operand walks
-/// contiguously, so loops are as few and as long as possible.
-void coalesce(SmallVector<int64_t> &dims,
-              SmallVector<SmallVector<int64_t>> &strides) {
-  SmallVector<int64_t> nd;
-  SmallVector<SmallVector<int64_t>> ns(strides.size());
-  for (size_t d = 0; d < dims.size(); ++d) {
-    if (dims[d] == 1)
-      continue;
-    bool merge = !nd.empty();
-    for (size_t k = 0; merge && k < strides.size(); ++k)
-      merge = ns[k].back() == strides[k][d] * dims[d];
-    if (merge) {
-      nd.back() *= dims[d];
-      for (size_t k = 0; k < strides.size(); ++k)
-        ns[k].back() = strides[k][d];
-    } else {
-      nd.push_back(dims[d]);
-      for (size_t k = 0; k < strides.size(); ++k)
-        ns[k].push_back(strides[k][d]);
-    }
-  }
-  dims = nd;
-  strides = ns;
-}
-
 std::string offsetExpr(ArrayRef<std::string> vars, ArrayRef<int64_t> strides,
                        int64_t base = 0) {
   std::string e;
@@ -151,12 +125,6 @@ public:
         .Case<FusedRowOp>([&](auto o) { return printFusedRow(o); })
         .Case<LayerNormOp>([&](auto o) { return printLayerNorm(o); })
         .Case<BatchNormOp>([&](auto o) { return printBatchNorm(o); })
-        .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
-              ReduceL1Op, ReduceL2Op, ReduceSumSquareOp, ReduceLogSumOp,
-              ReduceLogSumExpOp>([&](auto o) { return printReduce(o); })
-        .Case<ArgReduceOp>([&](auto o) { return printArgReduce(o); })
-        .Case<CumSumOp>([&](auto o) { return printCumSum(o); })
-        .Case<HardmaxOp>([&](auto o) { return printHardmax(o); })
         .Case<GatherElementsOp>([&](auto o) { return printGatherElements(o); })
         .Case<AvgPoolOp>([&](auto o) { return printAvgPool(o); })
         .Case<NllLossOp>([&](auto o) { return printNllLoss(o); })
@@ -1725,94 +1693,6 @@ private:
     return success();
   }
 
-  template <typename OpTy> LogicalResult printReduce(OpTy o) {
-    Value x = o.getInput();
-    std::string t = type(x);
-    bool fp = isFloat(x);
-    // Accumulate floats in double; integers in their own type (exact).
-    std::string acc = fp ? "double" : t;
-    std::string init = acc + "(0)", step = "a += v", finish = "a";
-    if (isa<ReduceMaxOp>(op)) {
-      init = fp ? "-std::numeric_limits<double>::infinity()" : "std::numeric_limits<" + t + ">::lowest()";
-      step = "if (v > a || v != v) a = v";
-    } else if (isa<ReduceMinOp>(op)) {
-      init = fp ? "std::numeric_limits<double>::infinity()" : "std::numeric_limits<" + t + ">::max()";
-      step = "if (v < a || v != v) a = v";
-    } else if (isa<ReduceProdOp>(op)) {
-      init = acc + "(1)";
-      step = "a *= v";
-    } else if (isa<ReduceL1Op>(op)) {
-      step = "a += v < 0 ? -v : v";
-    } else if (isa<ReduceL2Op>(op)) {
-      step = "a += v * v";
-      finish = "std::sqrt(a)";
-    } else if (isa<ReduceSumSquareOp>(op)) {
-      step = "a += v * v";
-    } else if (isa<ReduceLogSumOp>(op)) {
-      finish = "std::log(a)";
-    } else if (isa<ReduceLogSumExpOp>(op)) {
-      step = "a += std::exp(static_cast<double>(v))";
-      finish = "std::log(a)";
-    }
-    if (!fp && (isa<ReduceL2Op, ReduceLogSumOp, ReduceLogSumExpOp>(op)))
-      acc = "double", init = "0.0";
-    ArrayRef<int64_t> s = shapeOf(x);
-    SmallVector<int64_t> keptShape;
-    for (size_t d = 0; d < s.size(); ++d)
-      keptShape.push_back(llvm::is_contained(o.getAxes(), (int64_t)d) ? 1 : s[d]);
-    SmallVector<int64_t> outStr = broadcastStrides(keptShape, s);
-    for (size_t d = 0; d < s.size(); ++d)
-      if (llvm::is_contained(o.getAxes(), (int64_t)d))
-        outStr[d] = 0;
-    int64_t count = product(shapeOf(o.getOutput()));
-    int64_t reduced = count ? product(s) / count : 0;
-    if (isa<ReduceMeanOp>(op))
-      finish = "a / " + str(std::max<int64_t>(reduced, 1));
-    k.flops = product(s);
-    if (count == 0)
-      return success();
-    c.line(acc + " *accs = new " + acc + "[" + str(count) + "];");
-    c.open("for (int64_t i = 0; i < " + str(count) + "; ++i)");
-    c.line("accs[i] = " + init + ";");
-    c.close();
-    SmallVector<int64_t> dims(s);
-    SmallVector<SmallVector<int64_t>> strides = {contiguousStrides(s), outStr};
-    coalesce(dims, strides);
-    loopNest(c, dims, [&](ArrayRef<std::string> vars) {
-      c.line("const " + acc + " v = static_cast<" + acc + ">(in0[" +
-             offsetExpr(vars, strides[0]) + "]);");
-      c.line(acc + " &a = accs[" + offsetExpr(vars, strides[1]) + "];");
-      c.line(step + ";");
-    });
-    c.open("for (int64_t i = 0; i < " + str(count) + "; ++i)");
-    c.line("const " + acc + " a = accs[i];");
-    c.line("out0[i] = static_cast<" + t + ">(" + finish + ");");
-    c.close();
-    c.line("delete[] accs;");
-    return success();
-  }
-
-  LogicalResult printArgReduce(ArgReduceOp o) {
-    ArrayRef<int64_t> s = shapeOf(o.getInput());
-    int64_t axis = o.getAxis();
-    int64_t outer = product(s.take_front(axis)), len = s[axis],
-            inner = product(s.drop_front(axis + 1));
-    std::string cmp = std::string(o.getMax() ? ">" : "<") +
-                      (o.getSelectLastIndex() ? "=" : "");
-    k.flops = product(s);
-    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
-    c.open("for (int64_t r = 0; r < " + str(inner) + "; ++r)");
-    c.line("const " + type(o.getInput()) + " *x = in0 + o * " + str(len * inner) + " + r;");
-    c.line("int64_t best = 0;");
-    c.open("for (int64_t j = 1; j < " + str(len) + "; ++j)");
-    c.line("if (x[j * " + str(inner) + "] " + cmp + " x[best * " + str(inner) + "]) best = j;");
-    c.close();
-    c.line("out0[o * " + str(inner) + " + r] = best;");
-    c.close();
-    c.close();
-    return success();
-  }
-
   LogicalResult printMaxPool(MaxPoolOp o) {
     if (o.getChannelsLast())
       return printPoolNhwc(o, o.getKernelShape(), o.getStrides(), o.getDilations(),
@@ -1982,53 +1862,6 @@ private:
     c.close();
     c.close();
     c.line("return true;");
-    return success();
-  }
-
-  LogicalResult printCumSum(CumSumOp o) {
-    ArrayRef<int64_t> s = shapeOf(o.getInput());
-    int64_t axis = o.getAxis();
-    int64_t outer = product(s.take_front(axis)), len = s[axis],
-            inner = product(s.drop_front(axis + 1));
-    std::string t = type(o.getInput());
-    std::string acc = isFloat(o.getInput()) ? "double" : t;
-    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
-    c.open("for (int64_t r = 0; r < " + str(inner) + "; ++r)");
-    c.line(acc + " sum = 0;");
-    c.open("for (int64_t n = 0; n < " + str(len) + "; ++n)");
-    c.line("const int64_t j = " + std::string(o.getReverse() ? str(len - 1) + " - n" : "n") + ";");
-    c.line("const int64_t p = (o * " + str(len) + " + j) * " + str(inner) + " + r;");
-    if (o.getExclusive()) {
-      c.line("out0[p] = static_cast<" + t + ">(sum);");
-      c.line("sum += in0[p];");
-    } else {
-      c.line("sum += in0[p];");
-      c.line("out0[p] = static_cast<" + t + ">(sum);");
-    }
-    c.close();
-    c.close();
-    c.close();
-    return success();
-  }
-
-  LogicalResult printHardmax(HardmaxOp o) {
-    ArrayRef<int64_t> s = shapeOf(o.getInput());
-    int64_t axis = o.getAxis();
-    int64_t outer = product(s.take_front(axis)), len = s[axis],
-            inner = product(s.drop_front(axis + 1));
-    std::string t = type(o.getInput());
-    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
-    c.open("for (int64_t r = 0; r < " + str(inner) + "; ++r)");
-    c.line("const int64_t base = o * " + str(len * inner) + " + r;");
-    c.line("int64_t best = 0;");
-    c.open("for (int64_t j = 0; j < " + str(len) + "; ++j)");
-    c.line("if (in0[base + j * " + str(inner) + "] > in0[base + best * " + str(inner) + "]) best = j;");
-    c.line("out0[base + j * " + str(inner) + "] = " + t + "(0);");
-    c.close();
-    if (len > 0)
-      c.line("out0[base + best * " + str(inner) + "] = " + t + "(1);");
-    c.close();
-    c.close();
     return success();
   }
 

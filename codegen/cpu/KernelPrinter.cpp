@@ -515,6 +515,18 @@ private:
           c.line(type(t.getElementType()) + " " + name + "[" + str(t.getNumElements()) + "];");
           names[o.getResult()] = name;
         })
+        .Case<memref::AllocOp>([&](auto o) {
+          // Heap scratch (accumulators too large for the stack).
+          MemRefType t = o.getType();
+          if (!t.hasStaticShape())
+            return fail(op, "allocations must have a static shape");
+          std::string name = "t" + str(nextArray++), et = type(t.getElementType());
+          c.line(et + " *" + name + " = new " + et + "[" + str(t.getNumElements()) + "];");
+          names[o.getResult()] = name;
+        })
+        .Case<memref::DeallocOp>([&](auto o) {
+          c.line("delete[] " + names.lookup(o.getMemref()) + ";");
+        })
         .Case<memref::SubViewOp>([&](auto o) {
           // A contiguous piece of a flat buffer: printed as a pointer.
           if (o.getMixedOffsets().size() != 1)

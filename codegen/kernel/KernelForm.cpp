@@ -8,6 +8,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/OperationSupport.h"
 
+#include <optional>
+
 using namespace mlir;
 
 namespace kiln {
@@ -57,16 +59,38 @@ Value KernelBuilder::index(int64_t v) {
   return b.create<arith::ConstantIndexOp>(loc, v);
 }
 
-Value KernelBuilder::add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+/// The value of an index constant.
+static std::optional<int64_t> constantIndex(Value v) {
+  if (auto c = v.getDefiningOp<arith::ConstantIndexOp>())
+    return c.value();
+  return std::nullopt;
+}
+
+// Index arithmetic folds constants as it is built, so that unit dimensions
+// and zero offsets leave no trace in the kernels.
+Value KernelBuilder::add(Value x, Value y) {
+  auto cx = constantIndex(x), cy = constantIndex(y);
+  if (cx && cy)
+    return index(*cx + *cy);
+  if (cx == 0)
+    return y;
+  if (cy == 0)
+    return x;
+  return b.create<arith::AddIOp>(loc, x, y);
+}
 
 Value KernelBuilder::mul(Value x, int64_t c) {
+  if (auto cx = constantIndex(x))
+    return index(*cx * c);
+  if (c == 0)
+    return index(0);
   return c == 1 ? x : b.create<arith::MulIOp>(loc, x, index(c)).getResult();
 }
 
 Value KernelBuilder::linear(ArrayRef<Value> vars, ArrayRef<int64_t> strides, int64_t base) {
   Value sum;
   for (auto [v, s] : llvm::zip(vars, strides)) {
-    if (s == 0)
+    if (s == 0 || constantIndex(v) == 0)
       continue;
     Value term = mul(v, s);
     sum = sum ? add(sum, term) : term;
@@ -126,6 +150,13 @@ void KernelBuilder::loopNest(ArrayRef<int64_t> dims, function_ref<void(ArrayRef<
   std::function<void(size_t)> level = [&](size_t d) {
     if (d == dims.size())
       return body(vars);
+    // A unit dimension is no loop: its index is 0.
+    if (dims[d] == 1) {
+      vars.push_back(index(0));
+      level(d + 1);
+      vars.pop_back();
+      return;
+    }
     loop(dims[d], [&](Value iv) {
       vars.push_back(iv);
       level(d + 1);

@@ -89,7 +89,8 @@ public:
   void loop(int64_t ub, llvm::function_ref<void(mlir::Value)> body) {
     loop(index(0), index(ub), 1, body);
   }
-  /// Nested loops over `dims` (outermost first).
+  /// Nested loops over `dims` (outermost first); unit dims get index 0
+  /// rather than a loop.
   void loopNest(llvm::ArrayRef<int64_t> dims,
                 llvm::function_ref<void(llvm::ArrayRef<mlir::Value>)> body);
   /// A loop over [0, n) whose iterations may run concurrently.

@@ -347,6 +347,11 @@ FailureOr<Value> buildPointwise(Scalar &s, PointwiseOp o, ValueRange a) {
 
 } // namespace
 
+Value convertScalar(OpBuilder &b, Location loc, Value x, Type from, Type to) {
+  Scalar s{b, loc};
+  return s.convert(x, from, to);
+}
+
 FailureOr<Value> buildElementwise(OpBuilder &b, Operation *op, ValueRange args) {
   Scalar s{b, op->getLoc()};
   if (auto clip = dyn_cast<ClipOp>(op))

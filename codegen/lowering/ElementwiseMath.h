@@ -21,6 +21,12 @@ namespace kiln {
 mlir::FailureOr<mlir::Value> buildElementwise(mlir::OpBuilder &b, mlir::Operation *op,
                                               mlir::ValueRange args);
 
+/// `x`, in the compute type of element type `from`, converted to the compute
+/// type of element type `to` as C++'s static_cast converts (signedness from
+/// the element types).
+mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                          mlir::Type from, mlir::Type to);
+
 } // namespace kiln
 
 #endif // CODEGEN_LOWERING_ELEMENTWISEMATH_H

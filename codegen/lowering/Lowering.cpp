@@ -19,6 +19,8 @@ static FamilyLowering familyOf(Operation *op) {
     return lowerElementwise;
   if (isDataMovement(op))
     return lowerDataMovement;
+  if (isReduction(op) || isa<CumSumOp, HardmaxOp>(op))
+    return lowerReductions;
   return nullptr;
 }
 

@@ -36,6 +36,11 @@ mlir::FailureOr<mlir::func::FuncOp> lowerDataMovement(mlir::Operation *op,
                                                       const TargetDescription &target,
                                                       KernelBuilder &k);
 
+/// reduce_*, arg_reduce, cumsum, hardmax (null for other ops).
+mlir::FailureOr<mlir::func::FuncOp> lowerReductions(mlir::Operation *op,
+                                                    const TargetDescription &target,
+                                                    KernelBuilder &k);
+
 } // namespace kiln
 
 #endif // CODEGEN_LOWERING_LOWERING_H

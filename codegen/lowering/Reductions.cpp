@@ -1,0 +1,257 @@
+//===- Reductions.cpp - Reductions along axes -> kernel loops -------------===//
+//
+// reduce_* keep one accumulator per output element (floats accumulate in
+// double, integers in their own type, exactly) and walk the input once in
+// memory order; arg_reduce, cumsum and hardmax walk their axis per
+// (outer, inner) position.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/lowering/ElementwiseMath.h"
+#include "codegen/lowering/IndexMaps.h"
+#include "codegen/lowering/Lowering.h"
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <limits>
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+Type eltOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
+
+/// The reduce op's accumulation: initial value, step and final map.
+FailureOr<func::FuncOp> lowerReduce(Operation *op, KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value x = op->getOperand(0), y = op->getResult(0);
+  Type elt = eltOf(x);
+  bool fp = isa<FloatType>(elt), u = elt.isUnsignedInteger();
+  bool toDouble = fp || isa<ReduceL2Op, ReduceLogSumOp, ReduceLogSumExpOp>(op);
+  Type accElt = toDouble ? b.getF64Type() : elt;
+  Type acc = computeType(accElt);
+  auto axes = op->getAttrOfType<DenseI64ArrayAttr>("axes").asArrayRef();
+
+  ArrayRef<int64_t> s = shapeOf(x);
+  SmallVector<int64_t> outStr = contiguousStrides(s);
+  {
+    SmallVector<int64_t> kept;
+    for (size_t d = 0; d < s.size(); ++d)
+      kept.push_back(llvm::is_contained(axes, (int64_t)d) ? 1 : s[d]);
+    outStr = broadcastStrides(kept, s);
+    for (size_t d = 0; d < s.size(); ++d)
+      if (llvm::is_contained(axes, (int64_t)d))
+        outStr[d] = 0;
+  }
+  int64_t count = numel(y), reduced = count ? product(s) / count : 0;
+  k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(product(s)));
+  if (count == 0)
+    return k.finish();
+
+  double inf = std::numeric_limits<double>::infinity();
+  unsigned w = acc.isIntOrFloat() ? acc.getIntOrFloatBitWidth() : 64;
+  auto typeMin = [&]() -> Value {
+    if (fp) return k.constant(accElt, -inf);
+    return b.create<arith::ConstantOp>(
+        loc, b.getIntegerAttr(acc, u ? APInt::getMinValue(w) : APInt::getSignedMinValue(w)));
+  };
+  auto typeMax = [&]() -> Value {
+    if (fp) return k.constant(accElt, inf);
+    return b.create<arith::ConstantOp>(
+        loc, b.getIntegerAttr(acc, u ? APInt::getMaxValue(w) : APInt::getSignedMaxValue(w)));
+  };
+  Value init = isa<ReduceMaxOp>(op)    ? typeMin()
+               : isa<ReduceMinOp>(op)  ? typeMax()
+               : isa<ReduceProdOp>(op) ? k.constant(accElt, 1)
+                                       : k.constant(accElt, 0);
+  bool accFp = isa<FloatType>(acc);
+  auto add = [&](Value a, Value c) -> Value {
+    return accFp ? b.create<arith::AddFOp>(loc, a, c).getResult()
+                 : b.create<arith::AddIOp>(loc, a, c).getResult();
+  };
+  auto mul = [&](Value a, Value c) -> Value {
+    return accFp ? b.create<arith::MulFOp>(loc, a, c).getResult()
+                 : b.create<arith::MulIOp>(loc, a, c).getResult();
+  };
+  auto step = [&](Value a, Value v) -> Value {
+    return llvm::TypeSwitch<Operation *, Value>(op)
+        .Case<ReduceMaxOp>([&](auto) -> Value {
+          if (accFp) return b.create<arith::MaximumFOp>(loc, a, v);
+          return u ? b.create<arith::MaxUIOp>(loc, a, v).getResult()
+                   : b.create<arith::MaxSIOp>(loc, a, v).getResult();
+        })
+        .Case<ReduceMinOp>([&](auto) -> Value {
+          if (accFp) return b.create<arith::MinimumFOp>(loc, a, v);
+          return u ? b.create<arith::MinUIOp>(loc, a, v).getResult()
+                   : b.create<arith::MinSIOp>(loc, a, v).getResult();
+        })
+        .Case<ReduceProdOp>([&](auto) { return mul(a, v); })
+        .Case<ReduceL1Op>([&](auto) -> Value {
+          if (accFp) return add(a, b.create<math::AbsFOp>(loc, v));
+          if (u) return add(a, v);
+          Value zero = k.constant(accElt, 0);
+          Value neg = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, v, zero);
+          return add(a, b.create<arith::SelectOp>(loc, neg,
+                                                  b.create<arith::SubIOp>(loc, zero, v), v));
+        })
+        .Case<ReduceL2Op, ReduceSumSquareOp>([&](auto) { return add(a, mul(v, v)); })
+        .Case<ReduceLogSumExpOp>([&](auto) { return add(a, b.create<math::ExpOp>(loc, v)); })
+        .Default([&](Operation *) { return add(a, v); });
+  };
+
+  auto accs = b.create<memref::AllocOp>(loc, MemRefType::get({count}, acc));
+  k.loop(count, [&](Value i) { b.create<memref::StoreOp>(loc, init, accs, i); });
+  LoopSpace space(s, {contiguousStrides(s), outStr});
+  k.loopNest(space.dims, [&](ArrayRef<Value> vars) {
+    Value v = convertScalar(b, loc, k.load(k.in(0), k.linear(vars, space.strides[0])), elt,
+                            accElt);
+    Value at = k.linear(vars, space.strides[1]);
+    Value a = b.create<memref::LoadOp>(loc, accs, at);
+    b.create<memref::StoreOp>(loc, step(a, v), accs, at);
+  });
+  k.loop(count, [&](Value i) {
+    Value a = b.create<memref::LoadOp>(loc, accs, i);
+    if (isa<ReduceL2Op>(op))
+      a = b.create<math::SqrtOp>(loc, a);
+    else if (isa<ReduceLogSumOp, ReduceLogSumExpOp>(op))
+      a = b.create<math::LogOp>(loc, a);
+    else if (isa<ReduceMeanOp>(op)) {
+      Value n = k.constant(accElt, std::max<int64_t>(reduced, 1));
+      a = accFp ? b.create<arith::DivFOp>(loc, a, n).getResult()
+          : u   ? b.create<arith::DivUIOp>(loc, a, n).getResult()
+                : b.create<arith::DivSIOp>(loc, a, n).getResult();
+    }
+    k.store(convertScalar(b, loc, a, accElt, eltOf(y)), k.out(), i);
+  });
+  b.create<memref::DeallocOp>(loc, accs);
+  return k.finish();
+}
+
+/// The index of the first (or last) extreme along the axis.
+func::FuncOp lowerArgReduce(ArgReduceOp o, KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  ArrayRef<int64_t> s = shapeOf(o.getInput());
+  int64_t axis = o.getAxis(), len = s[axis];
+  int64_t outer = product(s.take_front(axis)), inner = product(s.drop_front(axis + 1));
+  Type elt = eltOf(o.getInput());
+  bool fp = isa<FloatType>(elt), u = elt.isUnsignedInteger(), last = o.getSelectLastIndex();
+  k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(product(s)));
+  k.loopNest({outer, inner}, [&](ArrayRef<Value> v) {
+    Value base = k.linear(v, {len * inner, 1});
+    auto loop = b.create<scf::ForOp>(k.loc, k.index(1), k.index(std::max<int64_t>(len, 1)),
+                                     k.index(1), ValueRange{k.index(0)});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value j = loop.getInductionVar(), best = loop.getRegionIterArgs()[0];
+      Value xj = k.load(k.in(0), k.add(base, k.mul(j, inner)));
+      Value xb = k.load(k.in(0), k.add(base, k.mul(best, inner)));
+      Value better;
+      if (fp)
+        better = b.create<arith::CmpFOp>(
+            k.loc, o.getMax() ? (last ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OGT)
+                              : (last ? arith::CmpFPredicate::OLE : arith::CmpFPredicate::OLT),
+            xj, xb);
+      else {
+        using P = arith::CmpIPredicate;
+        P p = o.getMax() ? (last ? (u ? P::uge : P::sge) : (u ? P::ugt : P::sgt))
+                         : (last ? (u ? P::ule : P::sle) : (u ? P::ult : P::slt));
+        better = b.create<arith::CmpIOp>(k.loc, p, xj, xb);
+      }
+      b.create<scf::YieldOp>(k.loc, ValueRange{b.create<arith::SelectOp>(k.loc, better, j, best)});
+    }
+    Value index = b.create<arith::IndexCastOp>(k.loc, b.getI64Type(), loop.getResult(0));
+    k.store(index, k.out(), k.linear(v, {inner, 1}));
+  });
+  return k.finish();
+}
+
+/// Running sums along the axis (in double for floats).
+func::FuncOp lowerCumSum(CumSumOp o, KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  ArrayRef<int64_t> s = shapeOf(o.getInput());
+  int64_t axis = o.getAxis(), len = s[axis];
+  int64_t outer = product(s.take_front(axis)), inner = product(s.drop_front(axis + 1));
+  Type elt = eltOf(o.getInput());
+  Type accElt = isa<FloatType>(elt) ? b.getF64Type() : elt;
+  bool fp = isa<FloatType>(accElt);
+  k.loopNest({outer, inner}, [&](ArrayRef<Value> v) {
+    auto loop = b.create<scf::ForOp>(k.loc, k.index(0), k.index(len), k.index(1),
+                                     ValueRange{k.constant(accElt, 0)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value n = loop.getInductionVar(), sum = loop.getRegionIterArgs()[0];
+    Value j = o.getReverse() ? b.create<arith::SubIOp>(k.loc, k.index(len - 1), n).getResult() : n;
+    Value at = k.linear({v[0], j, v[1]}, {len * inner, inner, 1});
+    Value x = convertScalar(b, k.loc, k.load(k.in(0), at), elt, accElt);
+    Value next = fp ? b.create<arith::AddFOp>(k.loc, sum, x).getResult()
+                    : b.create<arith::AddIOp>(k.loc, sum, x).getResult();
+    k.store(convertScalar(b, k.loc, o.getExclusive() ? sum : next, accElt, elt), k.out(), at);
+    b.create<scf::YieldOp>(k.loc, ValueRange{next});
+  });
+  return k.finish();
+}
+
+/// 1 at the first maximum along the axis, 0 elsewhere.
+func::FuncOp lowerHardmax(HardmaxOp o, KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  ArrayRef<int64_t> s = shapeOf(o.getInput());
+  int64_t axis = o.getAxis(), len = s[axis];
+  int64_t outer = product(s.take_front(axis)), inner = product(s.drop_front(axis + 1));
+  Type elt = eltOf(o.getInput());
+  if (len == 0)
+    return k.finish();
+  k.loopNest({outer, inner}, [&](ArrayRef<Value> v) {
+    Value base = k.linear(v, {len * inner, 1});
+    auto loop = b.create<scf::ForOp>(k.loc, k.index(0), k.index(len), k.index(1),
+                                     ValueRange{k.index(0)});
+    Value best;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value j = loop.getInductionVar(), cur = loop.getRegionIterArgs()[0];
+      Value xj = k.load(k.in(0), k.add(base, k.mul(j, inner)));
+      Value xb = k.load(k.in(0), k.add(base, k.mul(cur, inner)));
+      Value better = isa<FloatType>(xj.getType())
+                         ? b.create<arith::CmpFOp>(k.loc, arith::CmpFPredicate::OGT, xj, xb)
+                               .getResult()
+                         : b.create<arith::CmpIOp>(k.loc,
+                                                   elt.isUnsignedInteger()
+                                                       ? arith::CmpIPredicate::ugt
+                                                       : arith::CmpIPredicate::sgt,
+                                                   xj, xb)
+                               .getResult();
+      k.store(k.constant(elt, 0), k.out(), k.add(base, k.mul(j, inner)));
+      b.create<scf::YieldOp>(k.loc, ValueRange{b.create<arith::SelectOp>(k.loc, better, j, cur)});
+    }
+    best = loop.getResult(0);
+    k.store(k.constant(elt, 1), k.out(), k.add(base, k.mul(best, inner)));
+  });
+  return k.finish();
+}
+
+} // namespace
+
+FailureOr<func::FuncOp> lowerReductions(Operation *op, const TargetDescription &,
+                                        KernelBuilder &k) {
+  if (isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op,
+          ReduceL2Op, ReduceSumSquareOp, ReduceLogSumOp, ReduceLogSumExpOp>(op))
+    return lowerReduce(op, k);
+  if (auto o = dyn_cast<ArgReduceOp>(op))
+    return lowerArgReduce(o, k);
+  if (auto o = dyn_cast<CumSumOp>(op))
+    return lowerCumSum(o, k);
+  if (auto o = dyn_cast<HardmaxOp>(op))
+    return lowerHardmax(o, k);
+  return func::FuncOp();
+}
+
+} // namespace kiln
