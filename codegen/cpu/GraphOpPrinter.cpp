@@ -134,7 +134,6 @@ public:
         .Case<ScatterElementsOp>([&](auto o) { return printScatterElements(o); })
         .Case<ScatterNDOp>([&](auto o) { return printScatterND(o); })
         .Case<MaxPoolOp>([&](auto o) { return printMaxPool(o); })
-        .Case<GlobalAveragePoolOp>([&](auto o) { return printGlobalAvgPool(o); })
         .Case<GatherOp>([&](auto o) { return printGather(o); })
         .Default([&](Operation *o) {
           return o->emitOpError("has no C++ code generator");
@@ -1693,152 +1692,15 @@ private:
     return success();
   }
 
+  /// 3-D pooling (2-D pooling is lowered to the kernel form).
   LogicalResult printMaxPool(MaxPoolOp o) {
-    if (o.getChannelsLast())
-      return printPoolNhwc(o, o.getKernelShape(), o.getStrides(), o.getDilations(),
-                           o.getPads(), "max", false);
-    if (shapeOf(o.getInput()).size() == 5)
-      return printSpatialNd(o, o.getKernelShape(), o.getStrides(), o.getDilations(),
-                            o.getPads(), "max", false, 1);
-    if (failed(requireF32(o)))
-      return failure();
-    ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());
-    ArrayRef<int64_t> ks = o.getKernelShape(), st = o.getStrides(),
-                      dl = o.getDilations(), pd = o.getPads();
-    k.flops = product(y) * ks[0] * ks[1];
-    c.open("for (int64_t plane = 0; plane < " + str(y[0] * y[1]) + "; ++plane)");
-    c.line("const float *src = in0 + plane * " + str(x[2] * x[3]) + ";");
-    c.line("float *dst = out0 + plane * " + str(y[2] * y[3]) + ";");
-    c.open("for (int64_t oh = 0; oh < " + str(y[2]) + "; ++oh)");
-    c.open("for (int64_t ow = 0; ow < " + str(y[3]) + "; ++ow)");
-    c.line("float best = -std::numeric_limits<float>::infinity();");
-    c.open("for (int64_t kh = 0; kh < " + str(ks[0]) + "; ++kh)");
-    c.line("const int64_t ih = oh * " + str(st[0]) + " + kh * " + str(dl[0]) + " - " + str(pd[0]) + ";");
-    c.line("if (ih < 0 || ih >= " + str(x[2]) + ") continue;");
-    c.open("for (int64_t kw = 0; kw < " + str(ks[1]) + "; ++kw)");
-    c.line("const int64_t iw = ow * " + str(st[1]) + " + kw * " + str(dl[1]) + " - " + str(pd[1]) + ";");
-    c.line("if (iw < 0 || iw >= " + str(x[3]) + ") continue;");
-    c.line("const float v = src[ih * " + str(x[3]) + " + iw];");
-    c.line("if (v > best || v != v) best = v;");
-    c.close();
-    c.close();
-    c.line("dst[oh * " + str(y[3]) + " + ow] = best;");
-    c.close();
-    c.close();
-    c.close();
-    return success();
+    return printSpatialNd(o, o.getKernelShape(), o.getStrides(), o.getDilations(),
+                          o.getPads(), "max", false, 1);
   }
-
-  /// Channels-last max or average pooling: one task per output row, each
-  /// window reduced along the contiguous channels of its pixels.
-  LogicalResult printPoolNhwc(Operation *o, ArrayRef<int64_t> ks, ArrayRef<int64_t> st,
-                              ArrayRef<int64_t> dl, ArrayRef<int64_t> pd, StringRef kind,
-                              bool countPad) {
-    if (failed(requireF32(o)))
-      return failure();
-    ArrayRef<int64_t> x = shapeOf(o->getOperand(0)), y = shapeOf(o->getResult(0));
-    int64_t h = x[1], w = x[2], ch = x[3], oh = y[1], ow = y[2];
-    int64_t block = std::min<int64_t>(ch, 256);
-    bool max = kind == "max";
-    k.usesPool = true;
-    k.flops = product(y) * ks[0] * ks[1];
-    c.open("pool.parallelFor(" + str(y[0] * oh) + ", [&](int64_t begin, int64_t end)");
-    c.open("for (int64_t row = begin; row < end; ++row)");
-    c.line("const int64_t n = row / " + str(oh) + ", oh = row % " + str(oh) + ";");
-    c.open("for (int64_t ow = 0; ow < " + str(ow) + "; ++ow)");
-    c.open("for (int64_t c0 = 0; c0 < " + str(ch) + "; c0 += " + str(block) + ")");
-    // A constant count where blocks divide the channels: no remainder loops.
-    c.line(ch % block == 0 ? "constexpr int64_t nb = " + str(block) + ";"
-                           : "const int64_t nb = " + str(ch) + " - c0 < " + str(block) + " ? " +
-                                 str(ch) + " - c0 : " + str(block) + ";");
-    c.line("float acc[" + str(block) + "];");
-    c.open("for (int64_t j = 0; j < nb; ++j)");
-    c.line(max ? "acc[j] = -std::numeric_limits<float>::infinity();" : "acc[j] = 0.0f;");
-    c.close();
-    if (!max)
-      c.line("int64_t count = 0;");
-    c.open("for (int64_t kh = 0; kh < " + str(ks[0]) + "; ++kh)");
-    c.line("const int64_t ih = oh * " + str(st[0]) + " + kh * " + str(dl[0]) + " - " +
-           str(pd[0]) + ";");
-    c.line("if (ih < 0 || ih >= " + str(h) + ") continue;");
-    c.open("for (int64_t kw = 0; kw < " + str(ks[1]) + "; ++kw)");
-    c.line("const int64_t iw = ow * " + str(st[1]) + " + kw * " + str(dl[1]) + " - " +
-           str(pd[1]) + ";");
-    c.line("if (iw < 0 || iw >= " + str(w) + ") continue;");
-    if (!max)
-      c.line("++count;");
-    c.line("const float *__restrict src = in0 + ((n * " + str(h) + " + ih) * " + str(w) +
-           " + iw) * " + str(ch) + " + c0;");
-    c.open("for (int64_t j = 0; j < nb; ++j)");
-    // NaN wins a max, as in the NCHW kernel.
-    c.line(max ? "acc[j] = src[j] > acc[j] || src[j] != src[j] ? src[j] : acc[j];"
-               : "acc[j] += src[j];");
-    c.close();
-    c.close();
-    c.close();
-    std::string value = "acc[j]";
-    if (!max) {
-      if (countPad) {
-        // Padded positions count, but not those past the padding that ceil
-        // mode adds.
-        c.line("const int64_t h0 = oh * " + str(st[0]) + " - " + str(pd[0]) + ", w0 = ow * " +
-               str(st[1]) + " - " + str(pd[1]) + ";");
-        c.line("count = (std::min<int64_t>(h0 + " + str(ks[0]) + ", " + str(h + pd[2]) +
-               ") - h0) * (std::min<int64_t>(w0 + " + str(ks[1]) + ", " + str(w + pd[3]) +
-               ") - w0);");
-      }
-      value = "count ? acc[j] / static_cast<float>(count) : 0.0f";
-    }
-    c.line("float *dst = out0 + (row * " + str(ow) + " + ow) * " + str(ch) + " + c0;");
-    c.open("for (int64_t j = 0; j < nb; ++j)");
-    c.line("dst[j] = " + value + ";");
-    c.close();
-    c.close();
-    c.close();
-    c.close();
-    c.close(");");
-    return success();
-  }
-
-  LogicalResult printGlobalAvgPool(GlobalAveragePoolOp o) {
-    if (failed(requireF32(o)))
-      return failure();
-    if (o.getChannelsLast()) {
-      // Per image, sum the pixels' channel rows in double, one block of
-      // channels at a time.
-      ArrayRef<int64_t> x = shapeOf(o.getInput());
-      int64_t pixels = x[1] * x[2], ch = x[3], block = std::min<int64_t>(ch, 256);
-      k.flops = product(x);
-      c.open("for (int64_t n = 0; n < " + str(x[0]) + "; ++n)");
-      c.open("for (int64_t c0 = 0; c0 < " + str(ch) + "; c0 += " + str(block) + ")");
-      c.line("const int64_t nb = " + str(ch) + " - c0 < " + str(block) + " ? " + str(ch) +
-             " - c0 : " + str(block) + ";");
-      c.line("double sum[" + str(block) + "] = {};");
-      c.open("for (int64_t p = 0; p < " + str(pixels) + "; ++p)");
-      c.line("const float *src = in0 + (n * " + str(pixels) + " + p) * " + str(ch) + " + c0;");
-      c.open("for (int64_t j = 0; j < nb; ++j)");
-      c.line("sum[j] += src[j];");
-      c.close();
-      c.close();
-      c.open("for (int64_t j = 0; j < nb; ++j)");
-      c.line("out0[n * " + str(ch) + " + c0 + j] = static_cast<float>(sum[j] / " + str(pixels) +
-             ");");
-      c.close();
-      c.close();
-      c.close();
-      return success();
-    }
-    ArrayRef<int64_t> x = shapeOf(o.getInput());
-    int64_t planes = x[0] * x[1], size = product(x.drop_front(2));
-    k.flops = product(x);
-    c.open("for (int64_t plane = 0; plane < " + str(planes) + "; ++plane)");
-    c.line("double sum = 0.0;");
-    c.open("for (int64_t p = 0; p < " + str(size) + "; ++p)");
-    c.line("sum += in0[plane * " + str(size) + " + p];");
-    c.close();
-    c.line("out0[plane] = static_cast<float>(sum / " + str(size) + ");");
-    c.close();
-    return success();
+  LogicalResult printAvgPool(AvgPoolOp o) {
+    SmallVector<int64_t> ones(o.getKernelShape().size(), 1);
+    return printSpatialNd(o, o.getKernelShape(), o.getStrides(), ones, o.getPads(), "avg",
+                          o.getCountIncludePad(), 1);
   }
 
   LogicalResult printGather(GatherOp o) {
@@ -1885,50 +1747,6 @@ private:
              str(xs[axis]) + "];");
     });
     c.line("return true;");
-    return success();
-  }
-
-  LogicalResult printAvgPool(AvgPoolOp o) {
-    if (o.getChannelsLast()) {
-      int64_t ones[] = {1, 1};
-      return printPoolNhwc(o, o.getKernelShape(), o.getStrides(), ones, o.getPads(), "avg",
-                           o.getCountIncludePad());
-    }
-    if (shapeOf(o.getInput()).size() == 5) {
-      SmallVector<int64_t> ones(o.getKernelShape().size(), 1);
-      return printSpatialNd(o, o.getKernelShape(), o.getStrides(), ones, o.getPads(), "avg",
-                            o.getCountIncludePad(), 1);
-    }
-    if (failed(requireF32(o)))
-      return failure();
-    ArrayRef<int64_t> x = shapeOf(o.getInput()), y = shapeOf(o.getOutput());
-    ArrayRef<int64_t> ks = o.getKernelShape(), st = o.getStrides(), pd = o.getPads();
-    k.flops = product(y) * ks[0] * ks[1];
-    c.open("for (int64_t plane = 0; plane < " + str(y[0] * y[1]) + "; ++plane)");
-    c.line("const float *src = in0 + plane * " + str(x[2] * x[3]) + ";");
-    c.line("float *dst = out0 + plane * " + str(y[2] * y[3]) + ";");
-    c.open("for (int64_t oh = 0; oh < " + str(y[2]) + "; ++oh)");
-    c.open("for (int64_t ow = 0; ow < " + str(y[3]) + "; ++ow)");
-    // Window in padded coordinates, clipped to the padded extent.
-    c.line("const int64_t h0 = oh * " + str(st[0]) + " - " + str(pd[0]) + ", w0 = ow * " +
-           str(st[1]) + " - " + str(pd[1]) + ";");
-    c.line("const int64_t h1 = std::min<int64_t>(h0 + " + str(ks[0]) + ", " +
-           str(x[2] + pd[2]) + "), w1 = std::min<int64_t>(w0 + " + str(ks[1]) + ", " +
-           str(x[3] + pd[3]) + ");");
-    c.line("double sum = 0.0;");
-    c.line("int64_t count = 0;");
-    c.open("for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min<int64_t>(h1, " + str(x[2]) + "); ++ih)");
-    c.open("for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min<int64_t>(w1, " + str(x[3]) + "); ++iw)");
-    c.line("sum += src[ih * " + str(x[3]) + " + iw];");
-    c.line("++count;");
-    c.close();
-    c.close();
-    if (o.getCountIncludePad())
-      c.line("count = (h1 - h0) * (w1 - w0);");
-    c.line("dst[oh * " + str(y[3]) + " + ow] = count ? static_cast<float>(sum / count) : 0.0f;");
-    c.close();
-    c.close();
-    c.close();
     return success();
   }
 

@@ -378,7 +378,14 @@ private:
           std::string x = operand(v(0), kUnary);
           return Expr{"-" + (x[0] == '-' ? "(" + x + ")" : x), kUnary};
         })
-        .Case<arith::AddIOp>([&](auto) { return arith2("+", kAdd); })
+        .Case<arith::AddIOp>([&](auto) {
+          // x + -3 reads better as x - 3.
+          if (auto c = v(1).getDefiningOp<arith::ConstantOp>())
+            if (auto i = dyn_cast<IntegerAttr>(c.getValue());
+                i && rt.isIndex() && i.getInt() < 0 && i.getInt() != INT64_MIN)
+              return Expr{operand(v(0), kAdd) + " - " + str(-i.getInt()), kAdd};
+          return arith2("+", kAdd);
+        })
         .Case<arith::SubIOp>([&](auto) { return arith2("-", kAdd); })
         .Case<arith::MulIOp>([&](auto) { return arith2("*", kMul); })
         .Case<arith::DivSIOp>([&](auto) { return arith2("/", kMul); })

@@ -145,6 +145,23 @@ void KernelBuilder::loop(Value lb, Value ub, int64_t step, function_ref<void(Val
   body(forOp.getInductionVar());
 }
 
+Value KernelBuilder::reduce(Value lb, Value ub, Value init,
+                            function_ref<Value(Value, Value)> body) {
+  auto forOp = b.create<scf::ForOp>(loc, lb, ub, index(1), ValueRange{init});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forOp.getBody());
+  Value next = body(forOp.getInductionVar(), forOp.getRegionIterArgs()[0]);
+  b.create<scf::YieldOp>(loc, ValueRange{next});
+  return forOp.getResult(0);
+}
+
+void KernelBuilder::ifThen(Value cond, function_ref<void()> body) {
+  auto ifOp = b.create<scf::IfOp>(loc, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  body();
+}
+
 void KernelBuilder::loopNest(ArrayRef<int64_t> dims, function_ref<void(ArrayRef<Value>)> body) {
   SmallVector<Value> vars;
   std::function<void(size_t)> level = [&](size_t d) {

@@ -89,6 +89,17 @@ public:
   void loop(int64_t ub, llvm::function_ref<void(mlir::Value)> body) {
     loop(index(0), index(ub), 1, body);
   }
+  /// for (iv = lb; iv < ub; ++iv) acc = body(iv, acc); returns the final
+  /// acc (an scf.for with one iter_arg).
+  mlir::Value reduce(mlir::Value lb, mlir::Value ub, mlir::Value init,
+                     llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> body);
+  mlir::Value reduce(int64_t n, mlir::Value init,
+                     llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> body) {
+    return reduce(index(0), index(n), init, body);
+  }
+  /// if (cond) body();
+  void ifThen(mlir::Value cond, llvm::function_ref<void()> body);
+
   /// Nested loops over `dims` (outermost first); unit dims get index 0
   /// rather than a loop.
   void loopNest(llvm::ArrayRef<int64_t> dims,

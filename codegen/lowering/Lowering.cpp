@@ -21,6 +21,8 @@ static FamilyLowering familyOf(Operation *op) {
     return lowerDataMovement;
   if (isReduction(op) || isa<CumSumOp, HardmaxOp>(op))
     return lowerReductions;
+  if (isPooling(op))
+    return lowerPooling;
   return nullptr;
 }
 

@@ -41,6 +41,11 @@ mlir::FailureOr<mlir::func::FuncOp> lowerReductions(mlir::Operation *op,
                                                     const TargetDescription &target,
                                                     KernelBuilder &k);
 
+/// max_pool, avg_pool (2-D), global_average_pool (null for 3-D pools).
+mlir::FailureOr<mlir::func::FuncOp> lowerPooling(mlir::Operation *op,
+                                                 const TargetDescription &target,
+                                                 KernelBuilder &k);
+
 } // namespace kiln
 
 #endif // CODEGEN_LOWERING_LOWERING_H
