@@ -125,16 +125,11 @@ public:
         .Case<FusedRowOp>([&](auto o) { return printFusedRow(o); })
         .Case<LayerNormOp>([&](auto o) { return printLayerNorm(o); })
         .Case<BatchNormOp>([&](auto o) { return printBatchNorm(o); })
-        .Case<GatherElementsOp>([&](auto o) { return printGatherElements(o); })
         .Case<AvgPoolOp>([&](auto o) { return printAvgPool(o); })
         .Case<NllLossOp>([&](auto o) { return printNllLoss(o); })
         .Case<TopKOp>([&](auto o) { return printTopK(o); })
         .Case<ResizeOp>([&](auto o) { return printResize(o); })
-        .Case<GatherNDOp>([&](auto o) { return printGatherND(o); })
-        .Case<ScatterElementsOp>([&](auto o) { return printScatterElements(o); })
-        .Case<ScatterNDOp>([&](auto o) { return printScatterND(o); })
         .Case<MaxPoolOp>([&](auto o) { return printMaxPool(o); })
-        .Case<GatherOp>([&](auto o) { return printGather(o); })
         .Default([&](Operation *o) {
           return o->emitOpError("has no C++ code generator");
         });
@@ -1703,53 +1698,6 @@ private:
                           o.getCountIncludePad(), 1);
   }
 
-  LogicalResult printGather(GatherOp o) {
-    ArrayRef<int64_t> x = shapeOf(o.getData());
-    int64_t axis = o.getAxis(), len = x[axis];
-    int64_t outer = product(x.take_front(axis)), inner = product(x.drop_front(axis + 1));
-    int64_t count = numel(o.getIndices());
-    k.canFail = true;
-    c.open("for (int64_t i = 0; i < " + str(count) + "; ++i)");
-    c.line("int64_t idx = static_cast<int64_t>(in1[i]);");
-    c.line("if (idx < 0) idx += " + str(len) + ";");
-    c.open("if (idx < 0 || idx >= " + str(len) + ")");
-    c.line("error = \"index \" + std::to_string(in1[i]) + \" at position \" + "
-           "std::to_string(i) + \" is out of range [-" + str(len) + ", " + str(len) + ")\";");
-    c.line("return false;");
-    c.close();
-    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
-    c.line("std::memcpy(out0 + (o * " + str(count) + " + i) * " + str(inner) +
-           ", in0 + (o * " + str(len) + " + idx) * " + str(inner) + ", " + str(inner) +
-           " * sizeof(" + type(o.getData()) + "));");
-    c.close();
-    c.close();
-    c.line("return true;");
-    return success();
-  }
-
-  LogicalResult printGatherElements(GatherElementsOp o) {
-    ArrayRef<int64_t> x = shapeOf(o.getData()), idx = shapeOf(o.getIndices());
-    int64_t axis = o.getAxis(), len = x[axis];
-    SmallVector<int64_t> xs = contiguousStrides(x), is = contiguousStrides(idx);
-    k.canFail = true;
-    loopNest(c, idx, [&](ArrayRef<std::string> vars) {
-      std::string at = offsetExpr(vars, is);
-      c.line("int64_t idx = static_cast<int64_t>(in1[" + at + "]);");
-      c.line("if (idx < 0) idx += " + str(len) + ";");
-      c.open("if (idx < 0 || idx >= " + str(len) + ")");
-      c.line("error = \"index \" + std::to_string(in1[" + at +
-             "]) + \" is out of range [-" + str(len) + ", " + str(len) + ")\";");
-      c.line("return false;");
-      c.close();
-      SmallVector<int64_t> rest(xs);
-      rest[axis] = 0;
-      c.line("out0[" + at + "] = in0[" + offsetExpr(vars, rest) + " + idx * " +
-             str(xs[axis]) + "];");
-    });
-    c.line("return true;");
-    return success();
-  }
-
   LogicalResult printNllLoss(NllLossOp o) {
     ArrayRef<int64_t> x = shapeOf(o.getInput());
     int64_t n = x[0], classes = x[1], inner = product(x.drop_front(2));
@@ -2001,86 +1949,6 @@ private:
     c.close();
     c.close();
     c.close();
-    return success();
-  }
-
-  LogicalResult printGatherND(GatherNDOp o) {
-    ArrayRef<int64_t> d = shapeOf(o.getData()), ix = shapeOf(o.getIndices());
-    int64_t b = o.getBatchDims(), m = ix.back();
-    if (b < 0 || m < 1 || b + m > (int64_t)d.size())
-      return o.emitOpError("unsupported batch_dims/index depth");
-    SmallVector<int64_t> ds = contiguousStrides(d);
-    int64_t batches = product(ix.take_front(b));
-    int64_t tuples = product(ix.slice(b, ix.size() - 1 - b));
-    int64_t slice = product(d.drop_front(b + m)), batchSize = product(d.drop_front(b));
-    k.canFail = true;
-    c.open("for (int64_t bi = 0; bi < " + str(batches) + "; ++bi)");
-    c.open("for (int64_t t = 0; t < " + str(tuples) + "; ++t)");
-    c.line("int64_t base = bi * " + str(batchSize) + ";");
-    for (int64_t j = 0; j < m; ++j) {
-      c.line("int64_t v" + str(j) + " = static_cast<int64_t>(in1[(bi * " + str(tuples) +
-             " + t) * " + str(m) + " + " + str(j) + "]);");
-      checkIndex("v" + str(j), d[b + j]);
-      c.line("base += v" + str(j) + " * " + str(ds[b + j]) + ";");
-    }
-    c.line("std::memcpy(out0 + (bi * " + str(tuples) + " + t) * " + str(slice) +
-           ", in0 + base, " + str(slice) + " * sizeof(" + type(o.getData()) + "));");
-    c.close();
-    c.close();
-    c.line("return true;");
-    return success();
-  }
-
-  std::string combine(StringRef reduction, const std::string &dst, const std::string &v) {
-    if (reduction == "add")
-      return dst + " += " + v + ";";
-    if (reduction == "mul")
-      return dst + " *= " + v + ";";
-    return dst + " = " + v + ";";
-  }
-
-  LogicalResult printScatterElements(ScatterElementsOp o) {
-    ArrayRef<int64_t> x = shapeOf(o.getData()), idx = shapeOf(o.getIndices());
-    int64_t axis = o.getAxis();
-    SmallVector<int64_t> xs = contiguousStrides(x), is = contiguousStrides(idx);
-    std::string t = type(o.getData());
-    k.canFail = true;
-    c.line("std::memcpy(out0, in0, " + str(product(x)) + " * sizeof(" + t + "));");
-    loopNest(c, idx, [&](ArrayRef<std::string> vars) {
-      std::string at = offsetExpr(vars, is);
-      c.line("int64_t v = static_cast<int64_t>(in1[" + at + "]);");
-      checkIndex("v", x[axis]);
-      SmallVector<int64_t> rest(xs);
-      rest[axis] = 0;
-      c.line(combine(o.getReduction(), "out0[" + offsetExpr(vars, rest) + " + v * " +
-                                           str(xs[axis]) + "]",
-                     "in2[" + at + "]"));
-    });
-    c.line("return true;");
-    return success();
-  }
-
-  LogicalResult printScatterND(ScatterNDOp o) {
-    ArrayRef<int64_t> d = shapeOf(o.getData()), ix = shapeOf(o.getIndices());
-    int64_t m = ix.back();
-    SmallVector<int64_t> ds = contiguousStrides(d);
-    int64_t tuples = product(ix.drop_back()), slice = product(d.drop_front(m));
-    std::string t = type(o.getData());
-    k.canFail = true;
-    c.line("std::memcpy(out0, in0, " + str(product(d)) + " * sizeof(" + t + "));");
-    c.open("for (int64_t u = 0; u < " + str(tuples) + "; ++u)");
-    c.line("int64_t base = 0;");
-    for (int64_t j = 0; j < m; ++j) {
-      c.line("int64_t v" + str(j) + " = static_cast<int64_t>(in1[u * " + str(m) + " + " +
-             str(j) + "]);");
-      checkIndex("v" + str(j), d[j]);
-      c.line("base += v" + str(j) + " * " + str(ds[j]) + ";");
-    }
-    c.open("for (int64_t e = 0; e < " + str(slice) + "; ++e)");
-    c.line(combine(o.getReduction(), "out0[base + e]", "in2[u * " + str(slice) + " + e]"));
-    c.close();
-    c.close();
-    c.line("return true;");
     return success();
   }
 

@@ -12,6 +12,7 @@
 #include "codegen/cpu/CppText.h"
 #include "codegen/kernel/KernelForm.h"
 #include "codegen/lowering/ElementwiseMath.h"
+#include "dialects/Kiln/KilnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -143,6 +144,10 @@ public:
       return failure();
     if (out.usesPool)
       params.insert(params.begin(), "kiln::ThreadPool &pool");
+    if (out.canFail) {
+      c.line("return true;");
+      params.push_back("std::string &error");
+    }
     out.params = llvm::join(params, ", ");
     out.body = c.text;
     return success();
@@ -156,7 +161,7 @@ private:
   SmallVector<std::string> params;
   llvm::DenseMap<Value, std::string> names;
   llvm::DenseSet<Operation *> inlined;
-  int nextValue = 0, nextArray = 0, loopDepth = 0;
+  int nextValue = 0, nextArray = 0, loopDepth = 0, parallelDepth = 0;
   std::string valuePrefix = "v";
 
   void fail(Operation *op, const Twine &why) {
@@ -553,6 +558,7 @@ private:
                  names.lookup(o.getSource()) + ", " + str(t.getNumElements()) + " * sizeof(" +
                  type(t.getElementType()) + "));");
         })
+        .Case<CheckOp>([&](CheckOp o) { printCheck(o); })
         .Case<scf::ForOp>([&](auto o) { printFor(o); })
         .Case<scf::ParallelOp>([&](auto o) { printParallel(o); })
         .Case<scf::IfOp>([&](auto o) { printIf(o); })
@@ -640,12 +646,48 @@ private:
     names[o.getInductionVars()[0]] = iv;
     c.open("for (int64_t " + iv + " = begin; " + iv + " < end; ++" + iv + ")");
     ++loopDepth;
+    ++parallelDepth;
     printBlock(*o.getBody());
+    --parallelDepth;
     --loopDepth;
     c.close();
     c.close(");");
     for (auto &[v, name] : saved)
       names[v] = name;
+  }
+
+  /// if (!ok) { error = message with {i} replaced by values; return false; }
+  void printCheck(CheckOp o) {
+    if (parallelDepth)
+      return fail(o, "checks inside parallel loops have no C++ form");
+    out.canFail = true;
+    std::string message, literal;
+    auto flush = [&] {
+      if (!literal.empty())
+        message += (message.empty() ? "std::string(" + cStringLiteral(literal) + ")"
+                                    : " + " + cStringLiteral(literal));
+      literal.clear();
+    };
+    StringRef text = o.getMessage();
+    while (!text.empty()) {
+      size_t open = text.find('{'), close = text.find('}', open);
+      unsigned index = 0;
+      if (open == StringRef::npos || close == StringRef::npos ||
+          text.slice(open + 1, close).getAsInteger(10, index) || index >= o.getValues().size()) {
+        literal += text.str();
+        break;
+      }
+      literal += text.take_front(open).str();
+      flush();
+      std::string value = "std::to_string(" + operand(o.getValues()[index], kCond) + ")";
+      message += message.empty() ? value : " + " + value;
+      text = text.drop_front(close + 1);
+    }
+    flush();
+    c.open("if (!(" + operand(o.getOk(), kCond) + "))");
+    c.line("error = " + (message.empty() ? "std::string()" : message) + ";");
+    c.line("return false;");
+    c.close();
   }
 
   void printIf(scf::IfOp o) {

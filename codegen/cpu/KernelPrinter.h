@@ -24,6 +24,9 @@ struct PrintedKernel {
   /// The statements of the function body (not indented).
   std::string body;
   bool usesPool = false;
+  /// The kernel has kiln.check ops: it takes `std::string &error` last and
+  /// returns false (with `error` set) when a check fails, true otherwise.
+  bool canFail = false;
 };
 
 /// Prints kernel function `kernel` (KernelForm.h). Ops outside the kernel

@@ -198,7 +198,7 @@ private:
     PrintedKernel printed;
     if (failed(printKernel(kernel, printed)))
       return failure();
-    KernelFn fn = defineKernel(op, printed.params, printed.body, false);
+    KernelFn fn = defineKernel(op, printed.params, printed.body, printed.canFail);
     fn.usesPool = printed.usesPool;
     byForm[h].push_back({kernel, fn});
     return fn;

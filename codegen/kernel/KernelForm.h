@@ -86,8 +86,11 @@ public:
   /// the loop when it returns.
   void loop(mlir::Value lb, mlir::Value ub, int64_t step,
             llvm::function_ref<void(mlir::Value)> body);
-  void loop(int64_t ub, llvm::function_ref<void(mlir::Value)> body) {
-    loop(index(0), index(ub), 1, body);
+  /// for (iv = 0; iv < n; ++iv) body(iv); a single iteration is no loop.
+  void loop(int64_t n, llvm::function_ref<void(mlir::Value)> body) {
+    if (n == 1)
+      return body(index(0));
+    loop(index(0), index(n), 1, body);
   }
   /// for (iv = lb; iv < ub; ++iv) acc = body(iv, acc); returns the final
   /// acc (an scf.for with one iter_arg).

@@ -200,7 +200,7 @@ FailureOr<func::FuncOp> lowerDataMovement(Operation *op, const TargetDescription
                      .Case<SplitOp>([&](auto o) { return lowerSplit(o, k), true; })
                      .Default([](Operation *) { return false; });
   if (!lowered)
-    return func::FuncOp();
+    return lowerIndexedCopy(op, k);
   return k.finish();
 }
 

@@ -36,6 +36,10 @@ mlir::FailureOr<mlir::func::FuncOp> lowerDataMovement(mlir::Operation *op,
                                                       const TargetDescription &target,
                                                       KernelBuilder &k);
 
+/// gather, gather_elements, gather_nd, scatter_elements, scatter_nd (the
+/// data-movement ops whose indices are data); null for other ops.
+mlir::FailureOr<mlir::func::FuncOp> lowerIndexedCopy(mlir::Operation *op, KernelBuilder &k);
+
 /// reduce_*, arg_reduce, cumsum, hardmax (null for other ops).
 mlir::FailureOr<mlir::func::FuncOp> lowerReductions(mlir::Operation *op,
                                                     const TargetDescription &target,

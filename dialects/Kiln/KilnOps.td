@@ -991,6 +991,28 @@ def Kiln_RecurrenceOp : Kiln_Op<"recurrence",
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Kernel-level ops (used in the kernel form, see codegen/kernel/KernelForm.h)
+//===----------------------------------------------------------------------===//
+
+def Kiln_CheckOp : Kiln_Op<"check", [MemoryEffects<[MemWrite]>]> {
+  let summary = "Stops the kernel with an error unless a run-time condition holds";
+  let description = [{
+    A kernel-form op for what upstream MLIR has no portable form of: when
+    `ok` is false the kernel stops and the model's run fails with `message`,
+    in which `{0}`, `{1}`, ... stand for `values` (data-dependent indices
+    out of range, for instance). The CPU backend returns the error from the
+    kernel function; nothing after a failed check runs.
+
+    ```mlir
+    kiln.check %in_range, "index {0} at position {1} is out of range [-4, 4)"(%raw, %i : i64, index)
+    ```
+  }];
+  let arguments = (ins I1:$ok, StrAttr:$message,
+                       Variadic<AnyTypeOf<[AnySignlessInteger, Index, AnyFloat]>>:$values);
+  let assemblyFormat = "$ok `,` $message (`(` $values^ `:` type($values) `)`)? attr-dict";
+}
+
 def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
     ParentOneOf<["FusedElementwiseOp", "FusedContractionOp", "FusedRowOp", "RecurrenceOp"]>]> {
   let summary = "The results of a fused or recurrent body";

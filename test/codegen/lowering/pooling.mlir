@@ -36,8 +36,8 @@
 
 // CPP-LABEL: void k3_global_average_pool(
 // CPP: double t0[32];
-// CPP: t0[i3] = t0[i3] + static_cast<double>(in0[v0 + i3]);
-// CPP: out0[i0 * 32 + i1 + i2] = static_cast<float>(t0[i2] / 64.0);
+// CPP: t0[i2] = t0[i2] + static_cast<double>(in0[v0 + i2]);
+// CPP: out0[i0 + i1] = static_cast<float>(t0[i1] / 64.0);
 func.func @main(%x: tensor<1x8x8x32xf32>, %y: tensor<1x4x8x8xf32>) -> (tensor<1x4x4x32xf32>, tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>, tensor<1x1x1x32xf32>) {
   %0 = kiln.max_pool %x {channels_last, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x8x8x32xf32>) -> tensor<1x4x4x32xf32>
   %1 = kiln.max_pool %y {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
