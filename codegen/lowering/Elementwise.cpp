@@ -23,6 +23,44 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
+} // namespace
+
+LogicalResult emitChain(KernelBuilder &k, Block::iterator first, Block::iterator end,
+                        Value result, ChainSources &sources, Value count, int64_t tile,
+                        function_ref<void(Value, Value)> sink, int64_t &opsPerElement) {
+  for (Operation &op : llvm::make_range(first, end)) {
+    bool last = op.getResult(0) == result;
+    Value array;
+    if (!last)
+      array = k.b.create<memref::AllocaOp>(
+          k.loc, MemRefType::get({tile}, computeType(getElementTypeOrSelf(
+                                             op.getResult(0).getType()))));
+    LogicalResult status = success();
+    k.loop(k.index(0), count, 1, [&](Value j) {
+      SmallVector<Value> args;
+      for (Value v : op.getOperands())
+        args.push_back(sources.lookup(v)(j));
+      auto v = buildElementwise(k.b, &op, args);
+      if (failed(v)) {
+        status = failure();
+        return;
+      }
+      if (last)
+        sink(j, *v);
+      else
+        k.store(*v, array, j);
+    });
+    if (failed(status))
+      return failure();
+    ++opsPerElement;
+    if (!last)
+      sources[op.getResult(0)] = [&k, array](Value j) { return k.load(array, j); };
+  }
+  return success();
+}
+
+namespace {
+
 /// One loop nest: out[idx] = op(in0[idx0], in1[idx1], ...).
 func::FuncOp lowerSingle(Operation *op, KernelBuilder &k, LogicalResult &result) {
   LoopSpace space = LoopSpace::broadcast(op->getOperands(), op->getResult(0));
@@ -63,40 +101,26 @@ func::FuncOp lowerFused(FusedElementwiseOp o, const TargetDescription &target,
       if (inner % tile)
         count = k.b.create<arith::MinSIOp>(
             k.loc, count, k.b.create<arith::SubIOp>(k.loc, k.index(inner), j0));
-      // Where each body value lives: an input read through its broadcast
-      // index, or a local array of the tile.
-      llvm::DenseMap<Value, Value> local;
-      for (Operation &inner : body.without_terminator()) {
-        bool last = inner.getResult(0) == yielded;
-        Value array;
-        if (!last)
-          array = k.b.create<memref::AllocaOp>(
-              k.loc, MemRefType::get({tile}, computeType(getElementTypeOrSelf(
-                                                 inner.getResult(0).getType()))));
-        k.loop(k.index(0), count, 1, [&](Value j) {
-          SmallVector<Value> vars(outerVars);
-          vars.push_back(k.add(j0, j));
-          SmallVector<Value> args;
-          for (Value v : inner.getOperands()) {
-            if (auto arg = dyn_cast<BlockArgument>(v))
-              args.push_back(k.load(k.in(arg.getArgNumber()),
-                                    k.linear(vars, space.strides[arg.getArgNumber()])));
-            else
-              args.push_back(k.load(local.lookup(v), j));
-          }
-          auto v = buildElementwise(k.b, &inner, args);
-          if (failed(v)) {
-            result = failure();
-            return;
-          }
-          if (last)
-            k.store(*v, k.out(), k.linear(vars, space.strides.back()));
-          else
-            k.store(*v, array, j);
-        });
-        if (!last)
-          local[inner.getResult(0)] = array;
-      }
+      auto coords = [&](Value j) {
+        SmallVector<Value> vars(outerVars);
+        vars.push_back(k.add(j0, j));
+        return vars;
+      };
+      // The inputs, read through their broadcast index.
+      ChainSources sources;
+      for (BlockArgument arg : body.getArguments())
+        sources[arg] = [&, arg](Value j) {
+          return k.load(k.in(arg.getArgNumber()),
+                        k.linear(coords(j), space.strides[arg.getArgNumber()]));
+        };
+      int64_t ops = 0;
+      if (failed(emitChain(k, body.begin(), body.getTerminator()->getIterator(), yielded,
+                           sources, count, tile,
+                           [&](Value j, Value v) {
+                             k.store(v, k.out(), k.linear(coords(j), space.strides.back()));
+                           },
+                           ops)))
+        result = failure();
     });
   };
 

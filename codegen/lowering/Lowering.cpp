@@ -13,9 +13,10 @@ using FamilyLowering = FailureOr<func::FuncOp> (*)(Operation *, const TargetDesc
 
 /// The lowering of `op`'s family, or null.
 static FamilyLowering familyOf(Operation *op) {
-  // Batch norm indexes its parameters per channel: not a plain elementwise
-  // kernel (it keeps its own printer until the row family moves).
-  if (isElementwise(op) && !isa<BatchNormOp>(op))
+  // Batch norm indexes its parameters per channel: a row-family kernel.
+  if ((isRowReduction(op) && !isa<CumSumOp, HardmaxOp>(op)) || isa<BatchNormOp>(op))
+    return lowerRows;
+  if (isElementwise(op))
     return lowerElementwise;
   if (isDataMovement(op))
     return lowerDataMovement;

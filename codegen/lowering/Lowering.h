@@ -12,6 +12,8 @@
 #include "codegen/kernel/KernelForm.h"
 #include "codegen/kernel/Target.h"
 
+#include <functional>
+
 namespace kiln {
 
 /// Lowers graph op `op` to a kernel function `@name` appended to `kernels`.
@@ -25,6 +27,22 @@ mlir::FailureOr<mlir::func::FuncOp> lowerToKernel(mlir::Operation *op,
 
 /// Attribute on kernel functions: floating-point operations per call.
 inline constexpr llvm::StringLiteral kFlopsAttr = "kiln.flops";
+
+/// Per-element values available to an elementwise chain: each maps the
+/// element index j of the current loop to a scalar (a load, typically).
+using ChainSources = llvm::DenseMap<mlir::Value, std::function<mlir::Value(mlir::Value)>>;
+
+/// Emits the elementwise ops [first, end) of a fused body over `count`
+/// elements (at most `tile`): each op is its own loop over j filling a local
+/// array of `tile` elements, so vectorisable ops stay vectorised next to
+/// library calls, and the op producing `result` hands its value to `sink(j,
+/// value)` instead. `sources` gives the values available on entry; the ops'
+/// arrays are added to it. Adds the ops per element to `opsPerElement`.
+mlir::LogicalResult emitChain(KernelBuilder &k, mlir::Block::iterator first,
+                              mlir::Block::iterator end, mlir::Value result,
+                              ChainSources &sources, mlir::Value count, int64_t tile,
+                              llvm::function_ref<void(mlir::Value, mlir::Value)> sink,
+                              int64_t &opsPerElement);
 
 // Op families.
 mlir::FailureOr<mlir::func::FuncOp> lowerElementwise(mlir::Operation *op,
@@ -49,6 +67,11 @@ mlir::FailureOr<mlir::func::FuncOp> lowerReductions(mlir::Operation *op,
 mlir::FailureOr<mlir::func::FuncOp> lowerPooling(mlir::Operation *op,
                                                  const TargetDescription &target,
                                                  KernelBuilder &k);
+
+/// softmax, layer_norm, batch_norm, fused_row (null for other ops).
+mlir::FailureOr<mlir::func::FuncOp> lowerRows(mlir::Operation *op,
+                                              const TargetDescription &target,
+                                              KernelBuilder &k);
 
 } // namespace kiln
 
