@@ -527,6 +527,27 @@ private:
           c.line(type(t.getElementType()) + " " + name + "[" + str(t.getNumElements()) + "];");
           names[o.getResult()] = name;
         })
+        .Case<memref::GetGlobalOp>([&](memref::GetGlobalOp o) {
+          // A constant table of the kernel module, local to the function.
+          auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+              f, o.getNameAttr());
+          auto values = global ? dyn_cast_or_null<DenseElementsAttr>(
+                                     global.getInitialValue().value_or(Attribute()))
+                               : DenseElementsAttr();
+          if (!values || !global.getConstant())
+            return fail(op, "reads a global that is not a constant table");
+          Type et = values.getElementType();
+          std::string name = "g" + str(nextArray++), list;
+          if (isa<FloatType>(et)) {
+            for (APFloat v : values.getValues<APFloat>())
+              list += (list.empty() ? "" : ", ") + floatLiteral(v.convertToDouble(), type(et));
+          } else {
+            for (APInt v : values.getValues<APInt>())
+              list += (list.empty() ? "" : ", ") + str(v.getSExtValue());
+          }
+          c.line("static const " + type(et) + " " + name + "[] = {" + list + "};");
+          names[o.getResult()] = name;
+        })
         .Case<memref::AllocOp>([&](auto o) {
           // Heap scratch (accumulators too large for the stack).
           MemRefType t = o.getType();

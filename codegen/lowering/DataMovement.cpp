@@ -189,6 +189,8 @@ void lowerSplit(SplitOp o, KernelBuilder &k) {
 
 FailureOr<func::FuncOp> lowerDataMovement(Operation *op, const TargetDescription &target,
                                           KernelBuilder &k) {
+  if (auto resize = dyn_cast<ResizeOp>(op))
+    return lowerResize(resize, target, k);
   bool lowered = llvm::TypeSwitch<Operation *, bool>(op)
                      .Case<TransposeOp>([&](auto o) { return lowerTranspose(o, k), true; })
                      .Case<SliceOp>([&](auto o) { return lowerSlice(o, k), true; })

@@ -11,6 +11,7 @@
 
 #include "codegen/kernel/KernelForm.h"
 #include "codegen/kernel/Target.h"
+#include "dialects/Kiln/KilnOps.h"
 
 #include <functional>
 
@@ -53,6 +54,10 @@ mlir::FailureOr<mlir::func::FuncOp> lowerElementwise(mlir::Operation *op,
 mlir::FailureOr<mlir::func::FuncOp> lowerDataMovement(mlir::Operation *op,
                                                       const TargetDescription &target,
                                                       KernelBuilder &k);
+
+/// resize, with its tap tables as memref.global constants of the module.
+mlir::FailureOr<mlir::func::FuncOp> lowerResize(ResizeOp op, const TargetDescription &target,
+                                                KernelBuilder &k);
 
 /// gather, gather_elements, gather_nd, scatter_elements, scatter_nd (the
 /// data-movement ops whose indices are data); null for other ops.

@@ -238,6 +238,63 @@ func::FuncOp lowerHardmax(HardmaxOp o, KernelBuilder &k) {
   return k.finish();
 }
 
+/// Negative log-likelihood: -x[b, target, d] * weight[target] per element,
+/// summed (and weighted) in double; ignored targets add nothing, and targets
+/// outside the classes fail the run.
+func::FuncOp lowerNllLoss(NllLossOp o, KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  ArrayRef<int64_t> x = shapeOf(o.getInput());
+  int64_t n = x[0], classes = x[1], inner = product(x.drop_front(2));
+  Type elt = eltOf(o.getInput()), f64 = b.getF64Type();
+  Type targetElt = eltOf(o.getTarget());
+  StringRef reduction = o.getReduction();
+  Value zero = b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(0));
+  auto loop = b.create<scf::ForOp>(loc, k.index(0), k.index(n * inner), k.index(1),
+                                   ValueRange{zero, zero});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value e = loop.getInductionVar();
+    Value total = loop.getRegionIterArgs()[0], weights = loop.getRegionIterArgs()[1];
+    Value raw = convertScalar(b, loc, k.load(k.in(1), e), targetElt, b.getI64Type());
+    Value cls = b.create<arith::IndexCastOp>(loc, b.getIndexType(), raw);
+    Value ignored = b.create<arith::ConstantOp>(loc, b.getBoolAttr(false));
+    if (auto ignore = o.getIgnoreIndex())
+      ignored = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, cls, k.index(*ignore));
+    Value inRange = b.create<arith::AndIOp>(
+        loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, cls, k.index(0)),
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, cls, k.index(classes)));
+    Value ok = b.create<arith::OrIOp>(loc, ignored, inRange);
+    b.create<CheckOp>(loc, ok,
+                      b.getStringAttr("target {0} is out of range [0, " +
+                                      std::to_string(classes) + ")"),
+                      ValueRange{raw});
+    // Ignored targets read class 0 (in bounds) and count for nothing.
+    Value safe = b.create<arith::SelectOp>(loc, ignored, k.index(0), cls);
+    Value w = o.getWeight() ? convertScalar(b, loc, k.load(k.in(2), safe), elt, f64)
+                            : b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(1)).getResult();
+    w = b.create<arith::SelectOp>(loc, ignored, zero, w);
+    Value bi = b.create<arith::DivSIOp>(loc, e, k.index(inner));
+    Value d = b.create<arith::RemSIOp>(loc, e, k.index(inner));
+    Value at = k.add(k.mul(k.add(k.mul(bi, classes), safe), inner), d);
+    Value v = convertScalar(b, loc, k.load(k.in(0), at), elt, f64);
+    Value loss = b.create<arith::MulFOp>(loc, b.create<arith::NegFOp>(loc, v), w);
+    loss = b.create<arith::SelectOp>(loc, ignored, zero, loss);
+    if (reduction == "none")
+      k.store(convertScalar(b, loc, loss, f64, elt), k.out(), e);
+    b.create<scf::YieldOp>(loc, ValueRange{b.create<arith::AddFOp>(loc, total, loss),
+                                           b.create<arith::AddFOp>(loc, weights, w)});
+  }
+  Value total = loop.getResult(0), weights = loop.getResult(1);
+  if (reduction == "sum")
+    k.store(convertScalar(b, loc, total, f64, elt), k.out(), k.index(0));
+  else if (reduction == "mean")
+    k.store(convertScalar(b, loc, b.create<arith::DivFOp>(loc, total, weights), f64, elt),
+            k.out(), k.index(0));
+  return k.finish();
+}
+
 } // namespace
 
 FailureOr<func::FuncOp> lowerReductions(Operation *op, const TargetDescription &,
@@ -251,6 +308,8 @@ FailureOr<func::FuncOp> lowerReductions(Operation *op, const TargetDescription &
     return lowerCumSum(o, k);
   if (auto o = dyn_cast<HardmaxOp>(op))
     return lowerHardmax(o, k);
+  if (auto o = dyn_cast<NllLossOp>(op))
+    return lowerNllLoss(o, k);
   return func::FuncOp();
 }
 
