@@ -42,10 +42,19 @@ struct LowerToKernelsPass : PassWrapper<LowerToKernelsPass, OperationPass<Module
   }
   Option<std::string> cpu{*this, "cpu", llvm::cl::desc("Target CPU (as kiln --cpu)"),
                           llvm::cl::init("generic")};
+  ListOption<std::string> families{
+      *this, "families",
+      llvm::cl::desc("Lower only ops of these families (elementwise, data-movement, "
+                     "reductions, rows, pooling); all by default")};
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
     TargetDescription target = cpuTarget(cpu);
+    for (const std::string &name : families)
+      if (!llvm::is_contained(loweringFamilies(), name)) {
+        module.emitError("kiln-lower-to-kernels: unknown family '") << name << "'";
+        return signalPassFailure();
+      }
     SmallVector<Operation *> graphOps;
     for (auto f : module.getOps<func::FuncOp>())
       if (!isKernel(f))
@@ -56,6 +65,8 @@ struct LowerToKernelsPass : PassWrapper<LowerToKernelsPass, OperationPass<Module
         });
     int64_t n = 0;
     for (Operation *op : graphOps) {
+      if (!families.empty() && !llvm::is_contained(families, loweringFamily(op).str()))
+        continue;
       std::string name = "k" + std::to_string(n) + "_" + op->getName().stripDialect().str();
       auto kernel = lowerToKernel(op, target, module, name);
       if (failed(kernel))

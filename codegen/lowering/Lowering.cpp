@@ -11,25 +11,38 @@ namespace kiln {
 using FamilyLowering = FailureOr<func::FuncOp> (*)(Operation *, const TargetDescription &,
                                                    KernelBuilder &);
 
-/// The lowering of `op`'s family, or null.
-static FamilyLowering familyOf(Operation *op) {
+struct Family {
+  const char *name;
+  FamilyLowering lower;
+};
+
+/// `op`'s family (by its category), or a null one.
+static Family familyOf(Operation *op) {
   // Batch norm indexes its parameters per channel: a row-family kernel.
   if ((isRowReduction(op) && !isa<CumSumOp, HardmaxOp>(op)) || isa<BatchNormOp>(op))
-    return lowerRows;
+    return {"rows", lowerRows};
   if (isElementwise(op))
-    return lowerElementwise;
+    return {"elementwise", lowerElementwise};
   if (isDataMovement(op))
-    return lowerDataMovement;
+    return {"data-movement", lowerDataMovement};
   if (isReduction(op) || isa<CumSumOp, HardmaxOp>(op))
-    return lowerReductions;
+    return {"reductions", lowerReductions};
   if (isPooling(op))
-    return lowerPooling;
-  return nullptr;
+    return {"pooling", lowerPooling};
+  return {"", nullptr};
+}
+
+StringRef loweringFamily(Operation *op) { return familyOf(op).name; }
+
+ArrayRef<StringRef> loweringFamilies() {
+  static const StringRef names[] = {"elementwise", "data-movement", "reductions", "rows",
+                                    "pooling"};
+  return names;
 }
 
 FailureOr<func::FuncOp> lowerToKernel(Operation *op, const TargetDescription &target,
                                       ModuleOp kernels, StringRef name) {
-  FamilyLowering lower = familyOf(op);
+  FamilyLowering lower = familyOf(op).lower;
   if (!lower)
     return func::FuncOp();
   KernelBuilder k(op, kernels, name);

@@ -26,6 +26,12 @@ mlir::FailureOr<mlir::func::FuncOp> lowerToKernel(mlir::Operation *op,
                                                   mlir::ModuleOp kernels,
                                                   llvm::StringRef name);
 
+/// The family whose lowering takes `op` ("elementwise", "data-movement",
+/// "reductions", "rows", "pooling"), or "" when none does yet.
+llvm::StringRef loweringFamily(mlir::Operation *op);
+/// Every family name loweringFamily returns.
+llvm::ArrayRef<llvm::StringRef> loweringFamilies();
+
 /// Attribute on kernel functions: floating-point operations per call.
 inline constexpr llvm::StringLiteral kFlopsAttr = "kiln.flops";
 

@@ -5,6 +5,11 @@
 // one parallel task per row.
 // RUN: kiln-opt %s --kiln-lower-to-kernels | FileCheck %s --check-prefix=MLIR
 // RUN: kiln-opt %s --kiln-lower-to-kernels --kiln-print-kernels-cpp -o /dev/null | FileCheck %s --check-prefix=CPP
+// One family at a time: elementwise alone leaves the rows to later.
+// RUN: kiln-opt %s '--kiln-lower-to-kernels=families=elementwise' | FileCheck %s --check-prefix=ONLY
+// ONLY-NOT: func.func private
+// RUN: not kiln-opt %s '--kiln-lower-to-kernels=families=bogus' 2>&1 | FileCheck %s --check-prefix=BOGUS
+// BOGUS: error: kiln-lower-to-kernels: unknown family 'bogus'
 
 // MLIR-LABEL: func.func private @k0_softmax
 // MLIR-SAME: kiln.flops = 160
