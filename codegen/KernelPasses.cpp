@@ -44,7 +44,7 @@ struct LowerToKernelsPass : PassWrapper<LowerToKernelsPass, OperationPass<Module
                           llvm::cl::init("generic")};
   ListOption<std::string> families{
       *this, "families",
-      llvm::cl::desc("Lower only ops of these families (elementwise, data-movement, "
+      llvm::cl::desc("Lower only ops of these families (elementwise, data-movement, contraction, "
                      "reductions, rows, pooling); all by default")};
 
   void runOnOperation() override {

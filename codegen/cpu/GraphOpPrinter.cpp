@@ -116,7 +116,6 @@ public:
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case<ConvOp>([&](auto o) { return printConv(o); })
         .Case<GemmOp>([&](auto o) { return printGemm(o); })
-        .Case<ConvTransposeOp>([&](auto o) { return printConvTranspose(o); })
         .Case<MatMulOp>([&](auto o) { return printMatMul(o); })
         .Case<AttentionOp>([&](auto o) { return printAttention(o); })
         .Case<RecurrenceOp>([&](auto o) { return printRecurrence(o); })
@@ -841,51 +840,6 @@ private:
             });
     k.flops += numel(o.getOutput()) * epilogueOps;
     return result;
-  }
-
-  LogicalResult printConvTranspose(ConvTransposeOp o) {
-    if (failed(requireF32(o)))
-      return failure();
-    ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
-                      y = shapeOf(o.getOutput());
-    int64_t group = o.getGroup(), icg = x[1] / group, ocg = w[1];
-    int64_t sh = o.getStrides()[0], sw = o.getStrides()[1];
-    int64_t dh = o.getDilations()[0], dw = o.getDilations()[1];
-    int64_t pt = o.getPads()[0], pl = o.getPads()[1];
-    k.usesPool = true;
-    k.flops = 2 * product(x) * ocg * w[2] * w[3];
-    k.fallback = "transposed convolution";
-    // Each task owns whole output planes, so the scatter never races.
-    c.open("pool.parallelFor(" + str(y[0] * y[1]) + ", [&](int64_t begin, int64_t end)");
-    c.open("for (int64_t plane = begin; plane < end; ++plane)");
-    c.line("const int64_t n = plane / " + str(y[1]) + ", oc = plane % " + str(y[1]) + ";");
-    c.line("const int64_t g = oc / " + str(ocg) + ", ocl = oc % " + str(ocg) + ";");
-    c.line("float *dst = out0 + plane * " + str(y[2] * y[3]) + ";");
-    c.open("for (int64_t p = 0; p < " + str(y[2] * y[3]) + "; ++p)");
-    c.line(std::string("dst[p] = ") + (o.getBias() ? "in2[oc]" : "0.0f") + ";");
-    c.close();
-    c.open("for (int64_t ic = 0; ic < " + str(icg) + "; ++ic)");
-    c.line("const int64_t ci = g * " + str(icg) + " + ic;");
-    c.line("const float *src = in0 + (n * " + str(x[1]) + " + ci) * " + str(x[2] * x[3]) + ";");
-    c.line("const float *wk = in1 + (ci * " + str(ocg) + " + ocl) * " + str(w[2] * w[3]) + ";");
-    c.open("for (int64_t ih = 0; ih < " + str(x[2]) + "; ++ih)");
-    c.open("for (int64_t kh = 0; kh < " + str(w[2]) + "; ++kh)");
-    c.line("const int64_t oh = ih * " + str(sh) + " - " + str(pt) + " + kh * " + str(dh) + ";");
-    c.line("if (oh < 0 || oh >= " + str(y[2]) + ") continue;");
-    c.open("for (int64_t iw = 0; iw < " + str(x[3]) + "; ++iw)");
-    c.line("const float v = src[ih * " + str(x[3]) + " + iw];");
-    c.open("for (int64_t kw = 0; kw < " + str(w[3]) + "; ++kw)");
-    c.line("const int64_t ow = iw * " + str(sw) + " - " + str(pl) + " + kw * " + str(dw) + ";");
-    c.line("if (ow >= 0 && ow < " + str(y[3]) + ") dst[oh * " + str(y[3]) +
-           " + ow] += v * wk[kh * " + str(w[3]) + " + kw];");
-    c.close();
-    c.close();
-    c.close();
-    c.close();
-    c.close();
-    c.close();
-    c.close(");");
-    return success();
   }
 
   LogicalResult printGemm(GemmOp o) {

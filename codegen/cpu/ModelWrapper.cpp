@@ -190,6 +190,9 @@ private:
   FailureOr<KernelFn> kernelFromForm(Operation *op, func::FuncOp kernel, int64_t &flops) {
     if (auto f = kernel->getAttrOfType<IntegerAttr>(kFlopsAttr))
       flops = f.getInt();
+    if (auto why = kernel->getAttrOfType<StringAttr>(kFallbackAttr))
+      out.fallbackKernels.push_back(
+          {op->getName().stripDialect().str(), sourceNodes(op), why.str()});
     unsigned h = static_cast<unsigned>(static_cast<size_t>(kernelHash(kernel)));
     if (options.reuseKernels)
       for (auto &[rep, fn] : byForm[h])

@@ -29,6 +29,8 @@ static Family familyOf(Operation *op) {
     return {"reductions", lowerReductions};
   if (isPooling(op))
     return {"pooling", lowerPooling};
+  if (isContraction(op))
+    return {"contraction", lowerContraction};
   return {"", nullptr};
 }
 
@@ -36,7 +38,7 @@ StringRef loweringFamily(Operation *op) { return familyOf(op).name; }
 
 ArrayRef<StringRef> loweringFamilies() {
   static const StringRef names[] = {"elementwise", "data-movement", "reductions", "rows",
-                                    "pooling"};
+                                    "pooling", "contraction"};
   return names;
 }
 

@@ -27,13 +27,16 @@ mlir::FailureOr<mlir::func::FuncOp> lowerToKernel(mlir::Operation *op,
                                                   llvm::StringRef name);
 
 /// The family whose lowering takes `op` ("elementwise", "data-movement",
-/// "reductions", "rows", "pooling"), or "" when none does yet.
+/// "reductions", "rows", "pooling", "contraction"), or "" when none does.
 llvm::StringRef loweringFamily(mlir::Operation *op);
 /// Every family name loweringFamily returns.
 llvm::ArrayRef<llvm::StringRef> loweringFamilies();
 
 /// Attribute on kernel functions: floating-point operations per call.
 inline constexpr llvm::StringLiteral kFlopsAttr = "kiln.flops";
+/// Attribute on kernel functions of contractions on plain loops: why they
+/// are not on a tiled kernel (the compile report's fallback_kernels).
+inline constexpr llvm::StringLiteral kFallbackAttr = "kiln.fallback";
 
 /// Per-element values available to an elementwise chain: each maps the
 /// element index j of the current loop to a scalar (a load, typically).
@@ -78,6 +81,11 @@ mlir::FailureOr<mlir::func::FuncOp> lowerReductions(mlir::Operation *op,
 mlir::FailureOr<mlir::func::FuncOp> lowerPooling(mlir::Operation *op,
                                                  const TargetDescription &target,
                                                  KernelBuilder &k);
+
+/// conv_transpose (2-D); null for the contractions not lowered yet.
+mlir::FailureOr<mlir::func::FuncOp> lowerContraction(mlir::Operation *op,
+                                                     const TargetDescription &target,
+                                                     KernelBuilder &k);
 
 /// softmax, layer_norm, batch_norm, fused_row (null for other ops).
 mlir::FailureOr<mlir::func::FuncOp> lowerRows(mlir::Operation *op,
