@@ -84,20 +84,6 @@ std::string offsetExpr(ArrayRef<std::string> vars, ArrayRef<int64_t> strides,
   return e.empty() ? "0" : e;
 }
 
-/// Emits nested loops over `dims` (index variables i0, i1, ...) around body.
-void loopNest(Code &c, ArrayRef<int64_t> dims,
-              const std::function<void(ArrayRef<std::string>)> &body,
-              const std::string &prefix = "i") {
-  SmallVector<std::string> vars;
-  for (size_t d = 0; d < dims.size(); ++d) {
-    vars.push_back(prefix + str(d));
-    c.open("for (int64_t " + vars.back() + " = 0; " + vars.back() + " < " +
-           str(dims[d]) + "; ++" + vars.back() + ")");
-  }
-  body(vars);
-  for (size_t d = 0; d < dims.size(); ++d)
-    c.close();
-}
 
 
 //===----------------------------------------------------------------------===//
@@ -120,9 +106,7 @@ public:
         .Case<AttentionOp>([&](auto o) { return printAttention(o); })
         .Case<RecurrenceOp>([&](auto o) { return printRecurrence(o); })
         .Case<FusedContractionOp>([&](auto o) { return printFusedContraction(o); })
-        .Case<AvgPoolOp>([&](auto o) { return printAvgPool(o); })
         .Case<TopKOp>([&](auto o) { return printTopK(o); })
-        .Case<MaxPoolOp>([&](auto o) { return printMaxPool(o); })
         .Default([&](Operation *o) {
           return o->emitOpError("has no C++ code generator");
         });
@@ -215,89 +199,9 @@ private:
     return success();
   }
 
-  /// Direct N-D convolution or pooling with bounds checks, for the 3-D case
-  /// (the 2-D kernels have their own, faster loops).
-  LogicalResult printSpatialNd(Operation *o, ArrayRef<int64_t> kernel,
-                               ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
-                               ArrayRef<int64_t> pads, StringRef kind, bool countPad,
-                               int64_t group) {
-    if (failed(requireF32(o)))
-      return failure();
-    ArrayRef<int64_t> x = shapeOf(o->getOperand(0)), y = shapeOf(o->getResult(0));
-    size_t n = x.size() - 2;
-    bool conv = kind == "conv";
-    int64_t icg = conv ? x[1] / group : 1, ocg = conv ? y[1] / group : 1;
-    int64_t inPlane = product(x.drop_front(2)), outPlane = product(y.drop_front(2));
-    int64_t kSize = product(kernel);
-    SmallVector<int64_t> xs = contiguousStrides(x.drop_front(2)),
-                         ys = contiguousStrides(y.drop_front(2)),
-                         ks = contiguousStrides(kernel);
-    k.usesPool = conv;
-    k.flops = (conv ? 2 * icg : 1) * product(y) * kSize;
-    if (conv)
-      c.open("pool.parallelFor(" + str(y[0] * y[1]) + ", [&](int64_t begin, int64_t end)");
-    else
-      c.line("const int64_t begin = 0, end = " + str(y[0] * y[1]) + ";");
-    c.open("for (int64_t plane = begin; plane < end; ++plane)");
-    c.line("const int64_t n = plane / " + str(y[1]) + ", ch = plane % " + str(y[1]) + ";");
-    c.line("(void)n;");
-    loopNest(c, y.drop_front(2), [&](ArrayRef<std::string> o) {
-      std::string init = kind == "max" ? "-std::numeric_limits<float>::infinity()" : "0.0f";
-      if (conv && cast<ConvOp>(this->op).getBias())
-        init = "in2[ch]";
-      c.line("float acc = " + init + ";");
-      c.line("int64_t count = 0;");
-      if (conv)
-        c.open("for (int64_t ic = 0; ic < " + str(icg) + "; ++ic)");
-      loopNest(c, kernel, [&](ArrayRef<std::string> kv) {
-        std::string src, inPadded, inside;
-        for (size_t d = 0; d < n; ++d) {
-          std::string v = "p" + str(d);
-          c.line("const int64_t " + v + " = " + o[d] + " * " + str(strides[d]) + " - " +
-                 str(pads[d]) + " + " + kv[d] + " * " + str(dilations[d]) + ";");
-          inPadded += (d ? " && " : "") + v + " < " + str(x[2 + d] + pads[n + d]);
-          inside += (d ? " || " : "") + v + " < 0 || " + v + " >= " + str(x[2 + d]);
-          src += " + " + v + " * " + str(xs[d]);
-        }
-        // Padded positions count for count_include_pad, but not those past
-        // the padding that ceil mode adds.
-        if (countPad)
-          c.line("if (" + inPadded + ") ++count;");
-        c.line("if (" + inside + ") continue;");
-        std::string value;
-        if (conv)
-          value = "in0[((n * " + str(x[1]) + ") + (ch / " + str(ocg) + ") * " + str(icg) +
-                  " + ic) * " + str(inPlane) + src + "] * in1[(ch * " + str(icg) +
-                  " + ic) * " + str(kSize) + " + " + offsetExpr(kv, ks) + "]";
-        else
-          value = "in0[plane * " + str(inPlane) + src + "]";
-        if (kind == "max")
-          c.line("if (" + value + " > acc || " + value + " != " + value + ") acc = " + value + ";");
-        else
-          c.line("acc += " + value + ";");
-        if (!countPad)
-          c.line("++count;");
-      }, "k");
-      if (conv)
-        c.close();
-      c.line("(void)count;");
-      std::string result = kind == "avg" ? "count ? acc / count : 0.0f" : "acc";
-      c.line("out0[plane * " + str(outPlane) + " + " + offsetExpr(o, ys) + "] = " + result + ";");
-    }, "o");
-    c.close();
-    if (conv)
-      c.close(");");
-    return success();
-  }
-
   LogicalResult printConv(ConvOp o) {
     if (o.getChannelsLast())
       return printConvNhwc(o);
-    if (shapeOf(o.getInput()).size() == 5) {
-      k.fallback = "3-D convolution";
-      return printSpatialNd(o, shapeOf(o.getWeight()).drop_front(2), o.getStrides(),
-                            o.getDilations(), o.getPads(), "conv", false, o.getGroup());
-    }
     if (failed(requireContractionTypes(o)))
       return failure();
     const std::string t = type(o.getOutput());
@@ -1419,17 +1323,6 @@ private:
     c.close();
     k.flops = steps * batch * (2 * n * hidden + hidden * perElement);
     return success();
-  }
-
-  /// 3-D pooling (2-D pooling is lowered to the kernel form).
-  LogicalResult printMaxPool(MaxPoolOp o) {
-    return printSpatialNd(o, o.getKernelShape(), o.getStrides(), o.getDilations(),
-                          o.getPads(), "max", false, 1);
-  }
-  LogicalResult printAvgPool(AvgPoolOp o) {
-    SmallVector<int64_t> ones(o.getKernelShape().size(), 1);
-    return printSpatialNd(o, o.getKernelShape(), o.getStrides(), ones, o.getPads(), "avg",
-                          o.getCountIncludePad(), 1);
   }
 
   LogicalResult printTopK(TopKOp o) {

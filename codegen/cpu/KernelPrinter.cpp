@@ -594,6 +594,19 @@ private:
         c.line(targets[0] + " = " + operand(yield->getOperand(0), kCond) + ";");
       return;
     }
+    // Values that are names other than the targets assign directly.
+    SmallVector<std::string> direct;
+    for (Value v : yield->getOperands()) {
+      auto it = names.find(v);
+      if (it == names.end() || llvm::is_contained(targets, it->second))
+        break;
+      direct.push_back(it->second);
+    }
+    if (direct.size() == targets.size()) {
+      for (auto [t, v] : llvm::zip(targets, direct))
+        c.line(t + " = " + v + ";");
+      return;
+    }
     SmallVector<std::string> temps;
     for (Value v : yield->getOperands()) {
       temps.push_back(newValue());

@@ -155,6 +155,18 @@ Value KernelBuilder::reduce(Value lb, Value ub, Value init,
   return forOp.getResult(0);
 }
 
+SmallVector<Value> KernelBuilder::reduce(
+    int64_t n, ValueRange inits, function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  auto forOp = b.create<scf::ForOp>(loc, index(0), index(n), index(1), inits);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    SmallVector<Value> next = body(forOp.getInductionVar(), forOp.getRegionIterArgs());
+    b.create<scf::YieldOp>(loc, next);
+  }
+  return SmallVector<Value>(forOp.getResults());
+}
+
 void KernelBuilder::ifThen(Value cond, function_ref<void()> body) {
   auto ifOp = b.create<scf::IfOp>(loc, cond, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);

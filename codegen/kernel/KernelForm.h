@@ -100,6 +100,10 @@ public:
                      llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> body) {
     return reduce(index(0), index(n), init, body);
   }
+  /// The same with several accumulators.
+  llvm::SmallVector<mlir::Value>
+  reduce(int64_t n, mlir::ValueRange inits,
+         llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value, mlir::ValueRange)> body);
   /// if (cond) body();
   void ifThen(mlir::Value cond, llvm::function_ref<void()> body);
 

@@ -1,7 +1,8 @@
 //===- Contraction.cpp - Contractions on plain loops -> kernel loops ------===//
 //
-// The contractions that have no tiled kernel yet: the transposed
-// convolution, as a scatter of each input pixel through the kernel into
+// The contractions that have no tiled kernel yet: 3-D convolution (the
+// generic window loop of Pooling.cpp) and the transposed convolution, as a
+// scatter of each input pixel through the kernel into
 // output planes that one task owns whole (so the scatter never races).
 // Kernels that run on plain loops say why in `kiln.fallback`, which the
 // compile report lists. Convolutions, GEMMs, matmuls, attention and
@@ -78,6 +79,16 @@ void lowerConvTranspose(ConvTransposeOp o, KernelBuilder &k) {
 
 FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription &,
                                          KernelBuilder &k) {
+  if (auto conv = dyn_cast<ConvOp>(op); conv && shapeOf(conv.getInput()).size() == 5) {
+    for (Value v : op->getOperands())
+      if (!getElementTypeOrSelf(v.getType()).isF32())
+        return op->emitOpError("is only supported on float32 tensors");
+    lowerWindowNd(op, shapeOf(conv.getWeight()).drop_front(2), conv.getStrides(),
+                  conv.getDilations(), conv.getPads(), WindowKind::Conv, false, conv.getGroup(),
+                  k);
+    k.kernel()->setAttr(kFallbackAttr, k.b.getStringAttr("3-D convolution"));
+    return k.finish();
+  }
   auto convT = dyn_cast<ConvTransposeOp>(op);
   if (!convT)
     return func::FuncOp();

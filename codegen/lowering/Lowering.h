@@ -77,7 +77,16 @@ mlir::FailureOr<mlir::func::FuncOp> lowerReductions(mlir::Operation *op,
                                                     const TargetDescription &target,
                                                     KernelBuilder &k);
 
-/// max_pool, avg_pool (2-D), global_average_pool (null for 3-D pools).
+/// A window reduced per output element over N spatial dimensions (the
+/// generic path of 3-D pooling and convolution): max, average or a
+/// convolution with `group` groups (bias the op's third operand, if any).
+enum class WindowKind { Max, Avg, Conv };
+void lowerWindowNd(mlir::Operation *op, llvm::ArrayRef<int64_t> kernel,
+                   llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> dilations,
+                   llvm::ArrayRef<int64_t> pads, WindowKind kind, bool countPad, int64_t group,
+                   KernelBuilder &k);
+
+/// max_pool, avg_pool (2-D and 3-D), global_average_pool.
 mlir::FailureOr<mlir::func::FuncOp> lowerPooling(mlir::Operation *op,
                                                  const TargetDescription &target,
                                                  KernelBuilder &k);

@@ -7,8 +7,8 @@
 // positions and keeps them only inside the input, avg sums the window clipped
 // to the input. NaN wins a max. Averages divide by the pixels inside the
 // input, or by the padded window for count_include_pad (but never by the
-// positions past the padding that ceil mode adds). 3-D pooling stays with
-// the backend printer for now.
+// positions past the padding that ceil mode adds). 3-D windows (pooling and
+// convolution) run a generic N-D window loop.
 //
 //===----------------------------------------------------------------------===//
 
@@ -231,6 +231,102 @@ void globalAverage(GlobalAveragePoolOp o, KernelBuilder &k) {
 
 } // namespace
 
+void lowerWindowNd(Operation *op, ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                   ArrayRef<int64_t> dilations, ArrayRef<int64_t> pads, WindowKind kind,
+                   bool countPad, int64_t group, KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  Ix ix{k};
+  ArrayRef<int64_t> x = shapeOf(op->getOperand(0)), y = shapeOf(op->getResult(0));
+  size_t n = x.size() - 2;
+  bool conv = kind == WindowKind::Conv, max = kind == WindowKind::Max;
+  int64_t icg = conv ? x[1] / group : 1, ocg = conv ? y[1] / group : 1;
+  int64_t inPlane = product(x.drop_front(2)), outPlane = product(y.drop_front(2));
+  int64_t kSize = product(kernel);
+  SmallVector<int64_t> xs = contiguousStrides(x.drop_front(2)),
+                       ys = contiguousStrides(y.drop_front(2)), ks = contiguousStrides(kernel);
+  int64_t flops = (conv ? 2 * icg : 1) * product(y) * kSize;
+  k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(flops));
+  Type f32 = b.getF32Type();
+  auto perPlane = [&](Value plane) {
+    Value ch = ix.rem(plane, y[1]), nIdx = ix.div(plane, y[1]);
+    k.loopNest(y.drop_front(2), [&](ArrayRef<Value> o) {
+      Value init = max ? b.create<arith::ConstantOp>(
+                             k.loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()))
+                             .getResult()
+                 : conv && op->getNumOperands() > 2 ? k.load(k.in(2), ch)
+                                                     : k.constant(f32, 0);
+      // Accumulate over input channels (conv) and kernel positions, reading
+      // clamped positions and keeping those inside the input.
+      auto window = [&](Value ic, ValueRange accs) {
+        SmallVector<Value> cur(accs);
+        std::function<void(size_t, SmallVector<Value> &)> level = [&](size_t d,
+                                                                       SmallVector<Value> &kv) {
+          if (d == n) {
+            Value inside, padded;
+            SmallVector<Value> pos;
+            for (size_t e = 0; e < n; ++e) {
+              Value p = ix.tapPos(o[e], strides[e], kv[e], dilations[e], pads[e]);
+              Value in = ix.inRange(p, x[2 + e]);
+              Value inPad = ix.cmp(arith::CmpIPredicate::slt, p, k.index(x[2 + e] + pads[n + e]));
+              inside = inside ? ix.both(inside, in) : in;
+              padded = padded ? ix.both(padded, inPad) : inPad;
+              pos.push_back(ix.max(ix.min(p, k.index(x[2 + e] - 1)), k.index(0)));
+            }
+            Value src = k.linear(pos, xs);
+            Value v;
+            if (conv) {
+              Value chan = k.add(k.mul(ix.div(ch, ocg), icg), ic);
+              Value xv = k.load(k.in(0), k.add(k.mul(k.add(k.mul(nIdx, x[1]), chan), inPlane), src));
+              Value wv = k.load(k.in(1), k.add(k.mul(k.add(k.mul(ch, icg), ic), kSize),
+                                               k.linear(kv, ks)));
+              v = b.create<arith::MulFOp>(k.loc, xv, wv);
+            } else {
+              v = k.load(k.in(0), k.add(k.mul(plane, inPlane), src));
+            }
+            Value next = max ? b.create<arith::MaximumFOp>(k.loc, v, cur[0]).getResult()
+                             : b.create<arith::AddFOp>(k.loc, cur[0], v).getResult();
+            cur[0] = b.create<arith::SelectOp>(k.loc, inside, next, cur[0]);
+            if (kind == WindowKind::Avg) {
+              // Padded positions count for count_include_pad, but not those
+              // past the padding that ceil mode adds.
+              Value counts = countPad ? padded : inside;
+              cur[1] = b.create<arith::SelectOp>(k.loc, counts, k.add(cur[1], k.index(1)), cur[1]);
+            }
+            return;
+          }
+          SmallVector<Value> inits(cur);
+          SmallVector<Value> res = k.reduce(kernel[d], inits, [&](Value t, ValueRange a) {
+            cur.assign(a.begin(), a.end());
+            kv.push_back(t);
+            level(d + 1, kv);
+            kv.pop_back();
+            return cur;
+          });
+          cur.assign(res.begin(), res.end());
+        };
+        SmallVector<Value> kv;
+        level(0, kv);
+        return cur;
+      };
+      SmallVector<Value> inits{init};
+      if (kind == WindowKind::Avg)
+        inits.push_back(k.index(0));
+      SmallVector<Value> res = conv ? k.reduce(icg, inits, [&](Value ic, ValueRange a) {
+                                        return window(ic, a);
+                                      })
+                                    : window(Value(), inits);
+      Value result = res[0];
+      if (kind == WindowKind::Avg)
+        result = average(k, res[0], res[1]);
+      k.store(result, k.out(), k.add(k.mul(plane, outPlane), k.linear(o, ys)));
+    });
+  };
+  if (conv)
+    k.parallel(y[0] * y[1], perPlane);
+  else
+    k.loop(y[0] * y[1], perPlane);
+}
+
 FailureOr<func::FuncOp> lowerPooling(Operation *op, const TargetDescription &,
                                      KernelBuilder &k) {
   for (Value v : op->getOperands())
@@ -239,6 +335,18 @@ FailureOr<func::FuncOp> lowerPooling(Operation *op, const TargetDescription &,
   if (auto g = dyn_cast<GlobalAveragePoolOp>(op)) {
     k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(numel(g.getInput())));
     globalAverage(g, k);
+    return k.finish();
+  }
+  if (shapeOf(op->getOperand(0)).size() == 5) {
+    SmallVector<int64_t> ones(3, 1);
+    if (auto m = dyn_cast<MaxPoolOp>(op))
+      lowerWindowNd(op, m.getKernelShape(), m.getStrides(), m.getDilations(), m.getPads(),
+                    WindowKind::Max, false, 1, k);
+    else if (auto a = dyn_cast<AvgPoolOp>(op))
+      lowerWindowNd(op, a.getKernelShape(), a.getStrides(), ones, a.getPads(), WindowKind::Avg,
+                    a.getCountIncludePad(), 1, k);
+    else
+      return func::FuncOp();
     return k.finish();
   }
   if (shapeOf(op->getOperand(0)).size() != 4)
