@@ -622,6 +622,7 @@ private:
       c.line("alignas(64) float scaled[" + str(t.mr) + "][" + str(d.k) + "];");
       c.open("for (int64_t p = 0; p < " + str(t.mr) + "; ++p)");
       c.line("const int64_t r = m0 + p < " + str(d.m) + " ? m0 + p : " + str(d.m - 1) + ";");
+      c.line("(void)r;");
       c.line("const float *__restrict sc = " + in(cast<BlockArgument>(scale).getArgNumber()) +
              image + " + g * " + str(d.k) + ";");
       c.open("for (int64_t k = 0; k < " + str(d.k) + "; ++k)");
@@ -1216,6 +1217,8 @@ private:
     Block &body = o.getBody().front();
     std::optional<GemmDims> dims = vectorWidth ? microKernelDims(op) : std::nullopt;
     k.usesPool = true;
+    // Small steps run on the calling thread.
+    c.line("(void)pool;");
     c.line("// Recurrence over " + str(steps) + " steps" + (o.getReverse() ? " (backwards)" : "") +
            ", batch " + str(batch) + ", " + str(gates) + " gates of " + str(hidden) +
            " units: per step h·R^T (" + str(batch) + " x " + str(n) + " x " + str(hidden) +

@@ -521,6 +521,8 @@ private:
         })
         .Case<memref::AllocaOp>([&](auto o) {
           MemRefType t = o.getType();
+          if (o->use_empty())
+            return;
           std::string name = "t" + str(nextArray++);
           if (!t.hasStaticShape())
             return fail(op, "local arrays must have a static shape");
