@@ -747,77 +747,14 @@ private:
     return result;
   }
 
+  /// Gemms and matmuls on the micro-kernel (the plain-loop ones are lowered
+  /// to the kernel form, codegen/lowering/Contraction.cpp).
   LogicalResult printGemm(GemmOp o) {
     if (failed(requireF32(o)))
       return failure();
     if (auto dims = microKernelDims(op); dims && vectorWidth)
       return printTiled(o, *dims);
-    ArrayRef<int64_t> a = shapeOf(o.getA()), y = shapeOf(o.getOutput());
-    bool ta = o.getTransA(), tb = o.getTransB();
-    int64_t m = y[0], n = y[1], kk = ta ? a[0] : a[1];
-    float alpha = o.getAlpha().convertToFloat(), beta = o.getBeta().convertToFloat();
-    k.usesPool = true;
-    k.flops = 2 * m * n * kk;
-    k.fallback = ta ? "Gemm with transA=1" : contractionFallback(o.getB());
-    std::string aIdx = ta ? "kk * " + str(m) + " + i" : "i * " + str(kk) + " + kk";
-    c.open("pool.parallelFor(" + str(m) + ", [&](int64_t begin, int64_t end)");
-    c.open("for (int64_t i = begin; i < end; ++i)");
-    c.line("float *row = out0 + i * " + str(n) + ";");
-    if (tb) {
-      // B is [N, K]: each output is a dot product of two contiguous rows.
-      c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
-      c.line("float acc = 0.0f;");
-      c.line("const float *bj = in1 + j * " + str(kk) + ";");
-      c.open("for (int64_t kk = 0; kk < " + str(kk) + "; ++kk)");
-      c.line("acc += in0[" + aIdx + "] * bj[kk];");
-      c.close();
-      c.line("row[j] = acc;");
-      c.close();
-    } else {
-      c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
-      c.line("row[j] = 0.0f;");
-      c.close();
-      c.open("for (int64_t kk = 0; kk < " + str(kk) + "; ++kk)");
-      c.line("const float av = in0[" + aIdx + "];");
-      c.line("const float *bk = in1 + kk * " + str(n) + ";");
-      c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
-      c.line("row[j] += av * bk[j];");
-      c.close();
-      c.close();
-    }
-    std::string epilogue = alpha == 1.0f ? "row[j]" : floatLiteral(alpha, "float") + " * row[j]";
-    if (o.getC() && beta != 0.0f) {
-      SmallVector<int64_t> cs = broadcastStrides(shapeOf(o.getC()), y);
-      std::string cv = "in2[" + offsetExpr({"i", "j"}, cs) + "]";
-      epilogue += " + " + (beta == 1.0f ? cv : floatLiteral(beta, "float") + " * " + cv);
-    }
-    if (epilogue != "row[j]") {
-      c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
-      c.line("row[j] = " + epilogue + ";");
-      c.close();
-    }
-    if (failed(storeRow({"i"}, n)))
-      return failure();
-    c.close();
-    c.close(");");
-    return success();
-  }
-
-  /// Runs a fused epilogue over an output row `row` of `n` elements whose
-  /// leading result coordinates are `lead`, in tiles of 256.
-  LogicalResult storeRow(ArrayRef<std::string> lead, int64_t n) {
-    if (!fusedWith)
-      return success();
-    constexpr int64_t kTile = 256;
-    int64_t tile = std::min(n, kTile);
-    SmallVector<std::string> vars(lead.begin(), lead.end());
-    vars.push_back("(j0 + j)");
-    c.open("for (int64_t j0 = 0; j0 < " + str(n) + "; j0 += " + str(tile) + ")");
-    c.line("const int64_t nb = " + str(n) + " - j0 < " + str(tile) + " ? " + str(n) +
-           " - j0 : " + str(tile) + ";");
-    LogicalResult r = storeTile(vars, "row[j0 + j]", "nb", tile, "row[j0 + j]");
-    c.close();
-    return r;
+    return o.emitOpError("has no tiled kernel and no lowering");
   }
 
   LogicalResult printMatMul(MatMulOp o) {
@@ -825,55 +762,7 @@ private:
       return failure();
     if (auto dims = microKernelDims(op); dims && vectorWidth)
       return printTiled(o, *dims);
-    const std::string t = type(o.getOutput());
-    ArrayRef<int64_t> a = shapeOf(o.getA()), b = shapeOf(o.getB()),
-                      y = shapeOf(o.getOutput());
-    int64_t m = a[a.size() - 2], kk = a.back(), n = b.back();
-    SmallVector<int64_t> batch(y.drop_back(2));
-    SmallVector<int64_t> aStr = broadcastStrides(a.drop_back(2), batch);
-    SmallVector<int64_t> bStr = broadcastStrides(b.drop_back(2), batch);
-    int64_t batches = product(batch);
-    k.usesPool = true;
-    k.flops = 2 * batches * m * n * kk;
-    k.fallback = b.size() != 2 ? "MatMul whose B is a batch of matrices" : contractionFallback(o.getB());
-    c.open("pool.parallelFor(" + str(batches * m) + ", [&](int64_t begin, int64_t end)");
-    c.open("for (int64_t p = begin; p < end; ++p)");
-    c.line("const int64_t i = p % " + str(m) + ";");
-    // Unravel the batch index into operand offsets (broadcast dims stride 0).
-    std::string aOff = "0", bOff = "0";
-    if (!batch.empty()) {
-      c.line("int64_t rest = p / " + str(m) + ";");
-      c.line("int64_t aBatch = 0, bBatch = 0;");
-      for (int64_t d = (int64_t)batch.size() - 1; d >= 0; --d) {
-        c.line("{ const int64_t idx = rest % " + str(batch[d]) + "; rest /= " +
-               str(batch[d]) + "; aBatch += idx * " + str(aStr[d] * m * kk) +
-               "; bBatch += idx * " + str(bStr[d] * kk * n) + "; }");
-      }
-      c.line("(void)rest;");
-      aOff = "aBatch";
-      bOff = "bBatch";
-    }
-    c.line("const " + t + " *arow = in0 + " + aOff + " + i * " + str(kk) + ";");
-    c.line("const " + t + " *bmat = in1 + " + bOff + ";");
-    c.line(t + " *row = out0 + p * " + str(n) + ";");
-    c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
-    c.line("row[j] = 0;");
-    c.close();
-    c.open("for (int64_t kk = 0; kk < " + str(kk) + "; ++kk)");
-    c.line("const " + t + " av = arow[kk];");
-    c.line("const " + t + " *bk = bmat + kk * " + str(n) + ";");
-    c.open("for (int64_t j = 0; j < " + str(n) + "; ++j)");
-    c.line("row[j] += av * bk[j];");
-    c.close();
-    c.close();
-    if (fusedWith) {
-      // Result coordinates of row p, for the epilogue's other inputs.
-      if (failed(storeRow(emitRowCoordinates(y.drop_back(), "p"), n)))
-        return failure();
-    }
-    c.close();
-    c.close(");");
-    return success();
+    return o.emitOpError("has no tiled kernel and no lowering");
   }
 
   /// Sizes of an attention op and the strides of each logical dimension in

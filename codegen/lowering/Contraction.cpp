@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/MicroKernelPlan.h"
 #include "codegen/lowering/IndexMaps.h"
 #include "codegen/lowering/Lowering.h"
 
@@ -75,9 +76,245 @@ void lowerConvTranspose(ConvTransposeOp o, KernelBuilder &k) {
   k.kernel()->setAttr(kFallbackAttr, b.getStringAttr("transposed convolution"));
 }
 
+Type eltOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
+
+/// Why a contraction whose weights are `w` (an operand of the kernel's op)
+/// is not on the micro-kernel.
+std::string fallbackReason(Value w, Value result, const TargetDescription &target) {
+  if (!target.vectorWidth)
+    return "no vector target";
+  if (!eltOf(w).isF32() || !eltOf(result).isF32())
+    return "not float32";
+  if (isa<BlockArgument>(w))
+    return "its weights are a model input";
+  if (!w.getDefiningOp<ConstantOp>())
+    return "its weights are computed at run time";
+  return "its form is not supported by the micro-kernel";
+}
+
+/// The row of a plain-loop GEMM or matmul: out[base + j], j < n, with the
+/// fused epilogue (if any) run over it in tiles. `lead` are the result
+/// coordinates of the row.
+struct RowEpilogue {
+  KernelBuilder &k;
+  FusedContractionOp fused;
+  int64_t tileLimit;
+  int64_t ops = 0;
+
+  LogicalResult apply(ArrayRef<Value> lead, Value base, int64_t n) {
+    if (!fused)
+      return success();
+    Block &body = fused.getBody().front();
+    Value result = body.getTerminator()->getOperand(0);
+    Operation *head = fused.getContraction();
+    if (result == head->getResult(0))
+      return success();
+    ArrayRef<int64_t> y = shapeOf(fused.getOutput());
+    int64_t tile = std::min(n, tileLimit);
+    LogicalResult status = success();
+    k.loop(k.index(0), k.index(n), tile, [&](Value j0) {
+      Value count = k.index(tile);
+      if (n % tile)
+        count = k.b.create<arith::MinSIOp>(k.loc, count,
+                                           k.b.create<arith::SubIOp>(k.loc, k.index(n), j0));
+      auto coords = [&](Value j) {
+        SmallVector<Value> vars(lead.begin(), lead.end());
+        vars.push_back(k.add(j0, j));
+        return vars;
+      };
+      ChainSources sources;
+      for (BlockArgument arg : body.getArguments()) {
+        if (shapeOf(arg).size() > y.size())
+          continue;
+        SmallVector<int64_t> strides = broadcastStrides(shapeOf(arg), y);
+        sources[arg] = [&, arg, strides](Value j) {
+          return k.load(k.in(arg.getArgNumber()), k.linear(coords(j), strides));
+        };
+      }
+      Value row = k.out();
+      sources[head->getResult(0)] = [&](Value j) { return k.load(row, k.add(base, k.add(j0, j))); };
+      ops = 0;
+      if (failed(emitChain(k, std::next(head->getIterator()), body.getTerminator()->getIterator(),
+                           result, sources, count, tile,
+                           [&](Value j, Value v) { k.store(v, row, k.add(base, k.add(j0, j))); },
+                           ops)))
+        status = failure();
+    });
+    return status;
+  }
+};
+
+/// Coordinates of flat row `row` over the leading dimensions `lead`.
+SmallVector<Value> rowCoordinates(KernelBuilder &k, ArrayRef<int64_t> lead, Value row) {
+  SmallVector<Value> coords;
+  int64_t stride = 1;
+  for (int64_t i = (int64_t)lead.size() - 1; i >= 0; --i) {
+    Value q = stride == 1 ? row : k.b.create<arith::DivSIOp>(k.loc, row, k.index(stride)).getResult();
+    coords.insert(coords.begin(), lead[i] == 1 ? k.index(0)
+                                               : k.b.create<arith::RemSIOp>(k.loc, q, k.index(lead[i]))
+                                                     .getResult());
+    stride *= lead[i];
+  }
+  return coords;
+}
+
+Value zeroOf(KernelBuilder &k, Type t) { return k.constant(t, 0); }
+Value madd(KernelBuilder &k, Value acc, Value a, Value b) {
+  if (isa<FloatType>(acc.getType()))
+    return k.b.create<arith::AddFOp>(k.loc, acc, k.b.create<arith::MulFOp>(k.loc, a, b));
+  return k.b.create<arith::AddIOp>(k.loc, acc, k.b.create<arith::MulIOp>(k.loc, a, b));
+}
+
+/// A (batched) matmul on plain loops: one task per output row, row-major
+/// accumulation (a broadcast of A's element times B's row).
+LogicalResult lowerMatMul(MatMulOp o, RowEpilogue &epilogue, KernelBuilder &k) {
+  ArrayRef<int64_t> a = shapeOf(o.getA()), b = shapeOf(o.getB()), y = shapeOf(o.getOutput());
+  int64_t m = a[a.size() - 2], kk = a.back(), n = b.back();
+  SmallVector<int64_t> batch(y.drop_back(2));
+  SmallVector<int64_t> aStr = broadcastStrides(a.drop_back(2), batch);
+  SmallVector<int64_t> bStr = broadcastStrides(b.drop_back(2), batch);
+  int64_t batches = product(batch);
+  Type t = eltOf(o.getOutput());
+  LogicalResult status = success();
+  k.parallel(batches * m, [&](Value p) {
+    Value i = k.b.create<arith::RemSIOp>(k.loc, p, k.index(m));
+    SmallVector<Value> bc = rowCoordinates(k, batch, k.b.create<arith::DivSIOp>(k.loc, p, k.index(m)));
+    SmallVector<int64_t> aOff, bOff;
+    for (size_t d = 0; d < batch.size(); ++d) {
+      aOff.push_back(aStr[d] * m * kk);
+      bOff.push_back(bStr[d] * kk * n);
+    }
+    Value aRow = k.add(k.linear(bc, aOff), k.mul(i, kk)), bMat = k.linear(bc, bOff);
+    Value row = k.mul(p, n);
+    k.loop(n, [&](Value j) { k.store(zeroOf(k, t), k.out(), k.add(row, j)); });
+    k.loop(kk, [&](Value c) {
+      Value av = k.load(k.in(0), k.add(aRow, c));
+      Value bk = k.add(bMat, k.mul(c, n));
+      k.loop(n, [&](Value j) {
+        Value at = k.add(row, j);
+        k.store(madd(k, k.load(k.out(), at), av, k.load(k.in(1), k.add(bk, j))), k.out(), at);
+      });
+    });
+    SmallVector<Value> lead = rowCoordinates(k, y.drop_back(), p);
+    if (failed(epilogue.apply(lead, row, n)))
+      status = failure();
+  });
+  k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(2 * batches * m * n * kk));
+  return status;
+}
+
+/// Gemm on plain loops: alpha * op(A) * op(B) + beta * C, one task per row.
+LogicalResult lowerGemm(GemmOp o, RowEpilogue &epilogue, KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  ArrayRef<int64_t> a = shapeOf(o.getA()), y = shapeOf(o.getOutput());
+  bool ta = o.getTransA(), tb = o.getTransB();
+  int64_t m = y[0], n = y[1], kk = ta ? a[0] : a[1];
+  float alpha = o.getAlpha().convertToFloat(), beta = o.getBeta().convertToFloat();
+  Type f32 = b.getF32Type();
+  LogicalResult status = success();
+  k.parallel(m, [&](Value i) {
+    Value row = k.mul(i, n);
+    auto aAt = [&](Value c) { return ta ? k.linear({c, i}, {m, 1}) : k.linear({i, c}, {kk, 1}); };
+    if (tb) {
+      // B is [N, K]: each output is a dot product of two contiguous rows.
+      k.loop(n, [&](Value j) {
+        Value acc = k.reduce(kk, zeroOf(k, f32), [&](Value c, Value s) {
+          return madd(k, s, k.load(k.in(0), aAt(c)), k.load(k.in(1), k.linear({j, c}, {kk, 1})));
+        });
+        k.store(acc, k.out(), k.add(row, j));
+      });
+    } else {
+      k.loop(n, [&](Value j) { k.store(zeroOf(k, f32), k.out(), k.add(row, j)); });
+      k.loop(kk, [&](Value c) {
+        Value av = k.load(k.in(0), aAt(c));
+        k.loop(n, [&](Value j) {
+          Value at = k.add(row, j);
+          k.store(madd(k, k.load(k.out(), at), av, k.load(k.in(1), k.linear({c, j}, {n, 1}))),
+                  k.out(), at);
+        });
+      });
+    }
+    bool scaled = alpha != 1.0f, withC = o.getC() && beta != 0.0f;
+    if (scaled || withC) {
+      SmallVector<int64_t> cs = withC ? broadcastStrides(shapeOf(o.getC()), y) : SmallVector<int64_t>();
+      k.loop(n, [&](Value j) {
+        Value at = k.add(row, j);
+        Value v = k.load(k.out(), at);
+        if (scaled)
+          v = b.create<arith::MulFOp>(k.loc, b.create<arith::ConstantOp>(k.loc, b.getF32FloatAttr(alpha)), v);
+        if (withC) {
+          Value cv = k.load(k.in(2), k.linear({i, j}, cs));
+          if (beta != 1.0f)
+            cv = b.create<arith::MulFOp>(k.loc, b.create<arith::ConstantOp>(k.loc, b.getF32FloatAttr(beta)), cv);
+          v = b.create<arith::AddFOp>(k.loc, v, cv);
+        }
+        k.store(v, k.out(), at);
+      });
+    }
+    if (failed(epilogue.apply({i}, row, n)))
+      status = failure();
+  });
+  k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(2 * m * n * kk));
+  return status;
+}
+
+/// Matmuls and gemms that the micro-kernel does not run (plain loops).
+FailureOr<func::FuncOp> lowerPlainProduct(Operation *op, const TargetDescription &target,
+                                          KernelBuilder &k) {
+  auto fused = dyn_cast<FusedContractionOp>(op);
+  Operation *head = fused ? fused.getContraction() : op;
+  if (!isa<GemmOp, MatMulOp>(head) || (target.vectorWidth && microKernelDims(op)))
+    return func::FuncOp();
+  if (fused && fused.getInputScale())
+    return func::FuncOp();
+  Type t = eltOf(head->getResult(0));
+  if (auto gemm = dyn_cast<GemmOp>(head)) {
+    for (Value v : head->getOperands())
+      if (!eltOf(v).isF32())
+        return head->emitOpError("is only supported on float32 tensors");
+  } else {
+    bool ok = t.isF32() || t.isF64() || t.isSignlessInteger(32) || t.isSignlessInteger(64) ||
+              t.isSignedInteger(32) || t.isSignedInteger(64);
+    for (Value v : head->getOperands())
+      ok &= eltOf(v) == t;
+    if (!ok)
+      return head->emitOpError("is only supported on float32, float64, int32 and int64 "
+                               "tensors of one element type");
+  }
+  // The head's operands are the fused op's first inputs, in order.
+  auto operandOf = [&](Value v) {
+    if (auto arg = dyn_cast<BlockArgument>(v); arg && fused)
+      return fused->getOperand(arg.getArgNumber());
+    return v;
+  };
+  RowEpilogue epilogue{k, fused, target.elementwiseTile};
+  LogicalResult status = success();
+  std::string reason;
+  if (auto gemm = dyn_cast<GemmOp>(head)) {
+    reason = gemm.getTransA() ? "Gemm with transA=1"
+                              : fallbackReason(operandOf(gemm.getB()), op->getResult(0), target);
+    status = lowerGemm(gemm, epilogue, k);
+  } else {
+    auto mm = cast<MatMulOp>(head);
+    reason = shapeOf(mm.getB()).size() != 2
+                 ? "MatMul whose B is a batch of matrices"
+                 : fallbackReason(operandOf(mm.getB()), op->getResult(0), target);
+    status = lowerMatMul(mm, epilogue, k);
+  }
+  if (failed(status))
+    return failure();
+  if (fused) {
+    int64_t flops = k.kernel()->getAttrOfType<IntegerAttr>(kFlopsAttr).getInt();
+    k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(flops + numel(op->getResult(0)) *
+                                                                      epilogue.ops));
+  }
+  k.kernel()->setAttr(kFallbackAttr, k.b.getStringAttr(reason));
+  return k.finish();
+}
+
 } // namespace
 
-FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription &,
+FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription &target,
                                          KernelBuilder &k) {
   if (auto conv = dyn_cast<ConvOp>(op); conv && shapeOf(conv.getInput()).size() == 5) {
     for (Value v : op->getOperands())
@@ -91,7 +328,7 @@ FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription 
   }
   auto convT = dyn_cast<ConvTransposeOp>(op);
   if (!convT)
-    return func::FuncOp();
+    return lowerPlainProduct(op, target, k);
   for (Value v : op->getOperands())
     if (!getElementTypeOrSelf(v.getType()).isF32())
       return op->emitOpError("is only supported on float32 tensors");
