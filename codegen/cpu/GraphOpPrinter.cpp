@@ -199,63 +199,12 @@ private:
     return success();
   }
 
+  /// Channels-last 2-D convolutions (NCHW and 3-D ones are lowered to the
+  /// kernel form, codegen/lowering/Contraction.cpp).
   LogicalResult printConv(ConvOp o) {
     if (o.getChannelsLast())
       return printConvNhwc(o);
-    if (failed(requireContractionTypes(o)))
-      return failure();
-    const std::string t = type(o.getOutput());
-    ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
-                      y = shapeOf(o.getOutput());
-    int64_t group = o.getGroup(), icg = w[1], ocg = w[0] / group;
-    int64_t sh = o.getStrides()[0], sw = o.getStrides()[1];
-    int64_t dh = o.getDilations()[0], dw = o.getDilations()[1];
-    int64_t pt = o.getPads()[0], pl = o.getPads()[1];
-    bool bias = static_cast<bool>(o.getBias());
-    k.usesPool = true;
-    k.flops = 2 * product(y) * icg * w[2] * w[3];
-    k.fallback = "NCHW convolution (the channels-last layout was not applied)";
-    c.line("// NCHW direct convolution: " + str(x[1]) + " -> " + str(y[1]) +
-           " channels, kernel " + str(w[2]) + "x" + str(w[3]) + ", stride " +
-           str(sh) + "x" + str(sw) + ", group " + str(group) + ".");
-    c.open("pool.parallelFor(" + str(y[0] * y[1]) +
-           ", [&](int64_t begin, int64_t end)");
-    c.open("for (int64_t plane = begin; plane < end; ++plane)");
-    c.line("const int64_t n = plane / " + str(y[1]) + ", oc = plane % " + str(y[1]) + ";");
-    c.line("const int64_t g = oc / " + str(ocg) + ";");
-    c.line(t + " *dst = out0 + plane * " + str(y[2] * y[3]) + ";");
-    c.open("for (int64_t p = 0; p < " + str(y[2] * y[3]) + "; ++p)");
-    c.line(std::string("dst[p] = ") + (bias ? "in2[oc]" : "0") + ";");
-    c.close();
-    c.open("for (int64_t ic = 0; ic < " + str(icg) + "; ++ic)");
-    c.line("const " + t + " *src = in0 + ((n * " + str(x[1]) + ") + g * " + str(icg) +
-           " + ic) * " + str(x[2] * x[3]) + ";");
-    c.line("const " + t + " *wk = in1 + (oc * " + str(icg) + " + ic) * " +
-           str(w[2] * w[3]) + ";");
-    c.open("for (int64_t kh = 0; kh < " + str(w[2]) + "; ++kh)");
-    c.open("for (int64_t kw = 0; kw < " + str(w[3]) + "; ++kw)");
-    c.line("const " + t + " wv = wk[kh * " + str(w[3]) + " + kw];");
-    // Output columns whose input column lies inside the image.
-    c.line("const int64_t shift = kw * " + str(dw) + " - " + str(pl) + ";");
-    c.line("const int64_t owLo = shift >= 0 ? 0 : (-shift + " + str(sw - 1) + ") / " + str(sw) + ";");
-    c.line("int64_t owHi = (" + str(x[3] - 1) + " - shift) / " + str(sw) + " + 1;");
-    c.line("if (" + str(x[3] - 1) + " - shift < 0) owHi = 0;");
-    c.line("if (owHi > " + str(y[3]) + ") owHi = " + str(y[3]) + ";");
-    c.open("for (int64_t oh = 0; oh < " + str(y[2]) + "; ++oh)");
-    c.line("const int64_t ih = oh * " + str(sh) + " + kh * " + str(dh) + " - " + str(pt) + ";");
-    c.line("if (ih < 0 || ih >= " + str(x[2]) + ") continue;");
-    c.line("const " + t + " *row = src + ih * " + str(x[3]) + " + shift;");
-    c.line(t + " *drow = dst + oh * " + str(y[3]) + ";");
-    c.open("for (int64_t ow = owLo; ow < owHi; ++ow)");
-    c.line("drow[ow] += wv * row[ow * " + str(sw) + "];");
-    c.close();
-    c.close();
-    c.close();
-    c.close();
-    c.close();
-    c.close();
-    c.close(");");
-    return success();
+    return o.emitOpError("has no tiled kernel and no lowering");
   }
 
   /// Channels-last convolution: NHWC input, HWIO weight, NHWC result. A task

@@ -1,6 +1,7 @@
 //===- Contraction.cpp - Contractions on plain loops -> kernel loops ------===//
 //
-// The contractions that have no tiled kernel yet: 3-D convolution (the
+// The contractions that have no tiled kernel yet: NCHW 2-D convolution
+// (direct, per output plane), 3-D convolution (the
 // generic window loop of Pooling.cpp) and the transposed convolution, as a
 // scatter of each input pixel through the kernel into
 // output planes that one task owns whole (so the scatter never races).
@@ -258,6 +259,71 @@ LogicalResult lowerGemm(GemmOp o, RowEpilogue &epilogue, KernelBuilder &k) {
   return status;
 }
 
+/// NCHW direct convolution (when the channels-last layout was not applied):
+/// one task per output plane accumulating each kernel tap over the output
+/// columns whose input column lies inside the image.
+void lowerConvNchw(ConvOp o, KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
+                    y = shapeOf(o.getOutput());
+  int64_t group = o.getGroup(), icg = w[1], ocg = w[0] / group;
+  int64_t sh = o.getStrides()[0], sw = o.getStrides()[1];
+  int64_t dh = o.getDilations()[0], dw = o.getDilations()[1];
+  int64_t pt = o.getPads()[0], pl = o.getPads()[1];
+  Type t = eltOf(o.getOutput());
+  auto cmp = [&](arith::CmpIPredicate p, Value a, Value c) {
+    return b.create<arith::CmpIOp>(k.loc, p, a, c);
+  };
+  auto sel = [&](Value c, Value a, Value e) { return b.create<arith::SelectOp>(k.loc, c, a, e); };
+  k.parallel(y[0] * y[1], [&](Value plane) {
+    Value n = b.create<arith::DivSIOp>(k.loc, plane, k.index(y[1]));
+    Value oc = b.create<arith::RemSIOp>(k.loc, plane, k.index(y[1]));
+    Value g = b.create<arith::DivSIOp>(k.loc, oc, k.index(ocg));
+    Value dst = k.mul(plane, y[2] * y[3]);
+    Value init = o.getBias() ? k.load(k.in(2), oc) : zeroOf(k, t);
+    k.loop(y[2] * y[3], [&](Value p) { k.store(init, k.out(), k.add(dst, p)); });
+    k.loop(icg, [&](Value ic) {
+      Value src = k.mul(k.add(k.add(k.mul(n, x[1]), k.mul(g, icg)), ic), x[2] * x[3]);
+      Value wk = k.mul(k.add(k.mul(oc, icg), ic), w[2] * w[3]);
+      k.loop(w[2], [&](Value kh) {
+        k.loop(w[3], [&](Value kw) {
+          Value wv = k.load(k.in(1), k.add(wk, k.linear({kh, kw}, {w[3], 1})));
+          // Output columns whose input column lies inside the image.
+          Value shift = k.linear({kw}, {dw}, -pl);
+          Value neg = cmp(arith::CmpIPredicate::slt, shift, k.index(0));
+          Value lo = sel(neg, b.create<arith::DivSIOp>(
+                                  k.loc, b.create<arith::SubIOp>(k.loc, k.index(sw - 1), shift),
+                                  k.index(sw)),
+                         k.index(0));
+          Value last = b.create<arith::SubIOp>(k.loc, k.index(x[3] - 1), shift);
+          Value hi = b.create<arith::MinSIOp>(
+              k.loc, k.add(b.create<arith::DivSIOp>(k.loc, last, k.index(sw)), k.index(1)),
+              k.index(y[3]));
+          hi = sel(cmp(arith::CmpIPredicate::slt, last, k.index(0)), k.index(0), hi);
+          k.loop(y[2], [&](Value oh) {
+            Value ih = k.linear({oh, kh}, {sh, dh}, -pt);
+            Value inside = b.create<arith::AndIOp>(
+                k.loc, cmp(arith::CmpIPredicate::sge, ih, k.index(0)),
+                cmp(arith::CmpIPredicate::slt, ih, k.index(x[2])));
+            k.ifThen(inside, [&] {
+              Value row = k.add(k.add(src, k.mul(ih, x[3])), shift);
+              Value drow = k.add(dst, k.mul(oh, y[3]));
+              k.loop(lo, hi, 1, [&](Value ow) {
+                Value at = k.add(drow, ow);
+                Value v = k.load(k.in(0), k.add(row, k.mul(ow, sw)));
+                k.store(madd(k, k.load(k.out(), at), wv, v), k.out(), at);
+              });
+            });
+          });
+        });
+      });
+    });
+  });
+  k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(2 * product(y) * icg * w[2] * w[3]));
+  k.kernel()->setAttr(kFallbackAttr,
+                      b.getStringAttr("NCHW convolution (the channels-last layout was not applied)"));
+}
+
 /// Matmuls and gemms that the micro-kernel does not run (plain loops).
 FailureOr<func::FuncOp> lowerPlainProduct(Operation *op, const TargetDescription &target,
                                           KernelBuilder &k) {
@@ -324,6 +390,19 @@ FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription 
                   conv.getDilations(), conv.getPads(), WindowKind::Conv, false, conv.getGroup(),
                   k);
     k.kernel()->setAttr(kFallbackAttr, k.b.getStringAttr("3-D convolution"));
+    return k.finish();
+  }
+  if (auto conv = dyn_cast<ConvOp>(op);
+      conv && !conv.getChannelsLast() && shapeOf(conv.getInput()).size() == 4) {
+    Type t = eltOf(conv.getOutput());
+    bool ok = t.isF32() || t.isF64() || t.isSignlessInteger(32) || t.isSignlessInteger(64) ||
+              t.isSignedInteger(32) || t.isSignedInteger(64);
+    for (Value v : op->getOperands())
+      ok &= eltOf(v) == t;
+    if (!ok)
+      return op->emitOpError("is only supported on float32, float64, int32 and int64 "
+                             "tensors of one element type");
+    lowerConvNchw(conv, k);
     return k.finish();
   }
   auto convT = dyn_cast<ConvTransposeOp>(op);
