@@ -921,124 +921,13 @@ private:
   /// then an online-softmax update of the running maximum, denominator and
   /// weighted sum of V rows. Memory is O(block + Dv) per row, not O(Tk).
   /// Targets with a micro-kernel take printAttentionTiled instead.
+  /// Float32 attention on a vector target (other attention is lowered to
+  /// the kernel form, codegen/lowering/Attention.cpp).
   LogicalResult printAttention(AttentionOp o) {
     if (vectorWidth && eltOf(o.getQ()).isF32())
       return printAttentionTiled(o);
-    AttentionLayout a = attentionLayout(o);
-    size_t rank = a.rank;
-    int64_t batches = a.batches, tq = a.tq, d = a.d, tk = a.tk, dv = a.dv;
-    const SmallVector<int64_t> &qs = a.qs, &ks = a.ks, &vs = a.vs, &ys = a.ys, &ms = a.ms;
-    constexpr int64_t kBlock = 64;
-    int64_t block = std::min<int64_t>(kBlock, tk);
-    StringRef kind = o.getMaskKind();
-    k.usesPool = true;
-    k.flops = batches * tq * tk * (2 * d + 2 * dv + 4);
-    k.fallback = "attention that is not float32 or has no vector target";
-    auto idx = [](const std::string &var, int64_t stride) {
-      return stride == 1 ? var : var + " * " + str(stride);
-    };
-    c.line("// Scaled dot-product attention: " + str(batches) + " x " + str(tq) +
-           " queries, " + str(tk) + " keys, depth " + str(d) + ", value depth " + str(dv) +
-           ", mask " + kind.str() + ".");
-    c.open("pool.parallelFor(" + str(batches * tq) + ", [&](int64_t begin, int64_t end)");
-    c.line("float qv[" + str(d) + "];");
-    c.line("float s[" + str(block) + "];");
-    c.line("float acc[" + str(dv) + "];");
-    c.open("for (int64_t p = begin; p < end; ++p)");
-    c.line("const int64_t b = p / " + str(tq) + ", i = p % " + str(tq) + ";");
-    // Unravel the batch index into each operand's offset (and the mask's,
-    // whose broadcast dimensions have stride 0).
-    unravelBatch(a);
-    if (!ms.empty())
-      c.line("mrow += i * " + str(ms[rank - 2]) + ";");
-    c.line("const float *qr = in0 + qo + i * " + str(qs[rank - 2]) + ";");
-    c.line("const float *kt = in1 + ko;");
-    c.line("const float *vb = in2 + vo;");
-    c.open("for (int64_t t = 0; t < " + str(d) + "; ++t)");
-    c.line("qv[t] = qr[" + idx("t", qs[rank - 1]) + "] * " +
-           floatLiteral(o.getScale().convertToDouble(), "float") + ";");
-    c.close();
-    c.line("float mx = -std::numeric_limits<float>::infinity(), den = 0.0f;");
-    c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
-    c.line("acc[e] = 0.0f;");
-    c.close();
-    c.open("for (int64_t j0 = 0; j0 < " + str(tk) + "; j0 += " + str(block) + ")");
-    c.line("const int64_t n = " + str(tk) + " - j0 < " + str(block) + " ? " + str(tk) +
-           " - j0 : " + str(block) + ";");
-    if (ks[rank - 1] == 1) {
-      // Keys contiguous in Kt: the depth loop outermost, the inner loop
-      // runs along a Kt row.
-      c.open("for (int64_t j = 0; j < n; ++j)");
-      c.line("s[j] = 0.0f;");
-      c.close();
-      c.open("for (int64_t t = 0; t < " + str(d) + "; ++t)");
-      c.line("const float *kr = kt + " + idx("t", ks[rank - 2]) + " + j0;");
-      c.open("for (int64_t j = 0; j < n; ++j)");
-      c.line("s[j] += qv[t] * kr[j];");
-      c.close();
-      c.close();
-    } else {
-      // Keys stored as rows (K, not Kt): one dot product per key, summed in
-      // 16 independent lanes so that it vectorises without reassociation.
-      constexpr int64_t kLanes = 16;
-      int64_t body = d / kLanes * kLanes;
-      c.open("for (int64_t j = 0; j < n; ++j)");
-      c.line("const float *kr = kt + (j0 + j) * " + str(ks[rank - 1]) + ";");
-      c.line("float lane[" + str(kLanes) + "] = {};");
-      c.open("for (int64_t t0 = 0; t0 < " + str(body) + "; t0 += " + str(kLanes) + ")");
-      c.open("for (int64_t u = 0; u < " + str(kLanes) + "; ++u)");
-      c.line("lane[u] += qv[t0 + u] * kr[" + idx("(t0 + u)", ks[rank - 2]) + "];");
-      c.close();
-      c.close();
-      c.line("float dot = 0.0f;");
-      c.open("for (int64_t u = 0; u < " + str(kLanes) + "; ++u)");
-      c.line("dot += lane[u];");
-      c.close();
-      c.open("for (int64_t t = " + str(body) + "; t < " + str(d) + "; ++t)");
-      c.line("dot += qv[t] * kr[" + idx("t", ks[rank - 2]) + "];");
-      c.close();
-      c.line("s[j] = dot;");
-      c.close();
-    }
-    if (!ms.empty()) {
-      std::string at = "in3[mrow + (j0 + j) * " + str(ms[rank - 1]) + "]";
-      c.open("for (int64_t j = 0; j < n; ++j)");
-      c.line(maskStatement(o, "s[j]", at));
-      c.close();
-    }
-    c.line("float bm = -std::numeric_limits<float>::infinity();");
-    c.open("for (int64_t j = 0; j < n; ++j)");
-    c.line("bm = s[j] > bm ? s[j] : bm;");
-    c.close();
-    c.line("if (bm == -std::numeric_limits<float>::infinity()) continue; // all masked");
-    c.line("const float nm = bm > mx ? bm : mx;");
-    c.line("const float rescale = kiln::vm::exp(mx - nm);");
-    c.line("den *= rescale;");
-    c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
-    c.line("acc[e] *= rescale;");
-    c.close();
-    c.open("for (int64_t j = 0; j < n; ++j)");
-    c.line("const float w = kiln::vm::exp(s[j] - nm);");
-    c.line("den += w;");
-    c.line("const float *vr = vb + (j0 + j) * " + str(vs[rank - 2]) + ";");
-    c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
-    c.line("acc[e] += w * vr[" + idx("e", vs[rank - 1]) + "];");
-    c.close();
-    c.close();
-    c.line("mx = nm;");
-    c.close();
-    // A fully masked row divides 0 by 0: NaN, as the unfused softmax gives.
-    c.line("float *y = out0 + yo + i * " + str(ys[rank - 2]) + ";");
-    c.line("const float inv = 1.0f / den;");
-    c.open("for (int64_t e = 0; e < " + str(dv) + "; ++e)");
-    c.line("y[" + idx("e", ys[rank - 1]) +
-           "] = den > 0.0f ? acc[e] * inv : std::numeric_limits<float>::quiet_NaN();");
-    c.close();
-    c.close();
-    c.close(");");
-    return success();
+    return o.emitOpError("has no tiled kernel and no lowering");
   }
-
 
   /// A recurrent layer's loop over time (kiln.recurrence). Per step, the
   /// recurrent product h·Rᵀ of the whole batch goes to a scratch row block

@@ -382,6 +382,8 @@ FailureOr<func::FuncOp> lowerPlainProduct(Operation *op, const TargetDescription
 
 FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription &target,
                                          KernelBuilder &k) {
+  if (auto attention = dyn_cast<AttentionOp>(op))
+    return lowerAttention(attention, target, k);
   if (auto conv = dyn_cast<ConvOp>(op); conv && shapeOf(conv.getInput()).size() == 5) {
     for (Value v : op->getOperands())
       if (!getElementTypeOrSelf(v.getType()).isF32())

@@ -96,6 +96,11 @@ mlir::FailureOr<mlir::func::FuncOp> lowerContraction(mlir::Operation *op,
                                                      const TargetDescription &target,
                                                      KernelBuilder &k);
 
+/// attention on plain loops (null where the backend has a tiled kernel).
+mlir::FailureOr<mlir::func::FuncOp> lowerAttention(AttentionOp op,
+                                                   const TargetDescription &target,
+                                                   KernelBuilder &k);
+
 /// softmax, layer_norm, batch_norm, fused_row (null for other ops).
 mlir::FailureOr<mlir::func::FuncOp> lowerRows(mlir::Operation *op,
                                               const TargetDescription &target,
