@@ -92,7 +92,8 @@ struct PrintKernelsCppPass : PassWrapper<PrintKernelsCppPass, OperationPass<Modu
       PrintedKernel printed;
       if (failed(printKernel(f, printed)))
         return signalPassFailure();
-      llvm::outs() << "void " << f.getSymName() << "(" << printed.params << ") {\n";
+      llvm::outs() << (printed.canFail ? "bool " : "void ") << f.getSymName() << "("
+                   << printed.params << ") {\n";
       StringRef body = printed.body;
       while (!body.empty()) {
         auto [line, rest] = body.split('\n');

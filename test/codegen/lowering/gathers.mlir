@@ -12,7 +12,7 @@
 // MLIR: %[[FIXED:.*]] = arith.select %[[NEG]]
 // MLIR: kiln.check %[[OK:.*]], "index {0} at position {1} is out of range [-4, 4)"(%[[RAW]], %{{.*}} : i64, index)
 // MLIR: memref.copy
-// CPP-LABEL: void k0_gather(const float *__restrict in0, const int64_t *__restrict in1, float *__restrict out0, std::string &error) {
+// CPP-LABEL: bool k0_gather(const float *__restrict in0, const int64_t *__restrict in1, float *__restrict out0, std::string &error) {
 // CPP: if (!(v2 >= 0 && v2 < 4)) {
 // CPP-NEXT: error = std::string("index ") + std::to_string(v0) + " at position " + std::to_string(i0) + " is out of range [-4, 4)";
 // CPP-NEXT: return false;
@@ -20,7 +20,7 @@
 // CPP: return true;
 
 // Scatter copies the data, then combines each update into its slice.
-// CPP-LABEL: void k1_scatter_nd(
+// CPP-LABEL: bool k1_scatter_nd(
 // CPP: std::memcpy(out0, in0, 12 * sizeof(float));
 // CPP: error = std::string("index ") + std::to_string(v0) + " is out of range for a dimension of size 4";
 // CPP: out0[v4] = out0[v4] + in2[i0 * 3 + i1];
