@@ -106,7 +106,6 @@ public:
         .Case<AttentionOp>([&](auto o) { return printAttention(o); })
         .Case<RecurrenceOp>([&](auto o) { return printRecurrence(o); })
         .Case<FusedContractionOp>([&](auto o) { return printFusedContraction(o); })
-        .Case<TopKOp>([&](auto o) { return printTopK(o); })
         .Default([&](Operation *o) {
           return o->emitOpError("has no C++ code generator");
         });
@@ -1052,32 +1051,6 @@ private:
     c.close();
     c.close();
     k.flops = steps * batch * (2 * n * hidden + hidden * perElement);
-    return success();
-  }
-
-  LogicalResult printTopK(TopKOp o) {
-    ArrayRef<int64_t> s = shapeOf(o.getInput());
-    int64_t axis = o.getAxis(), len = s[axis], kk = shapeOf(o.getValues())[axis];
-    int64_t outer = product(s.take_front(axis)), inner = product(s.drop_front(axis + 1));
-    std::string t = type(o.getInput());
-    std::string better = o.getLargest() ? ">" : "<";
-    c.line("std::vector<int64_t> order(" + str(std::max<int64_t>(len, 1)) + ");");
-    c.open("for (int64_t o = 0; o < " + str(outer) + "; ++o)");
-    c.open("for (int64_t r = 0; r < " + str(inner) + "; ++r)");
-    c.line("const " + t + " *x = in0 + o * " + str(len * inner) + " + r;");
-    c.line("for (int64_t j = 0; j < " + str(len) + "; ++j) order[j] = j;");
-    c.line("std::partial_sort(order.begin(), order.begin() + " + str(kk) + ", order.begin() + " +
-           str(len) + ", [&](int64_t a, int64_t b) {");
-    c.line("  const " + t + " va = x[a * " + str(inner) + "], vb = x[b * " + str(inner) + "];");
-    c.line("  return va " + better + " vb || (va == vb && a < b);");
-    c.line("});");
-    c.open("for (int64_t j = 0; j < " + str(kk) + "; ++j)");
-    c.line("out0[(o * " + str(kk) + " + j) * " + str(inner) + " + r] = x[order[j] * " +
-           str(inner) + "];");
-    c.line("out1[(o * " + str(kk) + " + j) * " + str(inner) + " + r] = order[j];");
-    c.close();
-    c.close();
-    c.close();
     return success();
   }
 

@@ -582,6 +582,20 @@ private:
                  type(t.getElementType()) + "));");
         })
         .Case<CheckOp>([&](CheckOp o) { printCheck(o); })
+        .Case<TopIndicesOp>([&](TopIndicesOp o) {
+          std::string order = names.lookup(o.getOrder()), keys = names.lookup(o.getKeys());
+          std::string base = operand(o.getBase(), kAdd);
+          std::string stride = o.getStride() == 1 ? "" : " * " + str(o.getStride());
+          std::string kt = type(cast<MemRefType>(o.getKeys().getType()).getElementType());
+          c.line("for (int64_t j = 0; j < " + str(o.getN()) + "; ++j) " + order + "[j] = j;");
+          c.line("std::partial_sort(" + order + ", " + order + " + " + str(o.getK()) + ", " +
+                 order + " + " + str(o.getN()) + ", [&](int64_t a, int64_t b) {");
+          c.line("  const " + kt + " va = " + keys + "[" + base + " + a" + stride + "], vb = " +
+                 keys + "[" + base + " + b" + stride + "];");
+          c.line(std::string("  return va ") + (o.getLargest() ? ">" : "<") +
+                 " vb || (va == vb && a < b);");
+          c.line("});");
+        })
         .Case<scf::ForOp>([&](auto o) { printFor(o); })
         .Case<scf::ParallelOp>([&](auto o) { printParallel(o); })
         .Case<scf::IfOp>([&](auto o) { printIf(o); })

@@ -295,6 +295,33 @@ func::FuncOp lowerNllLoss(NllLossOp o, KernelBuilder &k) {
   return k.finish();
 }
 
+/// The k best elements along the axis, best first (equal values keep index
+/// order): per (outer, inner) position a partial sort of the indices.
+func::FuncOp lowerTopK(TopKOp o, KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  ArrayRef<int64_t> s = shapeOf(o.getInput());
+  int64_t axis = o.getAxis(), len = s[axis], kk = shapeOf(o.getValues())[axis];
+  int64_t outer = product(s.take_front(axis)), inner = product(s.drop_front(axis + 1));
+  if (kk == 0 || outer * inner == 0)
+    return k.finish();
+  auto order = b.create<memref::AllocOp>(
+      k.loc, MemRefType::get({std::max<int64_t>(len, 1)}, b.getIndexType()));
+  k.loopNest({outer, inner}, [&](ArrayRef<Value> v) {
+    Value base = k.linear(v, {len * inner, 1});
+    b.create<TopIndicesOp>(k.loc, k.in(0), base, order, b.getI64IntegerAttr(kk),
+                           b.getI64IntegerAttr(len), b.getI64IntegerAttr(inner),
+                           b.getBoolAttr(o.getLargest()));
+    k.loop(kk, [&](Value j) {
+      Value idx = b.create<memref::LoadOp>(k.loc, order, j);
+      Value at = k.linear({v[0], j, v[1]}, {kk * inner, inner, 1});
+      k.store(k.load(k.in(0), k.add(base, k.mul(idx, inner))), k.out(0), at);
+      k.store(b.create<arith::IndexCastOp>(k.loc, b.getI64Type(), idx), k.out(1), at);
+    });
+  });
+  b.create<memref::DeallocOp>(k.loc, order);
+  return k.finish();
+}
+
 } // namespace
 
 FailureOr<func::FuncOp> lowerReductions(Operation *op, const TargetDescription &,
@@ -310,6 +337,8 @@ FailureOr<func::FuncOp> lowerReductions(Operation *op, const TargetDescription &
     return lowerHardmax(o, k);
   if (auto o = dyn_cast<NllLossOp>(op))
     return lowerNllLoss(o, k);
+  if (auto o = dyn_cast<TopKOp>(op))
+    return lowerTopK(o, k);
   return func::FuncOp();
 }
 

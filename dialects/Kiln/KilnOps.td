@@ -1013,6 +1013,23 @@ def Kiln_CheckOp : Kiln_Op<"check", [MemoryEffects<[MemWrite]>]> {
   let assemblyFormat = "$ok `,` $message (`(` $values^ `:` type($values) `)`)? attr-dict";
 }
 
+def Kiln_TopIndicesOp : Kiln_Op<"top_indices", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "Orders the first k of n indices by their keys (a partial sort)";
+  let description = [{
+    A kernel-form op for selection, which has no loop form of the same cost:
+    afterwards `order[0..k)` holds the indices j in [0, n) of the k largest
+    (or, with `largest` false, smallest) keys `keys[base + j * stride]`, best
+    first; equal keys keep index order. `order` needs n elements.
+
+    ```mlir
+    kiln.top_indices %x[%base], %order {k = 2 : i64, n = 4 : i64, stride = 1 : i64, largest = true} : memref<12xf32>, memref<4xindex>
+    ```
+  }];
+  let arguments = (ins AnyMemRef:$keys, Index:$base, AnyMemRef:$order, I64Attr:$k,
+                       I64Attr:$n, I64Attr:$stride, BoolAttr:$largest);
+  let assemblyFormat = "$keys `[` $base `]` `,` $order attr-dict `:` type($keys) `,` type($order)";
+}
+
 def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
     ParentOneOf<["FusedElementwiseOp", "FusedContractionOp", "FusedRowOp", "RecurrenceOp"]>]> {
   let summary = "The results of a fused or recurrent body";
