@@ -993,3 +993,32 @@ OpFoldResult ShapeOp::fold(FoldAdaptor) {
 
 #define GET_OP_CLASSES
 #include "dialects/Kiln/KilnOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Kernel-level ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult CheckOp::verify() {
+  // Every {N} of the message names one of the values.
+  StringRef text = getMessage();
+  for (size_t open = text.find('{'); open != StringRef::npos; open = text.find('{', open + 1)) {
+    size_t close = text.find('}', open);
+    unsigned index;
+    if (close == StringRef::npos || text.slice(open + 1, close).getAsInteger(10, index))
+      continue;
+    if (index >= getValues().size())
+      return emitOpError("message refers to value {") << index << "} but has "
+             << getValues().size() << " values";
+  }
+  return success();
+}
+
+LogicalResult TopIndicesOp::verify() {
+  auto order = cast<MemRefType>(getOrder().getType());
+  if (!order.getElementType().isIndex() || !order.hasStaticShape() || order.getRank() != 1)
+    return emitOpError("order must be a static one-dimensional memref of index");
+  if (getK() < 0 || getK() > getN() || order.getNumElements() < getN())
+    return emitOpError("needs 0 <= k <= n <= the order's size, got k = ")
+           << getK() << ", n = " << getN() << ", size " << order.getNumElements();
+  return success();
+}

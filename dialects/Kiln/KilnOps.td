@@ -1011,6 +1011,7 @@ def Kiln_CheckOp : Kiln_Op<"check", [MemoryEffects<[MemWrite]>]> {
   let arguments = (ins I1:$ok, StrAttr:$message,
                        Variadic<AnyTypeOf<[AnySignlessInteger, Index, AnyFloat]>>:$values);
   let assemblyFormat = "$ok `,` $message (`(` $values^ `:` type($values) `)`)? attr-dict";
+  let hasVerifier = 1;
 }
 
 def Kiln_TopIndicesOp : Kiln_Op<"top_indices", [MemoryEffects<[MemRead, MemWrite]>]> {
@@ -1028,6 +1029,7 @@ def Kiln_TopIndicesOp : Kiln_Op<"top_indices", [MemoryEffects<[MemRead, MemWrite
   let arguments = (ins AnyMemRef:$keys, Index:$base, AnyMemRef:$order, I64Attr:$k,
                        I64Attr:$n, I64Attr:$stride, BoolAttr:$largest);
   let assemblyFormat = "$keys `[` $base `]` `,` $order attr-dict `:` type($keys) `,` type($order)";
+  let hasVerifier = 1;
 }
 
 def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
