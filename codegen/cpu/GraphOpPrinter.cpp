@@ -1,11 +1,13 @@
 //===- GraphOpPrinter.cpp - Graph ops -> C++ (families not yet lowered) ---===//
 //
-// The CPU printers of the op families that do not go through the kernel form
-// yet (contractions, attention, recurrences, rows, reductions, pooling, data
-// movement). Each prints one op into a kernel body over parameters named
-// in0.., out0..; elementwise maths inside them (fused epilogues and
-// prologues) comes from the kernel form through elementwiseCpp. These move to
-// codegen/lowering/ family by family; see docs/architecture.md.
+// The CPU printers of the kernels that do not go through the kernel form yet:
+// those on the register-blocked micro-kernel (channels-last convolutions,
+// tiled and depthwise; gemms and matmuls with packed weights; tiled
+// attention; recurrences) and their fused epilogues. Each prints one op into
+// a kernel body over parameters named in0.., out0..; the elementwise maths
+// of the epilogues comes from the kernel form through elementwiseCpp. They
+// move to codegen/lowering/ once the kernel form has micro-kernel tile ops;
+// see docs/architecture.md.
 //
 //===----------------------------------------------------------------------===//
 
