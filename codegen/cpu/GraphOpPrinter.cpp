@@ -15,6 +15,7 @@
 #include "codegen/MicroKernelPlan.h"
 #include "codegen/cpu/CppText.h"
 #include "codegen/cpu/KernelPrinter.h"
+#include "codegen/lowering/IndexMaps.h"
 
 #include "dialects/Kiln/KilnOps.h"
 #include "dialects/Kiln/PointwiseFns.h"
@@ -40,37 +41,6 @@ namespace {
 // Text helpers
 //===----------------------------------------------------------------------===//
 
-
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<ShapedType>(v.getType()).getShape();
-}
-Type eltOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
-int64_t numel(Value v) { return cast<ShapedType>(v.getType()).getNumElements(); }
-
-int64_t product(ArrayRef<int64_t> dims) {
-  int64_t p = 1;
-  for (int64_t d : dims)
-    p *= d;
-  return p;
-}
-
-SmallVector<int64_t> contiguousStrides(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> s(shape.size(), 1);
-  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
-    s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
-
-/// Strides of `operand` indexed by the dims of a broadcast result `out`.
-SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> operand,
-                                      ArrayRef<int64_t> out) {
-  SmallVector<int64_t> own = contiguousStrides(operand), s(out.size(), 0);
-  size_t lead = out.size() - operand.size();
-  for (size_t d = lead; d < out.size(); ++d)
-    if (operand[d - lead] != 1 || out[d] == 1)
-      s[d] = own[d - lead];
-  return s;
-}
 
 std::string offsetExpr(ArrayRef<std::string> vars, ArrayRef<int64_t> strides,
                        int64_t base = 0) {

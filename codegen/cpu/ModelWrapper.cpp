@@ -14,6 +14,7 @@
 #include "codegen/cpu/CppText.h"
 #include "codegen/cpu/GraphOpPrinter.h"
 #include "codegen/cpu/KernelPrinter.h"
+#include "codegen/lowering/IndexMaps.h"
 #include "codegen/lowering/Lowering.h"
 
 #include "dialects/Kiln/KilnOps.h"
@@ -28,8 +29,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-ArrayRef<int64_t> shapeOf(Value v) { return cast<ShapedType>(v.getType()).getShape(); }
-Type eltOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
 
 /// ONNX TensorProto.DataType code (the runtime's DType) of an element type.
 int dtypeCode(Type t) {

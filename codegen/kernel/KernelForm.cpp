@@ -100,6 +100,21 @@ Value KernelBuilder::linear(ArrayRef<Value> vars, ArrayRef<int64_t> strides, int
   return sum;
 }
 
+SmallVector<Value> KernelBuilder::unravel(Value flat, ArrayRef<int64_t> dims) {
+  SmallVector<Value> coords(dims.size());
+  int64_t stride = 1;
+  for (int64_t i = (int64_t)dims.size() - 1; i >= 0; --i) {
+    if (dims[i] == 1) {
+      coords[i] = index(0);
+      continue;
+    }
+    Value q = stride == 1 ? flat : b.create<arith::DivSIOp>(loc, flat, index(stride)).getResult();
+    coords[i] = b.create<arith::RemSIOp>(loc, q, index(dims[i]));
+    stride *= dims[i];
+  }
+  return coords;
+}
+
 Value KernelBuilder::load(Value buffer, Value at) {
   Type elt = cast<MemRefType>(buffer.getType()).getElementType();
   Value v = b.create<memref::LoadOp>(loc, buffer, at);

@@ -70,6 +70,10 @@ public:
   mlir::Value linear(llvm::ArrayRef<mlir::Value> vars, llvm::ArrayRef<int64_t> strides,
                      int64_t base = 0);
 
+  /// The row-major coordinates of flat index `flat` over `dims` (unit dims
+  /// are 0).
+  llvm::SmallVector<mlir::Value> unravel(mlir::Value flat, llvm::ArrayRef<int64_t> dims);
+
   /// Element `at` of `buffer` in its compute type (see computeType).
   mlir::Value load(mlir::Value buffer, mlir::Value at);
   /// Stores `v` (in the compute type) into `buffer` at `at`.

@@ -82,14 +82,7 @@ FailureOr<func::FuncOp> lowerAttention(AttentionOp o, const TargetDescription &t
     Value bi = b.create<arith::DivSIOp>(loc, p, k.index(tq));
     Value i = b.create<arith::RemSIOp>(loc, p, k.index(tq));
     // The batch coordinates, and each operand's offset for them.
-    SmallVector<Value> coords;
-    int64_t stride = 1;
-    for (int64_t di = (int64_t)lead.size() - 1; di >= 0; --di) {
-      Value qt = stride == 1 ? bi : b.create<arith::DivSIOp>(loc, bi, k.index(stride)).getResult();
-      coords.insert(coords.begin(), lead[di] == 1 ? k.index(0)
-                                                  : b.create<arith::RemSIOp>(loc, qt, k.index(lead[di])).getResult());
-      stride *= lead[di];
-    }
+    SmallVector<Value> coords = k.unravel(bi, lead);
     auto offset = [&](ArrayRef<int64_t> s) { return k.linear(coords, s.take_front(lead.size())); };
     Value qo = k.add(offset(qs), k.mul(i, qs[rank - 2])), ko = offset(ks), vo = offset(vs);
     Value yo = k.add(offset(ys), k.mul(i, ys[rank - 2]));

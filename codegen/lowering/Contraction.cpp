@@ -77,8 +77,6 @@ void lowerConvTranspose(ConvTransposeOp o, KernelBuilder &k) {
   k.kernel()->setAttr(kFallbackAttr, b.getStringAttr("transposed convolution"));
 }
 
-Type eltOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
-
 /// Why a contraction whose weights are `w` (an operand of the kernel's op)
 /// is not on the micro-kernel.
 std::string fallbackReason(Value w, Value result, const TargetDescription &target) {
@@ -145,20 +143,6 @@ struct RowEpilogue {
   }
 };
 
-/// Coordinates of flat row `row` over the leading dimensions `lead`.
-SmallVector<Value> rowCoordinates(KernelBuilder &k, ArrayRef<int64_t> lead, Value row) {
-  SmallVector<Value> coords;
-  int64_t stride = 1;
-  for (int64_t i = (int64_t)lead.size() - 1; i >= 0; --i) {
-    Value q = stride == 1 ? row : k.b.create<arith::DivSIOp>(k.loc, row, k.index(stride)).getResult();
-    coords.insert(coords.begin(), lead[i] == 1 ? k.index(0)
-                                               : k.b.create<arith::RemSIOp>(k.loc, q, k.index(lead[i]))
-                                                     .getResult());
-    stride *= lead[i];
-  }
-  return coords;
-}
-
 Value zeroOf(KernelBuilder &k, Type t) { return k.constant(t, 0); }
 Value madd(KernelBuilder &k, Value acc, Value a, Value b) {
   if (isa<FloatType>(acc.getType()))
@@ -179,7 +163,7 @@ LogicalResult lowerMatMul(MatMulOp o, RowEpilogue &epilogue, KernelBuilder &k) {
   LogicalResult status = success();
   k.parallel(batches * m, [&](Value p) {
     Value i = k.b.create<arith::RemSIOp>(k.loc, p, k.index(m));
-    SmallVector<Value> bc = rowCoordinates(k, batch, k.b.create<arith::DivSIOp>(k.loc, p, k.index(m)));
+    SmallVector<Value> bc = k.unravel(k.b.create<arith::DivSIOp>(k.loc, p, k.index(m)), batch);
     SmallVector<int64_t> aOff, bOff;
     for (size_t d = 0; d < batch.size(); ++d) {
       aOff.push_back(aStr[d] * m * kk);
@@ -196,7 +180,7 @@ LogicalResult lowerMatMul(MatMulOp o, RowEpilogue &epilogue, KernelBuilder &k) {
         k.store(madd(k, k.load(k.out(), at), av, k.load(k.in(1), k.add(bk, j))), k.out(), at);
       });
     });
-    SmallVector<Value> lead = rowCoordinates(k, y.drop_back(), p);
+    SmallVector<Value> lead = k.unravel(p, y.drop_back());
     if (failed(epilogue.apply(lead, row, n)))
       status = failure();
   });

@@ -21,8 +21,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-Type eltOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
-
 /// out[i] = in[map(i)] over a loop space with one input access.
 void stridedCopy(KernelBuilder &k, const LoopSpace &space, int64_t inBase = 0) {
   k.loopNest(space.dims, [&](ArrayRef<Value> vars) {

@@ -20,8 +20,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-Type eltOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
-
 /// The index read from `indices` at `at`, as an index in [0, len): negative
 /// values count from the end; anything else outside fails the kernel with
 /// `message` ({0} is the raw index, {1}.. are `extra`).

@@ -9,6 +9,7 @@ using namespace mlir;
 namespace kiln {
 
 ArrayRef<int64_t> shapeOf(Value v) { return cast<ShapedType>(v.getType()).getShape(); }
+Type eltOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
 int64_t numel(Value v) { return cast<ShapedType>(v.getType()).getNumElements(); }
 int64_t product(ArrayRef<int64_t> dims) {
   int64_t p = 1;

@@ -34,6 +34,7 @@ struct LoopSpace {
 };
 
 llvm::ArrayRef<int64_t> shapeOf(mlir::Value v);
+mlir::Type eltOf(mlir::Value v);
 int64_t numel(mlir::Value v);
 int64_t product(llvm::ArrayRef<int64_t> dims);
 

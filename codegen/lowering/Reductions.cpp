@@ -26,8 +26,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-Type eltOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
-
 /// The reduce op's accumulation: initial value, step and final map.
 FailureOr<func::FuncOp> lowerReduce(Operation *op, KernelBuilder &k) {
   OpBuilder &b = k.b;

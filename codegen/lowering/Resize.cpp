@@ -190,14 +190,7 @@ FailureOr<func::FuncOp> lowerResize(ResizeOp o, const TargetDescription &target,
   int64_t planes = product(y.take_front(lead));
   Type f64 = b.getF64Type();
   auto perPlane = [&](Value plane) {
-    SmallVector<Value> outer;
-    int64_t stride = 1;
-    for (int64_t i = lead - 1; i >= 0; --i) {
-      Value q = stride == 1 ? plane : b.create<arith::DivSIOp>(k.loc, plane, k.index(stride)).getResult();
-      outer.insert(outer.begin(), y[i] == 1 ? k.index(0)
-                                            : b.create<arith::RemSIOp>(k.loc, q, k.index(y[i])).getResult());
-      stride *= y[i];
-    }
+    SmallVector<Value> outer = k.unravel(plane, y.take_front(lead));
     k.loopNest(y.drop_front(lead), [&](ArrayRef<Value> inner) {
       SmallVector<Value> vars(outer);
       vars.append(inner.begin(), inner.end());

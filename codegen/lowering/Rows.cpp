@@ -209,15 +209,7 @@ LogicalResult lowerFusedRow(FusedRowOp o, KernelBuilder &k) {
     Value xr = b.create<memref::AllocaOp>(k.loc, MemRefType::get({len}, f32Type));
     Value yr = b.create<memref::AllocaOp>(k.loc, MemRefType::get({len}, f32Type));
     // Result coordinates of row r, to index inputs that broadcast.
-    SmallVector<Value> coords;
-    int64_t stride = 1;
-    for (int64_t i = (int64_t)lead.size() - 1; i >= 0; --i) {
-      Value q = stride == 1 ? r : b.create<arith::DivSIOp>(k.loc, r, k.index(stride)).getResult();
-      coords.insert(coords.begin(),
-                    lead[i] == 1 ? k.index(0)
-                                 : b.create<arith::RemSIOp>(k.loc, q, k.index(lead[i])).getResult());
-      stride *= lead[i];
-    }
+    SmallVector<Value> coords = k.unravel(r, lead);
     ChainSources sources;
     for (BlockArgument arg : body.getArguments()) {
       if (shapeOf(arg).size() > shape.size())
