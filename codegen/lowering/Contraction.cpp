@@ -317,20 +317,8 @@ FailureOr<func::FuncOp> lowerPlainProduct(Operation *op, const TargetDescription
     return func::FuncOp();
   if (fused && fused.getInputScale())
     return func::FuncOp();
-  Type t = eltOf(head->getResult(0));
-  if (auto gemm = dyn_cast<GemmOp>(head)) {
-    for (Value v : head->getOperands())
-      if (!eltOf(v).isF32())
-        return head->emitOpError("is only supported on float32 tensors");
-  } else {
-    bool ok = t.isF32() || t.isF64() || t.isSignlessInteger(32) || t.isSignlessInteger(64) ||
-              t.isSignedInteger(32) || t.isSignedInteger(64);
-    for (Value v : head->getOperands())
-      ok &= eltOf(v) == t;
-    if (!ok)
-      return head->emitOpError("is only supported on float32, float64, int32 and int64 "
-                               "tensors of one element type");
-  }
+  if (failed(isa<GemmOp>(head) ? requireF32(head) : requireContractionTypes(head)))
+    return failure();
   // The head's operands are the fused op's first inputs, in order.
   auto operandOf = [&](Value v) {
     if (auto arg = dyn_cast<BlockArgument>(v); arg && fused)
@@ -369,9 +357,8 @@ FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription 
   if (auto attention = dyn_cast<AttentionOp>(op))
     return lowerAttention(attention, target, k);
   if (auto conv = dyn_cast<ConvOp>(op); conv && shapeOf(conv.getInput()).size() == 5) {
-    for (Value v : op->getOperands())
-      if (!getElementTypeOrSelf(v.getType()).isF32())
-        return op->emitOpError("is only supported on float32 tensors");
+    if (failed(requireF32(op)))
+      return failure();
     lowerWindowNd(op, shapeOf(conv.getWeight()).drop_front(2), conv.getStrides(),
                   conv.getDilations(), conv.getPads(), WindowKind::Conv, false, conv.getGroup(),
                   k);
@@ -380,23 +367,16 @@ FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription 
   }
   if (auto conv = dyn_cast<ConvOp>(op);
       conv && !conv.getChannelsLast() && shapeOf(conv.getInput()).size() == 4) {
-    Type t = eltOf(conv.getOutput());
-    bool ok = t.isF32() || t.isF64() || t.isSignlessInteger(32) || t.isSignlessInteger(64) ||
-              t.isSignedInteger(32) || t.isSignedInteger(64);
-    for (Value v : op->getOperands())
-      ok &= eltOf(v) == t;
-    if (!ok)
-      return op->emitOpError("is only supported on float32, float64, int32 and int64 "
-                             "tensors of one element type");
+    if (failed(requireContractionTypes(op)))
+      return failure();
     lowerConvNchw(conv, k);
     return k.finish();
   }
   auto convT = dyn_cast<ConvTransposeOp>(op);
   if (!convT)
     return lowerPlainProduct(op, target, k);
-  for (Value v : op->getOperands())
-    if (!getElementTypeOrSelf(v.getType()).isF32())
-      return op->emitOpError("is only supported on float32 tensors");
+  if (failed(requireF32(op)))
+    return failure();
   if (shapeOf(convT.getInput()).size() != 4)
     return func::FuncOp();
   lowerConvTranspose(convT, k);

@@ -8,6 +8,25 @@ using namespace mlir;
 
 namespace kiln {
 
+LogicalResult requireF32(Operation *op) {
+  for (Value v : op->getOperands())
+    if (!getElementTypeOrSelf(v.getType()).isF32())
+      return op->emitOpError("is only supported on float32 tensors");
+  return success();
+}
+
+LogicalResult requireContractionTypes(Operation *op) {
+  Type t = getElementTypeOrSelf(op->getResult(0).getType());
+  bool ok = t.isF32() || t.isF64() || t.isSignlessInteger(32) || t.isSignlessInteger(64) ||
+            t.isSignedInteger(32) || t.isSignedInteger(64);
+  for (Value v : op->getOperands())
+    ok &= getElementTypeOrSelf(v.getType()) == t;
+  if (!ok)
+    return op->emitOpError("is only supported on float32, float64, int32 and int64 "
+                           "tensors of one element type");
+  return success();
+}
+
 using FamilyLowering = FailureOr<func::FuncOp> (*)(Operation *, const TargetDescription &,
                                                    KernelBuilder &);
 

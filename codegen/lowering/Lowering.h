@@ -32,6 +32,12 @@ llvm::StringRef loweringFamily(mlir::Operation *op);
 /// Every family name loweringFamily returns.
 llvm::ArrayRef<llvm::StringRef> loweringFamilies();
 
+/// Checks shared by lowerings: every operand of `op` is float32; or all are
+/// of one contraction type (float32, float64, int32, int64). Fail with a
+/// diagnostic on `op`.
+mlir::LogicalResult requireF32(mlir::Operation *op);
+mlir::LogicalResult requireContractionTypes(mlir::Operation *op);
+
 /// Attribute on kernel functions: floating-point operations per call.
 inline constexpr llvm::StringLiteral kFlopsAttr = "kiln.flops";
 /// Attribute on kernel functions of contractions on plain loops: why they

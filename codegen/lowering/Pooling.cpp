@@ -329,9 +329,8 @@ void lowerWindowNd(Operation *op, ArrayRef<int64_t> kernel, ArrayRef<int64_t> st
 
 FailureOr<func::FuncOp> lowerPooling(Operation *op, const TargetDescription &,
                                      KernelBuilder &k) {
-  for (Value v : op->getOperands())
-    if (!getElementTypeOrSelf(v.getType()).isF32())
-      return op->emitOpError("is only supported on float32 tensors");
+  if (failed(requireF32(op)))
+    return failure();
   if (auto g = dyn_cast<GlobalAveragePoolOp>(op)) {
     k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(numel(g.getInput())));
     globalAverage(g, k);

@@ -269,9 +269,8 @@ LogicalResult lowerFusedRow(FusedRowOp o, KernelBuilder &k) {
 } // namespace
 
 FailureOr<func::FuncOp> lowerRows(Operation *op, const TargetDescription &, KernelBuilder &k) {
-  for (Value v : op->getOperands())
-    if (!getElementTypeOrSelf(v.getType()).isF32())
-      return op->emitOpError("is only supported on float32 tensors");
+  if (failed(requireF32(op)))
+    return failure();
   LogicalResult result = success();
   if (auto o = dyn_cast<SoftmaxOp>(op))
     result = lowerSoftmax(o, k);
