@@ -16,6 +16,7 @@
 #include "codegen/cpu/CppText.h"
 #include "codegen/cpu/KernelPrinter.h"
 #include "codegen/lowering/IndexMaps.h"
+#include "codegen/lowering/Lowering.h"
 
 #include "dialects/Kiln/KilnOps.h"
 #include "dialects/Kiln/PointwiseFns.h"
@@ -95,15 +96,7 @@ private:
   std::string contractionFallback(Value w) {
     if (auto arg = dyn_cast<BlockArgument>(w); arg && fusedWith)
       w = fusedWith->getOperand(arg.getArgNumber());
-    if (!vectorWidth)
-      return "no vector target";
-    if (!eltOf(w).isF32() || !eltOf(op->getResult(0)).isF32())
-      return "not float32";
-    if (isa<BlockArgument>(w))
-      return "its weights are a model input";
-    if (!w.getDefiningOp<ConstantOp>())
-      return "its weights are computed at run time";
-    return "its form is not supported by the micro-kernel";
+    return fallbackReason(w, op->getResult(0), vectorWidth);
   }
   std::string type(Value v) { return *cType(eltOf(v)); }
   bool isFloat(Value v) { return isa<FloatType>(eltOf(v)); }

@@ -77,20 +77,6 @@ void lowerConvTranspose(ConvTransposeOp o, KernelBuilder &k) {
   k.kernel()->setAttr(kFallbackAttr, b.getStringAttr("transposed convolution"));
 }
 
-/// Why a contraction whose weights are `w` (an operand of the kernel's op)
-/// is not on the micro-kernel.
-std::string fallbackReason(Value w, Value result, const TargetDescription &target) {
-  if (!target.vectorWidth)
-    return "no vector target";
-  if (!eltOf(w).isF32() || !eltOf(result).isF32())
-    return "not float32";
-  if (isa<BlockArgument>(w))
-    return "its weights are a model input";
-  if (!w.getDefiningOp<ConstantOp>())
-    return "its weights are computed at run time";
-  return "its form is not supported by the micro-kernel";
-}
-
 /// The row of a plain-loop GEMM or matmul: out[base + j], j < n, with the
 /// fused epilogue (if any) run over it in tiles. `lead` are the result
 /// coordinates of the row.
@@ -330,13 +316,13 @@ FailureOr<func::FuncOp> lowerPlainProduct(Operation *op, const TargetDescription
   std::string reason;
   if (auto gemm = dyn_cast<GemmOp>(head)) {
     reason = gemm.getTransA() ? "Gemm with transA=1"
-                              : fallbackReason(operandOf(gemm.getB()), op->getResult(0), target);
+                              : fallbackReason(operandOf(gemm.getB()), op->getResult(0), target.vectorWidth);
     status = lowerGemm(gemm, epilogue, k);
   } else {
     auto mm = cast<MatMulOp>(head);
     reason = shapeOf(mm.getB()).size() != 2
                  ? "MatMul whose B is a batch of matrices"
-                 : fallbackReason(operandOf(mm.getB()), op->getResult(0), target);
+                 : fallbackReason(operandOf(mm.getB()), op->getResult(0), target.vectorWidth);
     status = lowerMatMul(mm, epilogue, k);
   }
   if (failed(status))
@@ -351,6 +337,18 @@ FailureOr<func::FuncOp> lowerPlainProduct(Operation *op, const TargetDescription
 }
 
 } // namespace
+
+std::string fallbackReason(Value w, Value result, int64_t vectorWidth) {
+  if (!vectorWidth)
+    return "no vector target";
+  if (!eltOf(w).isF32() || !eltOf(result).isF32())
+    return "not float32";
+  if (isa<BlockArgument>(w))
+    return "its weights are a model input";
+  if (!w.getDefiningOp<ConstantOp>())
+    return "its weights are computed at run time";
+  return "its form is not supported by the micro-kernel";
+}
 
 FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription &target,
                                          KernelBuilder &k) {

@@ -97,6 +97,11 @@ mlir::FailureOr<mlir::func::FuncOp> lowerPooling(mlir::Operation *op,
                                                  const TargetDescription &target,
                                                  KernelBuilder &k);
 
+/// Why a contraction with weights `w` (an operand of the kernel's op) and
+/// result `result` is not on the micro-kernel of a target with vectors of
+/// `vectorWidth` floats (the report's fallback reason).
+std::string fallbackReason(mlir::Value w, mlir::Value result, int64_t vectorWidth);
+
 /// conv_transpose (2-D); null for the contractions not lowered yet.
 mlir::FailureOr<mlir::func::FuncOp> lowerContraction(mlir::Operation *op,
                                                      const TargetDescription &target,
