@@ -20,9 +20,11 @@ struct RunOptions {
   int threads = 1;
   bool json = false;
   bool foldBatchNorm = true;
-  /// "auto", or comma-separated graph input names, to specialise on the
-  /// values in the first data directory (see `kiln run --help`).
+  /// "shapes" (old name "auto"), or comma-separated graph input names, to
+  /// specialise on the values in the first data directory (see `kiln run --help`).
   std::string specializeInputs;
+  /// Fail (exit 2) when an output has no output_<i>.pb to compare with.
+  bool requireExpected = false;
   /// Comma-separated optimisations to leave out (see CompileOptions).
   std::string disable;
   /// `--target` backend, `--cpu` target (see CompileOptions) and

@@ -14,6 +14,7 @@
 #include "lib/Driver/Compiler.h"
 #include "lib/Driver/TensorFile.h"
 #include "lib/Import/ModelLoader.h"
+#include "lib/Import/ShapeOperands.h"
 #include "lib/Import/TensorData.h"
 
 #include "kiln/runtime/Abi.h"
@@ -98,8 +99,8 @@ std::string compilerIdentity() {
 }
 
 /// Which graph inputs to specialise, and on which files, for --specialize-inputs.
-/// "auto" picks the inputs whose values are small enough to be shape-like:
-/// at most 16 elements (Reshape shapes, Slice bounds, Clip limits, axes).
+/// "shapes" (and its old name "auto") picks the inputs whose role decides a
+/// shape (ShapeOperands.h); data inputs stay run-time inputs whatever their size.
 Expected<std::map<std::string, std::string>>
 chooseSpecializations(const onnx::ModelProto &model, const RunOptions &options) {
   std::map<std::string, std::string> chosen;
@@ -109,33 +110,22 @@ chooseSpecializations(const onnx::ModelProto &model, const RunOptions &options) 
   for (const auto &t : model.graph().initializer())
     inits.insert(t.name());
   std::vector<std::string> names;
-  std::vector<bool> isTensor;
   for (const auto &v : model.graph().input())
-    if (!inits.count(v.name())) {
+    if (!inits.count(v.name()))
       names.push_back(v.name());
-      isTensor.push_back(v.type().has_tensor_type());
-    }
   llvm::SmallVector<llvm::StringRef> wanted;
-  llvm::StringRef(options.specializeInputs).split(wanted, ',', -1, false);
-  bool automatic = options.specializeInputs == "auto";
-  for (size_t i = 0; i < names.size(); ++i) {
-    std::string file = options.dataDirs.front() + "/input_" + std::to_string(i) + ".pb";
-    bool pick = llvm::is_contained(wanted, names[i]);
-    if (automatic && !isTensor[i])
-      continue;
-    if (automatic) {
-      auto t = readTensorFile(file);
-      if (!t)
-        return t.takeError();
-      size_t elt = onnxElementSize(t->dtype);
-      pick = elt && t->data.size() / elt <= 16;
-    }
-    if (pick)
-      chosen[names[i]] = file;
-  }
+  bool byRole = options.specializeInputs == "shapes" || options.specializeInputs == "auto";
+  std::set<std::string> shapeInputs;
+  if (byRole)
+    shapeInputs = inputsReachingShapeOperands(model.graph());
+  else
+    llvm::StringRef(options.specializeInputs).split(wanted, ',', -1, false);
   for (llvm::StringRef w : wanted)
-    if (!automatic && !llvm::is_contained(names, w.str()))
+    if (!llvm::is_contained(names, w.str()))
       return makeError("--specialize-inputs: the model has no input '" + w.str() + "'");
+  for (size_t i = 0; i < names.size(); ++i)
+    if (byRole ? shapeInputs.count(names[i]) > 0 : llvm::is_contained(wanted, names[i]))
+      chosen[names[i]] = options.dataDirs.front() + "/input_" + std::to_string(i) + ".pb";
   return chosen;
 }
 
@@ -259,7 +249,8 @@ Error buildSharedObject(const std::string &dir, const std::string &name,
 /// Compiles and builds the model unless the cache already has it; returns the
 /// cache directory holding `<name>.so` and `<name>.weights`.
 Expected<std::string> prepare(const RunOptions &options, std::string &name,
-                              onnx::ModelProto &loaded) {
+                              onnx::ModelProto &loaded,
+                              std::map<std::string, std::string> &specialized) {
   name = options.name.empty() ? defaultModelName(options.model) : options.name;
   auto model = loadModel(options.model);
   if (!model)
@@ -268,6 +259,7 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   auto specialize = chooseSpecializations(*model, options);
   if (!specialize)
     return specialize.takeError();
+  specialized = *specialize;
   auto inputShapes = inputShapesFromData(*model, options.dataDirs.front());
   if (!inputShapes)
     return inputShapes.takeError();
@@ -530,7 +522,8 @@ int runCommand(const RunOptions &options) {
   };
   std::string name;
   onnx::ModelProto onnxModel;
-  auto dir = prepare(options, name, onnxModel);
+  std::map<std::string, std::string> specialized;
+  auto dir = prepare(options, name, onnxModel, specialized);
   if (!dir)
     return fail(llvm::toString(dir.takeError()));
 
@@ -575,7 +568,12 @@ int runCommand(const RunOptions &options) {
   report["flops"] = signature->flops;
   report["weights_bytes"] = signature->weightsBytes;
   report["arena_bytes"] = signature->arenaBytes;
+  report["specialized"] = nlohmann::json::array();
+  for (const auto &entry : specialized)
+    report["specialized"].push_back(entry.first);
   bool allMatch = true;
+  int compared = 0;
+  std::vector<std::string> notCompared;
   nlohmann::json datasets = nlohmann::json::array();
   std::vector<kiln_tensor> lastInputs;
   std::vector<HostTensor> lastInputData;
@@ -674,6 +672,7 @@ int runCommand(const RunOptions &options) {
         if (!expected)
           return fail(llvm::toString(expected.takeError()));
         Comparison c = compareValues(*value, *expected, options.rtol, options.atol);
+        ++compared;
         o["match"] = c.match;
         o["max_abs_error"] = c.maxAbsError;
         if (!c.match) {
@@ -685,6 +684,9 @@ int runCommand(const RunOptions &options) {
           snprintf(buf, sizeof buf, "%.3g", c.maxAbsError);
           line += "\n  matches expected (max abs error " + std::string(buf) + ")";
         }
+      } else {
+        notCompared.push_back(expectedPath);
+        line += "\n  not compared: no " + expectedPath;
       }
       if (!options.json)
         std::cout << line << "\n";
@@ -711,6 +713,11 @@ int runCommand(const RunOptions &options) {
   }
   report["datasets"] = datasets;
   report["match"] = allMatch;
+  report["compared_outputs"] = compared;
+  if (options.requireExpected && !notCompared.empty())
+    return fail("model '" + name + "': --require-expected: " +
+                std::to_string(notCompared.size()) + " output(s) have nothing to compare " +
+                "with (first missing: '" + notCompared.front() + "')");
 
   if (options.bench > 0) {
     std::vector<HostTensor> scratch(numOutputs);
@@ -771,7 +778,13 @@ int runCommand(const RunOptions &options) {
   if (options.json)
     std::cout << report.dump() << "\n";
   else
-    std::cout << (allMatch ? "all outputs match\n" : "outputs DIFFER\n");
+    std::cout << (!allMatch        ? "outputs DIFFER\n"
+                  : compared == 0  ? "nothing was compared: the data directories have no "
+                                     "output_<i>.pb\n"
+                  : notCompared.empty() ? "all outputs match\n"
+                                        : "all compared outputs match (" +
+                                              std::to_string(notCompared.size()) +
+                                              " not compared)\n");
   return allMatch ? 0 : 1;
 }
 

@@ -5,7 +5,7 @@
 //                [--disable layout,sdpa,fusion,reuse,memplan]
 //   kiln run MODEL --data DIR [--data DIR ...] [--save OUT] [--rtol R]
 //            [--atol A] [--bench N] [--threads T] [--json]
-//            [--specialize-inputs auto|NAME,...] [--disable LIST]
+//            [--specialize-inputs shapes|NAME,...] [--require-expected] [--disable LIST]
 //   kiln convert MODEL -o OUT.json|OUT.onnx
 //   kiln import MODEL [--elide-constants] [--input-shape NAME=SHAPE ...]
 //   kiln ops [--markdown]
@@ -211,9 +211,12 @@ int main(int argc, char **argv) {
   runCmd->add_option("--name", run.name, "Model name (default: from the file name)");
   runCmd->add_flag("--json", run.json, "Print one JSON object instead of text");
   runCmd->add_option("--specialize-inputs", run.specializeInputs,
-                     "'auto' or NAME[,NAME...]: compile these graph inputs as the values "
-                     "in the first data directory (auto: inputs of at most 16 elements); "
-                     "the compiled model rejects other values");
+                     "'shapes' or NAME[,NAME...]: compile these graph inputs as the values "
+                     "in the first data directory (shapes: the inputs whose role decides a "
+                     "shape, e.g. Reshape shapes, Slice bounds, TopK k, axes; 'auto' is an "
+                     "old name for it); the compiled model rejects other values");
+  runCmd->add_flag("--require-expected", run.requireExpected,
+                   "Fail (exit 2) when an output has no output_<i>.pb to compare with");
   runCmd->add_flag("--no-fold-batch-norm", runNoFoldBn, "Keep batch normalisation as its own kernel");
   runCmd->add_option("--target", run.target, "Backend, as for compile")
       ->check(CLI::IsMember(backendNames()));

@@ -2,6 +2,7 @@
 
   pb.py set IN OUT FLAT_INDEX VALUE     copy IN with one element replaced
   pb.py zeros OUT NAME DTYPE D0,D1,...  write a zero tensor (DTYPE: numpy name)
+  pb.py values OUT NAME DTYPE V0,V1,...  write a 1-D tensor ("scalar:V" for a scalar)
   pb.py cast IN OUT DTYPE               copy IN converted to another dtype
   pb.py show FILE                       print name, dtype and shape
   pb.py close A B RTOL ATOL             exit 1 unless A and B have the same
@@ -32,6 +33,12 @@ if cmd == "set":
 elif cmd == "zeros":
     shape = [int(d) for d in args[3].split(",")] if args[3] else []
     save(args[0], args[1], np.zeros(shape, dtype=np.dtype(args[2])))
+elif cmd == "values":
+    text = args[3]
+    scalar = text.startswith("scalar:")
+    values = [float(v) for v in text.removeprefix("scalar:").split(",")]
+    a = np.array(values[0] if scalar else values, dtype=np.dtype(args[2]))
+    save(args[0], args[1], a)
 elif cmd == "cast":
     name, a = load(args[0])
     save(args[1], name, a.astype(np.dtype(args[2])))
