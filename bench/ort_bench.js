@@ -9,7 +9,10 @@
 // object on stdout:
 //   {"median_ms":..,"min_ms":..,"mean_ms":..,"max_ms":..,"runs":..,"threads":..,
 //    "ort_version":"..","max_abs_diff":..}
-// max_abs_diff compares the outputs with output_<i>.pb when those exist (null otherwise).
+// When output_<i>.pb exist, max_abs_diff is the largest difference from them and
+// output_match says whether ORT's outputs pass the check `kiln run` applies
+// (|got - expected| <= atol + rtol |expected|, rtol 1e-3, atol 1e-3 x the
+// largest |expected| element, at least 1e-7); both are null without them.
 'use strict';
 
 const fs = require('fs');
@@ -224,17 +227,27 @@ async function main() {
   for (let i = 0; i < warmup; i++) out = await session.run(feeds);
   if (warmup === 0) out = await session.run(feeds);
 
-  let maxAbsDiff = null;
+  let maxAbsDiff = null, outputMatch = null;
   if (expected.length > 0) {
     maxAbsDiff = 0;
+    outputMatch = true;
     session.outputNames.forEach((n, i) => {
       const exp = expected.find((t) => t.name === n) || expected[i];
       if (!exp) return;
       const got = out[n].data;
       if (got.length !== exp.data.length) die(`output ${n}: ${got.length} elements, expected ${exp.data.length}`);
+      let largest = 0;
+      for (let j = 0; j < exp.data.length; j++) {
+        const e = Math.abs(Number(exp.data[j]));
+        if (Number.isFinite(e) && e > largest) largest = e;
+      }
+      const atol = Math.max(1e-7, 1e-3 * largest), rtol = 1e-3;
       for (let j = 0; j < got.length; j++) {
-        const d = Math.abs(Number(got[j]) - Number(exp.data[j]));
+        const g = Number(got[j]), e = Number(exp.data[j]);
+        const d = Math.abs(g - e);
         if (!(d <= maxAbsDiff)) maxAbsDiff = d;  // also catches NaN
+        if (!(d <= atol + rtol * Math.abs(e)) && !(Number.isNaN(g) && Number.isNaN(e)) && g !== e)
+          outputMatch = false;
       }
     });
   }
@@ -256,6 +269,7 @@ async function main() {
     threads,
     ort_version: require('onnxruntime-node/package.json').version,
     max_abs_diff: maxAbsDiff,
+    output_match: outputMatch,
     // peak resident size of this node process (ORT, its weights and node)
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
   };

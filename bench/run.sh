@@ -3,13 +3,16 @@
 #
 # usage: bench/run.sh [--kiln PATH] [--models DIR] [--runs N] [--threads LIST]
 #                     [--passes LIST] [--no-ablation] [--ort-only] [--out FILE]
-#                     [--repeat R] [--baseline PATH]
+#                     [--repeat R] [--warmup W] [--baseline PATH]
 #
 # For every DIR/<name>/ holding model.onnx and test_data_set_0/, at each thread
 # count (default 1,2) it runs
-#   kiln run DIR/<name>/model.onnx --data DIR/<name>/test_data_set_0 --bench N --threads T --json
-#   node bench/ort_bench.js DIR/<name>/model.onnx DIR/<name>/test_data_set_0 N T
-# (with --repeat R, both R times in turn, each keeping its fastest median).
+#   kiln run DIR/<name>/model.onnx --data DIR/<name>/test_data_set_0 --bench N --threads T --warmup W --json
+#   node bench/ort_bench.js DIR/<name>/model.onnx DIR/<name>/test_data_set_0 N T --warmup W
+# interleaved: Kiln, ORT, Kiln, ORT ... R turns each (--repeat, default 2),
+# each engine keeping its fastest median; both get the same W untimed warm-up
+# runs per turn (--warmup, default min(10, max(2, N/5))). ORT's own outputs are
+# checked against output_<i>.pb with kiln run's tolerance ("ort output" column).
 # --baseline PATH times a second kiln binary (an earlier build) in the same
 # turns and adds the table "Against the baseline": each model's ort/kiln ratio
 # beside the baseline's and their quotient (new/base, < 1 means slower), so
@@ -24,7 +27,9 @@
 # the generated C++ and the seconds it took to build), the
 # geometric-mean ratio per thread count against the goal, the table
 # "Effect of each pass" (slowdown = no-P ms / all-on ms, > 1 means P helps) and
-# the compile-report figures of each variant, and writes bench/results.json.
+# the compile-report figures of each variant, and writes bench/results.json
+# with a description of the machine (CPU, cores, memory, kernel, compiler, ORT
+# and Node versions, the kiln commit).
 # An unknown pass name makes it exit 2.  See bench/README.md.
 set -euo pipefail
 
@@ -35,7 +40,8 @@ KILN=""
 BASELINE=""
 MODELS="$ROOT/build/models"
 RUNS=50
-REPEAT=1
+REPEAT=2
+WARMUP=""
 THREADS="1,2"
 ORT_ONLY=0
 OUT="$BENCH_DIR/results.json"
@@ -53,6 +59,7 @@ while [[ $# -gt 0 ]]; do
     --models)  [[ $# -ge 2 ]] || die "--models needs a directory"; MODELS="$2"; shift 2 ;;
     --runs)    [[ $# -ge 2 ]] || die "--runs needs a number"; RUNS="$2"; shift 2 ;;
     --repeat)  [[ $# -ge 2 ]] || die "--repeat needs a number"; REPEAT="$2"; shift 2 ;;
+    --warmup)  [[ $# -ge 2 ]] || die "--warmup needs a number"; WARMUP="$2"; shift 2 ;;
     --threads) [[ $# -ge 2 ]] || die "--threads needs a list such as 1,2"; THREADS="$2"; shift 2 ;;
     --out)     [[ $# -ge 2 ]] || die "--out needs a file"; OUT="$2"; shift 2 ;;
     --passes)  [[ $# -ge 2 ]] || die "--passes needs a list such as layout,sdpa,fusion,reuse,memplan"; PASSES="$2"; shift 2 ;;
@@ -65,6 +72,8 @@ done
 
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer (got '$RUNS')"
 [[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "--repeat must be a positive integer (got '$REPEAT')"
+[[ -n "$WARMUP" ]] || WARMUP=$(( (RUNS + 4) / 5 < 2 ? 2 : ((RUNS + 4) / 5 > 10 ? 10 : (RUNS + 4) / 5) ))
+[[ "$WARMUP" =~ ^[0-9]+$ ]] || die "--warmup must be a non-negative integer (got '$WARMUP')"
 [[ "$THREADS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--threads must look like 1,2 (got '$THREADS')"
 IFS=',' read -r -a THREAD_LIST <<< "$THREADS"
 [[ "$PASSES" =~ ^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$ ]] \
@@ -202,11 +211,13 @@ kiln_bench() {
   local name="$1" model="$2" data="$3" t="$4" p="${5:-}" what="kiln" rc
   local bin="${BENCH_BIN:-$KILN}"
   [[ "$bin" == "$KILN" ]] || what="baseline kiln"
-  local disable=()
+  local disable=() warm=()
+  # an earlier build (--baseline) may predate --warmup; it then uses its own
+  "$bin" run --help 2>/dev/null | grep -q -- '--warmup' && warm=(--warmup "$WARMUP")
   if [[ -n "$p" ]]; then disable=(--disable "$p"); what="kiln --disable $p"; fi
   echo "== $name threads=$t: $what" >&2
   KILN_JSON="null"
-  if "$bin" run "$model" --data "$data" --bench "$RUNS" --threads "$t" --json \
+  if "$bin" run "$model" --data "$data" --bench "$RUNS" --threads "$t" "${warm[@]}" --json \
        "${disable[@]}" > "$TMP/kiln.out" 2> "$TMP/kiln.err"; then
     KILN_JSON="$(json_line "$TMP/kiln.out")"
     if [[ -z "$KILN_JSON" ]]; then
@@ -244,8 +255,8 @@ for d in "${MODEL_DIRS[@]}"; do
     [[ -z "$BASELINE" ]] || "$BASELINE" run "$model" --data "$data" --bench 1 > /dev/null 2>&1 || true
   fi
   for t in "${THREAD_LIST[@]}"; do
-    # --repeat R: Kiln and ORT take turns R times; each keeps its fastest
-    # median, so a slow spell of the machine does not decide the ratio.
+    # Kiln and ORT take turns (ABAB, --repeat R times); each keeps its
+    # fastest median, so a slow spell of the machine does not decide the ratio.
     kiln_json="null"; ort_json="null"; base_json="null"
     for ((rep = 1; rep <= REPEAT; ++rep)); do
       if [[ $ORT_ONLY -eq 0 ]]; then
@@ -257,7 +268,7 @@ for d in "${MODEL_DIRS[@]}"; do
         base_json="$(faster "$base_json" "$KILN_JSON")"
       fi
       echo "== $name threads=$t: onnxruntime" >&2
-      if node "$BENCH_DIR/ort_bench.js" "$model" "$data" "$RUNS" "$t" \
+      if node "$BENCH_DIR/ort_bench.js" "$model" "$data" "$RUNS" "$t" --warmup "$WARMUP" \
            > "$TMP/ort.out" 2> "$TMP/ort.err"; then
         this="$(json_line "$TMP/ort.out")"
         [[ -n "$this" ]] || { echo "bench/run.sh: ort_bench.js printed no JSON for $name" >&2; this="null"; FAILED=1; }
@@ -284,6 +295,11 @@ done
 
 # --- tables + results.json ------------------------------------------------------
 CPU="$( (grep -m1 'model name' /proc/cpuinfo 2>/dev/null || echo ': unknown') | sed 's/^[^:]*: *//')"
+export MACHINE_MEM="$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)"
+export MACHINE_KERNEL="$(uname -sr)"
+export MACHINE_COMPILER="$(${CXX:-c++} --version 2>/dev/null | head -n 1)"
+export KILN_COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+export BENCH_WARMUP="$WARMUP" BENCH_REPEAT="$REPEAT"
 ABLATION_PASSES=""
 [[ $ABLATE -eq 0 ]] || ABLATION_PASSES="$(IFS=','; echo "${PASS_LIST[*]}")"
 BENCH_DIR="$BENCH_DIR" ABLATION_PASSES="$ABLATION_PASSES" ABL_RUNS="$ABL_RUNS" ABL_COMPILE="$ABL_COMPILE" PEAKS="$PEAKS" \
@@ -313,6 +329,7 @@ for (const r of rows) {
   const b = num(r.baseline, 'median_ms');
   r.baseline_ratio = b && o ? round3(o / b) : null;
   r.vs_baseline = r.ratio && r.baseline_ratio ? round3(r.ratio / r.baseline_ratio) : null;
+  r.ort_output_match = r.ort && typeof r.ort.output_match === 'boolean' ? r.ort.output_match : null;
 }
 const fmt = (x, d = 3) => (x === null ? '-' : x.toFixed(d));
 // a text table: the first `left` columns left-aligned, the rest right-aligned
@@ -327,13 +344,17 @@ const mib = (x) => (typeof x === 'number' ? (x / MiB).toFixed(1) : '-');
 const opt = (x, d) => (x === null || x === undefined ? '-' : x.toFixed(d));
 console.log(`FMA peak (bench/fma_peak.cpp): ${peaks.map((p) => `${p.gflops} GFLOP/s at ${p.threads} thread(s)`).join(', ') || '-'}\n`);
 table(['model', 'threads', 'kiln ms', 'ort ms', 'ort/kiln', 'kiln GFLOP/s', 'kiln % peak', 'ort % peak',
-  'kiln RSS MiB', 'budget MiB', 'ort RSS MiB', 'source KiB', 'build s'],
+  'kiln RSS MiB', 'budget MiB', 'ort RSS MiB', 'source KiB', 'build s', 'ort output'],
   rows.map((r) => [r.model, String(r.threads), fmt(num(r.kiln, 'median_ms')),
     fmt(num(r.ort, 'median_ms')), r.ratio === null ? '-' : r.ratio.toFixed(2),
     opt(r.kiln_gflops, 1), opt(r.kiln_pct_peak, 1), opt(r.ort_pct_peak, 1),
     mib(r.kiln_model_rss_bytes), mib(r.rss_budget_bytes), mib(r.ort_process_rss_bytes),
     opt(num(r.kiln, 'generated_source_bytes') && num(r.kiln, 'generated_source_bytes') / 1024, 1),
-    opt(num(r.kiln, 'build_seconds'), 1)]));
+    opt(num(r.kiln, 'build_seconds'), 1),
+    r.ort_output_match === null ? '-' : r.ort_output_match ? 'ok' : 'DIFFERS']));
+const ortWrong = rows.filter((r) => r.ort_output_match === false);
+if (ortWrong.length)
+  console.log(`\nONNX Runtime's outputs differ from the reference on ${ortWrong.map((r) => `${r.model}@${r.threads}T`).join(', ')}`);
 // The goal: geometric mean of ort/kiln >= 1.0 and no model below 0.8, per thread count.
 const summary = [...new Set(rows.map((r) => r.threads))].map((t) => {
   const ratios = rows.filter((r) => r.threads === t && r.ratio).map((r) => r.ratio);
@@ -417,7 +438,13 @@ try { ortVersion = require(require.resolve('onnxruntime-node/package.json', { pa
 const doc = {
   date: new Date().toISOString(),
   cpu, nproc: require('os').cpus().length,
-  runs: Number(runs), kiln: kiln || null, baseline: baseline || null,
+  machine: {
+    cpu, cores: require('os').cpus().length, memory: process.env.MACHINE_MEM || null,
+    kernel: process.env.MACHINE_KERNEL || null, compiler: process.env.MACHINE_COMPILER || null,
+    node: process.version, kiln_commit: process.env.KILN_COMMIT || null,
+  },
+  runs: Number(runs), warmup: Number(process.env.BENCH_WARMUP), turns: Number(process.env.BENCH_REPEAT),
+  kiln: kiln || null, baseline: baseline || null,
   ort_version: ortVersion || (rows.find((r) => r.ort && r.ort.ort_version) || {ort: {}}).ort.ort_version || null,
   fma_peak: peaks,
   summary,

@@ -161,8 +161,15 @@ public:
     return it->second;
   }
   Value optionalInput(size_t i) { return hasInput(i) ? input(i) : Value(); }
-  /// The value of a constant input, for operands that must be known at compile
-  /// time (Slice bounds, Clip limits, reduction axes).
+  /// Whether input `i` is present and a compile-time constant.
+  bool isConstantInput(size_t i) {
+    if (!hasInput(i))
+      return false;
+    auto c = input(i).getDefiningOp<ConstantOp>();
+    return c && isa<DenseElementsAttr>(c.getValue());
+  }
+  /// The value of a constant input, for operands whose role needs it at
+  /// compile time (Slice bounds, axes, TopK's k; see ShapeOperands.h).
   DenseElementsAttr constantInput(size_t i) {
     Value v = input(i);
     DenseElementsAttr attr;

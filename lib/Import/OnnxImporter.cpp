@@ -460,17 +460,33 @@ void importBatchNorm(Importer &im) {
                  im.b().getF32FloatAttr(im.floatAttr("epsilon", 1e-5f))));
 }
 
+/// Clip: constant limits go into kiln.clip; limits given at run time are data
+/// and become max(x, min) and min(., max) in that order (min > max gives max).
 void importClip(Importer &im) {
   Value x = im.input(0);
   double lo = -std::numeric_limits<double>::infinity();
   double hi = std::numeric_limits<double>::infinity();
-  if (im.hasInput(1))
+  bool runtimeLo = im.hasInput(1) && !im.isConstantInput(1);
+  bool runtimeHi = im.hasInput(2) && !im.isConstantInput(2);
+  if (im.hasInput(1) && !runtimeLo)
     lo = im.constantScalar(1);
-  if (im.hasInput(2))
+  if (im.hasInput(2) && !runtimeHi)
     hi = im.constantScalar(2);
   auto &b = im.b();
-  im.bind(0, im.create<ClipOp>(x.getType(), x, b.getF64FloatAttr(lo),
-                               b.getF64FloatAttr(hi)));
+  auto scalarOperand = [&](size_t i) {
+    Value v = im.input(i);
+    if (cast<ShapedType>(v.getType()).getNumElements() != 1)
+      fail("input " + std::to_string(i) + " must be a scalar");
+    return im.reshape(v, {});
+  };
+  if (runtimeLo)
+    x = im.create<MaxOp>(x.getType(), x, scalarOperand(1));
+  bool constantLimit = (im.hasInput(1) && !runtimeLo) || (im.hasInput(2) && !runtimeHi);
+  if (constantLimit || (!runtimeLo && !runtimeHi))
+    x = im.create<ClipOp>(x.getType(), x, b.getF64FloatAttr(lo), b.getF64FloatAttr(hi));
+  if (runtimeHi)
+    x = im.create<MinOp>(x.getType(), x, scalarOperand(2));
+  im.bind(0, x);
 }
 
 void importCast(Importer &im) {
@@ -750,10 +766,12 @@ void importArgReduce(Importer &im, bool max) {
 void importDropout(Importer &im) {
   if (im.hasInput(2)) {
     DenseElementsAttr training = im.constantInput(2);
+    if (training.getNumElements() != 1)
+      fail("training_mode must be a scalar");
     // Training with ratio 0 drops nothing: deterministic, hence supported.
-    bool dropsNothing = im.hasInput(1) && im.constantScalar(1) == 0.0;
-    if (training.getNumElements() != 1 ||
-        (*training.getValues<bool>().begin() && !dropsNothing))
+    // The ratio matters only in training mode.
+    if (*training.getValues<bool>().begin() &&
+        !(im.hasInput(1) && im.constantScalar(1) == 0.0))
       fail("training_mode=true with a non-zero ratio is random, not supported");
   }
   Value x = im.input(0);
@@ -934,11 +952,28 @@ void importPad(Importer &im) {
     if (pads[a] < 0 || pads[rank + a] < 0)
       fail("negative pads (cropping) are not supported");
   }
-  double value = im.hasInput(2) ? im.constantScalar(2) : 0.0;
   std::string mode = im.stringAttr("mode", "constant");
   auto &b = im.b();
-  im.bind(0, im.create<PadOp>(im.outputType(0), x, b.getDenseI64ArrayAttr(pads),
-                              b.getStringAttr(mode), b.getF64FloatAttr(value)));
+  RankedTensorType outType = im.outputType(0);
+  bool runtimeValue = mode == "constant" && im.hasInput(2) && !im.isConstantInput(2);
+  double value = im.hasInput(2) && !runtimeValue ? im.constantScalar(2) : 0.0;
+  Value y = im.create<PadOp>(outType, x, b.getDenseI64ArrayAttr(pads), b.getStringAttr(mode),
+                             b.getF64FloatAttr(value));
+  if (runtimeValue) {
+    // A fill value given at run time is data: pad with zeros, then select the
+    // value where a padded all-true mask says "outside".
+    Value fill = im.input(2);
+    if (cast<ShapedType>(fill.getType()).getNumElements() != 1)
+      fail("constant_value must be a scalar");
+    auto i1 = b.getI1Type();
+    Value ones = im.create<ConstantOp>(
+        DenseElementsAttr::get(RankedTensorType::get(shapeOf(x), i1), true));
+    Value inside = im.create<PadOp>(RankedTensorType::get(outType.getShape(), i1), ones,
+                                    b.getDenseI64ArrayAttr(pads), b.getStringAttr("constant"),
+                                    b.getF64FloatAttr(0.0));
+    y = im.create<WhereOp>(outType, inside, y, im.reshape(fill, {}));
+  }
+  im.bind(0, y);
 }
 
 void importTrilu(Importer &im) {
@@ -1054,8 +1089,7 @@ void importOneHot(Importer &im) {
   int64_t rank = outType.getRank();
   int64_t axis = normalizeAxis(im.intAttr("axis", -1), rank);
   int64_t depth = (int64_t)im.constantScalar(1);
-  DenseElementsAttr values = im.constantInput(2);
-  if (values.getNumElements() != 2)
+  if (cast<ShapedType>(im.input(2).getType()).getNumElements() != 2)
     fail("values must hold [off, on]");
   auto &b = im.b();
   auto i64 = b.getI64Type();
@@ -1079,11 +1113,14 @@ void importOneHot(Importer &im) {
       DenseElementsAttr::get(RankedTensorType::get(iotaShape, i64), ArrayRef<int64_t>(iota)));
   Value hit = im.create<EqualOp>(RankedTensorType::get(outType.getShape(), b.getI1Type()),
                                  im.reshape(idx, expanded), range);
-  auto scalar = RankedTensorType::get({}, outType.getElementType());
-  auto elems = values.getValues<Attribute>();
-  Value off = im.create<ConstantOp>(DenseElementsAttr::get(scalar, elems[0]));
-  Value on = im.create<ConstantOp>(DenseElementsAttr::get(scalar, elems[1]));
-  im.bind(0, im.create<WhereOp>(outType, hit, on, off));
+  // values = [off, on] is data: split it at run time (folded when constant).
+  Value values = im.reshape(im.input(2), {2});
+  auto scalarType = RankedTensorType::get({}, outType.getElementType());
+  auto pick = [&](int64_t i) {
+    Value at = im.create<ConstantOp>(DenseElementsAttr::get(scalarI64, i));
+    return im.createOrFold<GatherOp>(scalarType, values, at, b.getI64IntegerAttr(0));
+  };
+  im.bind(0, im.create<WhereOp>(outType, hit, pick(1), pick(0)));
 }
 
 /// Scale and zero point of a (de)quantisation, reshaped for per-axis use.
@@ -1264,13 +1301,29 @@ struct Arith {
   Value mul(Value a, Value b) { return im.create<MulOp>(typeOf(a, b), a, b); }
   Value div(Value a, Value b) { return im.create<DivOp>(typeOf(a, b), a, b); }
   Value sqrt(Value a) { return im.create<SqrtOp>(a.getType(), a); }
+  Value pow(Value a, Value b) { return im.create<PowOp>(typeOf(a, b), a, b); }
+  /// `cond ? a : b` for rank-0 operands.
+  Value select(Value cond, Value a, Value b) { return im.create<WhereOp>(typeOf(a, b), cond, a, b); }
+  /// A scalar input of any numeric type, as a rank-0 value of `elt`.
+  Value scalarInput(size_t i) {
+    Value v = im.input(i);
+    if (cast<ShapedType>(v.getType()).getNumElements() != 1)
+      fail("input " + std::to_string(i) + " must be a scalar");
+    v = im.reshape(v, {});
+    if (cast<ShapedType>(v.getType()).getElementType() != elt)
+      v = im.create<CastOp>(RankedTensorType::get({}, elt), v);
+    return v;
+  }
 };
 
 /// Optimisers of the ai.onnx.preview.training domain, as the plain maths
-/// their specifications give. R (learning rate) and T (step) must be
-/// constants (or specialised inputs).
+/// their specifications give. R (learning rate) and T (step) are data: when
+/// both are constants the step factors are computed in double at compile
+/// time, otherwise in the graph.
 void importOptimizer(Importer &im, const std::string &kind) {
-  double rate = im.constantScalar(0), step = im.constantScalar(1);
+  bool constantSchedule = im.isConstantInput(0) && im.isConstantInput(1);
+  double rate = constantSchedule ? im.constantScalar(0) : 0.0;
+  double step = constantSchedule ? im.constantScalar(1) : 0.0;
   size_t groups = kind == "Momentum" ? 3 : kind == "Adagrad" ? 3 : 4;
   if ((im.numInputs() - 2) % groups)
     fail("expects R, T and " + std::to_string(groups) + " tensors per parameter");
@@ -1278,24 +1331,35 @@ void importOptimizer(Importer &im, const std::string &kind) {
   Type elt = cast<ShapedType>(im.input(2).getType()).getElementType();
   Arith a{im, elt};
   double norm = im.floatAttr("norm_coefficient", 0.0f);
+  // The learning rate and step as graph values (folded when constant).
+  Value rateV = constantSchedule ? a.scalar(rate) : a.scalarInput(0);
+  Value stepV = constantSchedule ? a.scalar(step) : a.scalarInput(1);
+  auto stepPositive = [&]() -> Value {
+    Value zero = a.scalar(0.0);
+    return im.create<GreaterOp>(RankedTensorType::get({}, im.b().getI1Type()), stepV, zero);
+  };
   for (size_t i = 0; i < n; ++i) {
     Value x = im.input(2 + i), g = im.input(2 + n + i);
     Value greg = a.add(a.mul(a.scalar(norm), x), g);
     if (kind == "Adagrad") {
       Value h = im.input(2 + 2 * n + i);
-      double r = rate / (1 + step * im.floatAttr("decay_factor", 0.0f));
+      double decay = im.floatAttr("decay_factor", 0.0f);
+      Value r = constantSchedule
+                    ? a.scalar(rate / (1 + step * decay))
+                    : a.div(rateV, a.add(a.scalar(1.0), a.mul(stepV, a.scalar(decay))));
       Value hNew = a.add(h, a.mul(greg, greg));
       Value adaptive = a.add(a.sqrt(hNew), a.scalar(im.floatAttr("epsilon", 1e-6f)));
-      im.bind(i, a.sub(x, a.div(a.mul(a.scalar(r), greg), adaptive)));
+      im.bind(i, a.sub(x, a.div(a.mul(r, greg), adaptive)));
       im.bind(n + i, hNew);
     } else if (kind == "Momentum") {
       Value v = im.input(2 + 2 * n + i);
       double alpha = im.floatAttr("alpha", 0.0f), beta = im.floatAttr("beta", 0.0f);
-      double betaAdj = step > 0 ? beta : 1.0;
-      Value vNew = a.add(a.mul(a.scalar(alpha), v), a.mul(a.scalar(betaAdj), greg));
+      Value betaAdj = constantSchedule ? a.scalar(step > 0 ? beta : 1.0)
+                                       : a.select(stepPositive(), a.scalar(beta), a.scalar(1.0));
+      Value vNew = a.add(a.mul(a.scalar(alpha), v), a.mul(betaAdj, greg));
       std::string mode = im.stringAttr("mode", "standard");
       Value delta = mode == "nesterov" ? a.add(greg, a.mul(a.scalar(alpha), vNew)) : vNew;
-      im.bind(i, a.sub(x, a.mul(a.scalar(rate), delta)));
+      im.bind(i, a.sub(x, a.mul(rateV, delta)));
       im.bind(n + i, vNew);
     } else {
       Value v = im.input(2 + 2 * n + i), h = im.input(2 + 3 * n + i);
@@ -1303,9 +1367,18 @@ void importOptimizer(Importer &im, const std::string &kind) {
       Value vNew = a.add(a.mul(a.scalar(alpha), v), a.mul(a.scalar(1 - alpha), greg));
       Value hNew = a.add(a.mul(a.scalar(beta), h), a.mul(a.scalar(1 - beta), a.mul(greg, greg)));
       Value hSqrt = a.add(a.sqrt(hNew), a.scalar(im.floatAttr("epsilon", 1e-6f)));
-      double r = step > 0 ? rate * std::sqrt(1 - std::pow(beta, step)) / (1 - std::pow(alpha, step))
-                          : rate;
-      Value xNew = a.sub(x, a.mul(a.scalar(r), a.div(vNew, hSqrt)));
+      Value r;
+      if (constantSchedule) {
+        r = a.scalar(step > 0 ? rate * std::sqrt(1 - std::pow(beta, step)) /
+                                    (1 - std::pow(alpha, step))
+                              : rate);
+      } else {
+        Value one = a.scalar(1.0);
+        Value corrected = a.div(a.mul(rateV, a.sqrt(a.sub(one, a.pow(a.scalar(beta), stepV)))),
+                                a.sub(one, a.pow(a.scalar(alpha), stepV)));
+        r = a.select(stepPositive(), corrected, rateV);
+      }
+      Value xNew = a.sub(x, a.mul(r, a.div(vNew, hSqrt)));
       double post = im.floatAttr("norm_coefficient_post", 0.0f);
       im.bind(i, a.mul(a.scalar(1 - post), xNew));
       im.bind(n + i, vNew);

@@ -11,7 +11,13 @@ const std::set<int> &shapeOperandPositions(const std::string &opType) {
   // By role in the newest opset; older opsets have fewer inputs, and a
   // position past the node's inputs is simply absent. Resize's roi is listed
   // with scales and sizes: together they fix the sampling geometry (the tap
-  // tables), not the values sampled.
+  // tables), not the values sampled. Loop's trip count and condition, If's
+  // condition and Dropout's training_mode choose what the node computes (how
+  // many iterations, which branch's outputs, a random mask or none; in
+  // training mode the ratio decides whether the mask is random, and Kiln
+  // supports only ratio 0 there). Without
+  // specialisation an If computes both branches and selects at run time,
+  // which works when the branches' outputs have the same form.
   static const std::map<std::string, std::set<int>> table = {
       {"Reshape", {1}},
       {"Expand", {1}},
@@ -47,6 +53,8 @@ const std::set<int> &shapeOperandPositions(const std::string &opType) {
       {"MaxUnpool", {2}},
       {"Compress", {1}},
       {"Loop", {0, 1}},
+      {"If", {0}},
+      {"Dropout", {1, 2}},
       {"SequenceAt", {1}},
       {"SequenceErase", {1}},
       {"SequenceInsert", {2}},

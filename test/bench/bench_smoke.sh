@@ -25,6 +25,8 @@ for (const x of r.results) {
   for (const k of ['median_ms', 'flops', 'peak_rss_bytes', 'build_seconds', 'generated_source_bytes'])
     if (!isNum(x.kiln[k])) fail(`${where}: kiln.${k} missing`);
   if (!x.ort || !isNum(x.ort.median_ms) || !isNum(x.ort.peak_rss_bytes)) fail(`${where}: no ONNX Runtime timing or RSS`);
+  if (x.ort.output_match !== true) fail(`${where}: ONNX Runtime's outputs were not checked, or differ from the reference`);
+  if (x.kiln.warmup !== r.warmup || x.ort.warmup !== r.warmup) fail(`${where}: Kiln and ORT did not get the same warm-up`);
   for (const k of ['ratio', 'kiln_gflops', 'kiln_pct_peak', 'ort_pct_peak', 'rss_budget_bytes'])
     if (!isNum(x[k])) fail(`${where}: ${k} missing`);
 }
@@ -32,5 +34,8 @@ if (!Array.isArray(r.summary) || r.summary.length !== 2 || !r.summary.every((s) 
   fail('summary should give the geomean and goal per thread count');
 if (!r.ablation || r.ablation.passes.join() !== 'fusion' || r.ablation.results.length !== 2)
   fail('ablation should hold the no-fusion runs');
+if (r.turns !== 2) fail('Kiln and ORT should take two interleaved turns by default');
+for (const k of ['cpu', 'cores', 'memory', 'kernel', 'compiler', 'node', 'kiln_commit'])
+  if (!r.machine || !r.machine[k]) fail(`machine.${k} missing`);
 console.log('bench_smoke: results.json has every field');
 JS

@@ -17,6 +17,8 @@ struct RunOptions {
   /// Negative: relative to each output's magnitude (magnitudeAtol).
   double atol = -1;
   int bench = 0;
+  /// Untimed runs before the timed ones; negative: max(2, bench / 10).
+  int warmup = -1;
   int threads = 1;
   bool json = false;
   bool foldBatchNorm = true;

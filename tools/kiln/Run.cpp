@@ -736,7 +736,7 @@ int runCommand(const RunOptions &options) {
       return abi->run(model, lastInputs.data(), numInputs, outT.data(), numOutputs,
                       error, sizeof error);
     };
-    int warmup = std::max(2, options.bench / 10);
+    int warmup = options.warmup >= 0 ? options.warmup : std::max(2, options.bench / 10);
     for (int i = 0; i < warmup; ++i)
       if (once() != 0)
         return fail(error);

@@ -207,6 +207,9 @@ int main(int argc, char **argv) {
                      "each output, at least 1e-7)")
       ->check(CLI::NonNegativeNumber);
   runCmd->add_option("--bench", run.bench, "Time this many runs after warm-up")->check(CLI::NonNegativeNumber);
+  runCmd->add_option("--warmup", run.warmup,
+                     "Untimed runs before the --bench runs (default max(2, N/10))")
+      ->check(CLI::NonNegativeNumber);
   runCmd->add_option("--threads", run.threads, "Threads the compiled model uses")->check(CLI::Range(1, 1024));
   runCmd->add_option("--name", run.name, "Model name (default: from the file name)");
   runCmd->add_flag("--json", run.json, "Print one JSON object instead of text");
