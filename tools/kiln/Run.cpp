@@ -231,6 +231,25 @@ Error buildSharedObject(const std::string &dir, const std::string &name,
     llvm::StringRef(extra).split(flags, ' ', -1, /*KeepEmpty=*/false);
     args.insert(args.begin() + 5, flags.begin(), flags.end());
   }
+  // The exact command, for rebuilding the cached source by hand (for
+  // instance after editing it, as test/e2e/mutation_smoke.py does).
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream cmd(dir + "/build-command.sh", ec);
+    if (!ec) {
+      // Relative to the script's directory: the build directory is renamed
+      // into the cache after this.
+      cmd << "cd \"$(dirname \"$0\")\" || exit 1\n";
+      for (size_t i = 0; i < args.size(); ++i) {
+        std::string arg = args[i];
+        if (size_t at = arg.find(dir); at != std::string::npos)
+          arg.replace(at, dir.size(), ".");
+        cmd << (i ? " " : "");
+        llvm::sys::printArg(cmd, arg, /*Quote=*/true);
+      }
+      cmd << "\n";
+    }
+  }
   std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
                                                 llvm::StringRef(log)};
