@@ -8,6 +8,8 @@ Writes into DIR (default: the directory of this script):
     mlp/model.json                          weights inline ("data")
     cnn/model.json + cnn/cnn.weights.bin    weights in a side file (offset/length)
     attention/model.json                    weights inline
+    norms/model.json                        layer norm and softmax of rows far
+                                            from zero (numerics, not speed)
 each with test_data_set_0/{input_<i>.pb, output_<i>.pb} (ONNX TensorProto).
 
 Expected outputs come from an independent float64 numpy reference written in
@@ -528,6 +530,28 @@ def make_attention(out_dir):
     return g.write(os.path.join(out_dir, "attention"), [x], [y])
 
 
+def make_norms(out_dir):
+    """Layer norm and softmax of rows whose mean (100) dwarfs their spread
+    (about 1): a naive one-pass variance or an exp without the row maximum
+    taken out fails here, while random data centred on zero hides both."""
+    rng = np.random.default_rng(400)
+    R, C = 8, 384
+    g = Graph("norms")
+    g.input("x", "float32", [R, C])
+    g.output("ln", "float32", [R, C])
+    g.output("probs", "float32", [R, C])
+    g.init("ln_g", (1 + qrandn(rng, (C,), 0.1)).astype(np.float32))
+    g.init("ln_b", qrandn(rng, (C,), 0.1))
+    g.node("LayerNormalization", ["x", "ln_g", "ln_b"], "ln", name="ln", axis=-1, epsilon=1e-5)
+    g.node("Softmax", ["x"], "probs", name="softmax", axis=-1)
+    x = (100 + rng.standard_normal((R, C))).astype(np.float32)
+    v = {k: f64(a) for k, a in g.values.items()}
+    ln = ref_layernorm(f64(x), v["ln_g"], v["ln_b"], 1e-5).astype(np.float32)
+    probs = ref_softmax(f64(x), -1).astype(np.float32)
+    check_output("norms", ln)
+    return g.write(os.path.join(out_dir, "norms"), [x], [ln, probs])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -536,7 +560,7 @@ def main():
                     help="also write the equivalent ONNX models here (debugging only)")
     args = ap.parse_args()
 
-    for make in (make_mlp, make_cnn, make_attention):
+    for make in (make_mlp, make_cnn, make_attention, make_norms):
         path = make(args.out)
         ops = validate(path, args.onnx_dir)
         folder = os.path.dirname(path)

@@ -41,7 +41,7 @@ FAULTS = [
     ("wrong padding", "cnn",
      "a 3x3 convolution reads its rows with pad 0 in place of 1",
      r"(const int64_t ih = oh \* 1 \+ kh \* 1) - 1;", r"\1 - 0;"),
-    ("summation order", "gpt_decoder",
+    ("summation order", "norms",
      "layer norm variance as E[x^2] - E[x]^2 in float, not sum((x - mean)^2) in double",
      r"const double v(\d+) = static_cast<double>\(in0\[v0 \+ \(i1 \+ i2\)\]\) - v(\d+);\n"
      r"(\s*)t1\[i2\] = t1\[i2\] \+ v\1 \* v\1;",
