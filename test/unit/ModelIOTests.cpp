@@ -1,13 +1,14 @@
 //===- ModelIOTests.cpp - Tests of model loading and tensor files ---------===//
 //
 // Path confinement for external data and weights files, JSON error paths,
-// and the comparison `kiln run` uses.
+// the comparison `kiln run` uses, and which inputs decide shapes.
 //
 //===----------------------------------------------------------------------===//
 
 #include "lib/Driver/TensorFile.h"
 #include "lib/Import/JsonModel.h"
 #include "lib/Import/ModelLoader.h"
+#include "lib/Import/ShapeOperands.h"
 #include "lib/Import/TensorData.h"
 
 #include <catch2/catch.hpp>
@@ -185,4 +186,47 @@ TEST_CASE("tensor files round-trip", "[tensor-file]") {
   CHECK(back->name == "y");
   CHECK(back->dims == std::vector<int64_t>{2});
   CHECK(compareTensors(*back, t, 0, 0).match);
+}
+
+namespace {
+onnx::NodeProto *addNode(onnx::GraphProto &g, const std::string &op,
+                         std::vector<std::string> ins, std::vector<std::string> outs) {
+  onnx::NodeProto *n = g.add_node();
+  n->set_op_type(op);
+  for (const auto &i : ins)
+    n->add_input(i);
+  for (const auto &o : outs)
+    n->add_output(o);
+  return n;
+}
+} // namespace
+
+TEST_CASE("shape operands are found by role, through the nodes computing them",
+          "[shape-operands]") {
+  onnx::GraphProto g;
+  for (const char *name : {"x", "target", "lo", "k", "limit", "w"})
+    g.add_input()->set_name(name);
+  g.add_initializer()->set_name("w"); // an initializer is never a choice
+  // Reshape's target reaches it through a Cast and a Concat with a Shape of x:
+  // target decides a shape, x (read only through Shape) does not.
+  addNode(g, "Shape", {"x"}, {"xs"});
+  addNode(g, "Cast", {"target"}, {"t64"});
+  addNode(g, "Concat", {"xs", "t64"}, {"shape"});
+  addNode(g, "Reshape", {"x", "shape"}, {"y"});
+  // Clip's limit and MatMul's operands are data.
+  addNode(g, "Clip", {"y", "lo"}, {"z"});
+  addNode(g, "MatMul", {"z", "w"}, {"m"});
+  // TopK's k decides the output shape; an optional input left empty is skipped.
+  addNode(g, "TopK", {"m", "k"}, {"values", "indices"});
+  addNode(g, "Slice", {"m", "", ""}, {"s"});
+  // A subgraph's shape operands count too (a Loop body reading an outer input).
+  onnx::NodeProto *loop = addNode(g, "Loop", {"", ""}, {"out"});
+  onnx::AttributeProto *body = loop->add_attribute();
+  body->set_name("body");
+  addNode(*body->mutable_g(), "Range", {"zero", "limit", "one"}, {"r"});
+
+  std::set<std::string> chosen = inputsReachingShapeOperands(g);
+  CHECK(chosen == std::set<std::string>{"target", "k", "limit"});
+  CHECK(shapeOperandPositions("Clip").empty());
+  CHECK(shapeOperandPositions("Slice") == std::set<int>{1, 2, 3, 4});
 }
