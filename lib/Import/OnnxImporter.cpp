@@ -333,11 +333,14 @@ void importConvTranspose(Importer &im) {
     checkLength(*pads, 2 * n, "pads");
     begin.assign(pads->begin(), pads->begin() + n);
   } else if (autoPad != "VALID") {
-    // Leading pads from the total the requested output size implies.
+    // Leading pads from the total the requested output size implies. The
+    // total is negative when the output is larger than the natural size;
+    // halves round down (as ONNX's reference), so the extra goes at the end.
     for (size_t i = 0; i < n; ++i) {
       int64_t total = strides[i] * (in[i] - 1) + outPad[i] +
                       (kernel[i] - 1) * dilations[i] + 1 - out[i];
-      begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      int64_t half = llvm::divideFloorSigned(total, 2);
+      begin[i] = autoPad == "SAME_UPPER" ? half : total - half;
     }
   }
   auto &b = im.b();
