@@ -3,11 +3,11 @@
 // The CPU printers of the kernels that do not go through the kernel form yet:
 // those on the register-blocked micro-kernel (channels-last convolutions,
 // tiled and depthwise; gemms and matmuls with packed weights; tiled
-// attention; recurrences) and their fused epilogues. Each prints one op into
-// a kernel body over parameters named in0.., out0..; the elementwise maths
-// of the epilogues comes from the kernel form through elementwiseCpp. They
-// move to codegen/lowering/ once the kernel form has micro-kernel tile ops;
-// see docs/architecture.md.
+// attention) and their fused epilogues. Each prints one op into a kernel body
+// over parameters named in0.., out0..; the elementwise maths of the
+// epilogues comes from the kernel form through elementwiseCpp. They move to
+// codegen/lowering/ on kiln.gemm_tile (the recurrence already has); see
+// docs/architecture.md.
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,7 +77,6 @@ public:
         .Case<GemmOp>([&](auto o) { return printGemm(o); })
         .Case<MatMulOp>([&](auto o) { return printMatMul(o); })
         .Case<AttentionOp>([&](auto o) { return printAttention(o); })
-        .Case<RecurrenceOp>([&](auto o) { return printRecurrence(o); })
         .Case<FusedContractionOp>([&](auto o) { return printFusedContraction(o); })
         .Default([&](Operation *o) {
           return o->emitOpError("has no C++ code generator");
@@ -891,132 +890,6 @@ private:
     if (vectorWidth && eltOf(o.getQ()).isF32())
       return printAttentionTiled(o);
     return o.emitOpError("has no tiled kernel and no lowering");
-  }
-
-  /// A recurrent layer's loop over time (kiln.recurrence). Per step, the
-  /// recurrent product h·Rᵀ of the whole batch goes to a scratch row block
-  /// (the micro-kernel, split across the pool when there is enough work;
-  /// the tasks of consecutive steps keep their blocks of R in their cores'
-  /// caches), then the body runs over each batch row in tiles of units, its
-  /// values in local arrays, and writes y and the new states. The states
-  /// live in the state results from the start.
-  LogicalResult printRecurrence(RecurrenceOp o) {
-    ArrayRef<int64_t> x = shapeOf(o.getInputs());
-    int64_t steps = x[0], batch = x[1], n = x[2], gates = o.getGates(), hidden = n / gates;
-    size_t numStates = o.getInitial().size(), numExtras = o.getExtras().size();
-    unsigned firstExtra = 2 + numStates, lensArg = firstExtra + numExtras;
-    Block &body = o.getBody().front();
-    std::optional<GemmDims> dims = vectorWidth ? microKernelDims(op) : std::nullopt;
-    k.usesPool = true;
-    // Small steps run on the calling thread.
-    c.line("(void)pool;");
-    c.line("// Recurrence over " + str(steps) + " steps" + (o.getReverse() ? " (backwards)" : "") +
-           ", batch " + str(batch) + ", " + str(gates) + " gates of " + str(hidden) +
-           " units: per step h·R^T (" + str(batch) + " x " + str(n) + " x " + str(hidden) +
-           ") and the cell.");
-    for (size_t i = 0; i < numStates; ++i)
-      c.line("std::memcpy(" + out(1 + i) + ", " + in(2 + i) + ", sizeof(float) * " +
-             str(batch * hidden) + ");");
-    c.line("std::vector<float> recurrent(" + str(batch * n) + ");");
-    c.line("float *__restrict rec = recurrent.data();");
-    c.open("for (int64_t step = 0; step < " + str(steps) + "; ++step)");
-    c.line("const int64_t t = " + (o.getReverse() ? str(steps - 1) + " - step" : "step") + ";");
-    if (dims) {
-      TileShape tile = chooseTile(*dims, vectorWidth);
-      int64_t nb = tile.nb(), tiles = (batch + tile.mr - 1) / tile.mr,
-              blocks = (n + nb - 1) / nb;
-      k.usesMicroKernel = true;
-      c.line("// h·R^T on the micro-kernel: tiles of " + str(tile.mr) + " rows x " + str(nb) +
-             " outputs.");
-      c.open("auto product = [&](int64_t task)");
-      c.line("const int64_t m0 = task % " + str(tiles) + " * " + str(tile.mr) + ", blk = task / " +
-             str(tiles) + ", col0 = blk * " + str(nb) + ";");
-      c.line("const float *rows[" + str(tile.mr) + "];");
-      c.open("for (int64_t p = 0; p < " + str(tile.mr) + "; ++p)");
-      c.line("rows[p] = " + out(1) + " + (m0 + p < " + str(batch) + " ? m0 + p : " +
-             str(batch - 1) + ") * " + str(hidden) + ";");
-      c.close();
-      c.line("alignas(64) float acc[" + str(tile.mr) + "][" + str(nb) + "];");
-      c.line("kiln::mk::gemmTile<" + str(tile.w) + ", " + str(tile.mr) + ", " + str(tile.nv) +
-             ">(rows, 1, " + str(hidden) + ", " + in(1) + " + blk * " + str(hidden * nb) +
-             ", &acc[0][0]);");
-      c.line("const int64_t count = " + str(batch) + " - m0 < " + str(tile.mr) + " ? " +
-             str(batch) + " - m0 : " + str(tile.mr) + ";");
-      c.line(n % nb == 0 ? "constexpr int64_t nb = " + str(nb) + ";"
-                         : "const int64_t nb = " + str(n) + " - col0 < " + str(nb) + " ? " +
-                               str(n) + " - col0 : " + str(nb) + ";");
-      c.open("for (int64_t p = 0; p < count; ++p)");
-      c.open("for (int64_t j = 0; j < nb; ++j)");
-      c.line("rec[(m0 + p) * " + str(n) + " + col0 + j] = acc[p][j];");
-      c.close();
-      c.close();
-      c.close(";");
-      // A pool dispatch costs microseconds: only products worth more than
-      // that are split.
-      constexpr int64_t kMinParallelMacs = 1 << 17;
-      if (tiles * blocks > 1 && batch * n * hidden >= kMinParallelMacs) {
-        c.open("pool.parallelFor(" + str(tiles * blocks) + ", [&](int64_t begin, int64_t end)");
-        c.line("for (int64_t task = begin; task < end; ++task) product(task);");
-        c.close(");");
-      } else {
-        c.line("for (int64_t task = 0; task < " + str(tiles * blocks) + "; ++task) product(task);");
-      }
-    } else {
-      k.fallback = contractionFallback(o.getWeights());
-      c.open("for (int64_t r = 0; r < " + str(batch * n) + "; ++r)");
-      c.line("const float *hrow = " + out(1) + " + r / " + str(n) + " * " + str(hidden) +
-             ", *wrow = " + in(1) + " + r % " + str(n) + " * " + str(hidden) + ";");
-      c.line("float sum = 0.0f;");
-      c.line("for (int64_t kk = 0; kk < " + str(hidden) + "; ++kk) sum += hrow[kk] * wrow[kk];");
-      c.line("rec[r] = sum;");
-      c.close();
-    }
-    c.open("for (int64_t b = 0; b < " + str(batch) + "; ++b)");
-    if (o.getSequenceLens()) {
-      // Past the entry's length: states held, y rows zero.
-      c.open("if (t >= " + in(lensArg) + "[b])");
-      c.line("std::memset(" + out(0) + " + (t * " + str(batch) + " + b) * " + str(hidden) +
-             ", 0, sizeof(float) * " + str(hidden) + ");");
-      c.line("continue;");
-      c.close();
-    }
-    constexpr int64_t kUnitTile = 256;
-    int64_t tile = std::min(hidden, kUnitTile);
-    c.open("for (int64_t j0 = 0; j0 < " + str(hidden) + "; j0 += " + str(tile) + ")");
-    std::string count = hidden % tile == 0 ? str(tile) : "nj";
-    if (hidden % tile)
-      c.line("const int64_t nj = " + str(hidden) + " - j0 < " + str(tile) + " ? " + str(hidden) +
-             " - j0 : " + str(tile) + ";");
-    c.line("const float *__restrict xrow = " + in(0) + " + (t * " + str(batch) + " + b) * " +
-           str(n) + " + j0;");
-    c.line("const float *__restrict rrow = rec + b * " + str(n) + " + j0;");
-    llvm::DenseMap<Value, std::string> names;
-    for (int64_t g = 0; g < gates; ++g) {
-      names[body.getArgument(g)] = "xrow[" + str(g * hidden) + " + j]";
-      names[body.getArgument(gates + g)] = "rrow[" + str(g * hidden) + " + j]";
-    }
-    for (size_t i = 0; i < numStates; ++i)
-      names[body.getArgument(2 * gates + i)] =
-          out(1 + i) + "[b * " + str(hidden) + " + j0 + j]";
-    for (size_t e = 0; e < numExtras; ++e)
-      names[body.getArgument(2 * gates + numStates + e)] = in(firstExtra + e) + "[j0 + j]";
-    int64_t perElement = 0;
-    if (failed(emitChain(body.begin(), body.getTerminator()->getIterator(), Value(), names, count,
-                         tile, "", perElement)))
-      return failure();
-    ValueRange yielded = cast<YieldOp>(body.getTerminator()).getValues();
-    c.open("for (int64_t j = 0; j < " + count + "; ++j)");
-    c.line(out(0) + "[(t * " + str(batch) + " + b) * " + str(hidden) + " + j0 + j] = " +
-           names.lookup(yielded[0]) + ";");
-    for (size_t i = 0; i < numStates; ++i)
-      c.line(out(1 + i) + "[b * " + str(hidden) + " + j0 + j] = " + names.lookup(yielded[i]) +
-             ";");
-    c.close();
-    c.close();
-    c.close();
-    c.close();
-    k.flops = steps * batch * (2 * n * hidden + hidden * perElement);
-    return success();
   }
 
   Operation *op;

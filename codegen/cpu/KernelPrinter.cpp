@@ -526,7 +526,11 @@ private:
           std::string name = "t" + str(nextArray++);
           if (!t.hasStaticShape())
             return fail(op, "local arrays must have a static shape");
-          c.line(type(t.getElementType()) + " " + name + "[" + str(t.getNumElements()) + "];");
+          std::string align;
+          if (auto a = o.getAlignment())
+            align = "alignas(" + str(*a) + ") ";
+          c.line(align + type(t.getElementType()) + " " + name + "[" +
+                 str(t.getNumElements()) + "];");
           names[o.getResult()] = name;
         })
         .Case<memref::GetGlobalOp>([&](memref::GetGlobalOp o) {
@@ -582,6 +586,20 @@ private:
                  type(t.getElementType()) + "));");
         })
         .Case<CheckOp>([&](CheckOp o) { printCheck(o); })
+        .Case<GemmTileOp>([&](GemmTileOp o) {
+          // The micro-kernel takes row pointers: one per offset in `rows`.
+          out.usesMicroKernel = true;
+          int64_t count = o.getTileRows() * o.getTaps();
+          std::string ptrs = "p" + str(nextArray++), rows = names.lookup(o.getRows());
+          c.line("const float *" + ptrs + "[" + str(count) + "];");
+          c.line("for (int64_t q = 0; q < " + str(count) + "; ++q) " + ptrs + "[q] = " +
+                 names.lookup(o.getA()) + " + " + rows + "[q];");
+          std::string base = operand(o.getBBase(), kAdd);
+          c.line("kiln::mk::gemmTile<" + str(o.getWidth()) + ", " + str(o.getTileRows()) + ", " +
+                 str(o.getVectors()) + ">(" + ptrs + ", " + str(o.getTaps()) + ", " +
+                 str(o.getDepth()) + ", " + names.lookup(o.getB()) +
+                 (base == "0" ? "" : " + " + base) + ", " + names.lookup(o.getAcc()) + ");");
+        })
         .Case<TopIndicesOp>([&](TopIndicesOp o) {
           std::string order = names.lookup(o.getOrder()), keys = names.lookup(o.getKeys());
           std::string base = operand(o.getBase(), kAdd);

@@ -24,6 +24,9 @@ struct PrintedKernel {
   /// The statements of the function body (not indented).
   std::string body;
   bool usesPool = false;
+  /// The kernel calls the micro-kernel (kiln.gemm_tile): the source needs
+  /// kiln/runtime/MicroKernel.h.
+  bool usesMicroKernel = false;
   /// The kernel has kiln.check ops: it takes `std::string &error` last and
   /// returns false (with `error` set) when a check fails, true otherwise.
   bool canFail = false;

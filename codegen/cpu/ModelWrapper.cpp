@@ -202,6 +202,7 @@ private:
       return failure();
     KernelFn fn = defineKernel(op, printed.params, printed.body, printed.canFail);
     fn.usesPool = printed.usesPool;
+    usesMicroKernel |= printed.usesMicroKernel;
     byForm[h].push_back({kernel, fn});
     return fn;
   }

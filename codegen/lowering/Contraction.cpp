@@ -354,6 +354,8 @@ FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription 
                                          KernelBuilder &k) {
   if (auto attention = dyn_cast<AttentionOp>(op))
     return lowerAttention(attention, target, k);
+  if (auto recurrence = dyn_cast<RecurrenceOp>(op))
+    return lowerRecurrence(recurrence, target, k);
   if (auto conv = dyn_cast<ConvOp>(op); conv && shapeOf(conv.getInput()).size() == 5) {
     if (failed(requireF32(op)))
       return failure();

@@ -112,6 +112,11 @@ mlir::FailureOr<mlir::func::FuncOp> lowerAttention(AttentionOp op,
                                                    const TargetDescription &target,
                                                    KernelBuilder &k);
 
+/// recurrence: a loop over time with h·Rᵀ per step (on kiln.gemm_tile where
+/// the target has vectors) and the cell.
+mlir::FailureOr<mlir::func::FuncOp> lowerRecurrence(RecurrenceOp op,
+                                                    const TargetDescription &target,
+                                                    KernelBuilder &k);
 /// softmax, layer_norm, batch_norm, fused_row (null for other ops).
 mlir::FailureOr<mlir::func::FuncOp> lowerRows(mlir::Operation *op,
                                               const TargetDescription &target,

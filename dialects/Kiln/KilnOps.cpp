@@ -1013,6 +1013,26 @@ LogicalResult CheckOp::verify() {
   return success();
 }
 
+LogicalResult GemmTileOp::verify() {
+  auto a = cast<MemRefType>(getA().getType()), b = cast<MemRefType>(getB().getType());
+  auto rows = cast<MemRefType>(getRows().getType()), acc = cast<MemRefType>(getAcc().getType());
+  if (!a.getElementType().isF32() || !b.getElementType().isF32() ||
+      !acc.getElementType().isF32())
+    return emitOpError("a, b and acc must be float32 memrefs");
+  if (getWidth() <= 0 || getTileRows() <= 0 || getVectors() <= 0 || getTaps() <= 0 ||
+      getDepth() <= 0)
+    return emitOpError("width, tile_rows, vectors, taps and depth must be positive");
+  if (!rows.getElementType().isIndex() || !rows.hasStaticShape() ||
+      rows.getNumElements() != getTileRows() * getTaps())
+    return emitOpError("rows must hold tile_rows * taps = ")
+           << getTileRows() * getTaps() << " indices";
+  int64_t n = getWidth() * getVectors();
+  if (!acc.hasStaticShape() || acc.getNumElements() != getTileRows() * n)
+    return emitOpError("acc must hold tile_rows * width * vectors = ")
+           << getTileRows() * n << " floats";
+  return success();
+}
+
 LogicalResult TopIndicesOp::verify() {
   auto order = cast<MemRefType>(getOrder().getType());
   if (!order.getElementType().isIndex() || !order.hasStaticShape() || order.getRank() != 1)

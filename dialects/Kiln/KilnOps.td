@@ -1032,6 +1032,35 @@ def Kiln_TopIndicesOp : Kiln_Op<"top_indices", [MemoryEffects<[MemRead, MemWrite
   let hasVerifier = 1;
 }
 
+def Kiln_GemmTileOp : Kiln_Op<"gemm_tile", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "One register-blocked tile of a GEMM, on the micro-kernel";
+  let description = [{
+    A kernel-form op for the register-blocked product that plain loops do not
+    reach: with R = `tile_rows` and N = `width` * `vectors`, for p < R and
+    j < N it sets
+
+        acc[p * N + j] = sum over t < taps, kk < depth of
+                         a[rows[t * R + p] + kk] * b[b_base + (t * depth + kk) * N + j]
+
+    `rows` holds R * `taps` element offsets into `a` (rows of `depth`
+    contiguous floats); `b` is a block of weights packed for the micro-kernel
+    (`taps * depth` rows of N floats). The CPU backend calls
+    `kiln::mk::gemmTile<width, tile_rows, vectors>`.
+
+    ```mlir
+    kiln.gemm_tile %h[%rows], %w[%base], %acc {width = 16 : i64, tile_rows = 4 : i64, vectors = 2 : i64, taps = 1 : i64, depth = 64 : i64} : memref<256xf32>, memref<4xindex>, memref<8192xf32>, memref<128xf32>
+    ```
+  }];
+  let arguments = (ins AnyMemRef:$a, AnyMemRef:$rows, AnyMemRef:$b, Index:$b_base,
+                       AnyMemRef:$acc, I64Attr:$width, I64Attr:$tile_rows, I64Attr:$vectors,
+                       I64Attr:$taps, I64Attr:$depth);
+  let assemblyFormat = [{
+    $a `[` $rows `]` `,` $b `[` $b_base `]` `,` $acc attr-dict `:` type($a) `,` type($rows)
+    `,` type($b) `,` type($acc)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
     ParentOneOf<["FusedElementwiseOp", "FusedContractionOp", "FusedRowOp", "RecurrenceOp"]>]> {
   let summary = "The results of a fused or recurrent body";

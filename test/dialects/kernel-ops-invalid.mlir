@@ -15,3 +15,21 @@ func.func private @k(%x: memref<8xf32>, %order: memref<4xindex>) attributes {kil
   kiln.top_indices %x[%c0], %order {k = 2 : i64, n = 8 : i64, stride = 1 : i64, largest = true} : memref<8xf32>, memref<4xindex>
   return
 }
+
+// -----
+
+func.func private @k(%a: memref<64xf32>, %rows: memref<3xindex>, %b: memref<1024xf32>, %acc: memref<64xf32>) attributes {kiln.kernel = "gemm", kiln.num_inputs = 2 : i64} {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{rows must hold tile_rows * taps = 2 indices}}
+  kiln.gemm_tile %a[%rows], %b[%c0], %acc {depth = 32 : i64, taps = 1 : i64, tile_rows = 2 : i64, vectors = 4 : i64, width = 8 : i64} : memref<64xf32>, memref<3xindex>, memref<1024xf32>, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func private @k(%a: memref<64xf32>, %rows: memref<2xindex>, %b: memref<1024xf32>, %acc: memref<32xf32>) attributes {kiln.kernel = "gemm", kiln.num_inputs = 2 : i64} {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{acc must hold tile_rows * width * vectors = 64 floats}}
+  kiln.gemm_tile %a[%rows], %b[%c0], %acc {depth = 32 : i64, taps = 1 : i64, tile_rows = 2 : i64, vectors = 4 : i64, width = 8 : i64} : memref<64xf32>, memref<2xindex>, memref<1024xf32>, memref<32xf32>
+  return
+}
