@@ -697,13 +697,7 @@ private:
     a.tk = kt[a.rank - 1];
     a.dv = v[a.rank - 1];
     auto strides = [](Value stored, std::optional<ArrayRef<int64_t>> perm) {
-      SmallVector<int64_t> st = contiguousStrides(shapeOf(stored));
-      if (!perm)
-        return st;
-      SmallVector<int64_t> out;
-      for (int64_t p : *perm)
-        out.push_back(st[p]);
-      return out;
+      return permutedStrides(shapeOf(stored), perm);
     };
     a.qs = strides(o.getQ(), o.getQPerm());
     a.ks = strides(o.getKt(), o.getKtPerm());

@@ -42,13 +42,7 @@ FailureOr<func::FuncOp> lowerAttention(AttentionOp o, const TargetDescription &t
           dv = vsh[rank - 1];
   // Strides of each logical dimension in the stored operands.
   auto strides = [](Value stored, std::optional<ArrayRef<int64_t>> perm) {
-    SmallVector<int64_t> st = contiguousStrides(shapeOf(stored));
-    if (!perm)
-      return st;
-    SmallVector<int64_t> out;
-    for (int64_t p : *perm)
-      out.push_back(st[p]);
-    return out;
+    return permutedStrides(shapeOf(stored), perm);
   };
   SmallVector<int64_t> qs = strides(o.getQ(), o.getQPerm()), ks = strides(o.getKt(), o.getKtPerm()),
                        vs = strides(o.getV(), o.getVPerm());

@@ -6,9 +6,10 @@
 // scatter of each input pixel through the kernel into
 // output planes that one task owns whole (so the scatter never races).
 // Kernels that run on plain loops say why in `kiln.fallback`, which the
-// compile report lists. Convolutions, GEMMs, matmuls, attention and
-// recurrences still go through the backend printer (see
-// docs/architecture.md).
+// compile report lists. Channels-last convolutions, GEMMs and matmuls on
+// the micro-kernel and tiled attention still go through the backend printer
+// (see docs/architecture.md); attention on plain loops and the recurrence
+// have their own files.
 //
 //===----------------------------------------------------------------------===//
 

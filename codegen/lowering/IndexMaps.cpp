@@ -25,6 +25,17 @@ SmallVector<int64_t> contiguousStrides(ArrayRef<int64_t> shape) {
   return s;
 }
 
+SmallVector<int64_t> permutedStrides(ArrayRef<int64_t> shape,
+                                     std::optional<ArrayRef<int64_t>> perm) {
+  SmallVector<int64_t> stored = contiguousStrides(shape);
+  if (!perm)
+    return stored;
+  SmallVector<int64_t> out;
+  for (int64_t p : *perm)
+    out.push_back(stored[p]);
+  return out;
+}
+
 SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> operand, ArrayRef<int64_t> out) {
   SmallVector<int64_t> own = contiguousStrides(operand), s(out.size(), 0);
   size_t lead = out.size() - operand.size();

@@ -12,9 +12,17 @@
 #include "mlir/IR/ValueRange.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
+
 namespace kiln {
 
 llvm::SmallVector<int64_t> contiguousStrides(llvm::ArrayRef<int64_t> shape);
+
+/// Strides of each logical dimension of a tensor stored with `shape` and
+/// read through the permutation `perm` (logical dim i is stored dim
+/// perm[i]); the contiguous strides without one.
+llvm::SmallVector<int64_t> permutedStrides(llvm::ArrayRef<int64_t> shape,
+                                           std::optional<llvm::ArrayRef<int64_t>> perm);
 
 /// Strides of `operand` indexed by the dims of its numpy broadcast `out`
 /// (0 along broadcast dimensions).
