@@ -7,7 +7,7 @@
 // the tile shape of each layer from its GEMM dimensions and the target's
 // vector width, and packs the constant weights into the tile's layout at
 // compile time. The memory planner (which writes the weights file) and the
-// kernel printer (which reads them) both ask here, so they always agree.
+// lowering to kiln.gemm_tile (which reads them) both ask here, so they always agree.
 //
 //===----------------------------------------------------------------------===//
 

@@ -62,33 +62,6 @@ bool repeatsOperands(Operation *op) {
   return false;
 }
 
-/// Whether C++ expression `e` needs no parentheses anywhere: a name with
-/// optional subscripts (`acc[p][j]`, `in0[i * 4 + j]`), or a parenthesised
-/// whole.
-bool isPrimary(const std::string &e) {
-  if (e.empty())
-    return false;
-  bool parenthesised = e.front() == '(';
-  size_t i = 0;
-  if (!parenthesised)
-    while (i < e.size() && (std::isalnum(static_cast<unsigned char>(e[i])) || e[i] == '_'))
-      ++i;
-  if (!parenthesised && i == 0)
-    return false;
-  // What follows: bracketed (or, for a parenthesised whole, one
-  // parenthesised) groups only.
-  int depth = 0;
-  for (; i < e.size(); ++i) {
-    char ch = e[i];
-    if (depth == 0 && ch != (parenthesised ? '(' : '['))
-      return false;
-    depth += (ch == '(' || ch == '[') ? 1 : (ch == ')' || ch == ']') ? -1 : 0;
-    if (parenthesised && depth == 0)
-      return i + 1 == e.size();
-  }
-  return depth == 0;
-}
-
 bool isExpressionOp(Operation *op) {
   return op->getNumResults() == 1 && op->getNumRegions() == 0 &&
          (isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) ||
@@ -98,29 +71,6 @@ bool isExpressionOp(Operation *op) {
 class Printer {
 public:
   Printer(func::FuncOp f, PrintedKernel &out) : f(f), out(out) {}
-
-  /// Prints the pure ops of `block` with its arguments named `args`;
-  /// temporaries are called `ev<N>` to stay clear of the caller's names.
-  FailureOr<ScalarCpp> scalar(Block &block, Value result, ArrayRef<std::string> args) {
-    valuePrefix = "ev";
-    for (auto [arg, name] : llvm::zip(block.getArguments(), args)) {
-      names[arg] = isPrimary(name) ? name : "(" + name + ")";
-    }
-    for (Operation &op : block)
-      decideInline(&op);
-    printBlock(block);
-    ScalarCpp sc;
-    sc.value = operand(result, kCond);
-    if (failed(status))
-      return failure();
-    StringRef text = c.text;
-    while (!text.empty()) {
-      auto [line, rest] = text.split('\n');
-      sc.statements.push_back(line.trim().str());
-      text = rest;
-    }
-    return sc;
-  }
 
   LogicalResult run() {
     int64_t numInputs = numKernelInputs(f);
@@ -138,6 +88,8 @@ public:
       if (arg.use_empty())
         c.line("(void)" + name + ";");
     }
+    if (auto summary = f->getAttrOfType<StringAttr>(kSummaryAttr))
+      c.line("// " + summary.str());
     f.walk([&](Operation *op) { decideInline(op); });
     printBlock(f.getBody().front());
     if (failed(status))
@@ -162,7 +114,6 @@ private:
   llvm::DenseMap<Value, std::string> names;
   llvm::DenseSet<Operation *> inlined;
   int nextValue = 0, nextArray = 0, loopDepth = 0, parallelDepth = 0;
-  std::string valuePrefix = "v";
 
   void fail(Operation *op, const Twine &why) {
     if (succeeded(status))
@@ -500,7 +451,7 @@ private:
     }
   }
 
-  std::string newValue() { return valuePrefix + str(nextValue++); }
+  std::string newValue() { return "v" + str(nextValue++); }
 
   void printOp(Operation *op) {
     if (inlined.count(op) || isa<func::ReturnOp, scf::YieldOp, scf::ReduceOp>(op))
@@ -591,14 +542,48 @@ private:
           out.usesMicroKernel = true;
           int64_t count = o.getTileRows() * o.getTaps();
           std::string ptrs = "p" + str(nextArray++), rows = names.lookup(o.getRows());
+          std::string depth = operand(o.getDepth(), kAdd);
+          std::string row = names.lookup(o.getA()) + " + " + rows + "[q]";
+          if (o.getAlt())
+            row = "(" + names.lookup(o.getAltRows()) + "[q] ? " + names.lookup(o.getAlt()) +
+                  " : " + names.lookup(o.getA()) + ") + " + rows + "[q]";
+          if (o.getZeroRows()) {
+            c.line("alignas(64) static const float " + ptrs + "z[" + depth + "] = {};");
+            row = rows + "[q] < 0 ? " + ptrs + "z : " + row;
+          }
           c.line("const float *" + ptrs + "[" + str(count) + "];");
-          c.line("for (int64_t q = 0; q < " + str(count) + "; ++q) " + ptrs + "[q] = " +
-                 names.lookup(o.getA()) + " + " + rows + "[q];");
+          c.line("for (int64_t q = 0; q < " + str(count) + "; ++q) " + ptrs + "[q] = " + row +
+                 ";");
           std::string base = operand(o.getBBase(), kAdd);
+          bool strided = o.getAStride() != 1;
           c.line("kiln::mk::gemmTile<" + str(o.getWidth()) + ", " + str(o.getTileRows()) + ", " +
-                 str(o.getVectors()) + ">(" + ptrs + ", " + str(o.getTaps()) + ", " +
-                 str(o.getDepth()) + ", " + names.lookup(o.getB()) +
-                 (base == "0" ? "" : " + " + base) + ", " + names.lookup(o.getAcc()) + ");");
+                 str(o.getVectors()) + (strided ? ", true" : "") + ">(" + ptrs + ", " +
+                 str(o.getTaps()) + ", " + depth + ", " + names.lookup(o.getB()) +
+                 (base == "0" ? "" : " + " + base) + ", " + names.lookup(o.getAcc()) +
+                 (strided ? ", " + str(o.getAStride()) : "") + ");");
+        })
+        .Case<DepthwiseTileOp>([&](DepthwiseTileOp o) {
+          // Row pointers, null for the tap rows in the padding.
+          out.usesMicroKernel = true;
+          int64_t count = o.getKernelH();
+          std::string ptrs = "p" + str(nextArray++), rows = names.lookup(o.getRows());
+          c.line("const float *" + ptrs + "[" + str(count) + "];");
+          c.line("for (int64_t q = 0; q < " + str(count) + "; ++q) " + ptrs + "[q] = " + rows +
+                 "[q] < 0 ? nullptr : " + names.lookup(o.getX()) + " + " + rows + "[q];");
+          auto at = [&](Value buffer, Value base) {
+            std::string offset = operand(base, kAdd);
+            return names.lookup(buffer) + (offset == "0" ? "" : " + " + offset);
+          };
+          std::string range;
+          if (o.getKwBegin() != 0 || o.getKwEnd() != o.getKernelW())
+            range = ", " + str(o.getKwBegin()) + ", " + str(o.getKwEnd());
+          c.line("kiln::mk::depthwiseTile<" + str(o.getWidth()) + ", " + str(o.getPixels()) +
+                 ", " + str(o.getVectors()) + ", " + str(o.getKernelH()) + ", " +
+                 str(o.getKernelW()) + ", " + str(o.getStride()) + ", " + str(o.getDilation()) +
+                 ", " + str(o.getChannels()) + range + ">(" + ptrs + ", " +
+                 at(o.getW(), o.getWBase()) + ", " +
+                 (o.getBias() ? at(o.getBias(), o.getBiasBase()) : std::string("nullptr")) +
+                 ", " + names.lookup(o.getAcc()) + ");");
         })
         .Case<TopIndicesOp>([&](TopIndicesOp o) {
           std::string order = names.lookup(o.getOrder()), keys = names.lookup(o.getKeys());
@@ -785,27 +770,6 @@ private:
 
 LogicalResult printKernel(func::FuncOp kernel, PrintedKernel &out) {
   return Printer(kernel, out).run();
-}
-
-FailureOr<ScalarCpp> elementwiseCpp(Operation *op, ArrayRef<std::string> args) {
-  MLIRContext *ctx = op->getContext();
-  loadKernelDialects(ctx);
-  OwningOpRef<ModuleOp> scratch = ModuleOp::create(op->getLoc());
-  OpBuilder b(ctx);
-  SmallVector<Type> types;
-  for (Value v : op->getOperands())
-    types.push_back(computeType(getElementTypeOrSelf(v.getType())));
-  b.setInsertionPointToEnd(scratch->getBody());
-  auto f = b.create<func::FuncOp>(op->getLoc(), "scalar", b.getFunctionType(types, {}));
-  Block *block = f.addEntryBlock();
-  b.setInsertionPointToStart(block);
-  auto value = buildElementwise(b, op, block->getArguments());
-  if (failed(value))
-    return failure();
-  // The return is the value's use, so that it prints inline.
-  b.create<func::ReturnOp>(op->getLoc(), *value);
-  PrintedKernel unused;
-  return Printer(f, unused).scalar(*block, *value, args);
 }
 
 } // namespace kiln

@@ -36,18 +36,6 @@ struct PrintedKernel {
 /// form fail with a diagnostic.
 mlir::LogicalResult printKernel(mlir::func::FuncOp kernel, PrintedKernel &out);
 
-/// C++ of elementwise graph op `op` applied to operands given as C++
-/// expressions `args` (they may be repeated): statements that declare
-/// temporaries, then the value. The maths is the kernel form's
-/// (buildElementwise), printed as kernels are; this lets the printers of
-/// families not yet in the kernel form evaluate fused elementwise chains.
-struct ScalarCpp {
-  std::vector<std::string> statements;
-  std::string value;
-};
-mlir::FailureOr<ScalarCpp> elementwiseCpp(mlir::Operation *op,
-                                          llvm::ArrayRef<std::string> args);
-
 } // namespace kiln
 
 #endif // CODEGEN_CPU_KERNELPRINTER_H

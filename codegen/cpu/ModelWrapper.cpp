@@ -12,7 +12,6 @@
 #include "codegen/MemoryPlan.h"
 #include "codegen/MicroKernelPlan.h"
 #include "codegen/cpu/CppText.h"
-#include "codegen/cpu/GraphOpPrinter.h"
 #include "codegen/cpu/KernelPrinter.h"
 #include "codegen/lowering/IndexMaps.h"
 #include "codegen/lowering/Lowering.h"
@@ -207,48 +206,6 @@ private:
     return fn;
   }
 
-  /// The function for `op` from its graph-level printer (families not yet
-  /// lowered to the kernel form), deduplicated by text.
-  FailureOr<KernelFn> kernelFromPrinter(Operation *op, int64_t &flops) {
-    KernelBody body;
-    if (failed(printGraphOp(op, body, options.target.vectorWidth)))
-      return failure();
-    flops = body.flops;
-    usesMicroKernel |= body.usesMicroKernel;
-    if (!body.fallback.empty())
-      out.fallbackKernels.push_back(
-          {op->getName().stripDialect().str(), sourceNodes(op), body.fallback});
-
-    std::string params;
-    if (body.usesPool)
-      params += "kiln::ThreadPool &pool";
-    for (auto [i, v] : llvm::enumerate(op->getOperands()))
-      params += (params.empty() ? "" : ", ") + std::string("const ") +
-                *cType(eltOf(v)) + " *__restrict in" + str(i);
-    for (auto [i, v] : llvm::enumerate(op->getResults()))
-      params += ", " + *cType(eltOf(v)) + " *__restrict out" + str(i);
-    if (body.canFail)
-      params += ", std::string &error";
-    // Parameters a particular shape leaves unused (an empty slice, a Gemm
-    // with beta = 0) must not trip -Wunused-parameter.
-    std::string unused;
-    for (unsigned i = 0; i < op->getNumOperands(); ++i)
-      if (!mentions(body.code.text, in(i)))
-        unused += "(void)" + in(i) + ";\n";
-    for (unsigned i = 0; i < op->getNumResults(); ++i)
-      if (!mentions(body.code.text, "out" + str(i)))
-        unused += "(void)out" + str(i) + ";\n";
-    body.code.text = unused + body.code.text;
-    std::string key = params + "\n" + body.code.text;
-    if (options.reuseKernels)
-      if (auto it = byText.find(key); it != byText.end())
-        return it->second;
-    KernelFn fn = defineKernel(op, params, body.code.text, body.canFail);
-    fn.usesPool = body.usesPool;
-    byText[key] = fn;
-    return fn;
-  }
-
   LogicalResult emitKernels() {
     loadKernelDialects(func.getContext());
     kernelModule = OwningOpRef<ModuleOp>(ModuleOp::create(func.getLoc()));
@@ -264,9 +221,10 @@ private:
                                    "kernel" + str(out.kernels) + "_" + opName);
       if (failed(lowered))
         return failure();
+      if (!*lowered)
+        return op->emitOpError("has no lowering to the kernel form");
       int64_t flops = 0;
-      FailureOr<KernelFn> fn = *lowered ? kernelFromForm(op, *lowered, flops)
-                                        : kernelFromPrinter(op, flops);
+      FailureOr<KernelFn> fn = kernelFromForm(op, *lowered, flops);
       if (failed(fn))
         return failure();
       out.flops += flops;
@@ -698,7 +656,6 @@ private:
   /// Kernels lowered to the kernel form, by structural hash.
   OwningOpRef<ModuleOp> kernelModule;
   llvm::DenseMap<unsigned, SmallVector<std::pair<func::FuncOp, KernelFn>>> byForm;
-  std::map<std::string, KernelFn> byText; // signature+body -> function
   /// Specialised inputs: (input index, weights offset of the value, bytes).
   std::vector<std::tuple<unsigned, int64_t, int64_t>> guards;
 };

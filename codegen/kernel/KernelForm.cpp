@@ -87,6 +87,50 @@ Value KernelBuilder::mul(Value x, int64_t c) {
   return c == 1 ? x : b.create<arith::MulIOp>(loc, x, index(c)).getResult();
 }
 
+Value KernelBuilder::sub(Value x, Value y) {
+  auto cx = constantIndex(x), cy = constantIndex(y);
+  if (cx && cy)
+    return index(*cx - *cy);
+  if (cy == 0)
+    return x;
+  return b.create<arith::SubIOp>(loc, x, y);
+}
+
+Value KernelBuilder::div(Value x, int64_t c) {
+  if (auto cx = constantIndex(x))
+    return index(*cx / c);
+  return c == 1 ? x : b.create<arith::DivSIOp>(loc, x, index(c)).getResult();
+}
+
+Value KernelBuilder::rem(Value x, int64_t c) {
+  if (auto cx = constantIndex(x))
+    return index(*cx % c);
+  return c == 1 ? index(0) : b.create<arith::RemSIOp>(loc, x, index(c)).getResult();
+}
+
+Value KernelBuilder::min(Value x, int64_t c) {
+  if (auto cx = constantIndex(x))
+    return index(std::min(*cx, c));
+  return b.create<arith::MinSIOp>(loc, x, index(c));
+}
+
+Value KernelBuilder::inRange(Value v, int64_t n) {
+  return b.create<arith::AndIOp>(
+      loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, v, index(0)),
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, v, index(n)));
+}
+
+Value KernelBuilder::select(Value cond, Value x, Value y) {
+  return b.create<arith::SelectOp>(loc, cond, x, y);
+}
+
+Value KernelBuilder::local(Type elt, int64_t n, int64_t alignment) {
+  auto type = MemRefType::get({n}, elt);
+  if (alignment)
+    return b.create<memref::AllocaOp>(loc, type, b.getI64IntegerAttr(alignment));
+  return b.create<memref::AllocaOp>(loc, type);
+}
+
 Value KernelBuilder::linear(ArrayRef<Value> vars, ArrayRef<int64_t> strides, int64_t base) {
   Value sum;
   for (auto [v, s] : llvm::zip(vars, strides)) {
@@ -137,13 +181,18 @@ void KernelBuilder::store(Value v, Value buffer, Value at) {
   b.create<memref::StoreOp>(loc, v, buffer, at);
 }
 
+void KernelBuilder::describe(const Twine &text) {
+  func->setAttr(kSummaryAttr, b.getStringAttr(text));
+}
+
+Value KernelBuilder::view(Value buffer, Value at, int64_t n) {
+  return b.create<memref::SubViewOp>(loc, buffer, ArrayRef<OpFoldResult>{at},
+                                     ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
+                                     ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+}
+
 void KernelBuilder::copy(Value src, Value srcAt, Value dst, Value dstAt, int64_t n) {
-  auto view = [&](Value buffer, Value at) {
-    return b.create<memref::SubViewOp>(loc, buffer, ArrayRef<OpFoldResult>{at},
-                                       ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
-                                       ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-  };
-  b.create<memref::CopyOp>(loc, view(src, srcAt), view(dst, dstAt));
+  b.create<memref::CopyOp>(loc, view(src, srcAt, n), view(dst, dstAt, n));
 }
 
 Value KernelBuilder::constant(Type elt, double v) {

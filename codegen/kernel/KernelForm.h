@@ -35,6 +35,9 @@ namespace kiln {
 /// Attribute names on kernel functions.
 inline constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
 inline constexpr llvm::StringLiteral kNumInputsAttr = "kiln.num_inputs";
+/// What the kernel computes and how it is tiled, in words (printed as the
+/// first comment of the kernel).
+inline constexpr llvm::StringLiteral kSummaryAttr = "kiln.summary";
 
 /// Loads the dialects the kernel form uses into `ctx`.
 void loadKernelDialects(mlir::MLIRContext *ctx);
@@ -66,6 +69,17 @@ public:
   mlir::Value index(int64_t v);
   mlir::Value add(mlir::Value a, mlir::Value b);
   mlir::Value mul(mlir::Value a, int64_t c);
+  mlir::Value sub(mlir::Value a, mlir::Value b);
+  /// a / c and a % c for a >= 0.
+  mlir::Value div(mlir::Value a, int64_t c);
+  mlir::Value rem(mlir::Value a, int64_t c);
+  mlir::Value min(mlir::Value a, int64_t c);
+  /// 0 <= v < n.
+  mlir::Value inRange(mlir::Value v, int64_t n);
+  mlir::Value select(mlir::Value cond, mlir::Value a, mlir::Value b);
+  /// A local array of `n` elements of `elt`, aligned to `alignment` bytes
+  /// when given.
+  mlir::Value local(mlir::Type elt, int64_t n, int64_t alignment = 0);
   /// sum_i vars[i] * strides[i] + base (terms with stride 0 omitted).
   mlir::Value linear(llvm::ArrayRef<mlir::Value> vars, llvm::ArrayRef<int64_t> strides,
                      int64_t base = 0);
@@ -79,6 +93,8 @@ public:
   /// Stores `v` (in the compute type) into `buffer` at `at`.
   void store(mlir::Value v, mlir::Value buffer, mlir::Value at);
 
+  /// The `n` contiguous elements of flat `buffer` from `at` (a subview).
+  mlir::Value view(mlir::Value buffer, mlir::Value at, int64_t n);
   /// Copies `n` contiguous elements from `src` at `srcAt` to `dst` at
   /// `dstAt` (a memref.copy between subviews).
   void copy(mlir::Value src, mlir::Value srcAt, mlir::Value dst, mlir::Value dstAt, int64_t n);
@@ -117,6 +133,9 @@ public:
                 llvm::function_ref<void(llvm::ArrayRef<mlir::Value>)> body);
   /// A loop over [0, n) whose iterations may run concurrently.
   void parallel(int64_t n, llvm::function_ref<void(mlir::Value)> body);
+
+  /// Sets the kernel's summary (kSummaryAttr).
+  void describe(const llvm::Twine &text);
 
   /// Ends the body with `func.return`.
   mlir::func::FuncOp finish();

@@ -1,15 +1,14 @@
 //===- Contraction.cpp - Contractions on plain loops -> kernel loops ------===//
 //
-// The contractions that have no tiled kernel yet: NCHW 2-D convolution
-// (direct, per output plane), 3-D convolution (the
-// generic window loop of Pooling.cpp) and the transposed convolution, as a
-// scatter of each input pixel through the kernel into
-// output planes that one task owns whole (so the scatter never races).
-// Kernels that run on plain loops say why in `kiln.fallback`, which the
-// compile report lists. Channels-last convolutions, GEMMs and matmuls on
-// the micro-kernel and tiled attention still go through the backend printer
-// (see docs/architecture.md); attention on plain loops and the recurrence
-// have their own files.
+// The dispatch of every contraction to its lowering, and the contractions
+// on plain loops: NCHW 2-D convolution (direct, per output plane), 3-D
+// convolution (the generic window loop of Pooling.cpp), the transposed
+// convolution (a scatter of each input pixel through the kernel into output
+// planes that one task owns whole, so the scatter never races), and gemms
+// and matmuls off the micro-kernel. Kernels that run on plain loops say why
+// in `kiln.fallback`, which the compile report lists. The micro-kernel
+// products are in TiledProduct.cpp, channels-last convolutions off it in
+// ConvNhwc.cpp, attention and the recurrence in their own files.
 //
 //===----------------------------------------------------------------------===//
 
@@ -373,6 +372,10 @@ FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription 
     lowerConvNchw(conv, k);
     return k.finish();
   }
+  if (auto tiled = lowerTiledProduct(op, target, k); failed(tiled) || *tiled)
+    return tiled;
+  if (auto conv = lowerConvNhwc(op, target, k); failed(conv) || *conv)
+    return conv;
   auto convT = dyn_cast<ConvTransposeOp>(op);
   if (!convT)
     return lowerPlainProduct(op, target, k);

@@ -102,12 +102,35 @@ mlir::FailureOr<mlir::func::FuncOp> lowerPooling(mlir::Operation *op,
 /// `vectorWidth` floats (the report's fallback reason).
 std::string fallbackReason(mlir::Value w, mlir::Value result, int64_t vectorWidth);
 
-/// conv_transpose (2-D); null for the contractions not lowered yet.
+/// Stores `count` (at most `tile`) elements of a contraction's result: the
+/// value of element j is `value(j)`, its result coordinates `coords(j)` (for
+/// the other inputs of the fused epilogue) and its offset in the kernel's
+/// output `target(j)`. With a fused epilogue in `fused`, the epilogue runs on
+/// the values first (its ops per element added to `ops`).
+mlir::LogicalResult storeContractionTile(
+    KernelBuilder &k, FusedContractionOp fused, llvm::function_ref<mlir::Value(mlir::Value)> value,
+    llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value)> coords,
+    llvm::function_ref<mlir::Value(mlir::Value)> target, mlir::Value count, int64_t tile,
+    int64_t &ops);
+
+/// Convolutions (channels-last), gemms and matmuls on the micro-kernel
+/// (kiln.gemm_tile); null for the others.
+mlir::FailureOr<mlir::func::FuncOp> lowerTiledProduct(mlir::Operation *op,
+                                                      const TargetDescription &target,
+                                                      KernelBuilder &k);
+
+/// Channels-last 2-D convolutions off the GEMM micro-kernel: depthwise on
+/// kiln.depthwise_tile or loops, the others direct; null for other ops.
+mlir::FailureOr<mlir::func::FuncOp> lowerConvNhwc(mlir::Operation *op,
+                                                  const TargetDescription &target,
+                                                  KernelBuilder &k);
+
+/// Every contraction: dispatches to the files above.
 mlir::FailureOr<mlir::func::FuncOp> lowerContraction(mlir::Operation *op,
                                                      const TargetDescription &target,
                                                      KernelBuilder &k);
 
-/// attention on plain loops (null where the backend has a tiled kernel).
+/// attention: tiled on kiln.gemm_tile on a vector target, else plain loops.
 mlir::FailureOr<mlir::func::FuncOp> lowerAttention(AttentionOp op,
                                                    const TargetDescription &target,
                                                    KernelBuilder &k);

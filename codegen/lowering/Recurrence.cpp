@@ -61,10 +61,10 @@ void productOnMicroKernel(KernelBuilder &k, Value h, Value weights, Value rec,
     });
     auto accType = MemRefType::get({tile.mr * nb}, b.getF32Type());
     Value acc = b.create<memref::AllocaOp>(k.loc, accType, /*alignment=*/b.getI64IntegerAttr(64));
-    b.create<GemmTileOp>(k.loc, h, rows, weights, k.mul(blk, hidden * nb), acc,
-                         b.getI64IntegerAttr(tile.w), b.getI64IntegerAttr(tile.mr),
-                         b.getI64IntegerAttr(tile.nv), b.getI64IntegerAttr(1),
-                         b.getI64IntegerAttr(hidden));
+    b.create<GemmTileOp>(k.loc, h, rows, Value(), Value(), weights, k.mul(blk, hidden * nb), acc,
+                         k.index(hidden), b.getI64IntegerAttr(tile.w),
+                         b.getI64IntegerAttr(tile.mr), b.getI64IntegerAttr(tile.nv),
+                         b.getI64IntegerAttr(1), b.getI64IntegerAttr(1), UnitAttr());
     Value count = minIndex(k, sub(k, batch, m0), tile.mr);
     Value width = n % nb == 0 ? k.index(nb) : minIndex(k, sub(k, n, col0), nb);
     k.loop(k.index(0), count, 1, [&](Value p) {

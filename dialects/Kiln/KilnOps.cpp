@@ -1013,23 +1013,57 @@ LogicalResult CheckOp::verify() {
   return success();
 }
 
+namespace {
+/// Whether `v` is a static one-dimensional memref of `n` elements of a type
+/// that `isElement` accepts.
+bool isFlatBuffer(Value v, int64_t n, llvm::function_ref<bool(Type)> isElement) {
+  auto t = cast<MemRefType>(v.getType());
+  return t.hasStaticShape() && t.getRank() == 1 && t.getNumElements() == n &&
+         isElement(t.getElementType());
+}
+bool isF32Buffer(Value v) { return cast<MemRefType>(v.getType()).getElementType().isF32(); }
+} // namespace
+
 LogicalResult GemmTileOp::verify() {
-  auto a = cast<MemRefType>(getA().getType()), b = cast<MemRefType>(getB().getType());
-  auto rows = cast<MemRefType>(getRows().getType()), acc = cast<MemRefType>(getAcc().getType());
-  if (!a.getElementType().isF32() || !b.getElementType().isF32() ||
-      !acc.getElementType().isF32())
-    return emitOpError("a, b and acc must be float32 memrefs");
+  if (!isF32Buffer(getA()) || !isF32Buffer(getB()) || !isF32Buffer(getAcc()) ||
+      (getAlt() && !isF32Buffer(getAlt())))
+    return emitOpError("a, alt, b and acc must be float32 memrefs");
   if (getWidth() <= 0 || getTileRows() <= 0 || getVectors() <= 0 || getTaps() <= 0 ||
-      getDepth() <= 0)
-    return emitOpError("width, tile_rows, vectors, taps and depth must be positive");
-  if (!rows.getElementType().isIndex() || !rows.hasStaticShape() ||
-      rows.getNumElements() != getTileRows() * getTaps())
-    return emitOpError("rows must hold tile_rows * taps = ")
-           << getTileRows() * getTaps() << " indices";
+      getAStride() <= 0)
+    return emitOpError("width, tile_rows, vectors, taps and a_stride must be positive");
+  int64_t count = getTileRows() * getTaps();
+  if (!isFlatBuffer(getRows(), count, [](Type t) { return t.isIndex(); }))
+    return emitOpError("rows must hold tile_rows * taps = ") << count << " indices";
+  if (bool(getAlt()) != bool(getAltRows()))
+    return emitOpError("alt and alt_rows go together");
+  if (getAltRows() && !isFlatBuffer(getAltRows(), count, [](Type t) { return t.isInteger(1); }))
+    return emitOpError("alt_rows must hold tile_rows * taps = ") << count << " booleans";
   int64_t n = getWidth() * getVectors();
-  if (!acc.hasStaticShape() || acc.getNumElements() != getTileRows() * n)
+  if (!isFlatBuffer(getAcc(), getTileRows() * n, [](Type) { return true; }))
     return emitOpError("acc must hold tile_rows * width * vectors = ")
            << getTileRows() * n << " floats";
+  return success();
+}
+
+LogicalResult DepthwiseTileOp::verify() {
+  if (!isF32Buffer(getX()) || !isF32Buffer(getW()) || !isF32Buffer(getAcc()) ||
+      (getBias() && !isF32Buffer(getBias())))
+    return emitOpError("x, w, acc and bias must be float32 memrefs");
+  if (bool(getBias()) != bool(getBiasBase()))
+    return emitOpError("bias and bias_base go together");
+  if (getWidth() <= 0 || getPixels() <= 0 || getVectors() <= 0 || getKernelH() <= 0 ||
+      getKernelW() <= 0 || getStride() <= 0 || getDilation() <= 0 ||
+      getChannels() < getWidth() * getVectors())
+    return emitOpError("width, pixels, vectors, the kernel, stride and dilation must be "
+                       "positive, and channels at least width * vectors");
+  int64_t kw0 = getKwBeginAttr().getInt(), kw1 = getKwEndAttr().getInt();
+  if (kw0 < 0 || kw0 > kw1 || kw1 > getKernelWAttr().getInt())
+    return emitOpError("needs 0 <= kw_begin <= kw_end <= kernel_w");
+  if (!isFlatBuffer(getRows(), getKernelH(), [](Type t) { return t.isIndex(); }))
+    return emitOpError("rows must hold kernel_h = ") << getKernelH() << " indices";
+  int64_t n = getPixels() * getWidth() * getVectors();
+  if (!isFlatBuffer(getAcc(), n, [](Type) { return true; }))
+    return emitOpError("acc must hold pixels * width * vectors = ") << n << " floats";
   return success();
 }
 

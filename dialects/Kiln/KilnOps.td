@@ -1032,31 +1032,69 @@ def Kiln_TopIndicesOp : Kiln_Op<"top_indices", [MemoryEffects<[MemRead, MemWrite
   let hasVerifier = 1;
 }
 
-def Kiln_GemmTileOp : Kiln_Op<"gemm_tile", [MemoryEffects<[MemRead, MemWrite]>]> {
+def Kiln_GemmTileOp : Kiln_Op<"gemm_tile", [MemoryEffects<[MemRead, MemWrite]>,
+                                             AttrSizedOperandSegments]> {
   let summary = "One register-blocked tile of a GEMM, on the micro-kernel";
   let description = [{
     A kernel-form op for the register-blocked product that plain loops do not
-    reach: with R = `tile_rows` and N = `width` * `vectors`, for p < R and
-    j < N it sets
+    reach: with R = `tile_rows`, N = `width` * `vectors` and K = `depth`, for
+    p < R and j < N it sets
 
-        acc[p * N + j] = sum over t < taps, kk < depth of
-                         a[rows[t * R + p] + kk] * b[b_base + (t * depth + kk) * N + j]
+        acc[p * N + j] = sum over t < taps, kk < K of
+                         A(t * R + p)[kk * a_stride] * b[b_base + (t * K + kk) * N + j]
 
-    `rows` holds R * `taps` element offsets into `a` (rows of `depth`
-    contiguous floats); `b` is a block of weights packed for the micro-kernel
-    (`taps * depth` rows of N floats). The CPU backend calls
-    `kiln::mk::gemmTile<width, tile_rows, vectors>`.
+    where row A(q) starts at element `rows[q]` of `a`; or of `alt` where
+    `alt_rows[q]` is true (a scratch of copied or rescaled rows); or, with
+    `zero_rows`, is a row of zeros where `rows[q]` is negative (a
+    convolution's padding). `b` is a block of `taps * K` rows of N floats:
+    weights packed for the micro-kernel, or any such block. The CPU backend
+    calls `kiln::mk::gemmTile<width, tile_rows, vectors>`.
 
     ```mlir
-    kiln.gemm_tile %h[%rows], %w[%base], %acc {width = 16 : i64, tile_rows = 4 : i64, vectors = 2 : i64, taps = 1 : i64, depth = 64 : i64} : memref<256xf32>, memref<4xindex>, memref<8192xf32>, memref<128xf32>
+    kiln.gemm_tile %h[%rows], %w[%base], %acc depth %c64 {width = 16 : i64, tile_rows = 4 : i64, vectors = 2 : i64, taps = 1 : i64} : memref<256xf32>[memref<4xindex>], memref<8192xf32>, memref<128xf32>
     ```
   }];
-  let arguments = (ins AnyMemRef:$a, AnyMemRef:$rows, AnyMemRef:$b, Index:$b_base,
-                       AnyMemRef:$acc, I64Attr:$width, I64Attr:$tile_rows, I64Attr:$vectors,
-                       I64Attr:$taps, I64Attr:$depth);
+  let arguments = (ins AnyMemRef:$a, AnyMemRef:$rows, Optional<AnyMemRef>:$alt,
+                       Optional<AnyMemRef>:$alt_rows, AnyMemRef:$b, Index:$b_base,
+                       AnyMemRef:$acc, Index:$depth, I64Attr:$width, I64Attr:$tile_rows,
+                       I64Attr:$vectors, I64Attr:$taps,
+                       DefaultValuedAttr<I64Attr, "1">:$a_stride, UnitAttr:$zero_rows);
   let assemblyFormat = [{
-    $a `[` $rows `]` `,` $b `[` $b_base `]` `,` $acc attr-dict `:` type($a) `,` type($rows)
-    `,` type($b) `,` type($acc)
+    $a `[` $rows `]` (`or` $alt^ `[` $alt_rows `]`)? `,` $b `[` $b_base `]` `,` $acc
+    `depth` $depth attr-dict `:` type($a) `[` type($rows) `]`
+    (`or` type($alt)^ `[` type($alt_rows) `]`)? `,` type($b) `,` type($acc)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_DepthwiseTileOp : Kiln_Op<"depthwise_tile", [MemoryEffects<[MemRead, MemWrite]>,
+                                                       AttrSizedOperandSegments]> {
+  let summary = "One register tile of a channels-last depthwise convolution";
+  let description = [{
+    With P = `pixels`, N = `width` * `vectors`, C = `channels` (the pixel
+    stride of `x`) and KW = `kernel_w`, for p < P and j < N it sets
+
+        acc[p * N + j] = bias[bias_base + j] (0 without bias)
+            + sum over kh < kernel_h with rows[kh] >= 0, kw_begin <= kw < kw_end of
+              x[rows[kh] + (p * stride + (kw - kw_begin) * dilation) * C + j]
+              * w[w_base + (kh * KW + kw) * C + j]
+
+    `rows[kh]` is where tap `kw_begin` of pixel 0 reads in tap row kh, or
+    negative where that input row is padding. The CPU backend calls
+    `kiln::mk::depthwiseTile`.
+
+    ```mlir
+    kiln.depthwise_tile %x[%rows], %w[%c0], %acc bias %b[%c0] {width = 8 : i64, pixels = 4 : i64, vectors = 2 : i64, kernel_h = 3 : i64, kernel_w = 3 : i64, stride = 1 : i64, dilation = 1 : i64, channels = 32 : i64, kw_begin = 0 : i64, kw_end = 3 : i64} : memref<4096xf32>, memref<3xindex>, memref<288xf32>, memref<64xf32>, memref<32xf32>
+    ```
+  }];
+  let arguments = (ins AnyMemRef:$x, AnyMemRef:$rows, AnyMemRef:$w, Index:$w_base,
+                       AnyMemRef:$acc, Optional<AnyMemRef>:$bias, Optional<Index>:$bias_base,
+                       I64Attr:$width, I64Attr:$pixels, I64Attr:$vectors, I64Attr:$kernel_h,
+                       I64Attr:$kernel_w, I64Attr:$stride, I64Attr:$dilation,
+                       I64Attr:$channels, I64Attr:$kw_begin, I64Attr:$kw_end);
+  let assemblyFormat = [{
+    $x `[` $rows `]` `,` $w `[` $w_base `]` `,` $acc (`bias` $bias^ `[` $bias_base `]`)?
+    attr-dict `:` type($x) `,` type($rows) `,` type($w) `,` type($acc) (`,` type($bias)^)?
   }];
   let hasVerifier = 1;
 }

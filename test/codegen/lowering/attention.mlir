@@ -12,9 +12,23 @@
 // RUN: c++ -std=c++17 -O2 -I%runtime_include -I%t %S/Inputs/attention_reference.cpp %kiln_runtime_lib -lpthread -o %t/reference
 // RUN: %t/reference | FileCheck %s --check-prefix=REF
 // REF: NaN outputs of the masked row 12 of 12
-// With a vector target the backend's tiled kernel runs it: no lowering.
-// RUN: kiln-opt %s --kiln-lower-to-kernels | FileCheck %s --check-prefix=TILED
-// TILED-NOT: func.func private
+// With a vector target it runs on the micro-kernel: a task is a block of
+// queries (the vector lanes); per block of keys S^T = K·Q^T on kiln.gemm_tile
+// over key rows (read with the stride of Kt's depth) into a piece of the
+// score block, the online softmax lane by lane, then V^T·P^T on
+// kiln.gemm_tile over value columns with the block's key count as depth.
+// (Numbers: test/codegen/kernel-variants-numeric.test.)
+// RUN: kiln-opt %s '--kiln-lower-to-kernels=cpu=x86-64-v3' | FileCheck %s --check-prefix=TILED
+// TILED-LABEL: func.func private @k0_attention
+// TILED-SAME: kiln.summary = "Scaled dot-product attention: 2 x 5 queries, 70 keys, depth 8, value depth 6, mask keep; blocks of 8 queries x 60 keys on the micro-kernel."
+// TILED: scf.parallel
+// TILED: %[[QT:.*]] = memref.alloca() {alignment = 64 : i64} : memref<64xf32>
+// TILED-NEXT: %[[ST:.*]] = memref.alloca() {alignment = 64 : i64} : memref<480xf32>
+// TILED: %[[PIECE:.*]] = memref.subview %[[ST]]
+// TILED: kiln.gemm_tile %arg1[%{{.*}}], %[[QT]][%{{.*}}], %[[PIECE]] depth %{{.*}} {a_stride = 70 : i64, taps = 1 : i64, tile_rows = 12 : i64, vectors = 1 : i64, width = 8 : i64}
+// TILED: math.exp
+// TILED: kiln.gemm_tile %arg2[%{{.*}}], %[[ST]][%{{.*}}], %{{.*}} depth %{{.*}} {a_stride = 6 : i64, taps = 1 : i64, tile_rows = 12 : i64, vectors = 1 : i64, width = 8 : i64}
+// TILED-NOT: kiln.fallback
 
 // MLIR-LABEL: func.func private @k0_attention
 // MLIR-SAME: kiln.fallback = "attention that is not float32 or has no vector target"

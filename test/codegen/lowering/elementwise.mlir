@@ -115,17 +115,3 @@ func.func @main(%x: tensor<8xf32>) -> tensor<8xf32> {
   %0 = kiln.pointwise "leaky_relu"(%x) {params = [0.1]} : (tensor<8xf32>) -> tensor<8xf32>
   return %0 : tensor<8xf32>
 }
-
-// -----
-
-// Ops of families without a lowering yet stay graph ops (the backend's
-// printer handles them).
-// CHECK-LABEL: func.func @main
-// CHECK: kiln.conv
-// CHECK-NOT: kiln.kernel
-// CHECK-NOT: func.func private
-func.func @main(%x: tensor<1x8x8x3xf32>) -> tensor<1x6x6x4xf32> {
-  %w = kiln.constant dense<0.5> : tensor<3x3x3x4xf32>
-  %0 = kiln.conv %x, %w {channels_last, dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x6x6x4xf32>
-  return %0 : tensor<1x6x6x4xf32>
-}

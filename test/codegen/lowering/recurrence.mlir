@@ -15,7 +15,7 @@
 // MLIR: %[[T:.*]] = arith.subi %{{.*}}, %[[STEP]] : index
 // MLIR: %[[ROWS:.*]] = memref.alloca() : memref<2xindex>
 // MLIR: %[[ACC:.*]] = memref.alloca() {alignment = 64 : i64} : memref<64xf32>
-// MLIR: kiln.gemm_tile %[[H]][%[[ROWS]]], %[[R]][%{{.*}}], %[[ACC]] {depth = 32 : i64, taps = 1 : i64, tile_rows = 2 : i64, vectors = 4 : i64, width = 8 : i64}
+// MLIR: kiln.gemm_tile %[[H]][%[[ROWS]]], %[[R]][%{{.*}}], %[[ACC]] depth %{{.*}} {taps = 1 : i64, tile_rows = 2 : i64, vectors = 4 : i64, width = 8 : i64}
 // MLIR: arith.cmpi sge, %[[T]]
 // MLIR: scf.if
 // MLIR: arith.cmpi slt, %[[T]]
