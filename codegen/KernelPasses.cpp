@@ -1,10 +1,13 @@
 //===- KernelPasses.cpp - kiln-opt entry points into code generation ------===//
 //
-// Two passes that let lit test the code generator in pieces:
+// Passes that let lit test the code generator in pieces:
 //
 //   --kiln-lower-to-kernels   lowers every graph op whose family has a
 //                             lowering into a kernel function of the module
 //                             and tags the op with `kiln.kernel = @name`
+//   --kiln-tidy-kernels       hoists loop-invariant index arithmetic and
+//                             merges repeats in each kernel (tidyKernel), as
+//                             the CPU backend does before printing
 //   --kiln-print-kernels-cpp  prints each kernel function as the CPU
 //                             backend's C++ to stdout
 //
@@ -79,6 +82,19 @@ struct LowerToKernelsPass : PassWrapper<LowerToKernelsPass, OperationPass<Module
   }
 };
 
+struct TidyKernelsPass : PassWrapper<TidyKernelsPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(TidyKernelsPass)
+  StringRef getArgument() const final { return "kiln-tidy-kernels"; }
+  StringRef getDescription() const final {
+    return "Hoist loop-invariant index arithmetic and merge repeats in each kernel function";
+  }
+  void runOnOperation() override {
+    for (auto f : getOperation().getOps<func::FuncOp>())
+      if (isKernel(f))
+        tidyKernel(f);
+  }
+};
+
 struct PrintKernelsCppPass : PassWrapper<PrintKernelsCppPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(PrintKernelsCppPass)
   StringRef getArgument() const final { return "kiln-print-kernels-cpp"; }
@@ -109,6 +125,7 @@ struct PrintKernelsCppPass : PassWrapper<PrintKernelsCppPass, OperationPass<Modu
 
 void registerKernelPasses() {
   PassRegistration<LowerToKernelsPass>();
+  PassRegistration<TidyKernelsPass>();
   PassRegistration<PrintKernelsCppPass>();
 }
 

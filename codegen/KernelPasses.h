@@ -5,7 +5,8 @@
 
 namespace kiln {
 
-/// Registers --kiln-lower-to-kernels and --kiln-print-kernels-cpp.
+/// Registers --kiln-lower-to-kernels, --kiln-tidy-kernels and
+/// --kiln-print-kernels-cpp.
 void registerKernelPasses();
 
 } // namespace kiln

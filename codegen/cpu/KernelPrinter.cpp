@@ -11,7 +11,6 @@
 #include "codegen/cpu/KernelPrinter.h"
 #include "codegen/cpu/CppText.h"
 #include "codegen/kernel/KernelForm.h"
-#include "codegen/lowering/ElementwiseMath.h"
 #include "dialects/Kiln/KilnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -186,6 +186,7 @@ private:
   /// The function for `op` lowered to `kernel`: an existing one if a
   /// structurally identical kernel was printed before (unless reuse is off).
   FailureOr<KernelFn> kernelFromForm(Operation *op, func::FuncOp kernel, int64_t &flops) {
+    tidyKernel(kernel);
     if (auto f = kernel->getAttrOfType<IntegerAttr>(kFlopsAttr))
       flops = f.getInt();
     if (auto why = kernel->getAttrOfType<StringAttr>(kFallbackAttr))

@@ -6,7 +6,12 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/OperationSupport.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
+#include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 #include <optional>
 
@@ -270,6 +275,13 @@ void KernelBuilder::parallel(int64_t n, function_ref<void(Value)> body) {
 func::FuncOp KernelBuilder::finish() {
   b.create<func::ReturnOp>(loc);
   return func;
+}
+
+void tidyKernel(func::FuncOp f) {
+  f.walk([](LoopLikeOpInterface loop) { moveLoopInvariantCode(loop); });
+  IRRewriter rewriter(f.getContext());
+  DominanceInfo dominance(f);
+  eliminateCommonSubExpressions(rewriter, dominance, f);
 }
 
 llvm::hash_code kernelHash(func::FuncOp f) {

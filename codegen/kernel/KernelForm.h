@@ -145,6 +145,14 @@ private:
   unsigned numInputs;
 };
 
+/// Moves loop-invariant index arithmetic out of its loops and merges
+/// repeats (upstream LICM and CSE), so that each access in a loop reads
+/// `base + iv`. The CPU backend runs it on every kernel before comparing
+/// and printing kernels (GCC vectorises t[v + j] but often not
+/// t[i * 16 + j] in a nested loop, and a reader of the C++ sees each row's
+/// offset named once); kiln-opt --kiln-tidy-kernels runs it alone.
+void tidyKernel(mlir::func::FuncOp f);
+
 /// Structural identity of kernels: the same parameter types and the same
 /// body, op for op, attributes and constants included (locations and names
 /// ignored). Backends emit one function per class.
