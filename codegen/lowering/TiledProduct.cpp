@@ -242,12 +242,11 @@ private:
     Value col0 = k.mul(blk, nb);
     Value acc = k.local(b.getF32Type(), t.mr * nb, 64);
     Value base = k.mul(k.add(k.mul(g, blocks), blk), d.taps * d.k * nb);
-    auto tileOp = b.create<GemmTileOp>(
+    b.create<GemmTileOp>(
         k.loc, input(), rows.offsets, rows.alt, rows.altRows, k.in(1), base, acc, k.index(d.k),
         b.getI64IntegerAttr(t.w), b.getI64IntegerAttr(t.mr), b.getI64IntegerAttr(t.nv),
         b.getI64IntegerAttr(d.taps), b.getI64IntegerAttr(1),
         conv ? b.getUnitAttr() : UnitAttr());
-    (void)tileOp;
     Value count = k.min(k.sub(k.index(d.m), m0), t.mr);
     // A constant width lets the epilogue loop vectorise without a remainder.
     Value width = d.n % nb == 0 ? k.index(nb) : k.min(k.sub(k.index(d.n), col0), nb);
