@@ -223,7 +223,8 @@ private:
       if (failed(lowered))
         return failure();
       if (!*lowered)
-        return op->emitOpError("has no lowering to the kernel form");
+        return op->emitOpError("is not supported by the code generator in this form (its "
+                               "rank, layout or operand types have no kernel)");
       int64_t flops = 0;
       FailureOr<KernelFn> fn = kernelFromForm(op, *lowered, flops);
       if (failed(fn))

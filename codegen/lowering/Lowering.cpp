@@ -68,7 +68,7 @@ FailureOr<func::FuncOp> lowerToKernel(Operation *op, const TargetDescription &ta
     return func::FuncOp();
   KernelBuilder k(op, kernels, name);
   auto f = lower(op, target, k);
-  // A family may leave some of its ops to the backend printer (null).
+  // Null: no lowering takes the op (the caller says so).
   if (failed(f) || !*f)
     k.kernel().erase();
   return f;

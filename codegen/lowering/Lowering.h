@@ -18,9 +18,10 @@
 namespace kiln {
 
 /// Lowers graph op `op` to a kernel function `@name` appended to `kernels`.
-/// Returns a null function when the op's family has no lowering yet (the
-/// backend then falls back to its own printer for it); fails with a
-/// diagnostic on `op` when the op cannot be lowered at all.
+/// Returns a null function when no family lowers the op (the backend then
+/// reports it: every op that becomes a kernel has a lowering); fails with a
+/// diagnostic on `op` when the op cannot be lowered (an unsupported type,
+/// say).
 mlir::FailureOr<mlir::func::FuncOp> lowerToKernel(mlir::Operation *op,
                                                   const TargetDescription &target,
                                                   mlir::ModuleOp kernels,
@@ -65,7 +66,7 @@ mlir::FailureOr<mlir::func::FuncOp> lowerElementwise(mlir::Operation *op,
                                                      const TargetDescription &target,
                                                      KernelBuilder &k);
 
-/// Null for the data-movement ops without a lowering yet.
+/// Null for the data-movement ops that are not kernels.
 mlir::FailureOr<mlir::func::FuncOp> lowerDataMovement(mlir::Operation *op,
                                                       const TargetDescription &target,
                                                       KernelBuilder &k);
