@@ -33,13 +33,6 @@ constexpr int64_t kMinParallelMacs = 1 << 17;
 /// Units of the cell per tile (the chain's local arrays).
 constexpr int64_t kUnitTile = 256;
 
-Value minIndex(KernelBuilder &k, Value a, int64_t b) {
-  return k.b.create<arith::MinSIOp>(k.loc, a, k.index(b));
-}
-Value sub(KernelBuilder &k, int64_t a, Value b) {
-  return k.b.create<arith::SubIOp>(k.loc, k.index(a), b);
-}
-
 /// rec[b * n + c] = sum_kk h[b * hidden + kk] * R[c * hidden + kk] on the
 /// micro-kernel: tiles of batch rows x output blocks.
 void productOnMicroKernel(KernelBuilder &k, Value h, Value weights, Value rec,
@@ -56,7 +49,7 @@ void productOnMicroKernel(KernelBuilder &k, Value h, Value weights, Value rec,
     auto rowsType = MemRefType::get({tile.mr}, b.getIndexType());
     Value rows = b.create<memref::AllocaOp>(k.loc, rowsType);
     k.loop(tile.mr, [&](Value p) {
-      Value r = minIndex(k, k.add(m0, p), batch - 1);
+      Value r = k.min(k.add(m0, p), batch - 1);
       b.create<memref::StoreOp>(k.loc, k.mul(r, hidden), rows, ValueRange{p});
     });
     auto accType = MemRefType::get({tile.mr * nb}, b.getF32Type());
@@ -65,8 +58,8 @@ void productOnMicroKernel(KernelBuilder &k, Value h, Value weights, Value rec,
                          k.index(hidden), b.getI64IntegerAttr(tile.w),
                          b.getI64IntegerAttr(tile.mr), b.getI64IntegerAttr(tile.nv),
                          b.getI64IntegerAttr(1), b.getI64IntegerAttr(1), UnitAttr());
-    Value count = minIndex(k, sub(k, batch, m0), tile.mr);
-    Value width = n % nb == 0 ? k.index(nb) : minIndex(k, sub(k, n, col0), nb);
+    Value count = k.min(k.sub(k.index(batch), m0), tile.mr);
+    Value width = n % nb == 0 ? k.index(nb) : k.min(k.sub(k.index(n), col0), nb);
     k.loop(k.index(0), count, 1, [&](Value p) {
       k.loop(k.index(0), width, 1, [&](Value j) {
         Value v = k.load(acc, k.add(k.mul(p, nb), j));
@@ -121,7 +114,7 @@ FailureOr<func::FuncOp> lowerRecurrence(RecurrenceOp o, const TargetDescription 
   int64_t tile = std::min(hidden, kUnitTile), perElement = 0;
   LogicalResult status = success();
   k.loop(steps, [&](Value step) {
-    Value t = o.getReverse() ? sub(k, steps - 1, step) : step;
+    Value t = o.getReverse() ? k.sub(k.index(steps - 1), step) : step;
     Value h = k.out(1);
     if (dims)
       productOnMicroKernel(k, h, k.in(1), rec, chooseTile(*dims, target.vectorWidth), batch, n,
@@ -135,7 +128,7 @@ FailureOr<func::FuncOp> lowerRecurrence(RecurrenceOp o, const TargetDescription 
         k.loop(k.index(0), k.index(hidden), tile, [&](Value j0) {
           Value count = k.index(tile);
           if (hidden % tile)
-            count = minIndex(k, sub(k, hidden, j0), tile);
+            count = k.min(k.sub(k.index(hidden), j0), tile);
           Value xRow = k.mul(k.add(k.mul(t, batch), bi), n);
           ChainSources sources;
           for (int64_t g = 0; g < gates; ++g) {
