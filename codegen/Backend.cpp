@@ -6,6 +6,7 @@ namespace kiln {
 
 static const Backend kBackends[] = {
     {"cpu", "C++ source for the CPU (a model class, a C ABI and a weights file)", emitCpp},
+    {"cuda", "PTX for NVIDIA GPUs and the C++ host code that launches it", emitCuda},
 };
 
 const Backend *lookupBackend(const std::string &name) {

@@ -10,6 +10,7 @@
 #define CODEGEN_BACKEND_H
 
 #include "codegen/cpu/CppBackend.h"
+#include "codegen/cuda/CudaBackend.h"
 
 #include <string>
 #include <vector>

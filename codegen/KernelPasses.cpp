@@ -8,6 +8,10 @@
 //   --kiln-tidy-kernels       hoists loop-invariant index arithmetic and
 //                             merges repeats in each kernel (tidyKernel), as
 //                             the CPU backend does before printing
+//   --kiln-gpu-form           rewrites each kernel into the CUDA backend's
+//                             GPU form (launches of blocks x threads)
+//   --kiln-print-ptx          compiles the kernels (in the GPU form) to PTX
+//                             and prints each kernel's launches and the PTX
 //   --kiln-print-kernels-cpp  prints each kernel function as the CPU
 //                             backend's C++ to stdout
 //
@@ -16,6 +20,8 @@
 #include "codegen/KernelPasses.h"
 #include "codegen/MicroKernelPlan.h"
 #include "codegen/cpu/KernelPrinter.h"
+#include "codegen/cuda/GpuForm.h"
+#include "codegen/cuda/Ptx.h"
 #include "codegen/lowering/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -45,6 +51,9 @@ struct LowerToKernelsPass : PassWrapper<LowerToKernelsPass, OperationPass<Module
   }
   Option<std::string> cpu{*this, "cpu", llvm::cl::desc("Target CPU (as kiln --cpu)"),
                           llvm::cl::init("generic")};
+  Option<std::string> gpu{*this, "gpu",
+                          llvm::cl::desc("Lower for the CUDA backend's GPU (as kiln --gpu)"),
+                          llvm::cl::init("")};
   ListOption<std::string> families{
       *this, "families",
       llvm::cl::desc("Lower only ops of these families (elementwise, data-movement, contraction, "
@@ -52,7 +61,7 @@ struct LowerToKernelsPass : PassWrapper<LowerToKernelsPass, OperationPass<Module
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    TargetDescription target = cpuTarget(cpu);
+    TargetDescription target = gpu.empty() ? cpuTarget(cpu) : cudaTarget(gpu);
     for (const std::string &name : families)
       if (!llvm::is_contained(loweringFamilies(), name)) {
         module.emitError("kiln-lower-to-kernels: unknown family '") << name << "'";
@@ -95,6 +104,56 @@ struct TidyKernelsPass : PassWrapper<TidyKernelsPass, OperationPass<ModuleOp>> {
   }
 };
 
+struct GpuFormPass : PassWrapper<GpuFormPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuFormPass)
+  GpuFormPass() = default;
+  GpuFormPass(const GpuFormPass &other) : PassWrapper(other) {}
+  StringRef getArgument() const final { return "kiln-gpu-form"; }
+  StringRef getDescription() const final {
+    return "Rewrite each kernel function into the GPU form (launches of blocks x threads)";
+  }
+  Option<int64_t> threads{*this, "threads", llvm::cl::desc("Threads per block"),
+                          llvm::cl::init(kGpuThreadsPerBlock)};
+  void runOnOperation() override {
+    for (auto f : getOperation().getOps<func::FuncOp>()) {
+      GpuFormInfo info;
+      if (isKernel(f) && failed(toGpuForm(f, threads, info)))
+        return signalPassFailure();
+    }
+  }
+};
+
+struct PrintPtxPass : PassWrapper<PrintPtxPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(PrintPtxPass)
+  PrintPtxPass() = default;
+  PrintPtxPass(const PrintPtxPass &other) : PassWrapper(other) {}
+  StringRef getArgument() const final { return "kiln-print-ptx"; }
+  StringRef getDescription() const final {
+    return "Compile the kernel functions (in the GPU form) to PTX and print it with the launches";
+  }
+  Option<std::string> gpu{*this, "gpu", llvm::cl::desc("GPU architecture (as kiln --gpu)"),
+                          llvm::cl::init("sm_80")};
+  void runOnOperation() override {
+    OwningOpRef<ModuleOp> kernels(ModuleOp::create(getOperation().getLoc()));
+    OpBuilder b = OpBuilder::atBlockEnd(kernels->getBody());
+    for (auto f : getOperation().getOps<func::FuncOp>())
+      if (isKernel(f))
+        b.clone(*f);
+    auto ptx = compileToPtx(*kernels, gpu);
+    if (failed(ptx))
+      return signalPassFailure();
+    for (auto &[fn, launches] : ptx->launches)
+      for (const GpuLaunch &l : launches) {
+        llvm::outs() << "// launch " << fn << ": " << l.entry << " <<<" << l.blocks << ", "
+                     << l.threads << ">>> (";
+        for (size_t i = 0; i < l.params.size(); ++i)
+          llvm::outs() << (i ? ", " : "") << "%arg" << l.params[i];
+        llvm::outs() << ")\n";
+      }
+    llvm::outs() << ptx->ptx;
+  }
+};
+
 struct PrintKernelsCppPass : PassWrapper<PrintKernelsCppPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(PrintKernelsCppPass)
   StringRef getArgument() const final { return "kiln-print-kernels-cpp"; }
@@ -126,6 +185,8 @@ struct PrintKernelsCppPass : PassWrapper<PrintKernelsCppPass, OperationPass<Modu
 void registerKernelPasses() {
   PassRegistration<LowerToKernelsPass>();
   PassRegistration<TidyKernelsPass>();
+  PassRegistration<GpuFormPass>();
+  PassRegistration<PrintPtxPass>();
   PassRegistration<PrintKernelsCppPass>();
 }
 

@@ -32,6 +32,9 @@ struct CppEmitOptions {
   /// Share arena space between buffers whose lifetimes do not overlap
   /// (`--disable=memplan` clears it: every buffer gets its own space).
   bool reuseMemory = true;
+  /// Target "cuda" only: print the GPU form's loop nests as C++ for the CPU
+  /// (`--emulate`) instead of PTX and host code.
+  bool emulate = false;
   /// The CPU: its `--cpu` name goes into the generated source's ISA check,
   /// its vector width sizes the micro-kernel (0 leaves contractions on plain
   /// loops).
@@ -41,6 +44,8 @@ struct CppEmitOptions {
 struct CppArtifacts {
   std::string header;
   std::string source;
+  /// Target "cuda": the kernels' PTX (written as <name>.ptx).
+  std::string ptx;
   /// Complete weights file (header and payload).
   std::vector<char> weightsFile;
 

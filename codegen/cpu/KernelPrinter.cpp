@@ -668,6 +668,26 @@ private:
     };
     if (!isConst(o.getLowerBound()[0], 0) || !isConst(o.getStep()[0], 1))
       return fail(o, "parallel loops must start at 0 with step 1");
+    std::string iv = "p" + str(loopDepth);
+    names[o.getInductionVars()[0]] = iv;
+    // One iteration (a GPU launch of one block or thread) is a block; a
+    // parallel loop inside another runs its iterations in order, one valid
+    // schedule (the GPU form's threads of a block).
+    if (isConst(o.getUpperBound()[0], 1) || parallelDepth) {
+      if (isConst(o.getUpperBound()[0], 1)) {
+        c.open("");
+        c.line("const int64_t " + iv + " = 0;");
+        c.line("(void)" + iv + ";");
+      } else {
+        c.open("for (int64_t " + iv + " = 0; " + iv + " < " +
+               operand(o.getUpperBound()[0], kRel) + "; ++" + iv + ")");
+      }
+      ++loopDepth;
+      printBlock(*o.getBody());
+      --loopDepth;
+      c.close();
+      return;
+    }
     out.usesPool = true;
     c.open("pool.parallelFor(" + operand(o.getUpperBound()[0], kCond) +
            ", [&](int64_t begin, int64_t end)");
@@ -694,8 +714,6 @@ private:
       saved[arg] = names[arg];
       names[arg] = local;
     }
-    std::string iv = "p" + str(loopDepth);
-    names[o.getInductionVars()[0]] = iv;
     c.open("for (int64_t " + iv + " = begin; " + iv + " < end; ++" + iv + ")");
     ++loopDepth;
     ++parallelDepth;

@@ -13,6 +13,7 @@
 #include "codegen/MicroKernelPlan.h"
 #include "codegen/cpu/CppText.h"
 #include "codegen/cpu/KernelPrinter.h"
+#include "codegen/cuda/GpuForm.h"
 #include "codegen/lowering/IndexMaps.h"
 #include "codegen/lowering/Lowering.h"
 
@@ -186,6 +187,15 @@ private:
   /// The function for `op` lowered to `kernel`: an existing one if a
   /// structurally identical kernel was printed before (unless reuse is off).
   FailureOr<KernelFn> kernelFromForm(Operation *op, func::FuncOp kernel, int64_t &flops) {
+    if (options.target.backend == "cuda") {
+      // Emulation of the CUDA backend: the GPU form's loop nests, on the CPU.
+      GpuFormInfo gpu;
+      if (failed(toGpuForm(kernel, kGpuThreadsPerBlock, gpu)))
+        return failure();
+      if (gpu.serialLaunches)
+        out.fallbackKernels.push_back({op->getName().stripDialect().str(), sourceNodes(op),
+                                       "work outside parallel loops runs on one GPU thread"});
+    }
     tidyKernel(kernel);
     if (auto f = kernel->getAttrOfType<IntegerAttr>(kFlopsAttr))
       flops = f.getInt();

@@ -264,6 +264,16 @@ void KernelBuilder::loopNest(ArrayRef<int64_t> dims, function_ref<void(ArrayRef<
   level(0);
 }
 
+void KernelBuilder::independentNest(ArrayRef<int64_t> dims,
+                                    function_ref<void(ArrayRef<Value>)> body) {
+  int64_t total = 1;
+  for (int64_t d : dims)
+    total *= d;
+  if (!parallelNests || total <= 1)
+    return loopNest(dims, body);
+  parallel(total, [&](Value flat) { body(unravel(flat, dims)); });
+}
+
 void KernelBuilder::parallel(int64_t n, function_ref<void(Value)> body) {
   auto par = b.create<scf::ParallelOp>(loc, ValueRange{index(0)}, ValueRange{index(n)},
                                        ValueRange{index(1)});

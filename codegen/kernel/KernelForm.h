@@ -131,6 +131,15 @@ public:
   /// rather than a loop.
   void loopNest(llvm::ArrayRef<int64_t> dims,
                 llvm::function_ref<void(llvm::ArrayRef<mlir::Value>)> body);
+  /// Nested loops over `dims` whose iterations are independent (each
+  /// writes only its own outputs): loopNest where the target keeps them
+  /// sequential, one parallel loop over all of them (unravelled) where it
+  /// runs every iteration in parallel (parallelNests).
+  void independentNest(llvm::ArrayRef<int64_t> dims,
+                       llvm::function_ref<void(llvm::ArrayRef<mlir::Value>)> body);
+  /// Whether independentNest builds parallel loops (set from the target's
+  /// parallelLoopNests by lowerToKernel).
+  bool parallelNests = false;
   /// A loop over [0, n) whose iterations may run concurrently.
   void parallel(int64_t n, llvm::function_ref<void(mlir::Value)> body);
 

@@ -17,10 +17,16 @@
 namespace kiln {
 
 struct TargetDescription {
-  /// Backend that prints the kernel form (`--target`): "cpu".
+  /// Backend that prints the kernel form (`--target`): "cpu" or "cuda".
   std::string backend = "cpu";
   /// `--cpu` of the CPU backend: native, x86-64-v4, x86-64-v3, generic.
   std::string cpu = "generic";
+  /// `--gpu` of the CUDA backend: sm_80, sm_86, sm_89, sm_90.
+  std::string gpu;
+  /// Loop nests whose iterations are independent become one parallel loop
+  /// (KernelBuilder::independentNest): the GPU runs each iteration on a
+  /// thread, where the CPU keeps them sequential inside its larger tasks.
+  bool parallelLoopNests = false;
   /// Floats per SIMD vector of the micro-kernel; 0 keeps contractions on
   /// plain loops.
   int64_t vectorWidth = 0;

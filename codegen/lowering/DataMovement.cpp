@@ -23,7 +23,7 @@ namespace {
 
 /// out[i] = in[map(i)] over a loop space with one input access.
 void stridedCopy(KernelBuilder &k, const LoopSpace &space, int64_t inBase = 0) {
-  k.loopNest(space.dims, [&](ArrayRef<Value> vars) {
+  k.independentNest(space.dims, [&](ArrayRef<Value> vars) {
     Value v = k.load(k.in(0), k.linear(vars, space.strides[0], inBase));
     k.store(v, k.out(), k.linear(vars, space.strides[1]));
   });
@@ -59,7 +59,7 @@ void lowerTile(TileOp o, KernelBuilder &k) {
   if (product(y) == 0)
     return;
   SmallVector<int64_t> xs = contiguousStrides(x);
-  k.loopNest(y, [&](ArrayRef<Value> vars) {
+  k.independentNest(y, [&](ArrayRef<Value> vars) {
     SmallVector<Value> src;
     for (size_t d = 0; d < x.size(); ++d)
       src.push_back(x[d] == y[d] ? vars[d]
@@ -84,7 +84,7 @@ void lowerPad(PadOp o, KernelBuilder &k) {
   OpBuilder &b = k.b;
   auto cmp = [&](P p, Value a, Value c) { return b.create<arith::CmpIOp>(k.loc, p, a, c); };
   auto sel = [&](Value c, Value a, Value e) { return b.create<arith::SelectOp>(k.loc, c, a, e); };
-  k.loopNest(y, [&](ArrayRef<Value> vars) {
+  k.independentNest(y, [&](ArrayRef<Value> vars) {
     SmallVector<Value> src;
     Value outside;
     for (size_t d = 0; d < x.size(); ++d) {
@@ -122,7 +122,7 @@ void lowerTrilu(TriluOp o, KernelBuilder &k) {
   ArrayRef<int64_t> s = shapeOf(o.getInput());
   int64_t rows = s[s.size() - 2], cols = s.back();
   Value zero = k.constant(eltOf(o.getInput()), 0);
-  k.loopNest({product(s.drop_back(2)), rows, cols}, [&](ArrayRef<Value> v) {
+  k.independentNest({product(s.drop_back(2)), rows, cols}, [&](ArrayRef<Value> v) {
     Value at = k.linear(v, {rows * cols, cols, 1});
     Value diagonal = k.b.create<arith::SubIOp>(k.loc, v[2], v[1]);
     Value keep = k.b.create<arith::CmpIOp>(

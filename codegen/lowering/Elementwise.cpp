@@ -64,7 +64,7 @@ namespace {
 /// One loop nest: out[idx] = op(in0[idx0], in1[idx1], ...).
 func::FuncOp lowerSingle(Operation *op, KernelBuilder &k, LogicalResult &result) {
   LoopSpace space = LoopSpace::broadcast(op->getOperands(), op->getResult(0));
-  k.loopNest(space.dims, [&](ArrayRef<Value> vars) {
+  k.independentNest(space.dims, [&](ArrayRef<Value> vars) {
     SmallVector<Value> args;
     for (unsigned i = 0; i < op->getNumOperands(); ++i)
       args.push_back(k.load(k.in(i), k.linear(vars, space.strides[i])));
@@ -95,8 +95,9 @@ func::FuncOp lowerFused(FusedElementwiseOp o, const TargetDescription &target,
   int64_t inner = space.dims.back(), tile = std::min(target.elementwiseTile, inner);
   ArrayRef<int64_t> outer = ArrayRef<int64_t>(space.dims).drop_back();
 
-  auto emitTile = [&](ArrayRef<Value> outerVars) {
-    k.loop(k.index(0), k.index(inner), tile, [&](Value j0) {
+  // The tile of `tile` elements from j0 of the innermost dimension.
+  auto emitTileAt = [&](ArrayRef<Value> outerVars, Value j0) {
+    {
       Value count = k.index(tile);
       if (inner % tile)
         count = k.b.create<arith::MinSIOp>(
@@ -121,9 +122,22 @@ func::FuncOp lowerFused(FusedElementwiseOp o, const TargetDescription &target,
                            },
                            ops)))
         result = failure();
-    });
+    }
+  };
+  auto emitTile = [&](ArrayRef<Value> outerVars) {
+    k.loop(k.index(0), k.index(inner), tile, [&](Value j0) { emitTileAt(outerVars, j0); });
   };
 
+  if (target.parallelLoopNests) {
+    // One iteration per element (inner tiles of one element).
+    k.independentNest(space.dims, [&](ArrayRef<Value> vars) {
+      emitTileAt(vars.drop_back(), vars.back());
+    });
+    int64_t ops = std::distance(body.without_terminator().begin(),
+                                body.without_terminator().end());
+    k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(numel * ops));
+    return k.finish();
+  }
   // Large results split their outermost dimension across the pool.
   bool parallel = numel >= target.minParallelElements && !outer.empty() && outer[0] >= 2;
   if (parallel) {

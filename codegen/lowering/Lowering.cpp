@@ -67,6 +67,7 @@ FailureOr<func::FuncOp> lowerToKernel(Operation *op, const TargetDescription &ta
   if (!lower)
     return func::FuncOp();
   KernelBuilder k(op, kernels, name);
+  k.parallelNests = target.parallelLoopNests;
   auto f = lower(op, target, k);
   // Null: no lowering takes the op (the caller says so).
   if (failed(f) || !*f)

@@ -139,7 +139,7 @@ void poolNchw(Operation *op, const Window &w, KernelBuilder &k) {
   Ix ix{k};
   ArrayRef<int64_t> x = shapeOf(op->getOperand(0)), y = shapeOf(op->getResult(0));
   int64_t h = x[2], wd = x[3];
-  k.loopNest({y[0] * y[1], y[2], y[3]}, [&](ArrayRef<Value> v) {
+  k.independentNest({y[0] * y[1], y[2], y[3]}, [&](ArrayRef<Value> v) {
     Value plane = v[0], ohv = v[1], owv = v[2];
     Value base = k.mul(plane, h * wd);
     Value result;

@@ -142,7 +142,7 @@ func::FuncOp lowerArgReduce(ArgReduceOp o, KernelBuilder &k) {
   Type elt = eltOf(o.getInput());
   bool fp = isa<FloatType>(elt), u = elt.isUnsignedInteger(), last = o.getSelectLastIndex();
   k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(product(s)));
-  k.loopNest({outer, inner}, [&](ArrayRef<Value> v) {
+  k.independentNest({outer, inner}, [&](ArrayRef<Value> v) {
     Value base = k.linear(v, {len * inner, 1});
     auto loop = b.create<scf::ForOp>(k.loc, k.index(1), k.index(std::max<int64_t>(len, 1)),
                                      k.index(1), ValueRange{k.index(0)});
@@ -181,7 +181,7 @@ func::FuncOp lowerCumSum(CumSumOp o, KernelBuilder &k) {
   Type elt = eltOf(o.getInput());
   Type accElt = isa<FloatType>(elt) ? b.getF64Type() : elt;
   bool fp = isa<FloatType>(accElt);
-  k.loopNest({outer, inner}, [&](ArrayRef<Value> v) {
+  k.independentNest({outer, inner}, [&](ArrayRef<Value> v) {
     auto loop = b.create<scf::ForOp>(k.loc, k.index(0), k.index(len), k.index(1),
                                      ValueRange{k.constant(accElt, 0)});
     OpBuilder::InsertionGuard guard(b);
@@ -207,7 +207,7 @@ func::FuncOp lowerHardmax(HardmaxOp o, KernelBuilder &k) {
   Type elt = eltOf(o.getInput());
   if (len == 0)
     return k.finish();
-  k.loopNest({outer, inner}, [&](ArrayRef<Value> v) {
+  k.independentNest({outer, inner}, [&](ArrayRef<Value> v) {
     Value base = k.linear(v, {len * inner, 1});
     auto loop = b.create<scf::ForOp>(k.loc, k.index(0), k.index(len), k.index(1),
                                      ValueRange{k.index(0)});

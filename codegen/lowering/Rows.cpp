@@ -145,7 +145,7 @@ LogicalResult lowerSoftmax(SoftmaxOp o, KernelBuilder &k) {
   int64_t axis = o.getAxis(), len = s[axis];
   int64_t outer = product(s.take_front(axis)), inner = product(s.drop_front(axis + 1));
   k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(4 * product(s)));
-  k.loopNest({outer, inner}, [&](ArrayRef<Value> v) {
+  k.independentNest({outer, inner}, [&](ArrayRef<Value> v) {
     Value base = k.linear(v, {len * inner, 1});
     softmaxRow(k, o.getLog(), Row{k.in(0), base, inner}, Row{k.out(), base, inner}, len);
   });
@@ -174,7 +174,7 @@ LogicalResult lowerBatchNorm(BatchNormOp o, KernelBuilder &k) {
   ArrayRef<int64_t> s = shapeOf(o.getInput());
   int64_t channels = s[1], inner = product(s.drop_front(2));
   k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(2 * product(s)));
-  k.loopNest({s[0], channels}, [&](ArrayRef<Value> v) {
+  k.independentNest({s[0], channels}, [&](ArrayRef<Value> v) {
     Value ch = v[1];
     Value var = b.create<arith::AddFOp>(k.loc, k.load(k.in(4), ch),
                                         f32(k, o.getEpsilon().convertToFloat()));

@@ -4,6 +4,7 @@
 
 #include "codegen/Backend.h"
 #include "codegen/cpu/CppBackend.h"
+#include "codegen/cuda/GpuForm.h"
 #include "codegen/MicroKernelPlan.h"
 #include "dialects/Kiln/KilnDialect.h"
 #include "lib/Import/ModelLoader.h"
@@ -125,6 +126,11 @@ static nlohmann::json signatureJson(Signature sig, func::FuncOp func) {
   return {{"inputs", entries(sig.inputs)}, {"outputs", entries(sig.outputs)}};
 }
 
+const std::vector<std::string> &knownPrecisions() {
+  static const std::vector<std::string> names = {"fp32", "tf32", "fp16", "bf16"};
+  return names;
+}
+
 const std::vector<std::string> &knownCpuTargets() {
   static const std::vector<std::string> targets = {"native", "x86-64-v4", "x86-64-v3",
                                                    "generic"};
@@ -171,6 +177,18 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
     for (const std::string &n : backendNames())
       known += (known.empty() ? "" : ", ") + n;
     return makeError("unknown --target '" + options.target + "' (expected " + known + ")");
+  }
+  if (options.target == "cuda") {
+    if (!llvm::is_contained(knownGpuTargets(), options.gpu))
+      return makeError("unknown --gpu '" + options.gpu + "' (expected sm_80, sm_86, sm_89 or sm_90)");
+    if (!llvm::is_contained(knownPrecisions(), options.precision))
+      return makeError("unknown --precision '" + options.precision +
+                       "' (expected fp32, tf32, fp16 or bf16)");
+    if (options.precision != "fp32")
+      return makeError("--precision " + options.precision +
+                       " (tensor cores) is not implemented yet; use fp32");
+  } else if (options.emulate) {
+    return makeError("--emulate needs --target cuda");
   }
   if (!vectorWidthForCpu(options.cpu))
     return makeError("unknown --cpu target '" + options.cpu +
@@ -233,8 +251,10 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   emitOptions.embedWeights = options.embedWeights;
   emitOptions.reuseKernels = !options.disabledPasses.count("reuse");
   emitOptions.reuseMemory = !options.disabledPasses.count("memplan");
-  emitOptions.target = cpuTarget(options.cpu);
+  emitOptions.target =
+      options.target == "cuda" ? cudaTarget(options.gpu) : cpuTarget(options.cpu);
   emitOptions.target.backend = backend->name;
+  emitOptions.emulate = options.emulate;
   result.embedWeights = options.embedWeights;
   CppArtifacts artifacts;
   if (failed(backend->emit(func, emitOptions, artifacts)))
@@ -273,6 +293,11 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   r["target"] = options.target;
   r["cpu"] = options.cpu;
   r["vector_width"] = emitOptions.target.vectorWidth;
+  if (options.target == "cuda") {
+    r["gpu"] = options.gpu;
+    r["precision"] = options.precision;
+    r["emulate"] = options.emulate;
+  }
   r["deterministic"] = options.deterministic;
   r["arena_bytes"] = artifacts.arenaBytes;
   r["arena_live_bound_bytes"] = artifacts.liveBytesBound;

@@ -36,8 +36,16 @@ struct CompileOptions {
   std::map<std::string, ValueShape> inputShapes;
   /// Optimisations to leave out (`--disable`): see knownPassNames().
   std::set<std::string> disabledPasses;
-  /// Backend (`--target`, see codegen/Backend.h): "cpu".
+  /// Backend (`--target`, see codegen/Backend.h): "cpu" or "cuda".
   std::string target = "cpu";
+  /// CUDA target (`--gpu`): the PTX's architecture, sm_80 to sm_90.
+  std::string gpu = "sm_80";
+  /// CUDA arithmetic (`--precision`): fp32 (exact ONNX semantics), or tf32,
+  /// fp16 or bf16 on tensor cores (see docs/cuda.md).
+  std::string precision = "fp32";
+  /// `--emulate` (CUDA): C++ for the CPU that runs the GPU form's loop nests,
+  /// so that the GPU lowering is checked on machines without a GPU.
+  bool emulate = false;
   /// Target of the generated C++ (`--cpu`): native, x86-64-v4 (AVX-512),
   /// x86-64-v3 (AVX2 + FMA) or generic. It sizes the micro-kernel's tiles and
   /// the packed weights; the source then needs the matching -march.
@@ -46,6 +54,9 @@ struct CompileOptions {
   /// runs. Recorded in the report (see docs/cli.md for what it pins).
   bool deterministic = false;
 };
+
+/// The names `--precision` accepts.
+const std::vector<std::string> &knownPrecisions();
 
 /// The names `--cpu` accepts.
 const std::vector<std::string> &knownCpuTargets();

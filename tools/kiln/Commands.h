@@ -34,6 +34,10 @@ struct RunOptions {
   std::string target = "cpu";
   std::string cpu = "native";
   bool deterministic = false;
+  /// `--gpu`, `--precision` and `--emulate` of the CUDA target.
+  std::string gpu = "sm_80";
+  std::string precision = "fp32";
+  bool emulate = false;
   /// Build with per-kernel timers and print where the time goes.
   bool profile = false;
 };

@@ -286,7 +286,12 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   if (!disabled)
     return disabled.takeError();
   auto key = cacheKey(*model, options.model, name, options.foldBatchNorm, *specialize,
-                      *inputShapes, *disabled, options.target, options.cpu,
+                      *inputShapes, *disabled,
+                      options.target == "cuda"
+                          ? "cuda:" + options.gpu + ":" + options.precision +
+                                (options.emulate ? ":emulate" : "")
+                          : options.target,
+                      options.cpu,
                       options.deterministic,
                       options.profile);
   if (!key)
@@ -309,6 +314,9 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   compile.disabledPasses = *disabled;
   compile.target = options.target;
   compile.cpu = options.cpu;
+  compile.gpu = options.gpu;
+  compile.precision = options.precision;
+  compile.emulate = options.emulate;
   compile.deterministic = options.deterministic;
   auto result = compileModel(compile);
   if (!result)

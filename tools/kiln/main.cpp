@@ -17,6 +17,7 @@
 #include "tools/kiln/Commands.h"
 
 #include "codegen/Backend.h"
+#include "codegen/cuda/GpuForm.h"
 #include "lib/Driver/Compiler.h"
 #include "lib/Import/JsonModel.h"
 #include "lib/Import/ModelLoader.h"
@@ -61,12 +62,7 @@ static int compileCommand(const std::string &model, const std::string &outDir,
                           bool foldBatchNorm, bool embedWeights,
                           const std::vector<std::string> &specialize,
                           const std::vector<std::string> &inputShapes,
-                          const std::string &disable, const std::string &target,
-                          const std::string &cpu, bool deterministic) {
-  CompileOptions options;
-  options.target = target;
-  options.cpu = cpu;
-  options.deterministic = deterministic;
+                          const std::string &disable, CompileOptions options) {
   auto disabled = parseDisabledPasses(disable);
   if (!disabled)
     return reportError(disabled.takeError());
@@ -182,16 +178,31 @@ int main(int argc, char **argv) {
                       "scalar) for dynamic dimensions, seq(2x3,4x3) for a sequence, "
                       "opt(2x3) or none for an optional");
   compile->add_flag("--embed-weights", embed, "Also write <name>.weights.S embedding the weights, and Model::createEmbedded()");
-  std::string target = "cpu";
-  compile->add_option("--target", target, "Backend: cpu (C++ source for the CPU)")
-      ->check(CLI::IsMember(backendNames()));
-  std::string cpu = "native";
+  CompileOptions targetOptions;
+  compile->add_option("--target", targetOptions.target,
+                      "Backend: cpu (C++ source for the CPU) or cuda (PTX and C++ host code)")
+      ->check(CLI::IsMember(backendNames()))
+      ->capture_default_str();
+  compile->add_option("--gpu", targetOptions.gpu,
+                      "With --target cuda: the GPU architecture of the PTX (sm_80, sm_86, "
+                      "sm_89, sm_90; drivers JIT it for newer GPUs)")
+      ->check(CLI::IsMember(knownGpuTargets()))
+      ->capture_default_str();
+  compile->add_option("--precision", targetOptions.precision,
+                      "With --target cuda: fp32 (exact ONNX semantics), tf32, fp16 or bf16 "
+                      "(tensor cores)")
+      ->check(CLI::IsMember(knownPrecisions()))
+      ->capture_default_str();
+  compile->add_flag("--emulate", targetOptions.emulate,
+                    "With --target cuda: write C++ for the CPU that runs the GPU kernels' "
+                    "loop nests instead of PTX");
+  std::string &cpu = targetOptions.cpu;
   compile->add_option("--cpu", cpu,
                       "Target of the generated C++: native (this machine), x86-64-v4 "
                       "(AVX-512), x86-64-v3 (AVX2 + FMA) or generic; build the source "
                       "with the matching -march")
       ->check(CLI::IsMember(knownCpuTargets()));
-  bool deterministic = false;
+  bool &deterministic = targetOptions.deterministic;
   compile->add_flag("--deterministic", deterministic,
                     "Outputs bitwise identical across thread counts and runs");
 
@@ -223,6 +234,12 @@ int main(int argc, char **argv) {
   runCmd->add_flag("--no-fold-batch-norm", runNoFoldBn, "Keep batch normalisation as its own kernel");
   runCmd->add_option("--target", run.target, "Backend, as for compile")
       ->check(CLI::IsMember(backendNames()));
+  runCmd->add_option("--gpu", run.gpu, "With --target cuda: as for compile")
+      ->check(CLI::IsMember(knownGpuTargets()));
+  runCmd->add_option("--precision", run.precision, "With --target cuda: as for compile")
+      ->check(CLI::IsMember(knownPrecisions()));
+  runCmd->add_flag("--emulate", run.emulate,
+                   "With --target cuda: run the GPU kernels' loop nests on the CPU");
   runCmd->add_option("--cpu", run.cpu, "Target, as for compile; the build uses the matching -march")
       ->check(CLI::IsMember(knownCpuTargets()));
   runCmd->add_flag("--deterministic", run.deterministic, "As for compile");
@@ -257,7 +274,7 @@ int main(int argc, char **argv) {
   try {
     if (*compile)
       return compileCommand(model, outDir, name, report, emitMlir, !noFoldBn, embed,
-                            specialize, inputShapes, disable, target, cpu, deterministic);
+                            specialize, inputShapes, disable, targetOptions);
     if (*runCmd) {
       run.foldBatchNorm = !runNoFoldBn;
       return runCommand(run);

@@ -1,0 +1,189 @@
+//===- Ptx.cpp - The GPU form -> PTX through MLIR's gpu/NVVM path ---------===//
+
+#include "codegen/cuda/Ptx.h"
+#include "codegen/cuda/GpuForm.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/Passes.h"
+
+#include <mutex>
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// The passes the pipelines below name (registration is global). The
+/// pipelines are nested in the module's pass manager: no builtin.module().
+void registerPipelinePasses() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerGPUPasses();
+    registerConversionPasses();
+    memref::registerMemRefPasses();
+    registerTransformsPasses();
+  });
+}
+
+LogicalResult runPipeline(ModuleOp module, const std::string &pipeline) {
+  PassManager pm(module.getContext());
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  if (failed(parsePassPipeline(pipeline, pm, os)))
+    return module.emitError("bad GPU pass pipeline: ") << error;
+  return pm.run(module);
+}
+
+std::optional<int64_t> constantOf(Value v) {
+  if (auto c = v.getDefiningOp<arith::ConstantIndexOp>())
+    return c.value();
+  return std::nullopt;
+}
+
+/// convert-gpu-to-nvvm calls libdevice (__nv_floorf, ...) for the maths
+/// functions that GpuForm left alone because the hardware has them; the
+/// NVPTX backend lowers the LLVM intrinsics of these to single instructions,
+/// so Kiln defines each called function as its intrinsic instead of linking
+/// libdevice. Others stay undefined (compileToPtx reports them).
+void defineDeviceMaths(gpu::GPUModuleOp m) {
+  static const std::pair<const char *, const char *> intrinsics[] = {
+      {"floor", "llvm.intr.floor"}, {"ceil", "llvm.intr.ceil"},
+      {"sqrt", "llvm.intr.sqrt"},   {"fabs", "llvm.intr.fabs"},
+      {"trunc", "llvm.intr.trunc"}, {"round", "llvm.intr.round"},
+      {"rint", "llvm.intr.roundeven"}, {"fma", "llvm.intr.fma"},
+      {"copysign", "llvm.intr.copysign"}, {"fmod", "llvm.frem"},
+      {"fmin", "llvm.intr.minnum"}, {"fmax", "llvm.intr.maxnum"}};
+  for (auto fn : m.getOps<LLVM::LLVMFuncOp>()) {
+    StringRef name = fn.getName();
+    if (!fn.isExternal() || !name.consume_front("__nv_"))
+      continue;
+    auto type = fn.getFunctionType();
+    if (type.getNumParams() == 0 || type.getParams()[0].isF32())
+      name.consume_back("f");
+    const char *intrinsic = nullptr;
+    for (auto [base, intr] : intrinsics)
+      if (name == base)
+        intrinsic = intr;
+    if (!intrinsic)
+      continue;
+    OpBuilder b(fn.getContext());
+    Block *entry = fn.addEntryBlock(b);
+    b.setInsertionPointToEnd(entry);
+    OperationState state(fn.getLoc(), intrinsic);
+    state.addOperands(entry->getArguments());
+    state.addTypes(type.getReturnType());
+    Operation *op = b.create(state);
+    b.create<LLVM::ReturnOp>(fn.getLoc(), op->getResult(0));
+    fn.setLinkage(LLVM::Linkage::Internal);
+  }
+}
+
+} // namespace
+
+FailureOr<PtxModule> compileToPtx(ModuleOp kernels, StringRef chip) {
+  MLIRContext *ctx = kernels.getContext();
+  registerPipelinePasses();
+  DialectRegistry registry;
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerLLVMDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  ctx->appendDialectRegistry(registry);
+  ctx->loadDialect<gpu::GPUDialect, NVVM::NVVMDialect, LLVM::LLVMDialect>();
+
+  OwningOpRef<ModuleOp> module(cast<ModuleOp>(kernels->clone()));
+  // Blocks on x, threads on x (the GPU form has two parallel levels), one
+  // gpu.launch per launch, then one outlined gpu.func per launch.
+  if (failed(runPipeline(*module, "func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
+                                  "canonicalize,gpu-launch-sink-index-computations,"
+                                  "gpu-kernel-outlining")))
+    return failure();
+
+  // One gpu.module for all kernels, so that the model loads one PTX module.
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module->getBody());
+  auto all = b.create<gpu::GPUModuleOp>(module->getLoc(), "kiln_kernels");
+  PtxModule result;
+  SmallVector<gpu::GPUModuleOp> outlined;
+  for (auto m : module->getOps<gpu::GPUModuleOp>())
+    if (m != all)
+      outlined.push_back(m);
+  for (gpu::GPUModuleOp m : outlined) {
+    for (Operation &op : llvm::make_early_inc_range(m.getBody()->without_terminator()))
+      op.moveBefore(all.getBody()->getTerminator());
+  }
+  for (auto f : module->getOps<func::FuncOp>()) {
+    auto &launches = result.launches[f.getSymName().str()];
+    LogicalResult status = success();
+    f.walk([&](gpu::LaunchFuncOp launch) {
+      GpuLaunch l;
+      l.entry = launch.getKernelName().str();
+      auto blocks = constantOf(launch.getGridSizeX());
+      auto threads = constantOf(launch.getBlockSizeX());
+      if (!blocks || !threads) {
+        status = launch.emitOpError("has a launch size that is not constant");
+        return;
+      }
+      l.blocks = *blocks;
+      l.threads = *threads;
+      for (Value v : launch.getKernelOperands()) {
+        auto arg = dyn_cast<BlockArgument>(v);
+        if (!arg || arg.getOwner() != &f.getBody().front()) {
+          status = launch.emitOpError("passes a kernel a value that is not a buffer");
+          return;
+        }
+        l.params.push_back(arg.getArgNumber());
+      }
+      launch.setKernelAttr(SymbolRefAttr::get(
+          all.getSymNameAttr(), {FlatSymbolRefAttr::get(launch.getKernelName())}));
+      launches.push_back(std::move(l));
+    });
+    if (failed(status))
+      return failure();
+  }
+  for (gpu::GPUModuleOp m : outlined)
+    m.erase();
+
+  if (failed(runPipeline(*module, "nvvm-attach-target{chip=" + chip.str() +
+                                      " O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,"
+                                      "lower-affine,strip-debuginfo,convert-gpu-to-nvvm{"
+                                      "use-bare-ptr-memref-call-conv=1},convert-math-to-llvm)")))
+    return failure();
+  defineDeviceMaths(all);
+  if (failed(runPipeline(*module, "gpu.module(canonicalize,cse,reconcile-unrealized-casts),"
+                                  "gpu-module-to-binary{format=isa}")))
+    return failure();
+  for (auto bin : module->getOps<gpu::BinaryOp>())
+    for (Attribute a : bin.getObjects())
+      if (auto object = dyn_cast<gpu::ObjectAttr>(a))
+        result.ptx = object.getObject().str();
+  if (result.ptx.empty())
+    return kernels.emitError("the NVPTX backend produced no PTX");
+  // The NUL that terminates the object string is not part of the text.
+  while (!result.ptx.empty() && result.ptx.back() == '\0')
+    result.ptx.pop_back();
+  // A call left to a libdevice function (a maths function GpuForm could not
+  // expand, for example on f64) would fail only when the driver loads it.
+  size_t ext = result.ptx.find(".extern .func");
+  if (ext != std::string::npos) {
+    size_t end = result.ptx.find('\n', ext);
+    return kernels.emitError("a kernel calls a function that PTX without libdevice lacks: ")
+           << result.ptx.substr(ext, end - ext);
+  }
+  return result;
+}
+
+} // namespace kiln
