@@ -136,9 +136,10 @@ struct PrintPtxPass : PassWrapper<PrintPtxPass, OperationPass<ModuleOp>> {
   void runOnOperation() override {
     OwningOpRef<ModuleOp> kernels(ModuleOp::create(getOperation().getLoc()));
     OpBuilder b = OpBuilder::atBlockEnd(kernels->getBody());
-    for (auto f : getOperation().getOps<func::FuncOp>())
-      if (isKernel(f))
-        b.clone(*f);
+    // The kernels and the constant tables (memref.global) they read.
+    for (Operation &op : getOperation().getBody()->getOperations())
+      if (auto f = dyn_cast<func::FuncOp>(op); f ? isKernel(f) : isa<memref::GlobalOp>(op))
+        b.clone(op);
     auto ptx = compileToPtx(*kernels, gpu);
     if (failed(ptx))
       return signalPassFailure();

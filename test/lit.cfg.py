@@ -27,3 +27,11 @@ config.substitutions.append(("%kiln_runtime_lib", config.kiln_runtime_lib))
 if config.clangxx:
     config.available_features.add("clang")
     config.substitutions.append(("%clangxx", config.clangxx))
+
+# ptxas (CUDA toolkit) assembles the CUDA backend's PTX where it is installed;
+# Kiln itself never needs it.
+ptxas = lit.util.which("ptxas") or (
+    "/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

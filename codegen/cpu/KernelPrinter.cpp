@@ -670,11 +670,14 @@ private:
       return fail(o, "parallel loops must start at 0 with step 1");
     std::string iv = "p" + str(loopDepth);
     names[o.getInductionVars()[0]] = iv;
-    // One iteration (a GPU launch of one block or thread) is a block; a
-    // parallel loop inside another runs its iterations in order, one valid
-    // schedule (the GPU form's threads of a block).
-    if (isConst(o.getUpperBound()[0], 1) || parallelDepth) {
-      if (isConst(o.getUpperBound()[0], 1)) {
+    // In the GPU form (emulation), a launch of one block or one thread is a
+    // plain block (its checks can return); a parallel loop inside another
+    // runs its iterations in order, one valid schedule (the GPU form's
+    // threads of a block).
+    bool launch = o->hasAttr(kThreadsAttr) || o->getParentOp()->hasAttr(kThreadsAttr);
+    bool single = launch && isConst(o.getUpperBound()[0], 1);
+    if (single || parallelDepth) {
+      if (single) {
         c.open("");
         c.line("const int64_t " + iv + " = 0;");
         c.line("(void)" + iv + ";");

@@ -278,6 +278,22 @@ private:
 
   void finishLaunch(scf::ParallelOp grid) {
     scf::ParallelOp block = *grid.getBody()->getOps<scf::ParallelOp>().begin();
+    // A GPU thread has no heap: its scratch buffers are local arrays.
+    SmallVector<Operation *> heap;
+    block.walk([&](Operation *op) {
+      if (isa<memref::AllocOp, memref::DeallocOp>(op))
+        heap.push_back(op);
+    });
+    for (Operation *op : heap) {
+      if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+        OpBuilder b(alloc);
+        auto local = b.create<memref::AllocaOp>(alloc.getLoc(), alloc.getType(),
+                                                alloc.getDynamicSizes(), alloc.getSymbolOperands(),
+                                                alloc.getAlignmentAttr());
+        alloc.replaceAllUsesWith(local.getResult());
+      }
+      op->erase();
+    }
     serializeNestedParallels(block);
     sinkDefinitions(block.getBody(), kernel);
   }

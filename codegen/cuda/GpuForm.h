@@ -37,9 +37,6 @@ namespace kiln {
 /// Threads per block of the launches of parallel loops.
 inline constexpr int64_t kGpuThreadsPerBlock = 256;
 
-/// Attribute on each launch's outer loop: its threads per block.
-inline constexpr llvm::StringLiteral kThreadsAttr = "kiln.gpu_threads";
-
 /// The description of the CUDA backend for `--gpu` (sm_80, sm_86, sm_89,
 /// sm_90): no CPU micro-kernel, parallel loops wherever a lowering has them.
 TargetDescription cudaTarget(const std::string &gpu);

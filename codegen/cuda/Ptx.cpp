@@ -4,7 +4,10 @@
 #include "codegen/cuda/GpuForm.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "dialects/Kiln/KilnOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
@@ -105,6 +108,32 @@ FailureOr<PtxModule> compileToPtx(ModuleOp kernels, StringRef chip) {
   ctx->loadDialect<gpu::GPUDialect, NVVM::NVVMDialect, LLVM::LLVMDialect>();
 
   OwningOpRef<ModuleOp> module(cast<ModuleOp>(kernels->clone()));
+  LogicalResult supported = success();
+  module->walk([&](Operation *op) {
+    if (auto f = dyn_cast<func::FuncOp>(op)) {
+      for (Type t : f.getArgumentTypes())
+        if (cast<MemRefType>(t).getElementType().isUnsignedInteger())
+          supported = f.emitError("unsigned tensors are not supported by the CUDA backend yet");
+    } else if (auto check = dyn_cast<CheckOp>(op)) {
+      // A failed check stops the kernel with a trap: the launch fails and
+      // the runtime reports it (without the message and values the CPU
+      // backend formats).
+      OpBuilder b(check);
+      Value failed = b.create<arith::XOrIOp>(
+          check.getLoc(), check.getOk(),
+          b.create<arith::ConstantOp>(check.getLoc(), b.getBoolAttr(true)));
+      auto ifFailed = b.create<scf::IfOp>(check.getLoc(), failed);
+      b.setInsertionPoint(ifFailed.thenBlock()->getTerminator());
+      b.create<LLVM::Trap>(check.getLoc());
+      check.erase();
+      return WalkResult::skip();
+    } else if (op->getDialect() && op->getDialect()->getNamespace() == "kiln") {
+      supported = op->emitOpError("has no GPU form yet");
+    }
+    return WalkResult::advance();
+  });
+  if (failed(supported))
+    return failure();
   // Blocks on x, threads on x (the GPU form has two parallel levels), one
   // gpu.launch per launch, then one outlined gpu.func per launch.
   if (failed(runPipeline(*module, "func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
@@ -121,9 +150,18 @@ FailureOr<PtxModule> compileToPtx(ModuleOp kernels, StringRef chip) {
   for (auto m : module->getOps<gpu::GPUModuleOp>())
     if (m != all)
       outlined.push_back(m);
+  // Outlining copied the constant tables a kernel reads into its module:
+  // keep one copy of each.
+  SymbolTable symbols(all);
   for (gpu::GPUModuleOp m : outlined) {
-    for (Operation &op : llvm::make_early_inc_range(m.getBody()->without_terminator()))
+    for (Operation &op : llvm::make_early_inc_range(m.getBody()->without_terminator())) {
+      auto name = op.getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
+      if (name && symbols.lookup(name))
+        continue;
       op.moveBefore(all.getBody()->getTerminator());
+      if (name)
+        symbols.insert(&op);
+    }
   }
   for (auto f : module->getOps<func::FuncOp>()) {
     auto &launches = result.launches[f.getSymName().str()];

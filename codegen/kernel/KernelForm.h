@@ -35,6 +35,9 @@ namespace kiln {
 /// Attribute names on kernel functions.
 inline constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
 inline constexpr llvm::StringLiteral kNumInputsAttr = "kiln.num_inputs";
+/// On the block loop of each launch of the CUDA backend's GPU form
+/// (cuda/GpuForm.h): its threads per block.
+inline constexpr llvm::StringLiteral kThreadsAttr = "kiln.gpu_threads";
 /// What the kernel computes and how it is tiled, in words (printed as the
 /// first comment of the kernel).
 inline constexpr llvm::StringLiteral kSummaryAttr = "kiln.summary";

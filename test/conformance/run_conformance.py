@@ -13,7 +13,7 @@ shapes exact). Data inputs are always run-time inputs:
 
   test/conformance/run_conformance.py --kiln build/bin/kiln [--jobs 2]
       [--filter REGEX] [--out conformance.json] [--cxxflags FLAGS]
-      [--update-expected]
+      [--update-expected] [--kiln-args "--target cuda --emulate"]
 
 The generated code is built with the flags users get (`kiln run`'s -O3 and
 -march); --cxxflags adds flags after them (CI passes -O1 to save build time).
@@ -56,11 +56,17 @@ def read_list(path):
     return entries
 
 
+# Extra `kiln run` arguments for every case (--kiln-args), e.g. the emulated
+# CUDA target.
+KILN_ARGS = []
+
+
 def run_kiln(kiln, case_dir, data, mode, cache, timeout, cxxflags):
     cmd = [kiln, "run", os.path.join(case_dir, "model.onnx"), "--json", "--require-expected",
            "--rtol", "1e-3", "--atol", "1e-7", "--name", "conformance_model"]
     if mode == "shapes":
         cmd += ["--specialize-inputs", "shapes"]
+    cmd += KILN_ARGS
     for d in data:
         cmd += ["--data", os.path.join(case_dir, d)]
     env = dict(os.environ, KILN_CACHE_DIR=cache)
@@ -142,7 +148,10 @@ def main():
     parser.add_argument("--cxxflags", default="",
                         help="extra flags for building generated code (after kiln's -O3)")
     parser.add_argument("--update-expected", action="store_true")
+    parser.add_argument("--kiln-args", default="",
+                        help="extra kiln run arguments, e.g. '--target cuda --emulate'")
     args = parser.parse_args()
+    KILN_ARGS.extend(args.kiln_args.split())
 
     expected_path = os.path.join(HERE, "expected-pass.txt")
     expected = read_expected(expected_path)
