@@ -44,8 +44,14 @@ struct CppEmitOptions {
 struct CppArtifacts {
   std::string header;
   std::string source;
-  /// Target "cuda": the kernels' PTX (written as <name>.ptx).
+  /// Target "cuda": the kernels' PTX (written as <name>.ptx), and every
+  /// kernel launch in order.
   std::string ptx;
+  struct Launch {
+    std::string kernel, entry, nodes;
+    int64_t blocks, threads;
+  };
+  std::vector<Launch> launches;
   /// Complete weights file (header and payload).
   std::vector<char> weightsFile;
 

@@ -14,6 +14,7 @@
 #include "codegen/cpu/CppText.h"
 #include "codegen/cpu/KernelPrinter.h"
 #include "codegen/cuda/GpuForm.h"
+#include "codegen/cuda/Ptx.h"
 #include "codegen/lowering/IndexMaps.h"
 #include "codegen/lowering/Lowering.h"
 
@@ -148,8 +149,23 @@ private:
     return false;
   }
 
+  /// Host code for the CUDA backend (PTX kernels) rather than C++ kernels.
+  bool cuda() const { return options.target.backend == "cuda" && !options.emulate; }
+
   std::string pointer(Value v) {
     Storage s = plan.storage.lookup(v);
+    if (cuda()) {
+      switch (s.kind) {
+      case Storage::Input:
+        return "in_[" + str(s.index) + "]";
+      case Storage::Output:
+        return "out_[" + str(s.index) + "]";
+      case Storage::Weight:
+        return "weightsDev_ + " + str(s.index);
+      case Storage::Arena:
+        return "arena_ + " + str(s.index);
+      }
+    }
     std::string t = *cType(eltOf(v));
     switch (s.kind) {
     case Storage::Input:
@@ -236,6 +252,13 @@ private:
         return op->emitOpError("is not supported by the code generator in this form (its "
                                "rank, layout or operand types have no kernel)");
       int64_t flops = 0;
+      if (cuda()) {
+        if (failed(gpuKernelFromForm(op, *lowered, flops)))
+          return failure();
+        out.flops += flops;
+        ++out.kernels;
+        continue;
+      }
       FailureOr<KernelFn> fn = kernelFromForm(op, *lowered, flops);
       if (failed(fn))
         return failure();
@@ -265,6 +288,88 @@ private:
       ++out.kernels;
     }
     out.uniqueKernels = uniqueKernels;
+    if (cuda())
+      return emitLaunches();
+    return success();
+  }
+
+  //===--------------------------------------------------------------------===//
+  // CUDA: kernels in the GPU form, compiled to one PTX module
+  //===--------------------------------------------------------------------===//
+
+  /// One graph op's kernel call: its kernel function (in gpuKernels) and the
+  /// device address of each of its parameters.
+  struct GpuCall {
+    std::string kernel, nodes, opName;
+    std::vector<std::string> params;
+  };
+
+  LogicalResult gpuKernelFromForm(Operation *op, func::FuncOp kernel, int64_t &flops) {
+    GpuFormInfo gpu;
+    if (failed(toGpuForm(kernel, kGpuThreadsPerBlock, gpu)))
+      return failure();
+    if (auto f = kernel->getAttrOfType<IntegerAttr>(kFlopsAttr))
+      flops = f.getInt();
+    if (gpu.serialLaunches)
+      out.fallbackKernels.push_back({op->getName().stripDialect().str(), sourceNodes(op),
+                                     "work outside parallel loops runs on one GPU thread"});
+    GpuCall call{"", sourceNodes(op), op->getName().stripDialect().str(), {}};
+    unsigned h = static_cast<unsigned>(static_cast<size_t>(kernelHash(kernel)));
+    if (options.reuseKernels)
+      for (auto &[rep, fn] : byForm[h])
+        if (sameKernel(rep, kernel))
+          call.kernel = fn.name;
+    if (call.kernel.empty()) {
+      call.kernel = "k" + str(uniqueKernels++) + "_" + call.opName;
+      kernel.setSymName(call.kernel);
+      byForm[h].push_back({kernel, KernelFn{call.kernel}});
+    }
+    for (Value v : op->getOperands())
+      call.params.push_back(pointer(v));
+    for (Value v : op->getResults())
+      call.params.push_back(pointer(v));
+    gpuCalls.push_back(std::move(call));
+    return success();
+  }
+
+  /// Compiles the distinct kernels to PTX and writes each call's launches.
+  LogicalResult emitLaunches() {
+    OwningOpRef<ModuleOp> unique(ModuleOp::create(func.getLoc()));
+    OpBuilder b = OpBuilder::atBlockEnd(unique->getBody());
+    for (Operation &op : kernelModule->getBody()->getOperations()) {
+      auto f = dyn_cast<func::FuncOp>(op);
+      if (!f || llvm::any_of(gpuCalls, [&](const GpuCall &c) { return c.kernel == f.getSymName(); }))
+        b.clone(op);
+    }
+    auto ptx = compileToPtx(*unique, options.target.gpu);
+    if (failed(ptx))
+      return failure();
+    out.ptx = ptx->ptx;
+    std::map<std::string, size_t> entryIndex;
+    for (auto &[fn, launches] : ptx->launches)
+      for (const GpuLaunch &l : launches)
+        if (!entryIndex.count(l.entry)) {
+          entryIndex[l.entry] = entries.size();
+          entries.push_back(l.entry);
+        }
+    int64_t call = 0;
+    for (const GpuCall &c : gpuCalls) {
+      calls.line("// " + c.nodes);
+      profile.push_back({c.kernel, c.nodes, 0});
+      for (const GpuLaunch &l : ptx->launches[c.kernel]) {
+        std::string args;
+        for (unsigned p : l.params)
+          args += (args.empty() ? "" : ", ") + c.params[p];
+        calls.line("if (kiln::Status st = dev_->launch(" + str(entryIndex[l.entry]) + ", " +
+                   str(l.blocks) + ", " + str(l.threads) + ", {" + args + "}); !st.ok())");
+        calls.line("  return st.prepend(" +
+                   cStringLiteral("model '" + options.name + "': node '" + c.nodes + "' (" +
+                                  c.opName + "): ") +
+                   ");");
+        out.launches.push_back({c.kernel, l.entry, c.nodes, l.blocks, l.threads});
+      }
+      ++call;
+    }
     return success();
   }
 
@@ -313,6 +418,8 @@ private:
     h.line("#define " + guard);
     h.line("");
     h.line("#include \"kiln/runtime/Runtime.h\"");
+    if (cuda())
+      h.line("#include \"kiln/runtime/Cuda.h\"");
     h.line("");
     h.line("#include <cstddef>");
     h.line("#include <cstdint>");
@@ -341,6 +448,10 @@ private:
     h.line("static constexpr size_t kArenaBytes = " + str(plan.arenaBytes) + ";");
     h.line("static constexpr size_t kWeightsBytes = " + str(plan.weights.size()) + ";");
     h.line("");
+    if (cuda()) {
+      h.line("/// Runs on NVIDIA GPU 0 (the CUDA driver is loaded when a model is");
+      h.line("/// created); `threads` >= 1 is accepted for the CPU backend's interface.");
+    }
     h.line("/// Loads the weights file written beside this header; `threads` >= 1.");
     h.line("static kiln::Status create(const std::string &weightsPath, int threads,");
     h.line("                           std::unique_ptr<Model> &model);");
@@ -359,16 +470,36 @@ private:
     h.line("kiln::Status run(const kiln::TensorView *inputs, size_t numInputs,");
     h.line("                 const kiln::TensorView *outputs, size_t numOutputs);");
     h.line("");
+    if (cuda()) {
+      h.line("/// Runs on device buffers (CUdeviceptr values) of the model's shapes:");
+      h.line("/// no copies to or from the host. run() takes host pointers.");
+      h.line("kiln::Status runOnDevice(const kiln::cuda::DevicePtr *inputs,");
+      h.line("                         const kiln::cuda::DevicePtr *outputs);");
+      h.line("/// Records the model's launches as one CUDA graph; later runs replay it.");
+      h.line("kiln::Status captureGraph();");
+      h.line("");
+    }
     h.line("static const kiln_tensor_info &inputInfo(size_t index);");
     h.line("static const kiln_tensor_info &outputInfo(size_t index);");
     h.line("");
     h.line("private:");
-    h.line("explicit Model(int threads) : pool_(threads) {}");
-    h.line("kiln::Status init();");
-    h.line("kiln::Status runChecked(const void *const *inputs, void *const *outputs);");
-    h.line("kiln::Weights weights_;");
-    h.line("kiln::Arena arena_;");
-    h.line("kiln::ThreadPool pool_;");
+    if (cuda()) {
+      h.line("explicit Model(int) {}");
+      h.line("kiln::Status init();");
+      h.line("kiln::Status runChecked(const void *const *inputs, void *const *outputs);");
+      h.line("kiln::Status launchAll();");
+      h.line("kiln::Weights weights_;");
+      h.line("std::unique_ptr<kiln::cuda::Device> dev_;");
+      h.line("kiln::cuda::DevicePtr arena_ = 0, weightsDev_ = 0;");
+      h.line("kiln::cuda::DevicePtr in_[kNumInputs + 1] = {}, out_[kNumOutputs + 1] = {};");
+    } else {
+      h.line("explicit Model(int threads) : pool_(threads) {}");
+      h.line("kiln::Status init();");
+      h.line("kiln::Status runChecked(const void *const *inputs, void *const *outputs);");
+      h.line("kiln::Weights weights_;");
+      h.line("kiln::Arena arena_;");
+      h.line("kiln::ThreadPool pool_;");
+    }
     h.close(";");
     h.line("");
     h.close(" // namespace " + n);
@@ -442,13 +573,20 @@ private:
     infoTable("kOutputInfo", outputs);
     s.line("");
     emitProfileTable(s);
-    s.text += kernelDefs.text;
+    if (cuda())
+      emitPtx(s);
+    else
+      s.text += kernelDefs.text;
     s.line("} // namespace");
     s.line("");
-    s.open("kiln::Status Model::init()");
-    s.line("return arena_.allocate(kArenaBytes);");
-    s.close();
-    s.line("");
+    if (cuda()) {
+      emitCudaInit(s);
+    } else {
+      s.open("kiln::Status Model::init()");
+      s.line("return arena_.allocate(kArenaBytes);");
+      s.close();
+      s.line("");
+    }
     // create() and createFromMemory() differ only in where the weights come from.
     auto emitCreate = [&](const std::string &signature, const std::string &weightsCall) {
       s.open("kiln::Status Model::" + signature);
@@ -542,6 +680,27 @@ private:
                             "' must hold the value it was specialised to at compile time") +
              ");");
     }
+    if (cuda()) {
+      s.open("for (size_t i = 0; i < kNumInputs; ++i)");
+      s.line("if (kiln::Status st = dev_->upload(in_[i], inputs[i], kiln::tensorBytes(kInputInfo[i])); !st.ok())");
+      s.line("  return st.prepend(\"model '" + options.name + "': \");");
+      s.close();
+      s.line("kiln::Status st = dev_->captured() ? dev_->replay() : launchAll();");
+      s.line("if (!st.ok())");
+      s.line("  return st.prepend(\"model '" + options.name + "': \");");
+      s.open("for (size_t i = 0; i < kNumOutputs; ++i)");
+      s.line("if (kiln::Status st = dev_->download(outputs[i], out_[i], kiln::tensorBytes(kOutputInfo[i])); !st.ok())");
+      s.line("  return st.prepend(\"model '" + options.name + "': \");");
+      s.close();
+      s.line("return kiln::Status::success();");
+      s.close();
+      s.line("");
+      s.close(" // namespace " + options.name);
+      s.line("");
+      emitCAbi(s);
+      out.source = s.text;
+      return;
+    }
     s.line("KILN_PROFILE_DECLARE();");
     bool anyFail = calls.text.find("error))") != std::string::npos;
     if (anyFail)
@@ -559,6 +718,84 @@ private:
     s.line("");
     emitCAbi(s);
     out.source = s.text;
+  }
+
+  /// The PTX as a raw string literal, and the entry point of each launch.
+  void emitPtx(Code &s) {
+    s.line("// The kernels, compiled by kiln for " + options.target.gpu + " (the driver JITs");
+    s.line("// them for the GPU it runs on).");
+    s.line("const char kPtx[] = R\"kiln_ptx(" + out.ptx + ")kiln_ptx\";");
+    s.open("const char *const kEntries[] =");
+    for (const std::string &e : entries)
+      s.line(cStringLiteral(e) + ",");
+    if (entries.empty())
+      s.line("\"\",");
+    s.close(";");
+    s.line("");
+  }
+
+  void emitCudaInit(Code &s) {
+    const std::string &n = options.name;
+    s.open("kiln::Status Model::init()");
+    s.line("if (kiln::Status st = kiln::cuda::Device::open(0, dev_); !st.ok())");
+    s.line("  return st;");
+    s.line("if (kiln::Status st = dev_->loadKernels(kPtx, kEntries, " + str(entries.size()) +
+           "); !st.ok())");
+    s.line("  return st;");
+    s.line("if (kiln::Status st = dev_->allocate(kArenaBytes, arena_); !st.ok())");
+    s.line("  return st;");
+    s.line("// The weights go to the device once, when the model is created.");
+    s.line("if (kiln::Status st = dev_->allocate(kWeightsBytes, weightsDev_); !st.ok())");
+    s.line("  return st;");
+    s.line("if (kiln::Status st = dev_->upload(weightsDev_, weights_.at<char>(0), kWeightsBytes); !st.ok())");
+    s.line("  return st;");
+    s.open("for (size_t i = 0; i < kNumInputs; ++i)");
+    s.line("if (kiln::Status st = dev_->allocate(kiln::tensorBytes(kInputInfo[i]), in_[i]); !st.ok())");
+    s.line("  return st;");
+    s.close();
+    s.open("for (size_t i = 0; i < kNumOutputs; ++i)");
+    s.line("if (kiln::Status st = dev_->allocate(kiln::tensorBytes(kOutputInfo[i]), out_[i]); !st.ok())");
+    s.line("  return st;");
+    s.close();
+    s.line("return dev_->synchronize();");
+    s.close();
+    s.line("");
+    s.open("kiln::Status Model::launchAll()");
+    s.text += indentBlock(calls.text, s.depth);
+    for (auto &[index, v] : plan.outputCopies) {
+      s.line("// Output '" + outputs[index].name + "' aliases another buffer: copy it.");
+      s.line("if (kiln::Status st = dev_->copy(out_[" + str(index) + "], " + pointer(v) + ", " +
+             str(byteSize(v)) + "); !st.ok())");
+      s.line("  return st;");
+    }
+    s.line("return kiln::Status::success();");
+    s.close();
+    s.line("");
+    s.open("kiln::Status Model::captureGraph()");
+    s.line("if (kiln::Status st = dev_->beginCapture(); !st.ok())");
+    s.line("  return st.prepend(\"model '" + n + "': \");");
+    s.line("kiln::Status launched = launchAll();");
+    s.line("kiln::Status captured = dev_->endCapture();");
+    s.line("return (launched.ok() ? captured : launched).prepend(\"model '" + n + "': \");");
+    s.close();
+    s.line("");
+    s.open("kiln::Status Model::runOnDevice(const kiln::cuda::DevicePtr *inputs, const kiln::cuda::DevicePtr *outputs)");
+    s.line("if ((kNumInputs && !inputs) || !outputs)");
+    s.line("  return kiln::Status::error(\"model '" + n + "': null buffer array\");");
+    s.line("// The launches read in_/out_; point them at the caller's buffers.");
+    s.line("kiln::cuda::DevicePtr savedIn[kNumInputs + 1], savedOut[kNumOutputs + 1];");
+    s.line("std::copy(in_, in_ + kNumInputs, savedIn);");
+    s.line("std::copy(out_, out_ + kNumOutputs, savedOut);");
+    s.line("std::copy(inputs, inputs + kNumInputs, in_);");
+    s.line("std::copy(outputs, outputs + kNumOutputs, out_);");
+    s.line("kiln::Status st = launchAll();");
+    s.line("std::copy(savedIn, savedIn + kNumInputs, in_);");
+    s.line("std::copy(savedOut, savedOut + kNumOutputs, out_);");
+    s.line("if (st.ok())");
+    s.line("  st = dev_->synchronize();");
+    s.line("return st.prepend(\"model '" + n + "': \");");
+    s.close();
+    s.line("");
   }
 
   static std::string indentBlock(const std::string &text, int depth) {
@@ -665,6 +902,9 @@ private:
   /// Some kernel runs on kiln::mk::gemmTile.
   bool usesMicroKernel = false;
   int64_t uniqueKernels = 0;
+  /// CUDA: each graph op's call, and the PTX entry points in launch order.
+  std::vector<GpuCall> gpuCalls;
+  std::vector<std::string> entries;
   /// Kernels lowered to the kernel form, by structural hash.
   OwningOpRef<ModuleOp> kernelModule;
   llvm::DenseMap<unsigned, SmallVector<std::pair<func::FuncOp, KernelFn>>> byForm;

@@ -150,11 +150,18 @@ FailureOr<PtxModule> compileToPtx(ModuleOp kernels, StringRef chip) {
   for (auto m : module->getOps<gpu::GPUModuleOp>())
     if (m != all)
       outlined.push_back(m);
-  // Outlining copied the constant tables a kernel reads into its module:
-  // keep one copy of each.
+  // Each outlined module holds one kernel, named after its function (so
+  // two launches of one function give two kernels of one name): a kernel
+  // takes its module's (unique) name. Outlining also copied the constant
+  // tables a kernel reads into its module: keep one copy of each.
   SymbolTable symbols(all);
+  llvm::StringMap<std::string> kernelName; // "module::function" -> entry
   for (gpu::GPUModuleOp m : outlined) {
     for (Operation &op : llvm::make_early_inc_range(m.getBody()->without_terminator())) {
+      if (auto kernel = dyn_cast<gpu::GPUFuncOp>(op)) {
+        kernelName[(m.getSymName() + "::" + kernel.getName()).str()] = m.getSymName().str();
+        kernel.setName(m.getSymName());
+      }
       auto name = op.getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
       if (name && symbols.lookup(name))
         continue;
@@ -168,7 +175,9 @@ FailureOr<PtxModule> compileToPtx(ModuleOp kernels, StringRef chip) {
     LogicalResult status = success();
     f.walk([&](gpu::LaunchFuncOp launch) {
       GpuLaunch l;
-      l.entry = launch.getKernelName().str();
+      l.entry = kernelName[(launch.getKernelModuleName().getValue() + "::" +
+                            launch.getKernelName().getValue())
+                               .str()];
       auto blocks = constantOf(launch.getGridSizeX());
       auto threads = constantOf(launch.getBlockSizeX());
       if (!blocks || !threads) {
@@ -186,7 +195,7 @@ FailureOr<PtxModule> compileToPtx(ModuleOp kernels, StringRef chip) {
         l.params.push_back(arg.getArgNumber());
       }
       launch.setKernelAttr(SymbolRefAttr::get(
-          all.getSymNameAttr(), {FlatSymbolRefAttr::get(launch.getKernelName())}));
+          all.getSymNameAttr(), {FlatSymbolRefAttr::get(ctx, l.entry)}));
       launches.push_back(std::move(l));
     });
     if (failed(status))

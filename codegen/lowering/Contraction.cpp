@@ -89,12 +89,6 @@ struct RowEpilogue {
   LogicalResult apply(ArrayRef<Value> lead, Value base, int64_t n) {
     if (!fused)
       return success();
-    Block &body = fused.getBody().front();
-    Value result = body.getTerminator()->getOperand(0);
-    Operation *head = fused.getContraction();
-    if (result == head->getResult(0))
-      return success();
-    ArrayRef<int64_t> y = shapeOf(fused.getOutput());
     int64_t tile = std::min(n, tileLimit);
     LogicalResult status = success();
     k.loop(k.index(0), k.index(n), tile, [&](Value j0) {
@@ -102,6 +96,28 @@ struct RowEpilogue {
       if (n % tile)
         count = k.b.create<arith::MinSIOp>(k.loc, count,
                                            k.b.create<arith::SubIOp>(k.loc, k.index(n), j0));
+      if (failed(applyTile(lead, base, j0, count, tile)))
+        status = failure();
+    });
+    return status;
+  }
+
+  /// The epilogue of the one element in column `col` of the row.
+  LogicalResult applyAt(ArrayRef<Value> lead, Value base, Value col) {
+    return fused ? applyTile(lead, base, col, k.index(1), 1) : success();
+  }
+
+private:
+  /// Columns [j0, j0 + count) of the row, count <= tile.
+  LogicalResult applyTile(ArrayRef<Value> lead, Value base, Value j0, Value count, int64_t tile) {
+    Block &body = fused.getBody().front();
+    Value result = body.getTerminator()->getOperand(0);
+    Operation *head = fused.getContraction();
+    if (result == head->getResult(0))
+      return success();
+    ArrayRef<int64_t> y = shapeOf(fused.getOutput());
+    LogicalResult status = success();
+    {
       auto coords = [&](Value j) {
         SmallVector<Value> vars(lead.begin(), lead.end());
         vars.push_back(k.add(j0, j));
@@ -124,7 +140,7 @@ struct RowEpilogue {
                            [&](Value j, Value v) { k.store(v, row, k.add(base, k.add(j0, j))); },
                            ops)))
         status = failure();
-    });
+    }
     return status;
   }
 };
@@ -147,14 +163,30 @@ LogicalResult lowerMatMul(MatMulOp o, RowEpilogue &epilogue, KernelBuilder &k) {
   int64_t batches = product(batch);
   Type t = eltOf(o.getOutput());
   LogicalResult status = success();
+  SmallVector<int64_t> aOff, bOff;
+  for (size_t d = 0; d < batch.size(); ++d) {
+    aOff.push_back(aStr[d] * m * kk);
+    bOff.push_back(bStr[d] * kk * n);
+  }
+  if (k.parallelNests) {
+    // One iteration per output element (the GPU's threads).
+    k.parallel(batches * m * n, [&](Value p) {
+      Value j = k.rem(p, n), rowIdx = k.div(p, n), i = k.rem(rowIdx, m);
+      SmallVector<Value> bc = k.unravel(k.div(rowIdx, m), batch);
+      Value aRow = k.add(k.linear(bc, aOff), k.mul(i, kk)), bCol = k.add(k.linear(bc, bOff), j);
+      Value acc = k.reduce(kk, zeroOf(k, t), [&](Value c, Value s) {
+        return madd(k, s, k.load(k.in(0), k.add(aRow, c)), k.load(k.in(1), k.add(bCol, k.mul(c, n))));
+      });
+      k.store(acc, k.out(), p);
+      if (failed(epilogue.applyAt(k.unravel(rowIdx, y.drop_back()), k.mul(rowIdx, n), j)))
+        status = failure();
+    });
+    k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(2 * batches * m * n * kk));
+    return status;
+  }
   k.parallel(batches * m, [&](Value p) {
     Value i = k.b.create<arith::RemSIOp>(k.loc, p, k.index(m));
     SmallVector<Value> bc = k.unravel(k.b.create<arith::DivSIOp>(k.loc, p, k.index(m)), batch);
-    SmallVector<int64_t> aOff, bOff;
-    for (size_t d = 0; d < batch.size(); ++d) {
-      aOff.push_back(aStr[d] * m * kk);
-      bOff.push_back(bStr[d] * kk * n);
-    }
     Value aRow = k.add(k.linear(bc, aOff), k.mul(i, kk)), bMat = k.linear(bc, bOff);
     Value row = k.mul(p, n);
     k.loop(n, [&](Value j) { k.store(zeroOf(k, t), k.out(), k.add(row, j)); });
@@ -183,6 +215,36 @@ LogicalResult lowerGemm(GemmOp o, RowEpilogue &epilogue, KernelBuilder &k) {
   float alpha = o.getAlpha().convertToFloat(), beta = o.getBeta().convertToFloat();
   Type f32 = b.getF32Type();
   LogicalResult status = success();
+  bool scaled = alpha != 1.0f, withC = o.getC() && beta != 0.0f;
+  SmallVector<int64_t> cs = withC ? broadcastStrides(shapeOf(o.getC()), y) : SmallVector<int64_t>();
+  // alpha * v + beta * C[i, j].
+  auto scale = [&](Value v, Value i, Value j) {
+    if (scaled)
+      v = b.create<arith::MulFOp>(k.loc, b.create<arith::ConstantOp>(k.loc, b.getF32FloatAttr(alpha)), v);
+    if (withC) {
+      Value cv = k.load(k.in(2), k.linear({i, j}, cs));
+      if (beta != 1.0f)
+        cv = b.create<arith::MulFOp>(k.loc, b.create<arith::ConstantOp>(k.loc, b.getF32FloatAttr(beta)), cv);
+      v = b.create<arith::AddFOp>(k.loc, v, cv);
+    }
+    return v;
+  };
+  if (k.parallelNests) {
+    // One iteration per output element (the GPU's threads).
+    k.parallel(m * n, [&](Value p) {
+      Value i = k.div(p, n), j = k.rem(p, n);
+      Value acc = k.reduce(kk, zeroOf(k, f32), [&](Value c, Value s) {
+        Value av = k.load(k.in(0), ta ? k.linear({c, i}, {m, 1}) : k.linear({i, c}, {kk, 1}));
+        Value bv = k.load(k.in(1), tb ? k.linear({j, c}, {kk, 1}) : k.linear({c, j}, {n, 1}));
+        return madd(k, s, av, bv);
+      });
+      k.store(scale(acc, i, j), k.out(), p);
+      if (failed(epilogue.applyAt({i}, k.mul(i, n), j)))
+        status = failure();
+    });
+    k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(2 * m * n * kk));
+    return status;
+  }
   k.parallel(m, [&](Value i) {
     Value row = k.mul(i, n);
     auto aAt = [&](Value c) { return ta ? k.linear({c, i}, {m, 1}) : k.linear({i, c}, {kk, 1}); };
@@ -205,21 +267,10 @@ LogicalResult lowerGemm(GemmOp o, RowEpilogue &epilogue, KernelBuilder &k) {
         });
       });
     }
-    bool scaled = alpha != 1.0f, withC = o.getC() && beta != 0.0f;
     if (scaled || withC) {
-      SmallVector<int64_t> cs = withC ? broadcastStrides(shapeOf(o.getC()), y) : SmallVector<int64_t>();
       k.loop(n, [&](Value j) {
         Value at = k.add(row, j);
-        Value v = k.load(k.out(), at);
-        if (scaled)
-          v = b.create<arith::MulFOp>(k.loc, b.create<arith::ConstantOp>(k.loc, b.getF32FloatAttr(alpha)), v);
-        if (withC) {
-          Value cv = k.load(k.in(2), k.linear({i, j}, cs));
-          if (beta != 1.0f)
-            cv = b.create<arith::MulFOp>(k.loc, b.create<arith::ConstantOp>(k.loc, b.getF32FloatAttr(beta)), cv);
-          v = b.create<arith::AddFOp>(k.loc, v, cv);
-        }
-        k.store(v, k.out(), at);
+        k.store(scale(k.load(k.out(), at), i, j), k.out(), at);
       });
     }
     if (failed(epilogue.apply({i}, row, n)))

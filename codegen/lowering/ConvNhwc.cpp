@@ -78,6 +78,7 @@ struct ConvNhwc {
     return storeContractionTile(k, fused, value, coords, target, count, tile, ops);
   }
 
+  LogicalResult perElement();
   LogicalResult depthwiseTiled(const DepthwiseTile &t);
   LogicalResult depthwiseLoops();
   LogicalResult direct();
@@ -215,6 +216,46 @@ LogicalResult ConvNhwc::depthwiseLoops() {
   return status;
 }
 
+/// One iteration per output element, taps outside the input masked rather
+/// than branched around (the GPU's threads; every group, depthwise included).
+LogicalResult ConvNhwc::perElement() {
+  k.describe("NHWC convolution, one output element per iteration: " + Twine(ch) + " -> " +
+             Twine(oc) + " channels, kernel " + Twine(kh) + "x" + Twine(kw) + ", stride " +
+             Twine(sh) + "x" + Twine(sw) + ", group " + Twine(group) + ".");
+  LogicalResult status = success();
+  Value zero = k.constant(f32(), 0);
+  k.parallel(batch * oh * ow * oc, [&](Value p) {
+    Value c = k.rem(p, oc), pixel = k.div(p, oc);
+    Value owv = k.rem(pixel, ow), row = k.div(pixel, ow);
+    Value ohv = k.rem(row, oh), n = k.div(row, oh);
+    Value firstIn = k.mul(k.div(c, ocg), icg);
+    Value init = o.getBias() ? k.load(k.in(2), c) : zero;
+    Value acc = k.reduce(kh, init, [&](Value r, Value a) {
+      Value ih = k.linear({ohv, r}, {sh, dh}, -pt);
+      return k.reduce(kw, a, [&](Value s, Value a2) {
+        Value iw = k.linear({owv, s}, {sw, dw}, -pl);
+        Value inside = k.b.create<arith::AndIOp>(k.loc, k.inRange(ih, h), k.inRange(iw, wd));
+        // Outside the input, read element 0 and add nothing.
+        Value at = k.select(
+            inside, k.add(k.mul(k.linear({n, ih, iw}, {h * wd, wd, 1}), ch), firstIn), k.index(0));
+        Value wAt = k.add(k.mul(k.linear({r, s}, {kw * icg, icg}), oc), c);
+        return k.reduce(icg, a2, [&](Value ic, Value a3) {
+          Value xv = k.load(k.in(0), k.add(at, ic));
+          if (inputScale())
+            xv = fmul(xv, scaleAt(n, k.add(firstIn, ic)));
+          Value term = fmul(xv, k.load(k.in(1), k.add(wAt, k.mul(ic, oc))));
+          return fadd(a3, k.select(inside, term, zero));
+        });
+      });
+    });
+    if (failed(store(n, ohv, owv, c, k.index(1), 1, [&](Value) { return acc; })))
+      status = failure();
+  });
+  k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(2 * batch * oh * ow * oc * icg * kh * kw +
+                                                        batch * oh * ow * oc * ops));
+  return status;
+}
+
 LogicalResult ConvNhwc::direct() {
   constexpr int64_t kPixels = 8;
   int64_t block = std::min<int64_t>(ocg, 64), blocks = (ocg + block - 1) / block;
@@ -302,7 +343,9 @@ FailureOr<func::FuncOp> lowerConvNhwc(Operation *op, const TargetDescription &ta
   std::optional<DepthwiseTile> tile;
   if (depthwise && target.vectorWidth && !c.inputScale())
     tile = chooseDepthwiseTile(c.ch, target.vectorWidth);
-  if (tile) {
+  if (target.parallelLoopNests) {
+    status = c.perElement();
+  } else if (tile) {
     status = c.depthwiseTiled(*tile);
   } else if (depthwise) {
     status = c.depthwiseLoops();

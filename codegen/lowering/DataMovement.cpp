@@ -150,10 +150,21 @@ void copyBlocks(KernelBuilder &k, ArrayRef<int64_t> whole, int64_t axis, int64_t
     else
       k.copy(wholeBuf, wholeAt, piece, pieceAt, block);
   };
-  if (outerVar)
+  if (outerVar) {
     body(outerVar);
-  else
+  } else if (k.parallelNests) {
+    // One iteration per element (the GPU's threads).
+    k.independentNest({product(whole.take_front(axis)), block}, [&](ArrayRef<Value> v) {
+      Value wholeAt = k.add(k.linear({v[0]}, {wholeRow}, pieceStart * inner), v[1]);
+      Value pieceAt = k.add(k.linear({v[0]}, {block}), v[1]);
+      if (intoWhole)
+        k.store(k.load(piece, pieceAt), wholeBuf, wholeAt);
+      else
+        k.store(k.load(wholeBuf, wholeAt), piece, pieceAt);
+    });
+  } else {
     k.loop(product(whole.take_front(axis)), body);
+  }
 }
 
 void lowerConcat(ConcatOp o, const TargetDescription &target, KernelBuilder &k) {
@@ -168,7 +179,8 @@ void lowerConcat(ConcatOp o, const TargetDescription &target, KernelBuilder &k) 
   };
   // Large concats (channels-last fire modules) split across the pool by
   // outer row; each row is written whole by one thread.
-  if (outer > 1 && numel(o.getOutput()) >= target.minParallelCopyElements)
+  if (outer > 1 && numel(o.getOutput()) >= target.minParallelCopyElements &&
+      !target.parallelLoopNests)
     k.parallel(outer, pieces);
   else
     pieces(Value());

@@ -192,6 +192,19 @@ void globalAverage(GlobalAveragePoolOp o, KernelBuilder &k) {
                                       b.create<arith::ConstantOp>(k.loc, b.getF64FloatAttr(n)));
     return b.create<arith::TruncFOp>(k.loc, b.getF32Type(), q).getResult();
   };
+  if (o.getChannelsLast() && k.parallelNests) {
+    // One iteration per (image, channel), summing its pixels.
+    int64_t pixels = x[1] * x[2], ch = x[3];
+    k.parallel(x[0] * ch, [&](Value i) {
+      Value base = k.add(k.mul(k.div(i, ch), pixels * ch), k.rem(i, ch));
+      Value sum = k.reduce(pixels, zero, [&](Value p, Value acc) {
+        Value v = b.create<arith::ExtFOp>(k.loc, f64, k.load(k.in(0), k.add(base, k.mul(p, ch))));
+        return b.create<arith::AddFOp>(k.loc, acc, v).getResult();
+      });
+      k.store(mean(sum, pixels), k.out(), i);
+    });
+    return;
+  }
   if (o.getChannelsLast()) {
     // Per image, the pixels' channel rows summed in double, a block of
     // channels at a time.
@@ -219,7 +232,8 @@ void globalAverage(GlobalAveragePoolOp o, KernelBuilder &k) {
     return;
   }
   int64_t planes = x[0] * x[1], size = product(x.drop_front(2));
-  k.loop(planes, [&](Value plane) {
+  k.independentNest({planes}, [&](ArrayRef<Value> v) {
+    Value plane = v[0];
     Value sum = k.reduce(size, zero, [&](Value p, Value acc) {
       Value v = k.load(k.in(0), k.add(k.mul(plane, size), p));
       return b.create<arith::AddFOp>(k.loc, acc, b.create<arith::ExtFOp>(k.loc, f64, v))

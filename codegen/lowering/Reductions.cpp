@@ -26,6 +26,24 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
+/// The final map of accumulated value `a` of output `i`, and its store.
+void storeReduced(Operation *op, KernelBuilder &k, Value a, Value i, Type accElt, int64_t reduced) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  bool accFp = isa<FloatType>(a.getType()), u = eltOf(op->getOperand(0)).isUnsignedInteger();
+  if (isa<ReduceL2Op>(op))
+    a = b.create<math::SqrtOp>(loc, a);
+  else if (isa<ReduceLogSumOp, ReduceLogSumExpOp>(op))
+    a = b.create<math::LogOp>(loc, a);
+  else if (isa<ReduceMeanOp>(op)) {
+    Value n = k.constant(accElt, std::max<int64_t>(reduced, 1));
+    a = accFp ? b.create<arith::DivFOp>(loc, a, n).getResult()
+        : u   ? b.create<arith::DivUIOp>(loc, a, n).getResult()
+              : b.create<arith::DivSIOp>(loc, a, n).getResult();
+  }
+  k.store(convertScalar(b, loc, a, accElt, eltOf(op->getResult(0))), k.out(), i);
+}
+
 /// The reduce op's accumulation: initial value, step and final map.
 FailureOr<func::FuncOp> lowerReduce(Operation *op, KernelBuilder &k) {
   OpBuilder &b = k.b;
@@ -105,6 +123,25 @@ FailureOr<func::FuncOp> lowerReduce(Operation *op, KernelBuilder &k) {
         .Default([&](Operation *) { return add(a, v); });
   };
 
+  auto finish = [&](Value a, Value i) { storeReduced(op, k, a, i, accElt, reduced); };
+  if (k.parallelNests) {
+    // One iteration per output, reducing its input elements in order.
+    SmallVector<int64_t> inStr = contiguousStrides(s), keptDims, keptStr, redDims, redStr;
+    for (size_t d = 0; d < s.size(); ++d) {
+      bool r = llvm::is_contained(axes, (int64_t)d);
+      (r ? redDims : keptDims).push_back(s[d]);
+      (r ? redStr : keptStr).push_back(inStr[d]);
+    }
+    k.parallel(count, [&](Value i) {
+      Value base = k.linear(k.unravel(i, keptDims), keptStr);
+      Value a = k.reduce(reduced, init, [&](Value r, Value a) {
+        Value at = k.add(base, k.linear(k.unravel(r, redDims), redStr));
+        return step(a, convertScalar(b, loc, k.load(k.in(0), at), elt, accElt));
+      });
+      finish(a, i);
+    });
+    return k.finish();
+  }
   auto accs = b.create<memref::AllocOp>(loc, MemRefType::get({count}, acc));
   k.loop(count, [&](Value i) { b.create<memref::StoreOp>(loc, init, accs, i); });
   LoopSpace space(s, {contiguousStrides(s), outStr});
@@ -115,23 +152,11 @@ FailureOr<func::FuncOp> lowerReduce(Operation *op, KernelBuilder &k) {
     Value a = b.create<memref::LoadOp>(loc, accs, at);
     b.create<memref::StoreOp>(loc, step(a, v), accs, at);
   });
-  k.loop(count, [&](Value i) {
-    Value a = b.create<memref::LoadOp>(loc, accs, i);
-    if (isa<ReduceL2Op>(op))
-      a = b.create<math::SqrtOp>(loc, a);
-    else if (isa<ReduceLogSumOp, ReduceLogSumExpOp>(op))
-      a = b.create<math::LogOp>(loc, a);
-    else if (isa<ReduceMeanOp>(op)) {
-      Value n = k.constant(accElt, std::max<int64_t>(reduced, 1));
-      a = accFp ? b.create<arith::DivFOp>(loc, a, n).getResult()
-          : u   ? b.create<arith::DivUIOp>(loc, a, n).getResult()
-                : b.create<arith::DivSIOp>(loc, a, n).getResult();
-    }
-    k.store(convertScalar(b, loc, a, accElt, eltOf(y)), k.out(), i);
-  });
+  k.loop(count, [&](Value i) { finish(b.create<memref::LoadOp>(loc, accs, i), i); });
   b.create<memref::DeallocOp>(loc, accs);
   return k.finish();
 }
+
 
 /// The index of the first (or last) extreme along the axis.
 func::FuncOp lowerArgReduce(ArgReduceOp o, KernelBuilder &k) {

@@ -162,8 +162,8 @@ LogicalResult lowerLayerNorm(LayerNormOp o, KernelBuilder &k) {
   if (!scale || (o.getBias() && !bias))
     return o.emitOpError("scale/bias that broadcast partially are not supported");
   k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(8 * product(s)));
-  k.loop(outer, [&](Value r) {
-    Value base = k.mul(r, len);
+  k.independentNest({outer}, [&](ArrayRef<Value> v) {
+    Value base = k.mul(v[0], len);
     layerNormRow(k, o, Row{k.in(0), base}, Row{k.out(), base}, len, scale, bias);
   });
   return success();

@@ -262,6 +262,7 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
                      diagnostics);
   result.header = std::move(artifacts.header);
   result.source = std::move(artifacts.source);
+  result.ptx = artifacts.ptx;
   result.weightsFile = std::move(artifacts.weightsFile);
   {
     llvm::raw_string_ostream os(result.mlir);
@@ -297,6 +298,13 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
     r["gpu"] = options.gpu;
     r["precision"] = options.precision;
     r["emulate"] = options.emulate;
+    r["launches"] = nlohmann::json::array();
+    for (const auto &l : artifacts.launches)
+      r["launches"].push_back({{"kernel", l.kernel},
+                               {"entry", l.entry},
+                               {"nodes", l.nodes},
+                               {"blocks", l.blocks},
+                               {"threads_per_block", l.threads}});
   }
   r["deterministic"] = options.deterministic;
   r["arena_bytes"] = artifacts.arenaBytes;
@@ -346,6 +354,9 @@ Error writeCompileResult(const CompileResult &result, const std::string &dir,
     return e;
   if (Error e = writeAtomically(file(".cpp"), result.source.data(), result.source.size()))
     return e;
+  if (!result.ptx.empty())
+    if (Error e = writeAtomically(file(".ptx"), result.ptx.data(), result.ptx.size()))
+      return e;
   if (result.embedWeights) {
     llvm::SmallString<256> abs(file(".weights"));
     llvm::sys::fs::make_absolute(abs);

@@ -70,6 +70,9 @@ llvm::Expected<std::set<std::string>> parseDisabledPasses(const std::string &lis
 struct CompileResult {
   std::string name;
   std::string header, source;
+  /// Target cuda (not emulated): the PTX the source embeds, also written as
+  /// <name>.ptx for inspection and ptxas.
+  std::string ptx;
   std::vector<char> weightsFile;
   bool embedWeights = false;
   /// Pretty-printed MLIR after the pass pipeline (large constants elided).

@@ -6,6 +6,13 @@
 
 namespace kiln {
 
+size_t tensorBytes(const kiln_tensor_info &info) {
+  size_t n = dtypeSize(static_cast<DType>(info.dtype));
+  for (int32_t i = 0; i < info.rank && i < KILN_ABI_MAX_RANK; ++i)
+    n *= static_cast<size_t>(info.dims[i]);
+  return n;
+}
+
 size_t dtypeSize(DType type) {
   switch (type) {
   case DType::Bool:

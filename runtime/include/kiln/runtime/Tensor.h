@@ -8,6 +8,7 @@
 #ifndef KILN_RUNTIME_TENSOR_H
 #define KILN_RUNTIME_TENSOR_H
 
+#include "kiln/runtime/Abi.h"
 #include "kiln/runtime/Status.h"
 
 #include <cstddef>
@@ -36,6 +37,8 @@ enum class DType : int32_t {
 
 /// Size in bytes of one element, or 0 for an unknown code.
 size_t dtypeSize(DType type);
+/// Bytes of a dense tensor described by `info` (a model's input or output).
+size_t tensorBytes(const kiln_tensor_info &info);
 /// "float32", "int64", ...; "unknown(<code>)" for an unknown code.
 std::string dtypeName(DType type);
 
