@@ -1,5 +1,5 @@
 # kiln_add_model(<target> MODEL <file> [NAME <name>] [CPU <cpu>]
-#                [DEPENDS <files>...])
+#                [TARGET cpu|cuda] [GPU <sm>] [DEPENDS <files>...])
 #
 # Compiles a model with `kiln compile` at build time (again whenever the model,
 # the files listed in DEPENDS -- e.g. a JSON model's weights file -- or the
@@ -14,6 +14,10 @@
 # CPU is `kiln compile --cpu`: native (default: the machine that builds),
 # x86-64-v4, x86-64-v3 or generic; the generated source is compiled with the
 # matching -march (none for generic).
+# TARGET cuda builds the model for NVIDIA GPUs instead (`kiln compile
+# --target cuda --gpu <GPU>`, GPU defaulting to sm_80): the library holds
+# host code with the PTX embedded and needs no CUDA toolkit to build; the
+# CUDA driver is loaded when the model is created (docs/cuda.md).
 # The name defaults to the model file's stem (its directory's name for files
 # called model.*), made a C identifier. Generated files go to
 # ${CMAKE_CURRENT_BINARY_DIR}/<target>-kiln/, including <name>.report.json.
@@ -23,7 +27,19 @@
 enable_language(ASM)
 
 function(kiln_add_model target)
-  cmake_parse_arguments(ARG "" "MODEL;NAME;CPU" "DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "MODEL;NAME;CPU;TARGET;GPU" "DEPENDS" ${ARGN})
+  if(NOT ARG_TARGET)
+    set(ARG_TARGET cpu)
+  endif()
+  if(NOT ARG_TARGET MATCHES "^(cpu|cuda)$")
+    message(FATAL_ERROR "kiln_add_model(${target}): TARGET must be cpu or cuda (got '${ARG_TARGET}')")
+  endif()
+  if(NOT ARG_GPU)
+    set(ARG_GPU sm_80)
+  endif()
+  if(NOT ARG_GPU MATCHES "^sm_(80|86|89|90)$")
+    message(FATAL_ERROR "kiln_add_model(${target}): GPU must be sm_80, sm_86, sm_89 or sm_90 (got '${ARG_GPU}')")
+  endif()
   if(NOT ARG_CPU)
     set(ARG_CPU native)
   endif()
@@ -69,7 +85,7 @@ function(kiln_add_model target)
   add_custom_command(
     OUTPUT ${generated}
     COMMAND ${kiln_exe} compile "${model}" -o "${out}" --name "${name}"
-            --report --embed-weights --cpu ${ARG_CPU}
+            --report --embed-weights --cpu ${ARG_CPU} --target ${ARG_TARGET} --gpu ${ARG_GPU}
     DEPENDS "${model}" ${ARG_DEPENDS} ${kiln_dep}
     COMMENT "Kiln: compiling ${ARG_MODEL} as '${name}'"
     VERBATIM)
@@ -79,12 +95,14 @@ function(kiln_add_model target)
   set_source_files_properties("${out}/${name}.weights.S" PROPERTIES
     OBJECT_DEPENDS "${out}/${name}.weights")
   target_include_directories(${target} PUBLIC "${out}")
-  if(NOT ARG_CPU STREQUAL "generic")
+  # Host code for the GPU has no CPU kernels: no -march.
+  if(NOT ARG_CPU STREQUAL "generic" AND ARG_TARGET STREQUAL "cpu")
     set_source_files_properties("${out}/${name}.cpp" PROPERTIES COMPILE_OPTIONS "-march=${ARG_CPU}")
   endif()
   target_link_libraries(${target} PUBLIC ${runtime})
   target_compile_features(${target} PUBLIC cxx_std_17)
   set_target_properties(${target} PROPERTIES
     KILN_MODEL_NAME "${name}"
+    KILN_MODEL_TARGET "${ARG_TARGET}"
     KILN_REPORT "${out}/${name}.report.json")
 endfunction()

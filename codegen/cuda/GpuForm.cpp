@@ -13,6 +13,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <limits>
+
 using namespace mlir;
 
 namespace kiln {
@@ -55,6 +57,62 @@ struct ExpandLog10 : OpRewritePattern<math::Log10Op> {
   }
 };
 
+/// asin(x) = atan2(x, sqrt(1 - x^2)), acos(x) = atan2(sqrt(1 - x^2), x):
+/// MLIR's own polynomials for these lose 2% near |x| = 1.
+template <typename Op, bool IsAcos>
+struct ExpandInverseSine : OpRewritePattern<Op> {
+  using OpRewritePattern<Op>::OpRewritePattern;
+  LogicalResult matchAndRewrite(Op op, PatternRewriter &rewriter) const override {
+    if (!op.getType().isF32())
+      return failure();
+    Location loc = op.getLoc();
+    Value x = op.getOperand();
+    Value one = rewriter.create<arith::ConstantOp>(loc, rewriter.getF32FloatAttr(1));
+    Value c = rewriter.create<math::SqrtOp>(
+        loc, rewriter.create<arith::SubFOp>(loc, one, rewriter.create<arith::MulFOp>(loc, x, x)));
+    if (IsAcos)
+      rewriter.replaceOpWithNewOp<math::Atan2Op>(op, c, x);
+    else
+      rewriter.replaceOpWithNewOp<math::Atan2Op>(op, x, c);
+    return success();
+  }
+};
+
+/// pow(a, b) = exp(b * log|a|), negated for a negative a and an odd integer
+/// b, NaN for a negative a and any other b, and 1 for b = 0 (ONNX follows C's
+/// pow; MLIR's expansion gets the signs of negative bases wrong).
+struct ExpandPow : OpRewritePattern<math::PowFOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::PowFOp op, PatternRewriter &rewriter) const override {
+    if (!op.getType().isF32())
+      return failure();
+    Location loc = op.getLoc();
+    Value a = op.getLhs(), b = op.getRhs();
+    auto cst = [&](double v) {
+      return rewriter.create<arith::ConstantOp>(loc, rewriter.getF32FloatAttr(v)).getResult();
+    };
+    auto cmp = [&](arith::CmpFPredicate p, Value l, Value r) {
+      return rewriter.create<arith::CmpFOp>(loc, p, l, r).getResult();
+    };
+    Value magnitude = rewriter.create<math::ExpOp>(
+        loc, rewriter.create<arith::MulFOp>(
+                 loc, b, rewriter.create<math::LogOp>(loc, rewriter.create<math::AbsFOp>(loc, a))));
+    Value integer = cmp(arith::CmpFPredicate::OEQ, rewriter.create<math::FloorOp>(loc, b), b);
+    Value half = rewriter.create<arith::MulFOp>(loc, b, cst(0.5));
+    Value odd = rewriter.create<arith::AndIOp>(
+        loc, integer, cmp(arith::CmpFPredicate::ONE, rewriter.create<math::FloorOp>(loc, half), half));
+    Value negative = cmp(arith::CmpFPredicate::OLT, a, cst(0));
+    Value signedValue = rewriter.create<arith::SelectOp>(
+        loc, odd, rewriter.create<arith::NegFOp>(loc, magnitude), magnitude);
+    Value forNegative = rewriter.create<arith::SelectOp>(
+        loc, integer, signedValue, cst(std::numeric_limits<double>::quiet_NaN()));
+    Value r = rewriter.create<arith::SelectOp>(loc, negative, forNegative, magnitude);
+    rewriter.replaceOpWithNewOp<arith::SelectOp>(op, cmp(arith::CmpFPredicate::OEQ, b, cst(0)),
+                                                 cst(1), r);
+    return success();
+  }
+};
+
 /// Replaces the maths functions of f32 with arithmetic (MLIR's polynomial
 /// approximations), so that PTX needs no libdevice and the emulation runs
 /// the same arithmetic as the GPU.
@@ -68,7 +126,8 @@ LogicalResult expandMaths(func::FuncOp kernel) {
   populateExpandAcoshPattern(expand);
   populateExpandAtanhPattern(expand);
   populateExpandExp2FPattern(expand);
-  populateExpandPowFPattern(expand);
+  expand.add<ExpandPow, ExpandInverseSine<math::AsinOp, false>,
+             ExpandInverseSine<math::AcosOp, true>>(ctx);
   populateExpandFPowIPattern(expand);
   populateExpandRsqrtPattern(expand);
   expand.add<ExpandLog10>(ctx);

@@ -1,16 +1,18 @@
 //===- RuntimeTests.cpp - Tests of the Kiln runtime -----------------------===//
 //
 // Tensor views and their checks, the arena, the weights file loader and its
-// errors, and the thread pool's partitioning.
+// errors, the thread pool's partitioning, and the CUDA driver loader without a driver.
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/runtime/Cuda.h"
 #include "kiln/runtime/Runtime.h"
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <numeric>
@@ -214,4 +216,25 @@ TEST_CASE("thread pool survives many back-to-back tasks", "[threads]") {
   for (int round = 0; round < 2000; ++round)
     pool.parallelFor(16, [&](int64_t begin, int64_t end) { total += end - begin; });
   CHECK(total == 2000 * 16);
+}
+
+TEST_CASE("the CUDA runtime reports a missing driver as an error", "[cuda]") {
+  // A driver path that cannot load stands in for a machine without NVIDIA's
+  // driver (where libcuda.so.1 exists, the real one would be found).
+  ::setenv("KILN_CUDA_DRIVER", "/nonexistent/libcuda.so.1", 1);
+  std::unique_ptr<kiln::cuda::Device> device;
+  kiln::Status st = kiln::cuda::Device::open(0, device);
+  ::unsetenv("KILN_CUDA_DRIVER");
+  REQUIRE_FALSE(st.ok());
+  CHECK(device == nullptr);
+  CHECK(st.message().find("no CUDA driver") != std::string::npos);
+  CHECK(st.message().find("/nonexistent/libcuda.so.1") != std::string::npos);
+}
+
+TEST_CASE("tensorBytes multiplies the dims by the element size", "[tensor]") {
+  kiln_tensor_info info{"x", 1, 3, {2, 3, 4}};
+  CHECK(kiln::tensorBytes(info) == 2 * 3 * 4 * 4);
+  info.dtype = 7; // int64
+  info.rank = 0;
+  CHECK(kiln::tensorBytes(info) == 8);
 }
