@@ -6,6 +6,11 @@
 // comment naming its ONNX nodes, the model class with its arena and weights,
 // and a C ABI whose entry point checks what it is given.
 //
+// The CUDA backend (codegen/cuda/CudaBackend.h) shares this wrapper: with
+// target "cuda" the kernels go through the GPU form to one PTX module, and
+// the model class keeps its arena, weights and buffers on the device and
+// launches the kernels (the cuda() branches); the C ABI is the same.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/CppBackend.h"
