@@ -50,7 +50,11 @@ struct CppArtifacts {
   struct Launch {
     std::string kernel, entry, nodes;
     int64_t blocks, threads;
+    /// From ptxas -v where installed; -1 otherwise.
+    int64_t registers = -1, sharedBytes = -1;
   };
+  /// The ptxas that assembled the PTX for the figures above, or "".
+  std::string ptxas;
   std::vector<Launch> launches;
   /// Complete weights file (header and payload).
   std::vector<char> weightsFile;

@@ -350,6 +350,17 @@ private:
     if (failed(ptx))
       return failure();
     out.ptx = ptx->ptx;
+    // Where the CUDA toolkit is installed, ptxas checks the PTX and says
+    // what each kernel uses (Kiln itself never needs it).
+    std::map<std::string, KernelResources> resources;
+    out.ptxas = findPtxas();
+    if (!out.ptxas.empty()) {
+      std::string error;
+      auto assembled = ptxasResources(out.ptxas, out.ptx, options.target.gpu, error);
+      if (failed(assembled))
+        return func.emitError(error);
+      resources = *assembled;
+    }
     std::map<std::string, size_t> entryIndex;
     for (auto &[fn, launches] : ptx->launches)
       for (const GpuLaunch &l : launches)
@@ -371,7 +382,12 @@ private:
                    cStringLiteral("model '" + options.name + "': node '" + c.nodes + "' (" +
                                   c.opName + "): ") +
                    ");");
-        out.launches.push_back({c.kernel, l.entry, c.nodes, l.blocks, l.threads});
+        CppArtifacts::Launch launch{c.kernel, l.entry, c.nodes, l.blocks, l.threads};
+        if (auto it = resources.find(l.entry); it != resources.end()) {
+          launch.registers = it->second.registers;
+          launch.sharedBytes = it->second.sharedBytes;
+        }
+        out.launches.push_back(launch);
       }
       ++call;
     }

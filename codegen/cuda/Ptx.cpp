@@ -22,7 +22,13 @@
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+
 #include <mutex>
+#include <regex>
+#include <sstream>
 
 using namespace mlir;
 
@@ -95,6 +101,61 @@ void defineDeviceMaths(gpu::GPUModuleOp m) {
 }
 
 } // namespace
+
+std::string findPtxas() {
+  if (auto found = llvm::sys::findProgramByName("ptxas"))
+    return *found;
+  if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
+    return "/usr/local/cuda/bin/ptxas";
+  return "";
+}
+
+FailureOr<std::map<std::string, KernelResources>>
+ptxasResources(const std::string &ptxas, const std::string &ptx, StringRef chip,
+               std::string &error) {
+  llvm::SmallString<128> input, log;
+  if (llvm::sys::fs::createTemporaryFile("kiln", "ptx", input) ||
+      llvm::sys::fs::createTemporaryFile("kiln-ptxas", "log", log)) {
+    error = "cannot create temporary files for ptxas";
+    return failure();
+  }
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(input, ec);
+    os << ptx;
+  }
+  std::string arch = ("-arch=" + chip).str();
+  llvm::StringRef args[] = {ptxas, "-v", arch, input, "-o", "/dev/null"};
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
+                                                llvm::StringRef(log)};
+  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects);
+  auto text = llvm::MemoryBuffer::getFile(log);
+  std::string out = text ? (*text)->getBuffer().str() : "";
+  llvm::sys::fs::remove(input);
+  llvm::sys::fs::remove(log);
+  if (rc != 0) {
+    error = ptxas + " rejected the PTX: " + out;
+    return failure();
+  }
+  // "Compiling entry function 'k0_kernel' for 'sm_80'" then
+  // "Used 13 registers, used 0 barriers, 368 bytes cmem[0]" (and "N bytes smem").
+  std::map<std::string, KernelResources> result;
+  std::regex entry("Compiling entry function '([^']+)'"), used("Used ([0-9]+) registers");
+  std::regex smem("([0-9]+) bytes smem");
+  std::string current;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, entry))
+      current = m[1];
+    else if (!current.empty() && std::regex_search(line, m, used)) {
+      result[current].registers = std::stoll(m[1]);
+      if (std::regex_search(line, m, smem))
+        result[current].sharedBytes = std::stoll(m[1]);
+    }
+  }
+  return result;
+}
 
 FailureOr<PtxModule> compileToPtx(ModuleOp kernels, StringRef chip) {
   MLIRContext *ctx = kernels.getContext();

@@ -33,6 +33,21 @@ struct PtxModule {
   std::map<std::string, std::vector<GpuLaunch>> launches;
 };
 
+/// What `ptxas -v` says one entry point uses.
+struct KernelResources {
+  int64_t registers = 0, sharedBytes = 0;
+};
+
+/// The CUDA toolkit's ptxas (on PATH, or /usr/local/cuda/bin), or "".
+std::string findPtxas();
+
+/// Assembles `ptx` for `chip` with `ptxas` (findPtxas()) and returns each
+/// entry point's registers and static shared memory; fails with ptxas's
+/// message when it rejects the PTX.
+mlir::FailureOr<std::map<std::string, KernelResources>>
+ptxasResources(const std::string &ptxas, const std::string &ptx, llvm::StringRef chip,
+               std::string &error);
+
 /// Compiles the kernel functions of `kernels` (each in the GPU form) to one
 /// PTX module for `chip` (sm_80...). `kernels` is left unchanged.
 mlir::FailureOr<PtxModule> compileToPtx(mlir::ModuleOp kernels, llvm::StringRef chip);

@@ -299,12 +299,19 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
     r["precision"] = options.precision;
     r["emulate"] = options.emulate;
     r["launches"] = nlohmann::json::array();
-    for (const auto &l : artifacts.launches)
-      r["launches"].push_back({{"kernel", l.kernel},
+    for (const auto &l : artifacts.launches) {
+      nlohmann::json launch = {{"kernel", l.kernel},
                                {"entry", l.entry},
                                {"nodes", l.nodes},
                                {"blocks", l.blocks},
-                               {"threads_per_block", l.threads}});
+                               {"threads_per_block", l.threads}};
+      if (l.registers >= 0) {
+        launch["registers"] = l.registers;
+        launch["shared_bytes"] = l.sharedBytes;
+      }
+      r["launches"].push_back(launch);
+    }
+    r["ptxas"] = artifacts.ptxas.empty() ? nlohmann::json() : nlohmann::json(artifacts.ptxas);
   }
   r["deterministic"] = options.deterministic;
   r["arena_bytes"] = artifacts.arenaBytes;
