@@ -113,6 +113,8 @@ private:
   llvm::DenseMap<Value, std::string> names;
   llvm::DenseSet<Operation *> inlined;
   int nextValue = 0, nextArray = 0, loopDepth = 0, parallelDepth = 0;
+  /// The TaskError of each enclosing parallelFor that has checks.
+  SmallVector<std::string> taskErrors;
 
   void fail(Operation *op, const Twine &why) {
     if (succeeded(status))
@@ -692,6 +694,12 @@ private:
       return;
     }
     out.usesPool = true;
+    bool checks = false;
+    o.walk([&](CheckOp) { checks = true; });
+    if (checks) {
+      taskErrors.push_back("e" + str(nextValue++));
+      c.line("kiln::TaskError " + taskErrors.back() + ";");
+    }
     c.open("pool.parallelFor(" + operand(o.getUpperBound()[0], kCond) +
            ", [&](int64_t begin, int64_t end)");
     // Buffers used inside, re-declared __restrict in the lambda.
@@ -727,12 +735,17 @@ private:
     c.close(");");
     for (auto &[v, name] : saved)
       names[v] = name;
+    if (checks) {
+      c.open("if (" + taskErrors.back() + ".failed())");
+      c.line("error = " + taskErrors.back() + ".message();");
+      c.line("return false;");
+      c.close();
+      taskErrors.pop_back();
+    }
   }
 
   /// if (!ok) { error = message with {i} replaced by values; return false; }
   void printCheck(CheckOp o) {
-    if (parallelDepth)
-      return fail(o, "checks inside parallel loops have no C++ form");
     out.canFail = true;
     std::string message, literal;
     auto flush = [&] {
@@ -758,8 +771,15 @@ private:
     }
     flush();
     c.open("if (!(" + operand(o.getOk(), kCond) + "))");
-    c.line("error = " + (message.empty() ? "std::string()" : message) + ";");
-    c.line("return false;");
+    if (parallelDepth) {
+      // In a parallelFor task: record the failure and end the task; the
+      // kernel returns it after the loop (printParallel).
+      c.line(taskErrors.back() + ".set(" + (message.empty() ? "std::string()" : message) + ");");
+      c.line("return;");
+    } else {
+      c.line("error = " + (message.empty() ? "std::string()" : message) + ";");
+      c.line("return false;");
+    }
     c.close();
   }
 

@@ -51,6 +51,19 @@ void lowerGather(GatherOp o, KernelBuilder &k) {
   ArrayRef<int64_t> x = shapeOf(o.getData());
   int64_t axis = o.getAxis(), len = x[axis], count = numel(o.getIndices());
   int64_t outer = product(x.take_front(axis)), inner = product(x.drop_front(axis + 1));
+  if (k.parallelNests) {
+    // One iteration per output element (the GPU's threads).
+    if (inner == 0)
+      return;
+    k.independentNest({outer, count, inner}, [&](ArrayRef<Value> v) {
+      Value idx = checkedIndex(k, k.in(1), v[1], len,
+                               "index {0} at position {1} is out of range " + rangeOf(len), v[1]);
+      Value from = k.add(k.mul(k.add(k.mul(v[0], len), idx), inner), v[2]);
+      Value to = k.add(k.mul(k.add(k.mul(v[0], count), v[1]), inner), v[2]);
+      k.store(k.load(k.in(0), from), k.out(), to);
+    });
+    return;
+  }
   k.loop(count, [&](Value i) {
     Value idx = checkedIndex(k, k.in(1), i, len,
                              "index {0} at position {1} is out of range " + rangeOf(len), i);
@@ -68,7 +81,7 @@ void lowerGatherElements(GatherElementsOp o, KernelBuilder &k) {
   int64_t axis = o.getAxis(), len = x[axis];
   SmallVector<int64_t> xs = contiguousStrides(x), is = contiguousStrides(idx), rest(xs);
   rest[axis] = 0;
-  k.loopNest(idx, [&](ArrayRef<Value> vars) {
+  k.independentNest(idx, [&](ArrayRef<Value> vars) {
     Value at = k.linear(vars, is);
     Value i = checkedIndex(k, k.in(1), at, len, "index {0} is out of range " + rangeOf(len));
     Value v = k.load(k.in(0), k.add(k.linear(vars, rest), k.mul(i, xs[axis])));
@@ -95,7 +108,7 @@ void lowerGatherND(GatherNDOp o, KernelBuilder &k) {
   int64_t b = o.getBatchDims(), m = ix.back();
   int64_t batches = product(ix.take_front(b)), tuples = product(ix.slice(b, ix.size() - 1 - b));
   int64_t slice = product(d.drop_front(b + m)), batchSize = product(d.drop_front(b));
-  k.loopNest({batches, tuples}, [&](ArrayRef<Value> v) {
+  k.independentNest({batches, tuples}, [&](ArrayRef<Value> v) {
     Value tuple = k.linear(v, {tuples, 1});
     Value base = k.add(k.mul(v[0], batchSize), tupleOffset(k, k.mul(tuple, m), m, d, b));
     if (slice)

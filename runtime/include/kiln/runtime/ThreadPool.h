@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -50,6 +51,28 @@ private:
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stopping_{false};
+};
+
+/// The first failed check of a kernel's parallelFor (generated code): the
+/// failing chunk records it and stops, and the kernel reports it once the
+/// loop has returned.
+class TaskError {
+public:
+  void set(std::string message) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!failed_) {
+      failed_ = true;
+      message_ = std::move(message);
+    }
+  }
+  /// Only after parallelFor has returned.
+  bool failed() const { return failed_; }
+  const std::string &message() const { return message_; }
+
+private:
+  std::mutex mutex_;
+  bool failed_ = false;
+  std::string message_;
 };
 
 } // namespace kiln
