@@ -368,7 +368,6 @@ private:
           entryIndex[l.entry] = entries.size();
           entries.push_back(l.entry);
         }
-    int64_t call = 0;
     for (const GpuCall &c : gpuCalls) {
       calls.line("// " + c.nodes);
       profile.push_back({c.kernel, c.nodes, 0});
@@ -389,7 +388,6 @@ private:
         }
         out.launches.push_back(launch);
       }
-      ++call;
     }
     return success();
   }

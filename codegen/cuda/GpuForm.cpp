@@ -173,7 +173,6 @@ void serializeNestedParallels(Operation *root) {
     // Build loops from the outermost dimension in.
     IRMapping map;
     Block *body = p.getBody();
-    SmallVector<Value> ivs;
     for (unsigned d = 0; d < p.getNumLoops(); ++d) {
       auto loop = b.create<scf::ForOp>(p.getLoc(), p.getLowerBound()[d], p.getUpperBound()[d],
                                        p.getStep()[d]);
