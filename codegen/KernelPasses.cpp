@@ -54,6 +54,9 @@ struct LowerToKernelsPass : PassWrapper<LowerToKernelsPass, OperationPass<Module
   Option<std::string> gpu{*this, "gpu",
                           llvm::cl::desc("Lower for the CUDA backend's GPU (as kiln --gpu)"),
                           llvm::cl::init("")};
+  Option<std::string> precision{*this, "precision",
+                                llvm::cl::desc("With gpu: products' precision (as kiln --precision)"),
+                                llvm::cl::init("fp32")};
   ListOption<std::string> families{
       *this, "families",
       llvm::cl::desc("Lower only ops of these families (elementwise, data-movement, contraction, "
@@ -61,7 +64,7 @@ struct LowerToKernelsPass : PassWrapper<LowerToKernelsPass, OperationPass<Module
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    TargetDescription target = gpu.empty() ? cpuTarget(cpu) : cudaTarget(gpu);
+    TargetDescription target = gpu.empty() ? cpuTarget(cpu) : cudaTarget(gpu, precision);
     for (const std::string &name : families)
       if (!llvm::is_contained(loweringFamilies(), name)) {
         module.emitError("kiln-lower-to-kernels: unknown family '") << name << "'";

@@ -455,7 +455,7 @@ private:
   std::string newValue() { return "v" + str(nextValue++); }
 
   void printOp(Operation *op) {
-    if (inlined.count(op) || isa<func::ReturnOp, scf::YieldOp, scf::ReduceOp>(op))
+    if (inlined.count(op) || isa<func::ReturnOp, scf::YieldOp, scf::ReduceOp, ElementAtOp>(op))
       return;
     if (isExpressionOp(op)) {
       if (op->use_empty())
@@ -600,6 +600,7 @@ private:
                  " vb || (va == vb && a < b);");
           c.line("});");
         })
+        .Case<MmaBlockOp>([&](MmaBlockOp o) { printMmaBlock(o); })
         .Case<scf::ForOp>([&](auto o) { printFor(o); })
         .Case<scf::ParallelOp>([&](auto o) { printParallel(o); })
         .Case<scf::IfOp>([&](auto o) { printIf(o); })
@@ -658,6 +659,51 @@ private:
     if (!accs.empty())
       assignYield(o.getBody()->getTerminator(), accs);
     --loopDepth;
+    c.close();
+  }
+
+  /// kiln.mma_block as its definition: each output of the block tile sums
+  /// the products of inputs rounded to the tensor cores' precision (the
+  /// emulation of the CUDA backend).
+  void printMmaBlock(MmaBlockOp o) {
+    out.usesRounding = true;
+    std::string round = "kiln::rounding::" + o.getPrecision().str();
+    std::string bi = "i" + str(loopDepth), bj = "i" + str(loopDepth + 1),
+                kk = "i" + str(loopDepth + 2), sum = newValue();
+    std::string row = newValue(), col = newValue();
+    c.open("for (int64_t " + bi + " = 0; " + bi + " < " + str(o.getBlockM()) + "; ++" + bi + ")");
+    c.open("for (int64_t " + bj + " = 0; " + bj + " < " + str(o.getBlockN()) + "; ++" + bj + ")");
+    loopDepth += 3;
+    c.line("const int64_t " + row + " = " + operand(o.getM0(), kAdd) + " + " + bi + ";");
+    c.line("const int64_t " + col + " = " + operand(o.getN0(), kAdd) + " + " + bj + ";");
+    c.line("float " + sum + " = 0.0f;");
+    c.open("if (" + row + " < " + str(o.getM()) + " && " + col + " < " + str(o.getN()) + ")");
+    c.open("for (int64_t " + kk + " = 0; " + kk + " < " + str(o.getK()) + "; ++" + kk + ")");
+    // One operand element: its region's index arithmetic, then the load.
+    auto element = [&](Region &r, const std::string &first, const std::string &second,
+                       Value buffer) {
+      Block &body = r.front();
+      names[body.getArgument(0)] = first;
+      names[body.getArgument(1)] = second;
+      printBlock(body);
+      auto at = cast<ElementAtOp>(body.getTerminator());
+      std::string v = newValue();
+      std::string load = names.lookup(buffer) + "[" + operand(at.getIndex(), kCond) + "]";
+      auto exists = at.getExists().getDefiningOp<arith::ConstantOp>();
+      if (!exists || !cast<BoolAttr>(exists.getValue()).getValue())
+        load = operand(at.getExists(), kCond) + " ? " + load + " : 0.0f";
+      c.line("const float " + v + " = " + round + "(" + load + ");");
+      return v;
+    };
+    std::string a = element(o.getAElement(), row, kk, o.getA());
+    std::string b = element(o.getBElement(), kk, col, o.getB());
+    c.line(sum + " += " + a + " * " + b + ";");
+    c.close();
+    c.close();
+    c.line(names.lookup(o.getAcc()) + "[" + bi + " * " + str(o.getBlockN()) + " + " + bj +
+           "] = " + sum + ";");
+    loopDepth -= 3;
+    c.close();
     c.close();
   }
 

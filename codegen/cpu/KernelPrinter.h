@@ -27,6 +27,8 @@ struct PrintedKernel {
   /// The kernel calls the micro-kernel (kiln.gemm_tile): the source needs
   /// kiln/runtime/MicroKernel.h.
   bool usesMicroKernel = false;
+  /// The kernel emulates kiln.mma_block: it needs kiln/runtime/Rounding.h.
+  bool usesRounding = false;
   /// The kernel has kiln.check ops: it takes `std::string &error` last and
   /// returns false (with `error` set) when a check fails, true otherwise.
   bool canFail = false;

@@ -234,6 +234,7 @@ private:
     KernelFn fn = defineKernel(op, printed.params, printed.body, printed.canFail);
     fn.usesPool = printed.usesPool;
     usesMicroKernel |= printed.usesMicroKernel;
+    usesRounding |= printed.usesRounding;
     byForm[h].push_back({kernel, fn});
     return fn;
   }
@@ -556,6 +557,8 @@ private:
     s.line("#include \"kiln/runtime/VectorMath.h\"");
     if (usesMicroKernel)
       s.line("#include \"kiln/runtime/MicroKernel.h\"");
+    if (usesRounding)
+      s.line("#include \"kiln/runtime/Rounding.h\"");
     s.line("");
     if (usesMicroKernel) {
       // Tiles were sized and weights packed for this vector width: a build
@@ -920,6 +923,7 @@ private:
   uint64_t weightsHash = 0;
   /// Some kernel runs on kiln::mk::gemmTile.
   bool usesMicroKernel = false;
+  bool usesRounding = false;
   int64_t uniqueKernels = 0;
   /// CUDA: each graph op's call, and the PTX entry points in launch order.
   std::vector<GpuCall> gpuCalls;

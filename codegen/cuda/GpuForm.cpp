@@ -19,11 +19,12 @@ using namespace mlir;
 
 namespace kiln {
 
-TargetDescription cudaTarget(const std::string &gpu) {
+TargetDescription cudaTarget(const std::string &gpu, const std::string &precision) {
   TargetDescription t;
   t.backend = "cuda";
   t.cpu = "generic";
   t.gpu = gpu;
+  t.precision = precision;
   // Contractions stay on plain loops (the CPU micro-kernel has no GPU form),
   // and every lowering takes its parallel form whatever the size: a GPU
   // needs thousands of threads where a CPU wants a few large tasks.
@@ -248,7 +249,9 @@ public:
                    << kernel.getSymName() << "', which the GPU form cannot express";
         }
     for (auto &seg : segments) {
-      if (auto n = simpleParallel(seg.front()))
+      if (seg.front()->hasAttr(kCooperativeAttr))
+        cooperativeLaunch(cast<scf::ParallelOp>(seg.front()));
+      else if (auto n = simpleParallel(seg.front()))
         tileParallel(cast<scf::ParallelOp>(seg.front()), *n);
       else
         wrapSerial(seg);
@@ -334,11 +337,27 @@ private:
     finishLaunch(grid);
   }
 
+  /// A cooperative loop: one block per iteration, its body kept whole (the
+  /// steps of the block's threads are mapped in Ptx.cpp; emulation runs
+  /// them in order). Its scratch is the block's shared memory.
+  void cooperativeLaunch(scf::ParallelOp grid) {
+    grid->setAttr(kThreadsAttr, grid->getAttr(kCooperativeAttr));
+    ++info.launches;
+    heapToStack(grid);
+    sinkDefinitions(grid.getBody(), kernel);
+  }
+
   void finishLaunch(scf::ParallelOp grid) {
     scf::ParallelOp block = *grid.getBody()->getOps<scf::ParallelOp>().begin();
-    // A GPU thread has no heap: its scratch buffers are local arrays.
+    heapToStack(block);
+    serializeNestedParallels(block);
+    sinkDefinitions(block.getBody(), kernel);
+  }
+
+  /// A GPU thread has no heap: its scratch buffers are local arrays.
+  static void heapToStack(Operation *root) {
     SmallVector<Operation *> heap;
-    block.walk([&](Operation *op) {
+    root->walk([&](Operation *op) {
       if (isa<memref::AllocOp, memref::DeallocOp>(op))
         heap.push_back(op);
     });
@@ -352,8 +371,6 @@ private:
       }
       op->erase();
     }
-    serializeNestedParallels(block);
-    sinkDefinitions(block.getBody(), kernel);
   }
 
   func::FuncOp kernel;

@@ -38,8 +38,9 @@ namespace kiln {
 inline constexpr int64_t kGpuThreadsPerBlock = 256;
 
 /// The description of the CUDA backend for `--gpu` (sm_80, sm_86, sm_89,
-/// sm_90): no CPU micro-kernel, parallel loops wherever a lowering has them.
-TargetDescription cudaTarget(const std::string &gpu);
+/// sm_90) and `--precision` (fp32, tf32, fp16, bf16): no CPU micro-kernel,
+/// parallel loops wherever a lowering has them.
+TargetDescription cudaTarget(const std::string &gpu, const std::string &precision = "fp32");
 
 /// The `--gpu` names the CUDA backend accepts.
 const std::vector<std::string> &knownGpuTargets();

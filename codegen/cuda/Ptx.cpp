@@ -2,6 +2,7 @@
 
 #include "codegen/cuda/Ptx.h"
 #include "codegen/cuda/GpuForm.h"
+#include "codegen/cuda/TensorCore.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "dialects/Kiln/KilnOps.h"
@@ -14,6 +15,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
@@ -166,9 +168,11 @@ FailureOr<PtxModule> compileToPtx(ModuleOp kernels, StringRef chip) {
   registerNVVMDialectTranslation(registry);
   registerGPUDialectTranslation(registry);
   ctx->appendDialectRegistry(registry);
-  ctx->loadDialect<gpu::GPUDialect, NVVM::NVVMDialect, LLVM::LLVMDialect>();
+  ctx->loadDialect<gpu::GPUDialect, NVVM::NVVMDialect, LLVM::LLVMDialect, nvgpu::NVGPUDialect>();
 
   OwningOpRef<ModuleOp> module(cast<ModuleOp>(kernels->clone()));
+  if (failed(mapCooperativeLaunches(*module)))
+    return failure();
   LogicalResult supported = success();
   module->walk([&](Operation *op) {
     if (auto f = dyn_cast<func::FuncOp>(op)) {
@@ -222,6 +226,7 @@ FailureOr<PtxModule> compileToPtx(ModuleOp kernels, StringRef chip) {
       if (auto kernel = dyn_cast<gpu::GPUFuncOp>(op)) {
         kernelName[(m.getSymName() + "::" + kernel.getName()).str()] = m.getSymName().str();
         kernel.setName(m.getSymName());
+        moveScratchToWorkgroup(kernel);
       }
       auto name = op.getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
       if (name && symbols.lookup(name))
@@ -267,7 +272,7 @@ FailureOr<PtxModule> compileToPtx(ModuleOp kernels, StringRef chip) {
 
   if (failed(runPipeline(*module, "nvvm-attach-target{chip=" + chip.str() +
                                       " O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,"
-                                      "lower-affine,strip-debuginfo,convert-gpu-to-nvvm{"
+                                      "lower-affine,strip-debuginfo,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{"
                                       "use-bare-ptr-memref-call-conv=1},convert-math-to-llvm)")))
     return failure();
   defineDeviceMaths(all);

@@ -38,6 +38,12 @@ inline constexpr llvm::StringLiteral kNumInputsAttr = "kiln.num_inputs";
 /// On the block loop of each launch of the CUDA backend's GPU form
 /// (cuda/GpuForm.h): its threads per block.
 inline constexpr llvm::StringLiteral kThreadsAttr = "kiln.gpu_threads";
+/// On a parallel loop of the kernel form whose iterations are blocks of
+/// this many GPU threads working together (kiln.mma_block, then thread
+/// loops over the block's tile): its threads per block. Nested parallel
+/// loops in its body are split across those threads, with a barrier between
+/// each step (Ptx.cpp); emulation runs the steps in order.
+inline constexpr llvm::StringLiteral kCooperativeAttr = "kiln.gpu_cooperative";
 /// What the kernel computes and how it is tiled, in words (printed as the
 /// first comment of the kernel).
 inline constexpr llvm::StringLiteral kSummaryAttr = "kiln.summary";

@@ -23,6 +23,10 @@ struct TargetDescription {
   std::string cpu = "generic";
   /// `--gpu` of the CUDA backend: sm_80, sm_86, sm_89, sm_90.
   std::string gpu;
+  /// `--precision` of the CUDA backend: fp32 keeps products on exact float
+  /// FMA; tf32, fp16 and bf16 put Gemm and MatMul on tensor cores
+  /// (kiln.mma_block), rounding their inputs to that precision.
+  std::string precision = "fp32";
   /// Loop nests whose iterations are independent become one parallel loop
   /// (KernelBuilder::independentNest): the GPU runs each iteration on a
   /// thread, where the CPU keeps them sequential inside its larger tasks.

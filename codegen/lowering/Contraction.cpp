@@ -280,6 +280,93 @@ LogicalResult lowerGemm(GemmOp o, RowEpilogue &epilogue, KernelBuilder &k) {
   return status;
 }
 
+/// Gemm and float MatMul on tensor cores (the CUDA backend under --precision
+/// tf32/fp16/bf16): one cooperative block per 64 x 64 output tile computes
+/// the tile's products with kiln.mma_block into block scratch, then its
+/// threads apply Gemm's scale and the fused epilogue per element.
+LogicalResult lowerOnTensorCores(Operation *head, RowEpilogue &epilogue, StringRef precision,
+                                 KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  constexpr int64_t bm = 64, bn = 64, warpTile = 32, warpSize = 32;
+  ArrayRef<int64_t> y = shapeOf(head->getResult(0));
+  int64_t m = y[y.size() - 2], n = y.back(), depth;
+  SmallVector<int64_t> batch(y.drop_back(2)), aOff, bOff;
+  bool aMFastest = false, bNFastest = true;
+  auto gemm = dyn_cast<GemmOp>(head);
+  if (gemm) {
+    depth = shapeOf(gemm.getA())[gemm.getTransA() ? 0 : 1];
+    aMFastest = gemm.getTransA();
+    bNFastest = !gemm.getTransB();
+  } else {
+    auto mm = cast<MatMulOp>(head);
+    ArrayRef<int64_t> a = shapeOf(mm.getA()), bs = shapeOf(mm.getB());
+    depth = a.back();
+    SmallVector<int64_t> aStr = broadcastStrides(a.drop_back(2), batch);
+    SmallVector<int64_t> bStr = broadcastStrides(bs.drop_back(2), batch);
+    for (size_t d = 0; d < batch.size(); ++d) {
+      aOff.push_back(aStr[d] * m * depth);
+      bOff.push_back(bStr[d] * depth * n);
+    }
+  }
+  // Flat element index of A(r, c) and B(c, j) for batch coordinates bc.
+  auto aAt = [&](ArrayRef<Value> bc, Value r, Value c) {
+    if (gemm)
+      return aMFastest ? k.linear({c, r}, {m, 1}) : k.linear({r, c}, {depth, 1});
+    return k.add(k.linear(bc, aOff), k.linear({r, c}, {depth, 1}));
+  };
+  auto bAt = [&](ArrayRef<Value> bc, Value c, Value j) {
+    if (gemm)
+      return bNFastest ? k.linear({c, j}, {n, 1}) : k.linear({j, c}, {depth, 1});
+    return k.add(k.linear(bc, bOff), k.linear({c, j}, {n, 1}));
+  };
+  float alpha = gemm ? gemm.getAlpha().convertToFloat() : 1.0f;
+  float beta = gemm ? gemm.getBeta().convertToFloat() : 0.0f;
+  bool withC = gemm && gemm.getC() && beta != 0.0f;
+  SmallVector<int64_t> cs = withC ? broadcastStrides(shapeOf(gemm.getC()), y) : SmallVector<int64_t>();
+  int64_t tilesM = (m + bm - 1) / bm, tilesN = (n + bn - 1) / bn, batches = product(batch);
+  LogicalResult status = success();
+  k.parallel(batches * tilesM * tilesN, [&](Value t) {
+    b.getInsertionBlock()->getParentOp()->setAttr(
+        kCooperativeAttr, b.getI64IntegerAttr((bm / warpTile) * (bn / warpTile) * warpSize));
+    Value tile = k.rem(t, tilesM * tilesN), batchFlat = k.div(t, tilesM * tilesN);
+    SmallVector<Value> bc = k.unravel(batchFlat, batch);
+    Value m0 = k.mul(k.div(tile, tilesN), bm), n0 = k.mul(k.rem(tile, tilesN), bn);
+    Value acc = k.local(b.getF32Type(), bm * bn);
+    auto mma = b.create<MmaBlockOp>(k.loc, k.in(0), k.in(1), acc, m0, n0, m, n, depth, bm, bn,
+                                    precision, aMFastest, bNFastest);
+    auto region = [&](Region &r, auto at) {
+      OpBuilder::InsertionGuard guard(b);
+      Block *body = b.createBlock(&r, {}, {b.getIndexType(), b.getIndexType()}, {k.loc, k.loc});
+      Value index = at(bc, body->getArgument(0), body->getArgument(1));
+      b.create<ElementAtOp>(k.loc, index, b.create<arith::ConstantOp>(k.loc, b.getBoolAttr(true)));
+    };
+    region(mma.getAElement(), aAt);
+    region(mma.getBElement(), bAt);
+    k.parallel(bm * bn, [&](Value e) {
+      Value i = k.add(m0, k.div(e, bn)), j = k.add(n0, k.rem(e, bn));
+      Value inside = b.create<arith::AndIOp>(k.loc, k.inRange(i, m), k.inRange(j, n));
+      k.ifThen(inside, [&] {
+        Value v = k.load(acc, e);
+        if (alpha != 1.0f)
+          v = b.create<arith::MulFOp>(k.loc, k.constant(b.getF32Type(), alpha), v);
+        if (withC) {
+          Value cv = k.load(k.in(2), k.linear({i, j}, cs));
+          if (beta != 1.0f)
+            cv = b.create<arith::MulFOp>(k.loc, k.constant(b.getF32Type(), beta), cv);
+          v = b.create<arith::AddFOp>(k.loc, v, cv);
+        }
+        Value row = k.add(k.mul(batchFlat, m), i);
+        k.store(v, k.out(), k.add(k.mul(row, n), j));
+        SmallVector<Value> lead = gemm ? SmallVector<Value>{i} : k.unravel(row, y.drop_back());
+        if (failed(epilogue.applyAt(lead, k.mul(row, n), j)))
+          status = failure();
+      });
+    });
+  });
+  k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(2 * batches * m * n * depth));
+  return status;
+}
+
 /// NCHW direct convolution (when the channels-last layout was not applied):
 /// one task per output plane accumulating each kernel tap over the output
 /// columns whose input column lies inside the image.
@@ -365,7 +452,9 @@ FailureOr<func::FuncOp> lowerPlainProduct(Operation *op, const TargetDescription
   RowEpilogue epilogue{k, fused, target.elementwiseTile};
   LogicalResult status = success();
   std::string reason;
-  if (auto gemm = dyn_cast<GemmOp>(head)) {
+  if (target.precision != "fp32" && eltOf(head->getResult(0)).isF32()) {
+    status = lowerOnTensorCores(head, epilogue, target.precision, k);
+  } else if (auto gemm = dyn_cast<GemmOp>(head)) {
     reason = gemm.getTransA() ? "Gemm with transA=1"
                               : fallbackReason(operandOf(gemm.getB()), op->getResult(0), target.vectorWidth);
     status = lowerGemm(gemm, epilogue, k);
@@ -383,7 +472,8 @@ FailureOr<func::FuncOp> lowerPlainProduct(Operation *op, const TargetDescription
     k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(flops + numel(op->getResult(0)) *
                                                                       epilogue.ops));
   }
-  k.kernel()->setAttr(kFallbackAttr, k.b.getStringAttr(reason));
+  if (!reason.empty())
+    k.kernel()->setAttr(kFallbackAttr, k.b.getStringAttr(reason));
   return k.finish();
 }
 

@@ -1045,6 +1045,31 @@ LogicalResult GemmTileOp::verify() {
   return success();
 }
 
+LogicalResult MmaBlockOp::verify() {
+  if (!isF32Buffer(getA()) || !isF32Buffer(getB()))
+    return emitOpError("a and b must be float32 memrefs");
+  if (getM() <= 0 || getN() <= 0 || getK() <= 0)
+    return emitOpError("m, n and k must be positive");
+  // The GPU expansion gives each warp a 32 x 32 tile.
+  if (getBlockM() <= 0 || getBlockN() <= 0 || getBlockM() % 32 || getBlockN() % 32)
+    return emitOpError("block_m and block_n must be positive multiples of 32");
+  if (!isFlatBuffer(getAcc(), getBlockM() * getBlockN(), [](Type t) { return t.isF32(); }))
+    return emitOpError("acc must hold block_m * block_n = ")
+           << getBlockM() * getBlockN() << " floats";
+  StringRef precision = getPrecision();
+  if (precision != "tf32" && precision != "fp16" && precision != "bf16")
+    return emitOpError("precision must be tf32, fp16 or bf16");
+  for (Region *r : {&getAElement(), &getBElement()}) {
+    Block &body = r->front();
+    if (body.getNumArguments() != 2 || !body.getArgument(0).getType().isIndex() ||
+        !body.getArgument(1).getType().isIndex())
+      return emitOpError("a_element and b_element take (row, column) indices");
+    if (body.empty() || !isa<ElementAtOp>(body.back()))
+      return emitOpError("a_element and b_element end in kiln.element_at");
+  }
+  return success();
+}
+
 LogicalResult DepthwiseTileOp::verify() {
   if (!isF32Buffer(getX()) || !isF32Buffer(getW()) || !isF32Buffer(getAcc()) ||
       (getBias() && !isF32Buffer(getBias())))

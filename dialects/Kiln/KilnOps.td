@@ -1099,6 +1099,55 @@ def Kiln_DepthwiseTileOp : Kiln_Op<"depthwise_tile", [MemoryEffects<[MemRead, Me
   let hasVerifier = 1;
 }
 
+def Kiln_MmaBlockOp : Kiln_Op<"mma_block", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "One block tile of a product on tensor cores (the CUDA backend)";
+  let description = [{
+    A kernel-form op for a product whose block tile one GPU block computes
+    cooperatively on tensor cores: with BM = `block_m`, BN = `block_n`, for
+    i < BM and j < BN it sets
+
+        acc[i * BN + j] = sum over kk < k of round(A(m0 + i, kk)) * round(B(kk, n0 + j))
+
+    in float32, where A(r, c) is `a[idx]` for the (idx, exists) that region
+    `a_element` yields for (r, c), or 0 where it yields false or r >= m;
+    B likewise from `b_element` and n. `round` rounds to `precision`'s
+    inputs (tf32: 10 mantissa bits, ties away; fp16 and bf16: to nearest
+    even), as the tensor cores read them. `acc` is block scratch (shared
+    memory on the GPU). `a_m_fastest` and `b_n_fastest` say which index of
+    an operand walks memory contiguously, so that copies coalesce.
+
+    The CUDA backend expands it (TensorCore.cpp) into cp.async staging,
+    mma.sync and an accumulator store; the CPU printer (emulation) prints the
+    sum above.
+
+    ```mlir
+    kiln.mma_block %a, %b, %acc at(%m0, %n0) a {
+    ^bb0(%r: index, %c: index):
+      ...
+      kiln.element_at %idx, %true
+    } b {
+    ^bb0(%r: index, %c: index):
+      ...
+    } {m = 100 : i64, n = 64 : i64, k = 32 : i64, block_m = 64 : i64, block_n = 64 : i64, precision = "fp16"} : memref<3200xf32>, memref<2048xf32>, memref<4096xf32>
+    ```
+  }];
+  let arguments = (ins AnyMemRef:$a, AnyMemRef:$b, AnyMemRef:$acc, Index:$m0, Index:$n0,
+                       I64Attr:$m, I64Attr:$n, I64Attr:$k, I64Attr:$block_m, I64Attr:$block_n,
+                       StrAttr:$precision, UnitAttr:$a_m_fastest, UnitAttr:$b_n_fastest);
+  let regions = (region SizedRegion<1>:$a_element, SizedRegion<1>:$b_element);
+  let assemblyFormat = [{
+    $a `,` $b `,` $acc `at` `(` $m0 `,` $n0 `)` `a` $a_element `b` $b_element attr-dict `:`
+    type($a) `,` type($b) `,` type($acc)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_ElementAtOp : Kiln_Op<"element_at", [Pure, Terminator, HasParent<"MmaBlockOp">]> {
+  let summary = "Where an operand element of kiln.mma_block is, and whether it exists";
+  let arguments = (ins Index:$index, I1:$exists);
+  let assemblyFormat = "$index `,` $exists attr-dict";
+}
+
 def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
     ParentOneOf<["FusedElementwiseOp", "FusedContractionOp", "FusedRowOp", "RecurrenceOp"]>]> {
   let summary = "The results of a fused or recurrent body";

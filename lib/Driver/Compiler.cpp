@@ -131,6 +131,14 @@ const std::vector<std::string> &knownPrecisions() {
   return names;
 }
 
+double precisionToleranceScale(const std::string &precision) {
+  if (precision == "tf32" || precision == "fp16")
+    return 10;
+  if (precision == "bf16")
+    return 50;
+  return 1;
+}
+
 const std::vector<std::string> &knownCpuTargets() {
   static const std::vector<std::string> targets = {"native", "x86-64-v4", "x86-64-v3",
                                                    "generic"};
@@ -184,11 +192,10 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
     if (!llvm::is_contained(knownPrecisions(), options.precision))
       return makeError("unknown --precision '" + options.precision +
                        "' (expected fp32, tf32, fp16 or bf16)");
-    if (options.precision != "fp32")
-      return makeError("--precision " + options.precision +
-                       " (tensor cores) is not implemented yet; use fp32");
   } else if (options.emulate) {
     return makeError("--emulate needs --target cuda");
+  } else if (options.precision != "fp32") {
+    return makeError("--precision " + options.precision + " needs --target cuda");
   }
   if (!vectorWidthForCpu(options.cpu))
     return makeError("unknown --cpu target '" + options.cpu +
@@ -252,7 +259,7 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   emitOptions.reuseKernels = !options.disabledPasses.count("reuse");
   emitOptions.reuseMemory = !options.disabledPasses.count("memplan");
   emitOptions.target =
-      options.target == "cuda" ? cudaTarget(options.gpu) : cpuTarget(options.cpu);
+      options.target == "cuda" ? cudaTarget(options.gpu, options.precision) : cpuTarget(options.cpu);
   emitOptions.target.backend = backend->name;
   emitOptions.emulate = options.emulate;
   result.embedWeights = options.embedWeights;

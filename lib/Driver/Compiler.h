@@ -58,6 +58,11 @@ struct CompileOptions {
 /// The names `--precision` accepts.
 const std::vector<std::string> &knownPrecisions();
 
+/// How much looser than float32's the default tolerances of `kiln run` are
+/// under `--precision`: inputs of products rounded to 10 mantissa bits (tf32,
+/// fp16) or 7 (bf16) err about 10x or 50x more than float32 kernels do.
+double precisionToleranceScale(const std::string &precision);
+
 /// The names `--cpu` accepts.
 const std::vector<std::string> &knownCpuTargets();
 

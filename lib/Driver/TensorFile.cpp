@@ -287,7 +287,7 @@ Comparison compareTensors(const HostTensor &actual, const HostTensor &expected,
                           double rtol, double atol) {
   Comparison c;
   if (atol < 0)
-    atol = magnitudeAtol(expected);
+    atol = -atol * magnitudeAtol(expected);
   if (actual.dtype != expected.dtype) {
     c.match = false;
     c.message = "element type " + onnxElementName(actual.dtype) +

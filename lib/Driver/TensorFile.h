@@ -66,7 +66,7 @@ double magnitudeAtol(const HostTensor &expected);
 
 /// Compares `actual` with `expected`: dtypes and shapes exactly; floats with
 /// |a - e| <= atol + rtol * |e| (NaN equals NaN, infinities must agree),
-/// where a negative atol means magnitudeAtol(expected); integers and
+/// where a negative atol means -atol x magnitudeAtol(expected); integers and
 /// booleans exactly.
 Comparison compareTensors(const HostTensor &actual, const HostTensor &expected,
                           double rtol, double atol);

@@ -13,8 +13,11 @@ struct RunOptions {
   std::vector<std::string> dataDirs;
   std::string saveDir;
   std::string name;
-  double rtol = 1e-3;
-  /// Negative: relative to each output's magnitude (magnitudeAtol).
+  /// Negative: the default, 1e-3 scaled for --precision
+  /// (precisionToleranceScale).
+  double rtol = -1;
+  /// Negative: relative to each output's magnitude (magnitudeAtol), scaled
+  /// for --precision.
   double atol = -1;
   int bench = 0;
   /// Untimed runs before the timed ones; negative: max(2, bench / 10).

@@ -703,7 +703,10 @@ int runCommand(const RunOptions &options) {
         auto expected = readValueFile(expectedPath, entry.declared);
         if (!expected)
           return fail(llvm::toString(expected.takeError()));
-        Comparison c = compareValues(*value, *expected, options.rtol, options.atol);
+        double scale = precisionToleranceScale(options.precision);
+        Comparison c = compareValues(*value, *expected,
+                                     options.rtol >= 0 ? options.rtol : 1e-3 * scale,
+                                     options.atol >= 0 ? options.atol : -scale);
         ++compared;
         o["match"] = c.match;
         o["max_abs_error"] = c.maxAbsError;

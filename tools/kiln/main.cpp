@@ -212,10 +212,12 @@ int main(int argc, char **argv) {
   runCmd->add_option("model", run.model, "Model file (.onnx, .onnxtxt or .json)")->required();
   runCmd->add_option("--data", run.dataDirs, "Directory with input_<i>.pb (and output_<i>.pb to compare)")->required();
   runCmd->add_option("--save", run.saveDir, "Write the outputs as output_<i>.pb into this directory");
-  runCmd->add_option("--rtol", run.rtol, "Relative tolerance (default 1e-3)");
+  runCmd->add_option("--rtol", run.rtol,
+                     "Relative tolerance (default 1e-3; x10 under --precision tf32 or fp16, "
+                     "x50 under bf16)");
   runCmd->add_option("--atol", run.atol,
                      "Absolute tolerance (default 1e-3 x the largest |expected| element of "
-                     "each output, at least 1e-7)")
+                     "each output, at least 1e-7; scaled for --precision as --rtol)")
       ->check(CLI::NonNegativeNumber);
   runCmd->add_option("--bench", run.bench, "Time this many runs after warm-up")->check(CLI::NonNegativeNumber);
   runCmd->add_option("--warmup", run.warmup,
