@@ -2,8 +2,9 @@
 //
 // Fragment layouts are those of PTX's mma.sync (m16n8k16 for fp16/bf16,
 // m16n8k8 for tf32): lane l holds rows g = l / 4 and g + 8, and columns (or
-// depths) from t = l % 4. The conversions and the mma itself are inline PTX:
-// MLIR 19's nvgpu/nvvm ops have no bf16 mma and no packed conversions.
+// depths) from t = l % 4. The copies, conversions and the mma itself are
+// inline PTX: MLIR 19's nvgpu/nvvm ops have no bf16 mma and no packed
+// conversions, and its lowering of nvgpu's copy drops the zero-fill size.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,7 +16,6 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -137,11 +137,20 @@ private:
   }
 
   /// cp.async of tile `kt` of A and B into `stage`: 4 bytes per element,
-  /// zero-filled outside the product or where an element does not exist.
+  /// zero-filled (source size 0) outside the product or where an element
+  /// does not exist. Inline PTX: MLIR 19's lowering of nvgpu's copy drops
+  /// the source size.
   void issue(Value kt, Value stage) {
     Value k0 = ix.mul(kt, kTileK);
+    auto address = [&](Value buffer) {
+      return b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, buffer).getResult();
+    };
+    auto i64 = [&](Value v) { return b.create<arith::IndexCastOp>(loc, b.getI64Type(), v); };
     auto copy = [&](Value src, Value dst, Region &region, int64_t rows, int64_t limit,
                     Value origin, bool rowFastest, bool rowFirst) {
+      Value srcBase = address(src), dstBase = address(dst);
+      Value four = b.create<arith::ConstantIntOp>(loc, 4, 32);
+      Value none = b.create<arith::ConstantIntOp>(loc, 0, 32);
       for (int64_t i = 0; i < rows * kTileK / threads; ++i) {
         Value e = ix.add(tid, i * threads);
         Value r = rowFastest ? ix.rem(e, rows) : ix.div(e, kTileK);
@@ -151,10 +160,15 @@ private:
         auto [index, exists] = rowFirst ? element(region, gr, gd) : element(region, gd, gr);
         Value ok = ix.both(inside, exists);
         Value from = b.create<arith::SelectOp>(loc, ok, index, ix.c(0));
-        Value count = b.create<arith::SelectOp>(loc, ok, ix.c(1), ix.c(0));
-        b.create<nvgpu::DeviceAsyncCopyOp>(loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
-                                           dst, ValueRange{stage, r, d}, src, ValueRange{from},
-                                           b.getIndexAttr(1), count, UnitAttr());
+        Value bytes = b.create<arith::SelectOp>(loc, ok, four, none);
+        Value slot = ix.add(ix.mul(ix.add(ix.mul(stage, rows), r), kTileK + kRowPad), d);
+        Value to = ix.add(dstBase, ix.mul(slot, 4)), at = ix.add(srcBase, ix.mul(from, 4));
+        b.create<LLVM::InlineAsmOp>(
+            loc, TypeRange{}, ValueRange{i64(to), i64(at), bytes},
+            "{ .reg .u64 g; cvta.to.global.u64 g, $1; "
+            "cp.async.ca.shared.global [$0], [g], 4, $2; }",
+            "l,l,r", /*has_side_effects=*/true, /*is_align_stack=*/false, LLVM::AsmDialectAttr(),
+            ArrayAttr());
       }
     };
     copy(op.getA(), aStage, op.getAElement(), op.getBlockM(), op.getM(), op.getM0(),
@@ -348,6 +362,10 @@ void moveScratchToWorkgroup(gpu::GPUFuncOp kernel) {
   });
   for (memref::AllocaOp a : scratch) {
     BlockArgument shared = kernel.addWorkgroupAttribution(a.getType(), a.getLoc());
+    // 16 bytes: fragment reads are vector loads of up to four floats.
+    kernel.setWorkgroupAttributionAttr(kernel.getNumWorkgroupAttributions() - 1,
+                                       LLVM::LLVMDialect::getAlignAttrName(),
+                                       IntegerAttr::get(IntegerType::get(kernel.getContext(), 64), 16));
     a.replaceAllUsesWith(shared);
     a.erase();
   }

@@ -281,89 +281,69 @@ LogicalResult lowerGemm(GemmOp o, RowEpilogue &epilogue, KernelBuilder &k) {
 }
 
 /// Gemm and float MatMul on tensor cores (the CUDA backend under --precision
-/// tf32/fp16/bf16): one cooperative block per 64 x 64 output tile computes
-/// the tile's products with kiln.mma_block into block scratch, then its
-/// threads apply Gemm's scale and the fused epilogue per element.
+/// tf32/fp16/bf16), with Gemm's scale and the fused epilogue per element.
 LogicalResult lowerOnTensorCores(Operation *head, RowEpilogue &epilogue, StringRef precision,
                                  KernelBuilder &k) {
   OpBuilder &b = k.b;
-  constexpr int64_t bm = 64, bn = 64, warpTile = 32, warpSize = 32;
   ArrayRef<int64_t> y = shapeOf(head->getResult(0));
-  int64_t m = y[y.size() - 2], n = y.back(), depth;
+  TensorCoreProduct p;
+  p.precision = precision.str();
+  p.a = k.in(0);
+  p.b = k.in(1);
+  p.m = y[y.size() - 2];
+  p.n = y.back();
   SmallVector<int64_t> batch(y.drop_back(2)), aOff, bOff;
-  bool aMFastest = false, bNFastest = true;
+  p.batches = product(batch);
   auto gemm = dyn_cast<GemmOp>(head);
   if (gemm) {
-    depth = shapeOf(gemm.getA())[gemm.getTransA() ? 0 : 1];
-    aMFastest = gemm.getTransA();
-    bNFastest = !gemm.getTransB();
+    p.depth = shapeOf(gemm.getA())[gemm.getTransA() ? 0 : 1];
+    p.aMFastest = gemm.getTransA();
+    p.bNFastest = !gemm.getTransB();
+    p.aElement = [&](Value, Value r, Value c) -> std::pair<Value, Value> {
+      return {p.aMFastest ? k.linear({c, r}, {p.m, 1}) : k.linear({r, c}, {p.depth, 1}), {}};
+    };
+    p.bElement = [&](Value, Value c, Value j) -> std::pair<Value, Value> {
+      return {p.bNFastest ? k.linear({c, j}, {p.n, 1}) : k.linear({j, c}, {p.depth, 1}), {}};
+    };
   } else {
     auto mm = cast<MatMulOp>(head);
     ArrayRef<int64_t> a = shapeOf(mm.getA()), bs = shapeOf(mm.getB());
-    depth = a.back();
+    p.depth = a.back();
     SmallVector<int64_t> aStr = broadcastStrides(a.drop_back(2), batch);
     SmallVector<int64_t> bStr = broadcastStrides(bs.drop_back(2), batch);
     for (size_t d = 0; d < batch.size(); ++d) {
-      aOff.push_back(aStr[d] * m * depth);
-      bOff.push_back(bStr[d] * depth * n);
+      aOff.push_back(aStr[d] * p.m * p.depth);
+      bOff.push_back(bStr[d] * p.depth * p.n);
     }
+    p.aElement = [&](Value bf, Value r, Value c) -> std::pair<Value, Value> {
+      return {k.add(k.linear(k.unravel(bf, batch), aOff), k.linear({r, c}, {p.depth, 1})), {}};
+    };
+    p.bElement = [&](Value bf, Value c, Value j) -> std::pair<Value, Value> {
+      return {k.add(k.linear(k.unravel(bf, batch), bOff), k.linear({c, j}, {p.n, 1})), {}};
+    };
   }
-  // Flat element index of A(r, c) and B(c, j) for batch coordinates bc.
-  auto aAt = [&](ArrayRef<Value> bc, Value r, Value c) {
-    if (gemm)
-      return aMFastest ? k.linear({c, r}, {m, 1}) : k.linear({r, c}, {depth, 1});
-    return k.add(k.linear(bc, aOff), k.linear({r, c}, {depth, 1}));
-  };
-  auto bAt = [&](ArrayRef<Value> bc, Value c, Value j) {
-    if (gemm)
-      return bNFastest ? k.linear({c, j}, {n, 1}) : k.linear({j, c}, {depth, 1});
-    return k.add(k.linear(bc, bOff), k.linear({c, j}, {n, 1}));
-  };
   float alpha = gemm ? gemm.getAlpha().convertToFloat() : 1.0f;
   float beta = gemm ? gemm.getBeta().convertToFloat() : 0.0f;
   bool withC = gemm && gemm.getC() && beta != 0.0f;
   SmallVector<int64_t> cs = withC ? broadcastStrides(shapeOf(gemm.getC()), y) : SmallVector<int64_t>();
-  int64_t tilesM = (m + bm - 1) / bm, tilesN = (n + bn - 1) / bn, batches = product(batch);
   LogicalResult status = success();
-  k.parallel(batches * tilesM * tilesN, [&](Value t) {
-    b.getInsertionBlock()->getParentOp()->setAttr(
-        kCooperativeAttr, b.getI64IntegerAttr((bm / warpTile) * (bn / warpTile) * warpSize));
-    Value tile = k.rem(t, tilesM * tilesN), batchFlat = k.div(t, tilesM * tilesN);
-    SmallVector<Value> bc = k.unravel(batchFlat, batch);
-    Value m0 = k.mul(k.div(tile, tilesN), bm), n0 = k.mul(k.rem(tile, tilesN), bn);
-    Value acc = k.local(b.getF32Type(), bm * bn);
-    auto mma = b.create<MmaBlockOp>(k.loc, k.in(0), k.in(1), acc, m0, n0, m, n, depth, bm, bn,
-                                    precision, aMFastest, bNFastest);
-    auto region = [&](Region &r, auto at) {
-      OpBuilder::InsertionGuard guard(b);
-      Block *body = b.createBlock(&r, {}, {b.getIndexType(), b.getIndexType()}, {k.loc, k.loc});
-      Value index = at(bc, body->getArgument(0), body->getArgument(1));
-      b.create<ElementAtOp>(k.loc, index, b.create<arith::ConstantOp>(k.loc, b.getBoolAttr(true)));
-    };
-    region(mma.getAElement(), aAt);
-    region(mma.getBElement(), bAt);
-    k.parallel(bm * bn, [&](Value e) {
-      Value i = k.add(m0, k.div(e, bn)), j = k.add(n0, k.rem(e, bn));
-      Value inside = b.create<arith::AndIOp>(k.loc, k.inRange(i, m), k.inRange(j, n));
-      k.ifThen(inside, [&] {
-        Value v = k.load(acc, e);
-        if (alpha != 1.0f)
-          v = b.create<arith::MulFOp>(k.loc, k.constant(b.getF32Type(), alpha), v);
-        if (withC) {
-          Value cv = k.load(k.in(2), k.linear({i, j}, cs));
-          if (beta != 1.0f)
-            cv = b.create<arith::MulFOp>(k.loc, k.constant(b.getF32Type(), beta), cv);
-          v = b.create<arith::AddFOp>(k.loc, v, cv);
-        }
-        Value row = k.add(k.mul(batchFlat, m), i);
-        k.store(v, k.out(), k.add(k.mul(row, n), j));
-        SmallVector<Value> lead = gemm ? SmallVector<Value>{i} : k.unravel(row, y.drop_back());
-        if (failed(epilogue.applyAt(lead, k.mul(row, n), j)))
-          status = failure();
-      });
-    });
-  });
-  k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(2 * batches * m * n * depth));
+  p.store = [&](Value bf, Value i, Value j, Value v) {
+    if (alpha != 1.0f)
+      v = b.create<arith::MulFOp>(k.loc, k.constant(b.getF32Type(), alpha), v);
+    if (withC) {
+      Value cv = k.load(k.in(2), k.linear({i, j}, cs));
+      if (beta != 1.0f)
+        cv = b.create<arith::MulFOp>(k.loc, k.constant(b.getF32Type(), beta), cv);
+      v = b.create<arith::AddFOp>(k.loc, v, cv);
+    }
+    Value row = k.add(k.mul(bf, p.m), i);
+    k.store(v, k.out(), k.add(k.mul(row, p.n), j));
+    SmallVector<Value> lead = gemm ? SmallVector<Value>{i} : k.unravel(row, y.drop_back());
+    if (failed(epilogue.applyAt(lead, k.mul(row, p.n), j)))
+      status = failure();
+  };
+  lowerTensorCoreProduct(k, p);
+  k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(2 * p.batches * p.m * p.n * p.depth));
   return status;
 }
 

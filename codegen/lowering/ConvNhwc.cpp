@@ -79,6 +79,7 @@ struct ConvNhwc {
   }
 
   LogicalResult perElement();
+  LogicalResult onTensorCores(StringRef precision);
   LogicalResult depthwiseTiled(const DepthwiseTile &t);
   LogicalResult depthwiseLoops();
   LogicalResult direct();
@@ -256,6 +257,48 @@ LogicalResult ConvNhwc::perElement() {
   return status;
 }
 
+/// An implicit GEMM on tensor cores (the CUDA backend under --precision
+/// tf32/fp16/bf16): rows are output pixels, the depth runs over (tap row,
+/// tap column, input channel), so A's elements in the padding do not exist.
+LogicalResult ConvNhwc::onTensorCores(StringRef precision) {
+  k.describe("NHWC convolution as an implicit GEMM on tensor cores (" + precision + "): " +
+             Twine(ch) + " -> " + Twine(oc) + " channels, kernel " + Twine(kh) + "x" + Twine(kw) +
+             ", stride " + Twine(sh) + "x" + Twine(sw) + ".");
+  TensorCoreProduct p;
+  p.precision = precision.str();
+  p.a = k.in(0);
+  p.b = k.in(1);
+  p.m = batch * oh * ow;
+  p.n = oc;
+  p.depth = kh * kw * ch;
+  p.aElement = [&](Value, Value pixel, Value d) -> std::pair<Value, Value> {
+    Value owv = k.rem(pixel, ow), row = k.div(pixel, ow);
+    Value ohv = k.rem(row, oh), n = k.div(row, oh);
+    Value ic = k.rem(d, ch), tap = k.div(d, ch);
+    Value ih = k.linear({ohv, k.div(tap, kw)}, {sh, dh}, -pt);
+    Value iw = k.linear({owv, k.rem(tap, kw)}, {sw, dw}, -pl);
+    Value inside = k.b.create<arith::AndIOp>(k.loc, k.inRange(ih, h), k.inRange(iw, wd));
+    return {k.add(k.mul(k.linear({n, ih, iw}, {h * wd, wd, 1}), ch), ic), inside};
+  };
+  // HWIO weights: depth (r, s, ic) then output channel.
+  p.bElement = [&](Value, Value d, Value c) -> std::pair<Value, Value> {
+    return {k.linear({d, c}, {oc, 1}), Value()};
+  };
+  LogicalResult status = success();
+  p.store = [&](Value, Value pixel, Value c, Value v) {
+    if (o.getBias())
+      v = fadd(v, k.load(k.in(2), c));
+    Value owv = k.rem(pixel, ow), row = k.div(pixel, ow);
+    if (failed(store(k.div(row, oh), k.rem(row, oh), owv, c, k.index(1), 1,
+                     [&](Value) { return v; })))
+      status = failure();
+  };
+  lowerTensorCoreProduct(k, p);
+  k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(2 * batch * oh * ow * oc * ch * kh * kw +
+                                                        batch * oh * ow * oc * ops));
+  return status;
+}
+
 LogicalResult ConvNhwc::direct() {
   constexpr int64_t kPixels = 8;
   int64_t block = std::min<int64_t>(ocg, 64), blocks = (ocg + block - 1) / block;
@@ -343,7 +386,10 @@ FailureOr<func::FuncOp> lowerConvNhwc(Operation *op, const TargetDescription &ta
   std::optional<DepthwiseTile> tile;
   if (depthwise && target.vectorWidth && !c.inputScale())
     tile = chooseDepthwiseTile(c.ch, target.vectorWidth);
-  if (target.parallelLoopNests) {
+  if (target.parallelLoopNests && target.precision != "fp32" && c.group == 1 &&
+      !c.inputScale()) {
+    status = c.onTensorCores(target.precision);
+  } else if (target.parallelLoopNests) {
     status = c.perElement();
   } else if (tile) {
     status = c.depthwiseTiled(*tile);

@@ -126,6 +126,28 @@ mlir::FailureOr<mlir::func::FuncOp> lowerConvNhwc(mlir::Operation *op,
                                                   const TargetDescription &target,
                                                   KernelBuilder &k);
 
+/// A product for tensor cores (lowerTensorCoreProduct): for each of
+/// `batches`, result(i, j) = sum over d < depth of A(i, d) * B(d, j), with
+/// i < m, j < n. `aElement(batch, i, d)` and `bElement(batch, d, j)` give an
+/// element's index in `a` or `b` and whether it exists (null: always; a
+/// missing element is zero); `aMFastest`/`bNFastest` say which of its indices
+/// walks memory contiguously. `store(batch, i, j, v)` stores result v.
+struct TensorCoreProduct {
+  using Element = std::function<std::pair<mlir::Value, mlir::Value>(mlir::Value, mlir::Value,
+                                                                    mlir::Value)>;
+  std::string precision;
+  mlir::Value a, b;
+  int64_t batches = 1, m = 0, n = 0, depth = 0;
+  bool aMFastest = false, bNFastest = true;
+  Element aElement, bElement;
+  std::function<void(mlir::Value, mlir::Value, mlir::Value, mlir::Value)> store;
+};
+
+/// The CUDA backend's tensor-core form of a product (--precision tf32, fp16
+/// or bf16): cooperative blocks of 64 x 64 result tiles on kiln.mma_block,
+/// then a store per element.
+void lowerTensorCoreProduct(KernelBuilder &k, const TensorCoreProduct &p);
+
 /// Every contraction: dispatches to the files above.
 mlir::FailureOr<mlir::func::FuncOp> lowerContraction(mlir::Operation *op,
                                                      const TargetDescription &target,
