@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every model of models/ and the generated set compiled with --target cuda for
-# sm_80 and sm_90; with ptxas installed (the CUDA toolkit; Kiln never needs
+# sm_80 and sm_90 at fp32, and at each tensor-core precision (tf32 and bf16
+# for sm_80, fp16 for sm_90); with ptxas installed (the CUDA toolkit; Kiln never needs
 # it), each PTX is assembled for its architecture. Exits 77 (skipped) without
 # ptxas after checking that the PTX was written.
 # usage: ptx_models.sh KILN SOURCE_DIR GENERATED_MODELS_DIR WORK_DIR
@@ -14,14 +15,16 @@ for file in "$src"/models/{mlp,cnn,attention,norms}/model.json "$generated"/*/mo
   name=$(basename "$(dirname "$file")")
   shape=()
   [ "$name" = shufflenet_dyn ] && shape=(--input-shape input=1x3x64x64)
-  for sm in sm_80 sm_90; do
-    out=$work/$name-$sm
-    if ! "$kiln" compile "$file" -o "$out" --name m --target cuda --gpu "$sm" "${shape[@]}" > "$out.log" 2>&1; then
-      echo "FAIL $name $sm: $(cat "$out.log")"; failed=1; continue
+  for config in sm_80:fp32 sm_90:fp32 sm_80:tf32 sm_90:fp16 sm_80:bf16; do
+    sm=${config%:*} precision=${config#*:}
+    out=$work/$name-$sm-$precision
+    if ! "$kiln" compile "$file" -o "$out" --name m --target cuda --gpu "$sm" \
+         --precision "$precision" "${shape[@]}" > "$out.log" 2>&1; then
+      echo "FAIL $name $sm $precision: $(cat "$out.log")"; failed=1; continue
     fi
-    grep -q "^.target $sm" "$out/m.ptx" || { echo "FAIL $name $sm: no .target $sm"; failed=1; }
+    grep -q "^.target $sm" "$out/m.ptx" || { echo "FAIL $name $sm $precision: no .target"; failed=1; }
     if [ -n "$ptxas" ] && ! "$ptxas" -arch="$sm" "$out/m.ptx" -o /dev/null 2> "$out.ptxas"; then
-      echo "FAIL $name $sm: ptxas: $(head -c 400 "$out.ptxas")"; failed=1
+      echo "FAIL $name $sm $precision: ptxas: $(head -c 400 "$out.ptxas")"; failed=1
     fi
     count=$((count + 1))
   done
