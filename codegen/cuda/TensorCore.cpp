@@ -18,6 +18,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 
@@ -285,6 +286,31 @@ void serializeParallels(Operation *root) {
   }
 }
 
+/// Block-level work between barriers only reads block scratch (every thread
+/// runs it); a barrier with no step between it and the block's start or end,
+/// or another barrier, orders nothing.
+void dropRedundantBarriers(Block *body) {
+  auto orders = [](Operation *op) {
+    return !isa<memref::AllocaOp>(op) && !isMemoryEffectFree(op);
+  };
+  Operation *last = nullptr; // the last op that orders anything, or barrier
+  SmallVector<Operation *> redundant;
+  for (Operation &op : body->without_terminator()) {
+    if (isa<gpu::BarrierOp>(op)) {
+      if (!last || isa<gpu::BarrierOp>(last))
+        redundant.push_back(&op);
+      else
+        last = &op;
+    } else if (orders(&op)) {
+      last = &op;
+    }
+  }
+  if (last && isa<gpu::BarrierOp>(last) && !llvm::is_contained(redundant, last))
+    redundant.push_back(last);
+  for (Operation *op : redundant)
+    op->erase();
+}
+
 LogicalResult mapLaunch(scf::ParallelOp grid) {
   int64_t threads = grid->getAttrOfType<IntegerAttr>(kCooperativeAttr).getInt();
   Location loc = grid.getLoc();
@@ -299,7 +325,6 @@ LogicalResult mapLaunch(scf::ParallelOp grid) {
     if (&op != block && &op != body->getTerminator() && !op.isBeforeInBlock(block))
       op.moveBefore(inner->getTerminator());
   Value tid = block.getInductionVars()[0];
-  bool stepBefore = false;
   for (Operation &op : llvm::make_early_inc_range(inner->without_terminator())) {
     if (auto alloca = dyn_cast<memref::AllocaOp>(op)) {
       MemRefType t = alloca.getType();
@@ -309,11 +334,12 @@ LogicalResult mapLaunch(scf::ParallelOp grid) {
     }
     if (!isa<MmaBlockOp, scf::ParallelOp>(op))
       continue;
-    if (stepBefore) {
-      b.setInsertionPoint(&op);
-      b.create<gpu::BarrierOp>(loc);
-    }
-    stepBefore = true;
+    // A barrier on each side of a step: what it writes to block scratch is
+    // read after it, and what was read before it may be overwritten.
+    b.setInsertionPoint(&op);
+    b.create<gpu::BarrierOp>(loc);
+    b.setInsertionPointAfter(&op);
+    b.create<gpu::BarrierOp>(loc);
     if (auto mma = dyn_cast<MmaBlockOp>(op)) {
       if (failed(MmaExpansion(mma, tid, threads).run()))
         return failure();
@@ -336,6 +362,7 @@ LogicalResult mapLaunch(scf::ParallelOp grid) {
     par.erase();
     serializeParallels(loop);
   }
+  dropRedundantBarriers(inner);
   grid->removeAttr(kCooperativeAttr);
   return success();
 }

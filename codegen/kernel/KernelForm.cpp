@@ -282,6 +282,15 @@ void KernelBuilder::parallel(int64_t n, function_ref<void(Value)> body) {
   body(par.getInductionVars()[0]);
 }
 
+void KernelBuilder::cooperative(int64_t n, int64_t threads, function_ref<void(Value)> body) {
+  auto par = b.create<scf::ParallelOp>(loc, ValueRange{index(0)}, ValueRange{index(n)},
+                                       ValueRange{index(1)});
+  par->setAttr(kCooperativeAttr, b.getI64IntegerAttr(threads));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(par.getBody());
+  body(par.getInductionVars()[0]);
+}
+
 func::FuncOp KernelBuilder::finish() {
   b.create<func::ReturnOp>(loc);
   return func;

@@ -151,6 +151,10 @@ public:
   bool parallelNests = false;
   /// A loop over [0, n) whose iterations may run concurrently.
   void parallel(int64_t n, llvm::function_ref<void(mlir::Value)> body);
+  /// A parallel loop whose iterations are cooperative GPU blocks of
+  /// `threads` threads (kCooperativeAttr): the parallel loops directly in
+  /// `body` are the steps its threads share, its local arrays block scratch.
+  void cooperative(int64_t n, int64_t threads, llvm::function_ref<void(mlir::Value)> body);
 
   /// Sets the kernel's summary (kSummaryAttr).
   void describe(const llvm::Twine &text);

@@ -24,9 +24,8 @@ void lowerTensorCoreProduct(KernelBuilder &k, const TensorCoreProduct &p) {
   OpBuilder &b = k.b;
   constexpr int64_t bm = 64, bn = 64, warpTile = 32, warpSize = 32;
   int64_t tilesM = (p.m + bm - 1) / bm, tilesN = (p.n + bn - 1) / bn;
-  k.parallel(p.batches * tilesM * tilesN, [&](Value t) {
-    b.getInsertionBlock()->getParentOp()->setAttr(
-        kCooperativeAttr, b.getI64IntegerAttr((bm / warpTile) * (bn / warpTile) * warpSize));
+  int64_t threads = (bm / warpTile) * (bn / warpTile) * warpSize;
+  k.cooperative(p.batches * tilesM * tilesN, threads, [&](Value t) {
     Value tile = k.rem(t, tilesM * tilesN), batch = k.div(t, tilesM * tilesN);
     Value m0 = k.mul(k.div(tile, tilesN), bm), n0 = k.mul(k.rem(tile, tilesN), bn);
     Value acc = k.local(b.getF32Type(), bm * bn);
