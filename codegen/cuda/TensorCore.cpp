@@ -287,9 +287,10 @@ void serializeParallels(Operation *root) {
 }
 
 /// Block-level work between barriers only reads block scratch (every thread
-/// runs it); a barrier with no step between it and the block's start or end,
-/// or another barrier, orders nothing.
-void dropRedundantBarriers(Block *body) {
+/// runs it); a barrier that follows another with no step between orders
+/// nothing, nor, in the launch's body (`top`), one with no step before it or
+/// after it. In a loop body those order the iterations.
+void dropRedundantBarriers(Block *body, bool top) {
   auto orders = [](Operation *op) {
     return !isa<memref::AllocaOp>(op) && !isMemoryEffectFree(op);
   };
@@ -297,7 +298,7 @@ void dropRedundantBarriers(Block *body) {
   SmallVector<Operation *> redundant;
   for (Operation &op : body->without_terminator()) {
     if (isa<gpu::BarrierOp>(op)) {
-      if (!last || isa<gpu::BarrierOp>(last))
+      if ((!last && top) || (last && isa<gpu::BarrierOp>(last)))
         redundant.push_back(&op);
       else
         last = &op;
@@ -305,10 +306,76 @@ void dropRedundantBarriers(Block *body) {
       last = &op;
     }
   }
-  if (last && isa<gpu::BarrierOp>(last) && !llvm::is_contained(redundant, last))
+  if (top && last && isa<gpu::BarrierOp>(last) && !llvm::is_contained(redundant, last))
     redundant.push_back(last);
   for (Operation *op : redundant)
     op->erase();
+}
+
+bool hasStep(Operation *op) {
+  bool found = false;
+  op->walk([&](Operation *inner) {
+    if (isa<MmaBlockOp, scf::ParallelOp>(inner))
+      found = true;
+  });
+  return found;
+}
+
+/// The steps in `body` (the launch's, `top`, or a block-level loop's), run
+/// by thread `tid` of `threads`.
+LogicalResult mapSteps(Block *body, bool top, Value tid, int64_t threads) {
+  Location loc = body->getParentOp()->getLoc();
+  OpBuilder b(body->getParentOp()->getContext());
+  for (Operation &op : llvm::make_early_inc_range(body->without_terminator())) {
+    if (auto alloca = dyn_cast<memref::AllocaOp>(op); alloca && top) {
+      MemRefType t = alloca.getType();
+      alloca.getResult().setType(MemRefType::get(t.getShape(), t.getElementType(), t.getLayout(),
+                                                 workgroupSpace(b.getContext())));
+      continue;
+    }
+    if (auto loop = dyn_cast<scf::ForOp>(op); loop && hasStep(loop)) {
+      // Every thread runs the same iterations: its barriers are uniform.
+      if (failed(mapSteps(loop.getBody(), false, tid, threads)))
+        return failure();
+      continue;
+    }
+    if (!isa<MmaBlockOp, scf::ParallelOp>(op)) {
+      if (hasStep(&op))
+        return op.emitOpError("holds a step of a cooperative launch that not every thread "
+                              "reaches");
+      continue;
+    }
+    // A barrier on each side of a step: what it writes to block scratch is
+    // read after it, and what was read before it may be overwritten.
+    b.setInsertionPoint(&op);
+    b.create<gpu::BarrierOp>(loc);
+    b.setInsertionPointAfter(&op);
+    b.create<gpu::BarrierOp>(loc);
+    if (auto mma = dyn_cast<MmaBlockOp>(op)) {
+      if (failed(MmaExpansion(mma, tid, threads).run()))
+        return failure();
+      continue;
+    }
+    // A thread loop: iterations lb + s * tid, lb + s * (tid + T), ...
+    auto par = cast<scf::ParallelOp>(op);
+    if (par.getNumLoops() != 1)
+      return par.emitOpError("in a cooperative launch must be one-dimensional");
+    b.setInsertionPoint(par);
+    Value cT = b.create<arith::ConstantIndexOp>(loc, threads);
+    Value from = b.create<arith::AddIOp>(
+        loc, par.getLowerBound()[0], b.create<arith::MulIOp>(loc, par.getStep()[0], tid));
+    Value step = b.create<arith::MulIOp>(loc, par.getStep()[0], cT);
+    auto loop = b.create<scf::ForOp>(loc, from, par.getUpperBound()[0], step);
+    IRMapping map;
+    map.map(par.getInductionVars()[0], loop.getInductionVar());
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    for (Operation &inside : par.getBody()->without_terminator())
+      b.clone(inside, map);
+    par.erase();
+    serializeParallels(loop);
+  }
+  dropRedundantBarriers(body, top);
+  return success();
 }
 
 LogicalResult mapLaunch(scf::ParallelOp grid) {
@@ -324,45 +391,8 @@ LogicalResult mapLaunch(scf::ParallelOp grid) {
   for (Operation &op : llvm::make_early_inc_range(*body))
     if (&op != block && &op != body->getTerminator() && !op.isBeforeInBlock(block))
       op.moveBefore(inner->getTerminator());
-  Value tid = block.getInductionVars()[0];
-  for (Operation &op : llvm::make_early_inc_range(inner->without_terminator())) {
-    if (auto alloca = dyn_cast<memref::AllocaOp>(op)) {
-      MemRefType t = alloca.getType();
-      alloca.getResult().setType(MemRefType::get(t.getShape(), t.getElementType(), t.getLayout(),
-                                                 workgroupSpace(b.getContext())));
-      continue;
-    }
-    if (!isa<MmaBlockOp, scf::ParallelOp>(op))
-      continue;
-    // A barrier on each side of a step: what it writes to block scratch is
-    // read after it, and what was read before it may be overwritten.
-    b.setInsertionPoint(&op);
-    b.create<gpu::BarrierOp>(loc);
-    b.setInsertionPointAfter(&op);
-    b.create<gpu::BarrierOp>(loc);
-    if (auto mma = dyn_cast<MmaBlockOp>(op)) {
-      if (failed(MmaExpansion(mma, tid, threads).run()))
-        return failure();
-      continue;
-    }
-    // A thread loop: iterations tid, tid + T, ...
-    auto par = cast<scf::ParallelOp>(op);
-    if (par.getNumLoops() != 1)
-      return par.emitOpError("in a cooperative launch must be one-dimensional");
-    b.setInsertionPoint(par);
-    Value from = b.create<arith::AddIOp>(
-        loc, b.create<arith::MulIOp>(loc, par.getLowerBound()[0], cT), tid);
-    Value step = b.create<arith::MulIOp>(loc, par.getStep()[0], cT);
-    auto loop = b.create<scf::ForOp>(loc, from, par.getUpperBound()[0], step);
-    IRMapping map;
-    map.map(par.getInductionVars()[0], loop.getInductionVar());
-    b.setInsertionPoint(loop.getBody()->getTerminator());
-    for (Operation &inside : par.getBody()->without_terminator())
-      b.clone(inside, map);
-    par.erase();
-    serializeParallels(loop);
-  }
-  dropRedundantBarriers(inner);
+  if (failed(mapSteps(inner, true, block.getInductionVars()[0], threads)))
+    return failure();
   grid->removeAttr(kCooperativeAttr);
   return success();
 }

@@ -172,6 +172,145 @@ void lowerAttentionLoops(AttentionOp o, const AttentionLayout &a, KernelBuilder 
                       b.getStringAttr("attention that is not float32 or has no vector target"));
 }
 
+/// Query and key tiles of a cooperative attention block whose scratch (in
+/// floats: Q, K and V tiles, scores, output, three per-query statistics)
+/// fits `budget` floats; 0 when even tiles of 8 do not.
+int64_t attentionTile(const AttentionLayout &a, int64_t budget) {
+  for (int64_t t = 64; t >= 8; t /= 2) {
+    int64_t floats = t * a.d + t * a.d + t * a.dv + t * t + t * a.dv + 3 * t;
+    if (floats <= budget)
+      return t;
+  }
+  return 0;
+}
+
+/// The GPU form (flash attention): one cooperative block per tile of `tile`
+/// queries of a batch. The block stages the scaled queries, then per tile of
+/// keys stages K and V in block scratch, computes the scores, updates each
+/// query's running max and sum (online softmax: the scores become weights)
+/// and rescales and accumulates its output; no score matrix leaves the
+/// block. Each pass is one step of the block's threads.
+void lowerAttentionBlocks(AttentionOp o, const AttentionLayout &a, int64_t tile,
+                          KernelBuilder &k) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  size_t rank = a.rank;
+  int64_t tq = a.tq, d = a.d, tk = a.tk, dv = a.dv, bt = tile;
+  const SmallVector<int64_t> &qs = a.qs, &ks = a.ks, &vs = a.vs, &ys = a.ys, &ms = a.ms;
+  Type f32 = b.getF32Type();
+  float inf = std::numeric_limits<float>::infinity();
+  auto cst = [&](float v) { return k.constant(f32, v); };
+  auto add = [&](Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y).getResult(); };
+  auto mul = [&](Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y).getResult(); };
+  auto larger = [&](Value x, Value y) {
+    Value gt = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, y);
+    return k.select(gt, x, y);
+  };
+  auto ld = [&](Value m, Value i) { return b.create<memref::LoadOp>(loc, m, i).getResult(); };
+  auto st = [&](Value v, Value m, Value i) { b.create<memref::StoreOp>(loc, v, m, i); };
+  auto below = [&](Value v, int64_t n) {
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, v, k.index(n)).getResult();
+  };
+  int64_t tiles = (tq + bt - 1) / bt;
+  k.describe("Flash attention: blocks of " + Twine(bt) + " queries x key tiles of " + Twine(bt) +
+             " through shared memory, online softmax; " + Twine(tq) + " queries, " + Twine(tk) +
+             " keys, depth " + Twine(d) + ", value depth " + Twine(dv) + ".");
+  k.cooperative(a.batches * tiles, 128, [&](Value p) {
+    Value bi = k.div(p, tiles), q0 = k.mul(k.rem(p, tiles), bt);
+    SmallVector<Value> coords = k.unravel(bi, a.lead);
+    Value qo = a.offset(k, coords, qs), ko = a.offset(k, coords, ks);
+    Value vo = a.offset(k, coords, vs), yo = a.offset(k, coords, ys);
+    Value mo = ms.empty() ? Value() : a.offset(k, coords, ms);
+    Value qt = k.local(f32, bt * d), kt = k.local(f32, bt * d), vt = k.local(f32, bt * dv);
+    Value s = k.local(f32, bt * bt), acc = k.local(f32, bt * dv);
+    Value mx = k.local(f32, bt), den = k.local(f32, bt), rescale = k.local(f32, bt);
+    // Scaled queries (zero past the last query), a zero output, no max yet.
+    k.parallel(bt * d, [&](Value e) {
+      Value i = k.add(q0, k.div(e, d)), t = k.rem(e, d);
+      Value at = k.select(below(i, tq), k.add(qo, k.linear({i, t}, {qs[rank - 2], qs[rank - 1]})),
+                          k.index(0));
+      Value v = mul(k.load(k.in(0), at), cst(o.getScale().convertToDouble()));
+      st(k.select(below(i, tq), v, cst(0)), qt, e);
+    });
+    k.parallel(bt * dv, [&](Value e) { st(cst(0), acc, e); });
+    k.parallel(bt, [&](Value i) {
+      st(cst(-inf), mx, i);
+      st(cst(0), den, i);
+    });
+    k.loop(k.index(0), k.index(tk), bt, [&](Value j0) {
+      // K and V of keys j0 .. j0 + bt (zero past the last key).
+      auto stage = [&](Value buffer, unsigned operand, const SmallVector<int64_t> &str,
+                       Value base, int64_t depth, bool keyMajor) {
+        k.parallel(bt * depth, [&](Value e) {
+          Value j = k.add(j0, k.div(e, depth)), t = k.rem(e, depth);
+          // Kt is stored [.., d, tk], V [.., tk, dv].
+          Value at = keyMajor ? k.linear({j, t}, {str[rank - 2], str[rank - 1]})
+                              : k.linear({t, j}, {str[rank - 2], str[rank - 1]});
+          Value in = below(j, tk);
+          Value v = k.load(k.in(operand), k.select(in, k.add(base, at), k.index(0)));
+          st(k.select(in, v, cst(0)), buffer, e);
+        });
+      };
+      stage(kt, 1, ks, ko, d, false);
+      stage(vt, 2, vs, vo, dv, true);
+      // Scores, masked; -inf past the last key.
+      k.parallel(bt * bt, [&](Value e) {
+        Value i = k.div(e, bt), jj = k.rem(e, bt), j = k.add(j0, jj);
+        Value dot = k.reduce(d, cst(0), [&](Value t, Value sum) {
+          return add(sum, mul(ld(qt, k.linear({i, t}, {d, 1})), ld(kt, k.linear({jj, t}, {d, 1}))));
+        });
+        if (mo) {
+          Value qi = k.add(q0, i);
+          Value inside = b.create<arith::AndIOp>(loc, below(qi, tq), below(j, tk));
+          Value at = k.add(mo, k.linear({qi, j}, {ms[rank - 2], ms[rank - 1]}));
+          Value m = k.load(k.in(3), k.select(inside, at, k.index(0)));
+          dot = applyMask(k, o, dot, m);
+        }
+        st(k.select(below(j, tk), dot, cst(-inf)), s, e);
+      });
+      // Per query: the new max and sum; scores become weights. A tile whose
+      // scores are all masked changes nothing.
+      k.parallel(bt, [&](Value i) {
+        Value row = k.mul(i, bt);
+        Value bm = k.reduce(bt, cst(-inf), [&](Value j, Value m) {
+          return larger(ld(s, k.add(row, j)), m);
+        });
+        Value old = ld(mx, i);
+        Value masked = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, bm, cst(-inf));
+        Value nm = k.select(masked, old, larger(bm, old));
+        Value r = k.select(masked, cst(1), b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, old, nm)));
+        Value sum = k.reduce(bt, mul(ld(den, i), r), [&](Value j, Value acc2) {
+          Value w = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, ld(s, k.add(row, j)), nm));
+          w = k.select(masked, cst(0), w);
+          st(w, s, k.add(row, j));
+          return add(acc2, w);
+        });
+        st(nm, mx, i);
+        st(sum, den, i);
+        st(r, rescale, i);
+      });
+      // Output: rescaled, plus the weights times V.
+      k.parallel(bt * dv, [&](Value e) {
+        Value i = k.div(e, dv), c = k.rem(e, dv);
+        Value sum = k.reduce(bt, mul(ld(acc, e), ld(rescale, i)), [&](Value j, Value acc2) {
+          return add(acc2, mul(ld(s, k.linear({i, j}, {bt, 1})), ld(vt, k.linear({j, c}, {dv, 1}))));
+        });
+        st(sum, acc, e);
+      });
+    });
+    k.parallel(bt * dv, [&](Value e) {
+      Value i = k.div(e, dv), c = k.rem(e, dv), qi = k.add(q0, i);
+      k.ifThen(below(qi, tq), [&] {
+        Value total = ld(den, i);
+        Value any = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, total, cst(0));
+        Value v = k.select(any, b.create<arith::DivFOp>(loc, ld(acc, e), total),
+                           cst(std::numeric_limits<float>::quiet_NaN()));
+        k.store(v, k.out(), k.add(yo, k.linear({qi, c}, {ys[rank - 2], ys[rank - 1]})));
+      });
+    });
+  });
+}
+
 /// On the micro-kernel: tiles of MR rows (keys, or value columns) by NV
 /// vectors of W queries.
 void lowerAttentionTiled(AttentionOp o, const AttentionLayout &a, int64_t w,
@@ -324,8 +463,12 @@ FailureOr<func::FuncOp> lowerAttention(AttentionOp o, const TargetDescription &t
     if (!getElementTypeOrSelf(v.getType()).isF32())
       return o.emitOpError("is only supported on float32 tensors");
   AttentionLayout a(o);
+  // 40 KiB of block scratch on the GPU.
+  int64_t tile = target.parallelLoopNests ? attentionTile(a, 10 << 10) : 0;
   if (target.vectorWidth)
     lowerAttentionTiled(o, a, target.vectorWidth, k);
+  else if (tile)
+    lowerAttentionBlocks(o, a, tile, k);
   else
     lowerAttentionLoops(o, a, k);
   k.kernel()->setAttr(kFlopsAttr,
