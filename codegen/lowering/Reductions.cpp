@@ -26,6 +26,10 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
+/// On the GPU, reductions at least this long, when there are fewer outputs
+/// than this, run as one cooperative block each.
+constexpr int64_t kCooperativeReduction = 1024;
+
 /// The final map of accumulated value `a` of output `i`, and its store.
 void storeReduced(Operation *op, KernelBuilder &k, Value a, Value i, Type accElt, int64_t reduced) {
   OpBuilder &b = k.b;
@@ -125,13 +129,49 @@ FailureOr<func::FuncOp> lowerReduce(Operation *op, KernelBuilder &k) {
 
   auto finish = [&](Value a, Value i) { storeReduced(op, k, a, i, accElt, reduced); };
   if (k.parallelNests) {
-    // One iteration per output, reducing its input elements in order.
     SmallVector<int64_t> inStr = contiguousStrides(s), keptDims, keptStr, redDims, redStr;
     for (size_t d = 0; d < s.size(); ++d) {
       bool r = llvm::is_contained(axes, (int64_t)d);
       (r ? redDims : keptDims).push_back(s[d]);
       (r ? redStr : keptStr).push_back(inStr[d]);
     }
+    if (reduced >= kCooperativeReduction && count < kCooperativeReduction) {
+      // Few long reductions: one cooperative GPU block each. Every thread
+      // reduces a strided part into block scratch; the parts combine in
+      // thread order, and one thread stores the result.
+      constexpr int64_t threads = 256;
+      auto combine = [&](Value a, Value part) -> Value {
+        if (isa<ReduceMaxOp, ReduceMinOp>(op))
+          return step(a, part);
+        return isa<ReduceProdOp>(op) ? mul(a, part) : add(a, part);
+      };
+      k.cooperative(count, threads, [&](Value i) {
+        Value base = k.linear(k.unravel(i, keptDims), keptStr);
+        Value parts = k.local(acc, threads);
+        k.parallel(threads, [&](Value t) {
+          auto loop = b.create<scf::ForOp>(loc, t, k.index(reduced), k.index(threads),
+                                           ValueRange{init});
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(loop.getBody());
+            Value r = loop.getInductionVar();
+            Value at = k.add(base, k.linear(k.unravel(r, redDims), redStr));
+            b.create<scf::YieldOp>(
+                loc, step(loop.getRegionIterArgs()[0],
+                          convertScalar(b, loc, k.load(k.in(0), at), elt, accElt)));
+          }
+          b.create<memref::StoreOp>(loc, loop.getResult(0), parts, t);
+        });
+        k.parallel(1, [&](Value) {
+          finish(k.reduce(threads, init, [&](Value t, Value a) {
+                   return combine(a, b.create<memref::LoadOp>(loc, parts, t));
+                 }),
+                 i);
+        });
+      });
+      return k.finish();
+    }
+    // One iteration per output, reducing its input elements in order.
     k.parallel(count, [&](Value i) {
       Value base = k.linear(k.unravel(i, keptDims), keptStr);
       Value a = k.reduce(reduced, init, [&](Value r, Value a) {
