@@ -21,6 +21,11 @@
 // barriers or shared memory appear in this form, so any order of blocks and
 // threads (the CPU emulation's included) gives the same result.
 //
+// The exception is a cooperative loop (kCooperativeAttr, KernelForm.h): it
+// becomes a launch of one block per iteration with its body kept whole, its
+// steps to be shared by the block's threads (TensorCore.h maps them when
+// generating PTX; emulation runs them in order).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef CODEGEN_CUDA_GPUFORM_H
