@@ -47,8 +47,10 @@ std::string floatLiteral(double v, const std::string &type) {
 
 std::string cStringLiteral(const std::string &s) {
   std::string out = "\"";
-  for (unsigned char ch : s) {
-    if (ch == '"' || ch == '\\')
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char ch = s[i];
+    // A '?' after a '?' is escaped, so that no "??" (a trigraph's start) appears.
+    if (ch == '"' || ch == '\\' || (ch == '?' && i > 0 && s[i - 1] == '?'))
       out += std::string("\\") + static_cast<char>(ch);
     else if (ch < 0x20 || ch >= 0x7f) {
       char buf[8];
@@ -62,8 +64,44 @@ std::string cStringLiteral(const std::string &s) {
 
 std::string commentText(const std::string &s) {
   std::string clean;
-  for (char ch : s)
-    clean += (ch == '\n' || ch == '\r') ? ' ' : ch == '\\' ? '/' : ch;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char ch = s[i];
+    if (ch < 0x80) {
+      // Line breaks and other controls end or hide text; a backslash (or
+      // the trigraph ??/) at a line's end splices the next line in.
+      bool control = ch < 0x20 || ch == 0x7f;
+      clean += control ? ' ' : ch == '\\' ? '/' : static_cast<char>(ch);
+      if (ch == '?' && !clean.empty() && i + 1 < s.size() && s[i + 1] == '?')
+        clean.back() = '.';
+      ++i;
+      continue;
+    }
+    // UTF-8: a well-formed character stays, unless it reorders or breaks
+    // lines for a reader (bidirectional controls, U+2028/2029: "Trojan
+    // Source"); anything else becomes '?'.
+    int len = ch >= 0xf0 && ch < 0xf5 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc2 && ch < 0xe0 ? 2 : 0;
+    if (ch >= 0xf5)
+      len = 0;
+    uint32_t code = len == 2 ? ch & 0x1f : len == 3 ? ch & 0x0f : ch & 0x07;
+    bool ok = len && i + len <= s.size();
+    for (int k = 1; ok && k < len; ++k) {
+      unsigned char c = s[i + k];
+      ok = (c & 0xc0) == 0x80;
+      code = (code << 6) | (c & 0x3f);
+    }
+    ok = ok && !(len == 3 && code < 0x800) && !(len == 4 && (code < 0x10000 || code > 0x10ffff)) &&
+         !(code >= 0xd800 && code <= 0xdfff);
+    bool hidden = (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069) ||
+                  code == 0x2028 || code == 0x2029 || code == 0x200e || code == 0x200f ||
+                  code == 0x061c || code == 0x85;
+    if (ok && !hidden) {
+      clean.append(s, i, len);
+      i += len;
+    } else {
+      clean += '?';
+      i += ok ? len : 1;
+    }
+  }
   return clean;
 }
 

@@ -41,12 +41,13 @@ mlir::FailureOr<std::string> cType(mlir::Type t);
 /// reads back as `v`, infinities and NaN included.
 std::string floatLiteral(double v, const std::string &type);
 
-/// A C string literal of `s`: quotes, backslashes and every byte outside
-/// printable ASCII escaped.
+/// A C string literal of `s`: quotes, backslashes, "??" (trigraphs) and
+/// every byte outside printable ASCII escaped.
 std::string cStringLiteral(const std::string &s);
 
-/// `s` made safe inside a // comment: no line breaks, and no backslashes,
-/// which could splice the next line into the comment.
+/// `s` made safe inside a // comment: no line breaks or other controls, no
+/// backslashes or "??/" (which splice the next line into the comment), and
+/// no malformed UTF-8 or characters that reorder what a reader sees.
 std::string commentText(const std::string &s);
 
 /// The ONNX node names an op came from (its NameLocs), joined with ", " and
