@@ -1627,6 +1627,48 @@ Error checkSupportedOps(const onnx::GraphProto &graph, const std::string &path) 
   return makeError(msg);
 }
 
+/// Kiln's own check of the window attributes of convolutions and pooling,
+/// before ONNX shape inference sees them (which divides by a stride of 0):
+/// strides, dilations and kernel sizes positive, pads and output padding not
+/// negative, group positive. Subgraphs included.
+Error checkWindowAttributes(const onnx::GraphProto &graph, const std::string &path) {
+  static const std::set<std::string> windowed = {
+      "Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "DeformConv", "MaxPool",
+      "AveragePool", "LpPool", "MaxUnpool", "Col2Im"};
+  for (const auto &node : graph.node()) {
+    for (const auto &attr : node.attribute())
+      if (attr.type() == onnx::AttributeProto::GRAPH) {
+        if (Error e = checkWindowAttributes(attr.g(), path))
+          return e;
+      } else if (attr.type() == onnx::AttributeProto::GRAPHS) {
+        for (const auto &g : attr.graphs())
+          if (Error e = checkWindowAttributes(g, path))
+            return e;
+      }
+    if (!isDefaultDomain(node.domain()) || !windowed.count(node.op_type()))
+      continue;
+    for (const auto &attr : node.attribute()) {
+      const std::string &name = attr.name();
+      bool positive = name == "strides" || name == "dilations" || name == "kernel_shape";
+      bool nonNegative = name == "pads" || name == "output_padding";
+      auto bad = [&](int64_t v) {
+        return makeError("model '" + path + "': node '" + node.name() + "' (" + node.op_type() +
+                         "): attribute '" + name + "' has " + std::to_string(v) + "; it must be " +
+                         (positive ? "positive" : "at least 0"));
+      };
+      if (positive || nonNegative)
+        for (int64_t v : attr.ints())
+          if (positive ? v < 1 : v < 0)
+            return bad(v);
+      if (name == "group" && attr.i() < 1) {
+        positive = true;
+        return bad(attr.i());
+      }
+    }
+  }
+  return Error::success();
+}
+
 /// Repairs two defects of older exporters that stop the version converter:
 /// value_info entries without a type, and initializers missing from the graph
 /// inputs under IR versions < 4.
@@ -1821,6 +1863,8 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
   if (!model.has_graph())
     return makeError("model '" + path + "': the model has no graph");
   if (Error e = checkSupportedOps(model.graph(), path))
+    return std::move(e);
+  if (Error e = checkWindowAttributes(model.graph(), path))
     return std::move(e);
 
   ImportResult result;
