@@ -610,20 +610,24 @@ private:
       s.close();
       s.line("");
     }
-    // create() and createFromMemory() differ only in where the weights come from.
+    // create() and createFromMemory() differ only in where the weights come
+    // from. Neither lets an exception out (thread creation, allocation).
     auto emitCreate = [&](const std::string &signature, const std::string &weightsCall) {
       s.open("kiln::Status Model::" + signature);
-      s.line("if (threads < 1)");
-      s.line("  return kiln::Status::error(\"model '" + n + "': threads must be >= 1\");");
-      s.line("std::unique_ptr<Model> m(new (std::nothrow) Model(threads));");
-      s.line("if (!m)");
-      s.line("  return kiln::Status::error(\"model '" + n + "': out of memory\");");
-      s.line("if (kiln::Status st = m->weights_." + weightsCall + "; !st.ok())");
-      s.line("  return st.prepend(\"model '" + n + "': \");");
-      s.line("if (kiln::Status st = m->init(); !st.ok())");
-      s.line("  return st.prepend(\"model '" + n + "': \");");
-      s.line("model = std::move(m);");
-      s.line("return kiln::Status::success();");
+      s.line("if (threads < 1 || threads > kiln::kMaxThreads)");
+      s.line("  return kiln::Status::error(\"model '" + n +
+             "': threads must be between 1 and \" + std::to_string(kiln::kMaxThreads) + \", not \" + std::to_string(threads));");
+      emitGuarded(s, [&] {
+        s.line("std::unique_ptr<Model> m(new (std::nothrow) Model(threads));");
+        s.line("if (!m)");
+        s.line("  return kiln::Status::error(\"model '" + n + "': out of memory\");");
+        s.line("if (kiln::Status st = m->weights_." + weightsCall + "; !st.ok())");
+        s.line("  return st.prepend(\"model '" + n + "': \");");
+        s.line("if (kiln::Status st = m->init(); !st.ok())");
+        s.line("  return st.prepend(\"model '" + n + "': \");");
+        s.line("model = std::move(m);");
+        s.line("return kiln::Status::success();");
+      }, "return kiln::Status::error(std::string(\"model '" + n + "': \") + WHAT);");
       s.close();
       s.line("");
     };
@@ -846,9 +850,11 @@ private:
     s.line("");
     s.open("void *" + n + "_create(const char *weights_path, int threads, char *error, size_t error_size)");
     s.line("std::unique_ptr<" + n + "::Model> model;");
-    s.line("kiln::Status st = weights_path");
-    s.line("    ? " + n + "::Model::create(weights_path, threads, model)");
-    s.line("    : kiln::Status::error(\"model '" + n + "': weights path is null\");");
+    s.line("kiln::Status st = kiln::Status::error(\"model '" + n + "': weights path is null\");");
+    emitGuarded(s, [&] {
+      s.line("if (weights_path)");
+      s.line("  st = " + n + "::Model::create(weights_path, threads, model);");
+    }, "st = kiln::Status::error(std::string(\"model '" + n + "': \") + WHAT);");
     s.open("if (!st.ok())");
     s.line("copyError(st, error, error_size);");
     s.line("return nullptr;");
@@ -870,9 +876,11 @@ private:
     s.line("  in[i] = kiln::TensorView(static_cast<kiln::DType>(inputs[i].dtype), inputs[i].dims, inputs[i].rank, inputs[i].data);");
     s.line("for (size_t i = 0; i < num_outputs; ++i)");
     s.line("  out[i] = kiln::TensorView(static_cast<kiln::DType>(outputs[i].dtype), outputs[i].dims, outputs[i].rank, outputs[i].data);");
-    s.line("kiln::Status st = static_cast<" + n + "::Model *>(model)->run(in, num_inputs, out, num_outputs);");
-    s.line("copyError(st, error, error_size);");
-    s.line("return st.ok() ? 0 : 1;");
+    emitGuarded(s, [&] {
+      s.line("kiln::Status st = static_cast<" + n + "::Model *>(model)->run(in, num_inputs, out, num_outputs);");
+      s.line("copyError(st, error, error_size);");
+      s.line("return st.ok() ? 0 : 1;");
+    }, "copyError(kiln::Status::error(std::string(\"model '" + n + "': \") + WHAT), error, error_size); return 1;");
     s.close();
     s.line("");
     s.line("void " + n + "_destroy(void *model) { delete static_cast<" + n + "::Model *>(model); }");
@@ -907,6 +915,29 @@ private:
     s.close();
     s.line("");
     s.line("} // extern \"C\"");
+  }
+
+  /// `body` inside try/catch where the consumer's compiler has exceptions:
+  /// `onError` (WHAT stands for the message) handles any exception.
+  static void emitGuarded(Code &s, llvm::function_ref<void()> body, const std::string &onError) {
+    auto handler = [&](const std::string &what) {
+      std::string text = onError;
+      text.replace(text.find("WHAT"), 4, what);
+      return text;
+    };
+    s.line("#if defined(__cpp_exceptions)");
+    s.open("try");
+    s.line("#endif");
+    body();
+    s.line("#if defined(__cpp_exceptions)");
+    s.close();
+    s.open("catch (const std::exception &e)");
+    s.line(handler("e.what()"));
+    s.close();
+    s.open("catch (...)");
+    s.line(handler("\"unknown C++ exception\""));
+    s.close();
+    s.line("#endif");
   }
 
   func::FuncOp func;

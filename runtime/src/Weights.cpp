@@ -2,8 +2,12 @@
 
 #include "kiln/runtime/Weights.h"
 
+#include <cerrno>
 #include <cstring>
-#include <fstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace kiln {
 
@@ -41,6 +45,15 @@ std::vector<uint8_t> makeWeightsHeader(const void *payload, size_t bytes) {
 
 Status Weights::check(const uint8_t *file, size_t bytes, uint64_t expectedBytes,
                       uint64_t expectedHash, const std::string &what) {
+  if (Status s = checkHeader(file, bytes, expectedBytes, expectedHash, what); !s.ok())
+    return s;
+  if (fnv1a64(file + kWeightsHeaderBytes, bytes - kWeightsHeaderBytes) != expectedHash)
+    return Status::error(what + " is corrupted (payload hash mismatch)");
+  return Status::success();
+}
+
+Status Weights::checkHeader(const uint8_t *file, uint64_t bytes, uint64_t expectedBytes,
+                            uint64_t expectedHash, const std::string &what) {
   if (bytes < kWeightsHeaderBytes || std::memcmp(file, kMagic, 8) != 0)
     return Status::error(what + " is not a Kiln weights file");
   uint64_t payloadBytes = getU64(file + 8);
@@ -55,20 +68,50 @@ Status Weights::check(const uint8_t *file, size_t bytes, uint64_t expectedBytes,
   uint64_t hash = getU64(file + 16);
   if (hash != expectedHash)
     return Status::error(what + " belongs to a different model (hash mismatch)");
-  if (fnv1a64(file + kWeightsHeaderBytes, payloadBytes) != hash)
-    return Status::error(what + " is corrupted (payload hash mismatch)");
   return Status::success();
 }
 
 Status Weights::load(const std::string &path, uint64_t expectedBytes,
                      uint64_t expectedHash) {
   payload_ = nullptr;
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in)
-    return Status::error("cannot open weights file '" + path + "'");
-  std::streamoff size = in.tellg();
-  if (size < 0)
-    return Status::error("cannot read weights file '" + path + "'");
+  std::string what = "weights file '" + path + "'";
+  // Opened without blocking (a FIFO), then checked to be a regular file of
+  // the model's size before anything is allocated or read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return Status::error("cannot open " + what + ": " + std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0)
+    return Status::error("cannot read " + what + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return Status::error(what + " is not a regular file");
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  auto readAll = [&](uint8_t *to, uint64_t bytes) -> Status {
+    for (uint64_t done = 0; done < bytes;) {
+      ssize_t n = ::read(fd, to + done, static_cast<size_t>(bytes - done));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return Status::error("cannot read " + what +
+                             (n < 0 ? ": " + std::string(std::strerror(errno)) : ": it ended early"));
+      done += static_cast<uint64_t>(n);
+    }
+    return Status::success();
+  };
+  // The header first: nothing is allocated for a file that is not the
+  // model's (so its size is bounded by what the model declares).
+  uint8_t header[kWeightsHeaderBytes] = {};
+  if (size >= kWeightsHeaderBytes)
+    if (Status s = readAll(header, kWeightsHeaderBytes); !s.ok())
+      return s;
+  if (Status s = checkHeader(header, size, expectedBytes, expectedHash, what); !s.ok())
+    return s;
+  if (::lseek(fd, 0, SEEK_SET) != 0)
+    return Status::error("cannot read " + what + ": " + std::strerror(errno));
   // Over-allocate so the payload can start on an aligned address.
   storage_.assign(static_cast<size_t>(size) + kWeightsAlignment, 0);
   uintptr_t base = reinterpret_cast<uintptr_t>(storage_.data());
@@ -76,11 +119,9 @@ Status Weights::load(const std::string &path, uint64_t expectedBytes,
                                           kWeightsAlignment) %
                  kWeightsAlignment;
   uint8_t *file = storage_.data() + shift;
-  in.seekg(0);
-  if (!in.read(reinterpret_cast<char *>(file), size))
-    return Status::error("cannot read weights file '" + path + "'");
-  if (Status s = check(file, static_cast<size_t>(size), expectedBytes,
-                       expectedHash, "weights file '" + path + "'");
+  if (Status s = readAll(file, size); !s.ok())
+    return s;
+  if (Status s = check(file, static_cast<size_t>(size), expectedBytes, expectedHash, what);
       !s.ok())
     return s;
   payload_ = file + kWeightsHeaderBytes;

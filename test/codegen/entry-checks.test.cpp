@@ -1,7 +1,9 @@
 // Drives a compiled `mlp` model (x: float[1,64] -> y: float[1,10]) through every
 // kind of bad call its entry points must reject, printing each message.
+// usage: driver WEIGHTS OTHER_MODEL_WEIGHTS DIRECTORY FIFO
 #include "mlp.h"
 
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -10,12 +12,15 @@ static void show(const char *what, const kiln::Status &st) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3)
+  if (argc != 5)
     return 2;
   std::unique_ptr<mlp::Model> model;
   show("missing weights", mlp::Model::create("/nonexistent/mlp.weights", 1, model));
   show("wrong weights", mlp::Model::create(argv[2], 1, model));
+  show("directory weights", mlp::Model::create(argv[3], 1, model));
+  show("fifo weights", mlp::Model::create(argv[4], 1, model));
   show("zero threads", mlp::Model::create(argv[1], 0, model));
+  show("too many threads", mlp::Model::create(argv[1], INT_MAX, model));
   show("create", mlp::Model::create(argv[1], 2, model));
   if (!model)
     return 1;
@@ -52,6 +57,10 @@ int main(int argc, char **argv) {
               mlp_run(nullptr, nullptr, 0, nullptr, 0, error, sizeof error), error);
   void *handle = mlp_create("/nonexistent/mlp.weights", 1, error, sizeof error);
   std::printf("abi bad create: %s %s\n", handle ? "handle" : "null", error);
+  handle = mlp_create(argv[3], 1, error, sizeof error);
+  std::printf("abi directory: %s %s\n", handle ? "handle" : "null", error);
+  handle = mlp_create(argv[1], INT_MAX, error, sizeof error);
+  std::printf("abi threads: %s %s\n", handle ? "handle" : "null", error);
   kiln_tensor_info info;
   std::printf("abi info out of range: %d\n", mlp_input_info(5, &info));
   int rc = mlp_input_info(0, &info);

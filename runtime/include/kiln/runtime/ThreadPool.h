@@ -23,6 +23,9 @@
 
 namespace kiln {
 
+/// The most threads a compiled model accepts (`create`'s `threads`).
+inline constexpr int kMaxThreads = 1024;
+
 class ThreadPool {
 public:
   explicit ThreadPool(int threads = 1);

@@ -52,6 +52,9 @@ public:
 private:
   Status check(const uint8_t *file, size_t bytes, uint64_t expectedBytes,
                uint64_t expectedHash, const std::string &what);
+  /// The checks that need only the header and the file's size.
+  static Status checkHeader(const uint8_t *header, uint64_t bytes, uint64_t expectedBytes,
+                            uint64_t expectedHash, const std::string &what);
   std::vector<uint8_t> storage_;
   const uint8_t *payload_ = nullptr;
 };
