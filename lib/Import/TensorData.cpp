@@ -67,6 +67,13 @@ Expected<int64_t> checkedElementCount(ArrayRef<int64_t> dims) {
   return count;
 }
 
+static std::string dimsText(ArrayRef<int64_t> dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i)
+    s += (i ? "," : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
 template <typename Src, typename Dst, typename Field>
 static std::string packField(const Field &field) {
   std::string out(field.size() * sizeof(Dst), '\0');
@@ -128,7 +135,9 @@ Expected<std::string> tensorBytes(const TensorProto &t) {
       break;
     }
   }
-  uint64_t expected = static_cast<uint64_t>(*count) * elt;
+  uint64_t expected;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(*count), static_cast<uint64_t>(elt), &expected))
+    return makeError(what + ": its byte size overflows (dims " + dimsText(dims) + ")");
   if (bytes.size() != expected)
     return makeError(what + ": holds " + Twine(bytes.size()) +
                      " bytes of data, its dims need " + Twine(expected));
