@@ -2,13 +2,20 @@
 
 #include "lib/Import/ModelLoader.h"
 #include "lib/Import/JsonModel.h"
+#include "lib/Import/TensorData.h"
 
 #include "onnx/defs/parser.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace llvm;
 
@@ -18,22 +25,65 @@ Error makeError(const Twine &message) {
   return createStringError(inconvertibleErrorCode(), message);
 }
 
+namespace {
+
+/// A regular file opened for reading. It is opened without blocking and
+/// checked with fstat, so a FIFO, device or directory is refused before any
+/// read (and cannot be swapped in after a check by name).
+struct RegularFile {
+  int fd = -1;
+  uint64_t size = 0;
+  RegularFile() = default;
+  RegularFile(RegularFile &&o) : fd(o.fd), size(o.size) { o.fd = -1; }
+  RegularFile(const RegularFile &) = delete;
+  ~RegularFile() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+
+  static Expected<RegularFile> open(const std::string &path) {
+    RegularFile f;
+    f.fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (f.fd < 0)
+      return makeError("cannot open '" + path + "': " + std::strerror(errno));
+    struct stat st;
+    if (::fstat(f.fd, &st) != 0)
+      return makeError("cannot read '" + path + "': " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode))
+      return makeError("'" + path + "' is a directory, not a file");
+    if (!S_ISREG(st.st_mode))
+      return makeError("'" + path + "' is not a regular file (a pipe, socket or device)");
+    f.size = static_cast<uint64_t>(st.st_size);
+    return std::move(f);
+  }
+
+  /// Bytes [offset, offset + length), which the caller checked lie inside.
+  Expected<std::string> read(const std::string &path, uint64_t offset, uint64_t length) {
+    std::string bytes(length, '\0');
+    for (uint64_t done = 0; done < length;) {
+      ssize_t n = ::pread(fd, bytes.data() + done, length - done, offset + done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return makeError("cannot read '" + path + "': " +
+                         (n < 0 ? std::strerror(errno) : "it ended early"));
+      done += static_cast<uint64_t>(n);
+    }
+    return bytes;
+  }
+};
+
+} // namespace
+
 Expected<std::string> readFileBytes(const std::string &path,
                                     uint64_t maxBytes) {
-  sys::fs::file_status status;
-  if (std::error_code ec = sys::fs::status(path, status))
-    return makeError("cannot open '" + path + "': " + ec.message());
-  if (sys::fs::is_directory(status))
-    return makeError("'" + path + "' is a directory, not a model file");
-  if (status.getSize() > maxBytes)
-    return makeError("'" + path + "' is " + Twine(status.getSize()) +
+  auto file = RegularFile::open(path);
+  if (!file)
+    return file.takeError();
+  if (file->size > maxBytes)
+    return makeError("'" + path + "' is " + Twine(file->size) +
                      " bytes, more than the limit of " + Twine(maxBytes));
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return makeError("cannot open '" + path + "'");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return file->read(path, 0, file->size);
 }
 
 Expected<std::string> resolveInside(const std::string &dir,
@@ -84,24 +134,38 @@ static Error resolveExternalData(onnx::TensorProto &tensor,
   if (!path)
     return makeError("tensor '" + tensor.name() + "': external data " +
                      toString(path.takeError()));
-  uint64_t size = 0;
-  if (sys::fs::file_size(*path, size))
-    return makeError("tensor '" + tensor.name() + "': cannot read '" +
-                     location + "'");
+  auto file = RegularFile::open(*path);
+  if (!file)
+    return makeError("tensor '" + tensor.name() + "': external data " +
+                     toString(file.takeError()));
+  uint64_t size = file->size;
+  // Never more than the tensor's dims need: a missing length does not read a
+  // huge file whole.
+  SmallVector<int64_t> dims(tensor.dims().begin(), tensor.dims().end());
+  auto count = checkedElementCount(dims);
+  uint64_t need = 0;
+  size_t elt = onnxElementSize(tensor.data_type());
+  if (!count || !elt ||
+      __builtin_mul_overflow(static_cast<uint64_t>(*count), static_cast<uint64_t>(elt), &need)) {
+    if (!count)
+      consumeError(count.takeError());
+    return makeError("tensor '" + tensor.name() + "': external data of a tensor whose byte "
+                     "size is unknown or overflows");
+  }
+  if (hasLength && length != need)
+    return makeError("tensor '" + tensor.name() + "': external data length " + Twine(length) +
+                     " differs from the " + Twine(need) + " bytes its dims need");
   if (!hasLength)
-    length = size >= offset ? size - offset : 0;
+    length = need;
   if (offset > size || length > size - offset)
     return makeError("tensor '" + tensor.name() + "': external data range [" +
                      Twine(offset) + ", " + Twine(offset) + "+" +
                      Twine(length) + ") runs past the end of '" + location +
                      "' (" + Twine(size) + " bytes)");
-  std::ifstream in(*path, std::ios::binary);
-  std::string bytes(length, '\0');
-  in.seekg(offset);
-  if (!in.read(bytes.data(), length))
-    return makeError("tensor '" + tensor.name() + "': cannot read '" +
-                     location + "'");
-  tensor.set_raw_data(std::move(bytes));
+  auto bytes = file->read(*path, offset, length);
+  if (!bytes)
+    return makeError("tensor '" + tensor.name() + "': " + toString(bytes.takeError()));
+  tensor.set_raw_data(std::move(*bytes));
   tensor.clear_external_data();
   tensor.set_data_location(onnx::TensorProto::DEFAULT);
   return Error::success();
