@@ -44,6 +44,29 @@ using llvm::Expected;
 namespace kiln {
 namespace {
 
+/// The first .pb file in `dir` that is not input_<i>.pb (i < inputs) or
+/// output_<i>.pb (i < outputs), or "": a data directory must not hold tensors
+/// the model would silently ignore.
+std::string unnamedDataFile(const std::string &dir, size_t inputs, size_t outputs) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    names.push_back(llvm::sys::path::filename(it->path()).str());
+  std::sort(names.begin(), names.end());
+  for (const std::string &n : names) {
+    llvm::StringRef rest(n);
+    if (!rest.consume_back(".pb"))
+      continue;
+    size_t limit = rest.consume_front("input_") ? inputs : rest.consume_front("output_") ? outputs : 0;
+    unsigned long long index;
+    bool digits = !rest.empty() && rest.find_first_not_of("0123456789") == llvm::StringRef::npos;
+    if (!limit || !digits || rest.getAsInteger(10, index) || index >= limit ||
+        (rest.size() > 1 && rest[0] == '0'))
+      return n;
+  }
+  return "";
+}
+
 struct ModelAbi {
   void *(*create)(const char *, int, char *, size_t) = nullptr;
   int (*run)(void *, const kiln_tensor *, size_t, kiln_tensor *, size_t, char *,
@@ -612,6 +635,14 @@ int runCommand(const RunOptions &options) {
 
   for (size_t di = 0; di < options.dataDirs.size(); ++di) {
     const std::string &dataDir = options.dataDirs[di];
+    if (std::string extra = unnamedDataFile(dataDir, signature->inputs.size(),
+                                            signature->outputs.size());
+        !extra.empty())
+      return fail("model '" + name + "': '" + dataDir + "/" + extra +
+                  "' is not a file of the model (it has " +
+                  std::to_string(signature->inputs.size()) + " input(s) and " +
+                  std::to_string(signature->outputs.size()) +
+                  " output(s): input_<i>.pb and output_<i>.pb)");
     // The data files hold the model's values; the compiled model takes their
     // tensors (one per sequence element) by name.
     std::map<std::string, HostTensor> flatInputs;

@@ -31,6 +31,8 @@
 #include "llvm/Support/Path.h"
 #include <CLI/CLI.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -206,6 +208,16 @@ int main(int argc, char **argv) {
   compile->add_flag("--deterministic", deterministic,
                     "Outputs bitwise identical across thread counts and runs");
 
+  // A tolerance: a finite number >= 0 (NaN and infinity compare with nothing).
+  CLI::Validator tolerance(
+      [](std::string &text) -> std::string {
+        char *end = nullptr;
+        double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end || !std::isfinite(v) || v < 0)
+          return "must be a finite number >= 0, not '" + text + "'";
+        return "";
+      },
+      "TOLERANCE");
   RunOptions run;
   bool runNoFoldBn = false;
   auto *runCmd = app.add_subcommand("run", "Compile (cached), build, run and check a model on test data");
@@ -214,15 +226,17 @@ int main(int argc, char **argv) {
   runCmd->add_option("--save", run.saveDir, "Write the outputs as output_<i>.pb into this directory");
   runCmd->add_option("--rtol", run.rtol,
                      "Relative tolerance (default 1e-3; x10 under --precision tf32 or fp16, "
-                     "x50 under bf16)");
+                     "x50 under bf16)")
+      ->check(tolerance);
   runCmd->add_option("--atol", run.atol,
                      "Absolute tolerance (default 1e-3 x the largest |expected| element of "
                      "each output, at least 1e-7; scaled for --precision as --rtol)")
-      ->check(CLI::NonNegativeNumber);
-  runCmd->add_option("--bench", run.bench, "Time this many runs after warm-up")->check(CLI::NonNegativeNumber);
+      ->check(tolerance);
+  runCmd->add_option("--bench", run.bench, "Time this many runs after warm-up")
+      ->check(CLI::Range(0, 1000000));
   runCmd->add_option("--warmup", run.warmup,
                      "Untimed runs before the --bench runs (default max(2, N/10))")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 1000000));
   runCmd->add_option("--threads", run.threads, "Threads the compiled model uses")->check(CLI::Range(1, 1024));
   runCmd->add_option("--name", run.name, "Model name (default: from the file name)");
   runCmd->add_flag("--json", run.json, "Print one JSON object instead of text");
