@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <limits>
 
 using namespace llvm;
 using nlohmann::json;
@@ -51,7 +52,21 @@ std::string getString(const json &v, const std::string &where) {
 int64_t getInt(const json &v, const std::string &where) {
   if (!v.is_number_integer())
     fail(where, "expected an integer, got " + std::string(v.type_name()));
+  // Above 2^63 - 1 the JSON library holds it unsigned: it would wrap.
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    fail(where, "integer " + v.dump() + " is out of range (the largest is 2^63 - 1)");
   return v.get<int64_t>();
+}
+
+/// A JSON number as float32: it must be in float32's range (1e300 would
+/// become infinity).
+float getFloat32(const json &v, const std::string &where) {
+  if (!v.is_number())
+    fail(where, "expected a number, got " + std::string(v.type_name()));
+  double d = v.get<double>();
+  if (std::fabs(d) > std::numeric_limits<float>::max())
+    fail(where, "value " + v.dump() + " is out of float32's range");
+  return static_cast<float>(d);
 }
 
 const json &getArray(const json &v, const std::string &where) {
@@ -198,10 +213,8 @@ private:
       a.set_type(onnx::AttributeProto::INT);
       a.set_i(getInt(v, where));
     } else if (type == "float") {
-      if (!v.is_number())
-        fail(where, "expected a number, got " + std::string(v.type_name()));
       a.set_type(onnx::AttributeProto::FLOAT);
-      a.set_f(v.get<float>());
+      a.set_f(getFloat32(v, where));
     } else {
       a.set_type(onnx::AttributeProto::STRING);
       a.set_s(getString(v, where));
@@ -219,9 +232,7 @@ private:
       if (type == "ints")
         a.add_ints(getInt(v[i], at));
       else if (type == "floats") {
-        if (!v[i].is_number())
-          fail(at, "expected a number, got " + std::string(v[i].type_name()));
-        a.add_floats(v[i].get<float>());
+        a.add_floats(getFloat32(v[i], at));
       } else
         a.add_strings(getString(v[i], at));
     }
@@ -251,7 +262,7 @@ private:
       return store(static_cast<T>(v.get<int64_t>()));
     };
     switch (dtype) {
-    case onnx::TensorProto::FLOAT: return store(v.get<float>());
+    case onnx::TensorProto::FLOAT: return store(getFloat32(v, where));
     case onnx::TensorProto::DOUBLE: return store(v.get<double>());
     case onnx::TensorProto::INT64: return integer(int64_t(), INT64_MIN, INT64_MAX);
     case onnx::TensorProto::UINT64: return integer(uint64_t(), 0, UINT64_MAX);
