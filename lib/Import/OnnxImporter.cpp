@@ -1669,6 +1669,50 @@ Error checkWindowAttributes(const onnx::GraphProto &graph, const std::string &pa
   return Error::success();
 }
 
+/// Every node input names a value defined before it: a graph input, an
+/// initializer, an earlier node's output or (in a subgraph) a value of an
+/// enclosing graph. Says which, where the ONNX checker only says the graph
+/// is not topologically sorted.
+Error checkNodeInputs(const onnx::GraphProto &graph, std::set<std::string> visible,
+                      const std::string &path) {
+  for (const auto &v : graph.input())
+    visible.insert(v.name());
+  for (const auto &t : graph.initializer())
+    visible.insert(t.name());
+  for (const auto &t : graph.sparse_initializer())
+    visible.insert(t.values().name());
+  std::map<std::string, std::string> producer; // value -> node, for all nodes
+  for (const auto &node : graph.node())
+    for (const auto &out : node.output())
+      producer.emplace(out, node.name());
+  for (const auto &node : graph.node()) {
+    for (const auto &in : node.input()) {
+      if (in.empty() || visible.count(in))
+        continue;
+      std::string where = "model '" + path + "': node '" + node.name() + "' (" + node.op_type() +
+                          "): input '" + in + "' ";
+      auto it = producer.find(in);
+      if (it != producer.end())
+        return makeError(where + "is produced by node '" + it->second +
+                         "', which comes later: the graph must be topologically sorted");
+      return makeError(where + "names no value of the graph (no input, initializer or node "
+                               "output has that name)");
+    }
+    for (const auto &attr : node.attribute()) {
+      if (attr.type() == onnx::AttributeProto::GRAPH)
+        if (Error e = checkNodeInputs(attr.g(), visible, path))
+          return e;
+      if (attr.type() == onnx::AttributeProto::GRAPHS)
+        for (const auto &g : attr.graphs())
+          if (Error e = checkNodeInputs(g, visible, path))
+            return e;
+    }
+    for (const auto &out : node.output())
+      visible.insert(out);
+  }
+  return Error::success();
+}
+
 /// Repairs two defects of older exporters that stop the version converter:
 /// value_info entries without a type, and initializers missing from the graph
 /// inputs under IR versions < 4.
@@ -1865,6 +1909,8 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
   if (Error e = checkSupportedOps(model.graph(), path))
     return std::move(e);
   if (Error e = checkWindowAttributes(model.graph(), path))
+    return std::move(e);
+  if (Error e = checkNodeInputs(model.graph(), {}, path))
     return std::move(e);
 
   ImportResult result;
