@@ -1681,20 +1681,26 @@ Error checkNodeInputs(const onnx::GraphProto &graph, std::set<std::string> visib
     visible.insert(t.name());
   for (const auto &t : graph.sparse_initializer())
     visible.insert(t.values().name());
-  std::map<std::string, std::string> producer; // value -> node, for all nodes
-  for (const auto &node : graph.node())
-    for (const auto &out : node.output())
-      producer.emplace(out, node.name());
-  for (const auto &node : graph.node()) {
+  // A node by name, or by its position when it has none.
+  auto label = [&](int i) {
+    const std::string &name = graph.node(i).name();
+    return name.empty() ? "#" + std::to_string(i) : "'" + name + "'";
+  };
+  std::map<std::string, int> producer; // value -> node, for all nodes
+  for (int i = 0; i < graph.node_size(); ++i)
+    for (const auto &out : graph.node(i).output())
+      producer.emplace(out, i);
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto &node = graph.node(i);
     for (const auto &in : node.input()) {
       if (in.empty() || visible.count(in))
         continue;
-      std::string where = "model '" + path + "': node '" + node.name() + "' (" + node.op_type() +
+      std::string where = "model '" + path + "': node " + label(i) + " (" + node.op_type() +
                           "): input '" + in + "' ";
       auto it = producer.find(in);
       if (it != producer.end())
-        return makeError(where + "is produced by node '" + it->second +
-                         "', which comes later: the graph must be topologically sorted");
+        return makeError(where + "is produced by node " + label(it->second) +
+                         ", which comes later: the graph must be topologically sorted");
       return makeError(where + "names no value of the graph (no input, initializer or node "
                                "output has that name)");
     }
