@@ -41,6 +41,29 @@ const std::vector<std::string> &knownGpuTargets() {
   return names;
 }
 
+void serializeNestedParallels(Operation *root) {
+  SmallVector<scf::ParallelOp> nested;
+  root->walk([&](scf::ParallelOp p) {
+    if (p != root)
+      nested.push_back(p);
+  });
+  for (scf::ParallelOp p : nested) {
+    OpBuilder b(p);
+    // Build loops from the outermost dimension in.
+    IRMapping map;
+    Block *body = p.getBody();
+    for (unsigned d = 0; d < p.getNumLoops(); ++d) {
+      auto loop = b.create<scf::ForOp>(p.getLoc(), p.getLowerBound()[d], p.getUpperBound()[d],
+                                       p.getStep()[d]);
+      map.map(p.getInductionVars()[d], loop.getInductionVar());
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+    }
+    for (Operation &op : body->without_terminator())
+      b.clone(op, map);
+    p.erase();
+  }
+}
+
 namespace {
 
 /// log10(x) = log(x) / ln(10); MLIR has no approximation of its own.
@@ -161,30 +184,6 @@ std::optional<int64_t> simpleParallel(Operation *op) {
 }
 
 bool isPureValueOp(Operation *op) { return op->getNumRegions() == 0 && isMemoryEffectFree(op); }
-
-/// A parallel loop inside one GPU thread runs its iterations in order.
-void serializeNestedParallels(Operation *root) {
-  SmallVector<scf::ParallelOp> nested;
-  root->walk([&](scf::ParallelOp p) {
-    if (p != root)
-      nested.push_back(p);
-  });
-  for (scf::ParallelOp p : nested) {
-    OpBuilder b(p);
-    // Build loops from the outermost dimension in.
-    IRMapping map;
-    Block *body = p.getBody();
-    for (unsigned d = 0; d < p.getNumLoops(); ++d) {
-      auto loop = b.create<scf::ForOp>(p.getLoc(), p.getLowerBound()[d], p.getUpperBound()[d],
-                                       p.getStep()[d]);
-      map.map(p.getInductionVars()[d], loop.getInductionVar());
-      b.setInsertionPoint(loop.getBody()->getTerminator());
-    }
-    for (Operation &op : body->without_terminator())
-      b.clone(op, map);
-    p.erase();
-  }
-}
 
 /// Clones into `into` (a launch's thread body) the pure top-level ops of
 /// `kernel` whose values it uses, so that a launch reads nothing from the

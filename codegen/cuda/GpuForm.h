@@ -56,6 +56,10 @@ struct GpuFormInfo {
   int64_t serialLaunches = 0;
 };
 
+/// Rewrites every parallel loop nested in `root` (not `root` itself) into
+/// sequential loops: what one GPU thread runs.
+void serializeNestedParallels(mlir::Operation *root);
+
 /// Rewrites `kernel` (the kernel form) into the GPU form above, in place.
 /// Fails with a diagnostic when the kernel cannot be split into launches
 /// (a local array or value shared between launches).

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cuda/TensorCore.h"
+#include "codegen/cuda/GpuForm.h"
 #include "codegen/kernel/KernelForm.h"
 #include "dialects/Kiln/KilnOps.h"
 
@@ -267,25 +268,6 @@ private:
   Value aStage, bStage, g, t, rowBase, colBase;
 };
 
-/// A parallel loop inside a thread's step runs its iterations in order.
-void serializeParallels(Operation *root) {
-  SmallVector<scf::ParallelOp> nested;
-  root->walk([&](scf::ParallelOp p) { nested.push_back(p); });
-  for (scf::ParallelOp p : nested) {
-    OpBuilder b(p);
-    IRMapping map;
-    for (unsigned d = 0; d < p.getNumLoops(); ++d) {
-      auto loop = b.create<scf::ForOp>(p.getLoc(), p.getLowerBound()[d], p.getUpperBound()[d],
-                                       p.getStep()[d]);
-      map.map(p.getInductionVars()[d], loop.getInductionVar());
-      b.setInsertionPoint(loop.getBody()->getTerminator());
-    }
-    for (Operation &op : p.getBody()->without_terminator())
-      b.clone(op, map);
-    p.erase();
-  }
-}
-
 /// Block-level work between barriers only reads block scratch (every thread
 /// runs it); a barrier that follows another with no step between orders
 /// nothing, nor, in the launch's body (`top`), one with no step before it or
@@ -372,7 +354,7 @@ LogicalResult mapSteps(Block *body, bool top, Value tid, int64_t threads) {
     for (Operation &inside : par.getBody()->without_terminator())
       b.clone(inside, map);
     par.erase();
-    serializeParallels(loop);
+    serializeNestedParallels(loop);
   }
   dropRedundantBarriers(body, top);
   return success();
