@@ -21,7 +21,6 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
-#include <fstream>
 
 using namespace mlir;
 using llvm::Error;
@@ -227,6 +226,7 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   for (const auto &entry : options.specialize)
     importOptions.specializedInputs.insert(entry.first);
   importOptions.inputShapes = options.inputShapes;
+  importOptions.constantBudget.modelBytes = options.maxConstantBytes;
   auto imported = importOnnxModel(std::move(*model), context, importOptions);
   if (!imported)
     return imported.takeError();
@@ -331,22 +331,8 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   return std::move(result);
 }
 
-static Error writeAtomically(const std::string &path, const char *data,
-                             size_t size) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(data, size);
-    if (!out) {
-      llvm::sys::fs::remove(tmp);
-      return makeError("cannot write '" + path + "'");
-    }
-  }
-  if (llvm::sys::fs::rename(tmp, path)) {
-    llvm::sys::fs::remove(tmp);
-    return makeError("cannot write '" + path + "'");
-  }
-  return Error::success();
+static Error writeAtomically(const std::string &path, const char *data, size_t size) {
+  return writeFileAtomically(path, llvm::StringRef(data, size));
 }
 
 Error writeCompileResult(const CompileResult &result, const std::string &dir,
@@ -358,9 +344,9 @@ Error writeCompileResult(const CompileResult &result, const std::string &dir,
     llvm::sys::path::append(p, result.name + suffix);
     return p.str().str();
   };
-  std::string report = result.report.dump(2) + "\n";
-  // Write everything to temporaries first, then rename all, so a failure in
-  // the middle leaves no mix of old and new files.
+  std::string report = result.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  // Each file is replaced atomically; the header, which names the weights'
+  // layout, goes after the weights.
   if (Error e = writeAtomically(file(".weights"), result.weightsFile.data(),
                                 result.weightsFile.size()))
     return e;

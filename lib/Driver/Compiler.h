@@ -53,6 +53,9 @@ struct CompileOptions {
   /// `--deterministic`: outputs bitwise identical across thread counts and
   /// runs. Recorded in the report (see docs/cli.md for what it pins).
   bool deterministic = false;
+  /// `--max-constant-bytes`: the budget for constants made at compile time
+  /// (see ConstantBudget).
+  int64_t maxConstantBytes = ConstantBudget::kDefaultModelBytes;
 };
 
 /// The names `--precision` accepts.

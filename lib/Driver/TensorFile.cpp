@@ -10,7 +10,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
 
 using llvm::Error;
 using llvm::Expected;
@@ -49,15 +48,10 @@ onnx::TensorProto toProto(const HostTensor &tensor) {
 }
 
 Error writeProto(const google::protobuf::MessageLite &proto, const std::string &path) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!proto.SerializeToOstream(&out) || !out.flush())
-      return makeError("cannot write '" + path + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return makeError("cannot write '" + path + "'");
-  return Error::success();
+  std::string bytes;
+  if (!proto.SerializeToString(&bytes))
+    return makeError("cannot write '" + path + "': the message is too large to serialise");
+  return writeFileAtomically(path, bytes);
 }
 
 Expected<HostValue> fromSequence(const onnx::SequenceProto &seq, const std::string &path,

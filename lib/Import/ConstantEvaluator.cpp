@@ -114,8 +114,8 @@ std::vector<int64_t> broadcastDims(const std::vector<const std::vector<int64_t> 
 /// One node's evaluation: its inputs, attributes and the result budget.
 class Evaluator {
 public:
-  Evaluator(const onnx::NodeProto &node, const EvalInputs &inputs, int64_t maxElements)
-      : node(node), inputs(inputs), maxElements(maxElements) {}
+  Evaluator(const onnx::NodeProto &node, const EvalInputs &inputs, int64_t maxBytes)
+      : node(node), inputs(inputs), maxBytes(maxBytes) {}
 
   const onnx::NodeProto &node;
 
@@ -187,7 +187,7 @@ public:
   /// An empty result of `dtype` and `dims` within the budget.
   EvalTensor make(int32_t dtype, std::vector<int64_t> dims) const {
     int64_t n = countOf(dims);
-    if (n > maxElements)
+    if (constantBytes(dtype, n) > maxBytes)
       throw OverBudget{n};
     EvalTensor t;
     t.dtype = dtype;
@@ -250,7 +250,10 @@ public:
 
 private:
   const EvalInputs &inputs;
-  int64_t maxElements;
+
+public:
+  /// The budget of one result, in bytes.
+  const int64_t maxBytes;
 };
 
 using Outputs = std::vector<EvalTensor>;
@@ -761,7 +764,7 @@ Outputs evalRange(const Evaluator &e) {
     if (d == 0 || !std::isfinite(n))
       throw NotFoldable{};
     n = std::max(n, 0.0);
-    if (n > double(kMaxFoldedTotalElements))
+    if (n * double(constantBytes(start.dtype, 1)) > double(e.maxBytes))
       throw OverBudget{n < 9.2e18 ? int64_t(n) : std::numeric_limits<int64_t>::max()};
     EvalTensor out = e.make(start.dtype, {int64_t(n)});
     for (int64_t k = 0; k < int64_t(n); ++k)
@@ -779,7 +782,7 @@ Outputs evalRange(const Evaluator &e) {
     ++n;
   if (n < 0)
     n = 0;
-  if (n > kMaxFoldedTotalElements)
+  if (n * constantBytes(start.dtype, 1) > e.maxBytes)
     throw OverBudget{n < INT64_MAX ? int64_t(n) : std::numeric_limits<int64_t>::max()};
   EvalTensor out = e.make(start.dtype, {int64_t(n)});
   for (int64_t k = 0; k < int64_t(n); ++k)
@@ -798,7 +801,7 @@ Outputs evalConstantOfShape(const Evaluator &e) {
   if (const auto *value = e.attr("value")) {
     if (!value->has_t())
       throw NotFoldable{};
-    auto v = evalTensorFromProto(value->t(), 1);
+    auto v = evalTensorFromProto(value->t(), /*maxBytes=*/8);
     if (!v || v->numElements() != 1)
       throw NotFoldable{};
     fill = *v;
@@ -1170,7 +1173,17 @@ bool EvalTensor::isFloat() const { return isFloatType(dtype); }
 
 int64_t EvalTensor::numElements() const { return isFloat() ? floats.size() : ints.size(); }
 
-std::optional<EvalTensor> evalTensorFromProto(const TensorProto &t, int64_t maxElements) {
+std::string ConstantBudget::describe() const {
+  return std::to_string(valueBytes()) + " bytes per value and " + std::to_string(modelBytes) +
+         " per model (--max-constant-bytes)";
+}
+
+int64_t constantBytes(int32_t dtype, int64_t elements) {
+  int64_t size = onnxElementSize(dtype) ? int64_t(onnxElementSize(dtype)) : 8;
+  return elements > INT64_MAX / size ? INT64_MAX : elements * size;
+}
+
+std::optional<EvalTensor> evalTensorFromProto(const TensorProto &t, int64_t maxBytes) {
   if (!isFloatType(t.data_type()) && !isIntegerType(t.data_type()))
     return std::nullopt;
   EvalTensor v;
@@ -1181,7 +1194,7 @@ std::optional<EvalTensor> evalTensorFromProto(const TensorProto &t, int64_t maxE
     llvm::consumeError(n.takeError());
     return std::nullopt;
   }
-  if (*n > maxElements)
+  if (constantBytes(t.data_type(), *n) > maxBytes)
     return std::nullopt;
   auto bytes = tensorBytes(t);
   if (!bytes) {
@@ -1243,14 +1256,14 @@ TensorProto evalTensorToProto(const EvalTensor &v, const std::string &name) {
 bool isEvaluable(const std::string &opType) { return opTable().count(opType) != 0; }
 
 EvalResult evaluateNode(const onnx::NodeProto &node, const EvalInputs &inputs,
-                        int64_t maxElements) {
+                        int64_t maxBytes) {
   EvalResult result;
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     return result;
   auto it = opTable().find(node.op_type());
   if (it == opTable().end())
     return result;
-  Evaluator e(node, inputs, maxElements);
+  Evaluator e(node, inputs, maxBytes);
   try {
     Outputs outs = it->second(e);
     if (outs.size() != (size_t)node.output_size())

@@ -26,11 +26,21 @@
 
 namespace kiln {
 
-/// The folding budget: no folded result has more elements than this (the
-/// node stays run-time work instead), and no model gets more folded elements
-/// than kMaxFoldedTotalElements in all.
-constexpr int64_t kMaxFoldedElements = int64_t(1) << 22;
-constexpr int64_t kMaxFoldedTotalElements = int64_t(1) << 26;
+/// The budget for constants Kiln makes at compile time (folded values and
+/// ConstantOfShape fills), in bytes of their element type. The model's total
+/// is `--max-constant-bytes`; one folded value may take a sixteenth of it (a
+/// bigger foldable node stays run-time work instead).
+struct ConstantBudget {
+  static constexpr int64_t kDefaultModelBytes = int64_t(256) << 20;
+  int64_t modelBytes = kDefaultModelBytes;
+  int64_t valueBytes() const { return modelBytes / 16; }
+  /// "B bytes per value and M per model (--max-constant-bytes)".
+  std::string describe() const;
+};
+
+/// Bytes a constant of `dtype` holding `elements` takes (INT64_MAX when that
+/// overflows; 8 per element for types without a fixed size).
+int64_t constantBytes(int32_t dtype, int64_t elements);
 
 /// A tensor known at compile time.
 struct EvalTensor {
@@ -44,10 +54,10 @@ struct EvalTensor {
 };
 
 /// The contents of `t`, or nothing when its type is not supported (strings,
-/// float16, bfloat16), its data is malformed, or it has more than
-/// `maxElements` elements.
+/// float16, bfloat16), its data is malformed, or it takes more than
+/// `maxBytes`.
 std::optional<EvalTensor> evalTensorFromProto(const onnx::TensorProto &t,
-                                              int64_t maxElements = kMaxFoldedElements);
+                                              int64_t maxBytes = ConstantBudget().valueBytes());
 
 /// `v` as a TensorProto named `name` (raw data).
 onnx::TensorProto evalTensorToProto(const EvalTensor &v, const std::string &name);
@@ -73,10 +83,10 @@ struct EvalResult {
 /// Whether the evaluator knows `opType` (default domain).
 bool isEvaluable(const std::string &opType);
 
-/// Evaluates `node` (opset 17 semantics). Results larger than `maxElements`
-/// are not created.
+/// Evaluates `node` (opset 17 semantics). Results taking more than
+/// `maxBytes` are not created.
 EvalResult evaluateNode(const onnx::NodeProto &node, const EvalInputs &inputs,
-                        int64_t maxElements = kMaxFoldedElements);
+                        int64_t maxBytes = ConstantBudget().valueBytes());
 
 } // namespace kiln
 

@@ -10,6 +10,7 @@
 #ifndef KILN_LIB_IMPORT_IMPORTERCORE_H
 #define KILN_LIB_IMPORT_IMPORTERCORE_H
 
+#include "lib/Import/ConstantEvaluator.h"
 #include "lib/Import/ModelLoader.h"
 #include "lib/Import/TensorData.h"
 
@@ -139,12 +140,15 @@ public:
   /// `unfolded`: values constant folding left to run time for its budget,
   /// with the reason, to explain errors of nodes that need them constant.
   Importer(MLIRContext &ctx, std::string modelPath, std::set<std::string> specialized,
-           std::map<std::string, std::string> unfolded = {})
+           std::map<std::string, std::string> unfolded = {}, ConstantBudget budget = {})
       : ctx(ctx), builder(&ctx), modelPath(std::move(modelPath)),
-        specialized(std::move(specialized)), unfolded(std::move(unfolded)),
+        specialized(std::move(specialized)), unfolded(std::move(unfolded)), budget(budget),
         fileLoc(FileLineColLoc::get(&ctx, this->modelPath, 0, 0)) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> run(const onnx::GraphProto &graph);
+
+  /// The budget for constants made at compile time (`--max-constant-bytes`).
+  const ConstantBudget &constantBudget() const { return budget; }
 
   //===--- Helpers for handlers -------------------------------------------===//
 
@@ -286,6 +290,7 @@ private:
   std::string modelPath;
   std::set<std::string> specialized;
   std::map<std::string, std::string> unfolded;
+  ConstantBudget budget;
   Location fileLoc;
   Location loc = fileLoc;
   const onnx::NodeProto *node = nullptr;

@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <limits>
 
 using namespace llvm;
@@ -564,27 +563,16 @@ Error writeJsonModel(const onnx::ModelProto &model, const std::string &jsonPath,
   root["initializers"] = inits;
   root["nodes"] = nodes;
 
-  // Write both files under temporary names, then rename, so a failure leaves
-  // nothing half-written.
+  // The weights first: a JSON file is never left naming weights not written.
   SmallString<256> weightsPath(sys::path::parent_path(jsonPath));
   sys::path::append(weightsPath, weightsName);
-  std::string tmpJson = jsonPath + ".tmp", tmpWeights = weightsPath.str().str() + ".tmp";
-  {
-    std::ofstream out(tmpWeights, std::ios::binary);
-    out.write(weights.bytes.data(), weights.bytes.size());
-    std::ofstream js(tmpJson);
-    js << root.dump(1) << "\n";
-    if (!out || !js) {
-      sys::fs::remove(tmpJson);
-      sys::fs::remove(tmpWeights);
-      return makeError("cannot write '" + jsonPath + "'");
-    }
-  }
-  if (sys::fs::rename(tmpWeights, weightsPath) ||
-      sys::fs::rename(tmpJson, jsonPath)) {
-    sys::fs::remove(tmpJson);
-    sys::fs::remove(tmpWeights);
-    return makeError("cannot write '" + jsonPath + "'");
+  if (Error e = writeFileAtomically(weightsPath.str().str(),
+                                    StringRef(weights.bytes.data(), weights.bytes.size())))
+    return e;
+  std::string text = root.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (Error e = writeFileAtomically(jsonPath, text)) {
+    sys::fs::remove(weightsPath);
+    return e;
   }
   return Error::success();
 }

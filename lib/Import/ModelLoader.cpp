@@ -6,12 +6,15 @@
 
 #include "onnx/defs/parser.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -222,6 +225,81 @@ std::vector<std::string> modelSourceFiles(const std::string &path) {
   return files;
 }
 
+Error writeFileAtomically(const std::string &path, StringRef bytes) {
+  SmallString<256> tmp;
+  int fd = -1;
+  if (std::error_code ec = sys::fs::createUniqueFile(path + ".tmp-%%%%%%%%", fd, tmp))
+    return makeError("cannot write '" + path + "': " + ec.message());
+  bool written;
+  {
+    raw_fd_ostream out(fd, /*shouldClose=*/true);
+    out << bytes;
+    out.close();
+    written = !out.has_error();
+    out.clear_error();
+  }
+  if (!written) {
+    sys::fs::remove(tmp);
+    return makeError("cannot write '" + path + "'");
+  }
+  if (std::error_code ec = sys::fs::rename(tmp, path)) {
+    sys::fs::remove(tmp);
+    return makeError("cannot write '" + path + "': " + ec.message());
+  }
+  return Error::success();
+}
+
+/// Names must be UTF-8 (ONNX says so; proto2 does not check). A name that
+/// is not would otherwise fail deep in JSON output with no context.
+static Error checkNamesAreUtf8(const onnx::GraphProto &graph) {
+  auto check = [](const std::string &name, const std::string &what) -> Error {
+    size_t offset = 0;
+    if (json::isUTF8(name, &offset))
+      return Error::success();
+    return makeError(what + " \"" + json::fixUTF8(name) + "\" is not valid UTF-8 (byte " +
+                     std::to_string(offset) + ")");
+  };
+  if (Error e = check(graph.name(), "graph name"))
+    return e;
+  for (const auto &v : graph.input())
+    if (Error e = check(v.name(), "graph input"))
+      return e;
+  for (const auto &v : graph.output())
+    if (Error e = check(v.name(), "graph output"))
+      return e;
+  for (const auto &v : graph.value_info())
+    if (Error e = check(v.name(), "value_info entry"))
+      return e;
+  for (const auto &t : graph.initializer())
+    if (Error e = check(t.name(), "initializer"))
+      return e;
+  for (const auto &t : graph.sparse_initializer())
+    if (Error e = check(t.values().name(), "sparse initializer"))
+      return e;
+  for (const auto &node : graph.node()) {
+    if (Error e = check(node.name(), "node name"))
+      return e;
+    std::string where = "node '" + json::fixUTF8(node.name()) + "'";
+    for (const auto &v : node.input())
+      if (Error e = check(v, where + ": input"))
+        return e;
+    for (const auto &v : node.output())
+      if (Error e = check(v, where + ": output"))
+        return e;
+    for (const auto &attr : node.attribute()) {
+      if (Error e = check(attr.name(), where + ": attribute name"))
+        return e;
+      if (attr.has_g())
+        if (Error e = checkNamesAreUtf8(attr.g()))
+          return e;
+      for (const auto &g : attr.graphs())
+        if (Error e = checkNamesAreUtf8(g))
+          return e;
+    }
+  }
+  return Error::success();
+}
+
 Expected<onnx::ModelProto> loadModel(const std::string &path) {
   auto withFile = [&](Error e) {
     return makeError("model '" + path + "': " + toString(std::move(e)));
@@ -237,7 +315,17 @@ Expected<onnx::ModelProto> loadModel(const std::string &path) {
   onnx::ModelProto model;
   if (ext == ".onnxtxt") {
     onnx::OnnxParser parser(bytes->c_str());
-    auto status = parser.Parse(model);
+    onnx::Status status;
+    try {
+      status = parser.Parse(model);
+    } catch (const std::out_of_range &) {
+      // ONNX's parser converts literals with std::stoll/stof, which throw.
+      return withFile(makeError("cannot parse ONNX text " + parser.GetCurrentPos() +
+                                ": a number is out of range for its type"));
+    } catch (const std::exception &e) {
+      return withFile(
+          makeError("cannot parse ONNX text " + parser.GetCurrentPos() + ": " + e.what()));
+    }
     if (!status.IsOK())
       return withFile(makeError("cannot parse ONNX text: " +
                                 status.ErrorMessage()));
@@ -247,6 +335,8 @@ Expected<onnx::ModelProto> loadModel(const std::string &path) {
   }
   if (!model.has_graph())
     return withFile(makeError("the model has no graph"));
+  if (Error e = checkNamesAreUtf8(model.graph()))
+    return withFile(std::move(e));
   if (Error e = resolveGraphExternalData(*model.mutable_graph(), dir))
     return withFile(std::move(e));
   return model;

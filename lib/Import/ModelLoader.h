@@ -31,6 +31,11 @@ std::vector<std::string> modelSourceFiles(const std::string &path);
 llvm::Expected<std::string> readFileBytes(const std::string &path,
                                           uint64_t maxBytes);
 
+/// Writes `bytes` to `path` through a uniquely named temporary beside it and
+/// a rename, so readers and concurrent writers never see a partial file and a
+/// failure leaves nothing behind.
+llvm::Error writeFileAtomically(const std::string &path, llvm::StringRef bytes);
+
 /// Resolves `relative` inside `dir` and fails if the result (after following
 /// symlinks) leaves `dir`: no absolute paths, no `..` escapes.
 llvm::Expected<std::string> resolveInside(const std::string &dir,

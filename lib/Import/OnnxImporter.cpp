@@ -813,10 +813,12 @@ DenseElementsAttr splatOf(RankedTensorType type, double v) {
 /// generation), up to the budget for all folded values.
 void importConstantOfShape(Importer &im) {
   RankedTensorType type = im.outputType(0);
-  if (type.getNumElements() > kMaxFoldedTotalElements)
-    fail("the result has " + std::to_string(type.getNumElements()) +
-         " elements, more than the " + std::to_string(kMaxFoldedTotalElements) +
-         " a constant may have");
+  int64_t elementBytes = std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+  int64_t elements = type.getNumElements();
+  if (elements > im.constantBudget().modelBytes / elementBytes)
+    fail("the result has " + std::to_string(elements) + " elements, more than the " +
+         std::to_string(im.constantBudget().modelBytes) +
+         " bytes a model's constants may take (--max-constant-bytes)");
   DenseElementsAttr value;
   if (const onnx::AttributeProto *a = im.attr("value")) {
     if (a->type() != onnx::AttributeProto::TENSOR)
@@ -838,9 +840,9 @@ void importSize(Importer &im) {
 
 /// Constant folding evaluates every Range it can (ConstantEvaluator.cpp);
 /// one that reaches the importer is not known at compile time or too big.
-void importRange(Importer &) {
-  fail("start, limit and delta must be constants and the range at most " +
-       std::to_string(kMaxFoldedElements) + " elements long (the folding budget)");
+void importRange(Importer &im) {
+  fail("start, limit and delta must be constants and the range within the constant budget of " +
+       im.constantBudget().describe());
 }
 
 void importEyeLike(Importer &im) {
@@ -1973,13 +1975,13 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
   // conditions computed from specialised inputs are known when control flow
   // is unrolled; the fold after lowering covers the unrolled bodies.
   if (needsStructureLowering(model, options.inputShapes))
-    foldConstants(model);
-  auto signature = lowerStructuredValues(model, options.inputShapes,
-                                         options.specializedInputs, path);
+    foldConstants(model, options.constantBudget);
+  auto signature = lowerStructuredValues(model, options.inputShapes, options.specializedInputs,
+                                         path, options.constantBudget);
   if (!signature)
     return signature.takeError();
   result.signature = std::move(*signature);
-  FoldReport folding = foldConstants(model);
+  FoldReport folding = foldConstants(model, options.constantBudget);
   try {
     onnx::ShapeInferenceOptions sio(/*check_type=*/true, /*strict_mode=*/1,
                                     /*data_prop=*/true);
@@ -1989,7 +1991,8 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
     return makeError("model '" + path + "': shape inference: " + e.what());
   }
 
-  Importer importer(context, path, options.specializedInputs, std::move(folding.overBudget));
+  Importer importer(context, path, options.specializedInputs, std::move(folding.overBudget),
+                    options.constantBudget);
   auto module = importer.run(model.graph());
   if (!module)
     return module.takeError();

@@ -36,6 +36,8 @@ struct ImportOptions {
   /// Forms of graph inputs that are sequences or optionals, or tensors with
   /// dynamic dimensions (see StructureLowering.h).
   std::map<std::string, ValueShape> inputShapes;
+  /// The budget for constants made at compile time (`--max-constant-bytes`).
+  ConstantBudget constantBudget;
 };
 
 struct ImportResult {

@@ -32,19 +32,19 @@ onnx::NodeProto constantNode(const std::string &nodeName, onnx::TensorProto valu
 
 std::optional<onnx::TensorProto>
 foldConstantNode(const onnx::NodeProto &node,
-                 const std::vector<const onnx::TensorProto *> &inputs) {
+                 const std::vector<const onnx::TensorProto *> &inputs, int64_t maxBytes) {
   if (node.output_size() != 1)
     return std::nullopt;
   std::vector<std::optional<EvalTensor>> values;
   for (const auto *t : inputs)
-    values.push_back(t ? evalTensorFromProto(*t) : std::nullopt);
+    values.push_back(t ? evalTensorFromProto(*t, maxBytes) : std::nullopt);
   EvalInputs in{[&](size_t i) { return i < values.size() && values[i] ? &*values[i] : nullptr; },
                 [&](size_t i) -> std::optional<std::vector<int64_t>> {
                   if (i < values.size() && values[i])
                     return values[i]->dims;
                   return std::nullopt;
                 }};
-  EvalResult r = evaluateNode(node, in);
+  EvalResult r = evaluateNode(node, in, maxBytes);
   if (r.outputs.empty())
     return std::nullopt;
   return evalTensorToProto(r.outputs[0], node.output(0));
@@ -147,9 +147,9 @@ bool completeShapes(onnx::GraphProto &graph,
 
 } // namespace
 
-FoldReport foldConstants(onnx::ModelProto &model) {
+FoldReport foldConstants(onnx::ModelProto &model, const ConstantBudget &budget) {
   FoldReport report;
-  int64_t totalElements = 0;
+  int64_t totalBytes = 0;
   auto *graph = model.mutable_graph();
   for (bool changed = true; changed;) {
     changed = false;
@@ -211,16 +211,14 @@ FoldReport foldConstants(onnx::ModelProto &model) {
               return std::nullopt;
             return it->second;
           }};
-      int64_t budget = std::min(kMaxFoldedElements, kMaxFoldedTotalElements - totalElements);
-      EvalResult r = evaluateNode(node, inputs, budget);
+      EvalResult r = evaluateNode(node, inputs,
+                                  std::min(budget.valueBytes(), budget.modelBytes - totalBytes));
       if (r.overBudgetElements) {
         std::string why = describe(node, index) + " was not folded: its result would have " +
                           (r.overBudgetElements == INT64_MAX
                                ? std::string("more than 2^63")
                                : std::to_string(r.overBudgetElements)) +
-                          " elements, over the folding budget of " +
-                          std::to_string(kMaxFoldedElements) + " per value and " +
-                          std::to_string(kMaxFoldedTotalElements) + " per model";
+                          " elements, over the constant budget of " + budget.describe();
         for (const std::string &out : node.output())
           report.overBudget.emplace(out, why);
       }
@@ -231,7 +229,7 @@ FoldReport foldConstants(onnx::ModelProto &model) {
         const std::string &out = node.output(o);
         if (out.empty())
           continue;
-        totalElements += r.outputs[o].numElements();
+        totalBytes += constantBytes(r.outputs[o].dtype, r.outputs[o].numElements());
         std::string name = node.output_size() == 1 ? node.name()
                                                    : node.name() + "/" + std::to_string(o);
         constants.push_back(constantNode(name, evalTensorToProto(r.outputs[o], out)));

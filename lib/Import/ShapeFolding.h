@@ -32,19 +32,20 @@ struct FoldReport {
   std::map<std::string, std::string> overBudget;
 };
 
-/// Folds the compile-time-known nodes of `model` in place, to a fixpoint.
-/// Shape-inference errors are left for the strict pass that follows.
-FoldReport foldConstants(onnx::ModelProto &model);
+/// Folds the compile-time-known nodes of `model` in place, to a fixpoint,
+/// within `budget`. Shape-inference errors are left for the strict pass that
+/// follows.
+FoldReport foldConstants(onnx::ModelProto &model, const ConstantBudget &budget);
 
 /// A Constant node named `nodeName` whose output is `value`, named as
 /// `value.name()`.
 onnx::NodeProto constantNode(const std::string &nodeName, onnx::TensorProto value);
 
 /// Evaluates a one-output node whose inputs are all constants; nullopt when
-/// the node is not foldable.
+/// the node is not foldable or its result would take more than `maxBytes`.
 std::optional<onnx::TensorProto>
 foldConstantNode(const onnx::NodeProto &node,
-                 const std::vector<const onnx::TensorProto *> &inputs);
+                 const std::vector<const onnx::TensorProto *> &inputs, int64_t maxBytes);
 
 } // namespace kiln
 

@@ -136,13 +136,17 @@ TensorProto int64Vector(const std::vector<int64_t> &values) {
 
 class Lowerer {
 public:
-  Lowerer(const onnx::ModelProto &model) : model(model) {}
+  Lowerer(const onnx::ModelProto &model, const ConstantBudget &budget)
+      : model(model), budget(budget) {}
 
   Signature run(GraphProto &graph, const std::map<std::string, ValueShape> &inputShapes,
                 const std::set<std::string> &specialized);
 
 private:
   const onnx::ModelProto &model;
+  const ConstantBudget &budget;
+  /// Bytes of the constants folded so far, against the model budget.
+  int64_t foldedBytes = 0;
   GraphProto out;
   std::map<std::string, TensorProto> consts;
   std::map<std::string, std::vector<int64_t>> shapes;
@@ -435,7 +439,9 @@ private:
     } else if (isDefault && n.output_size() == 1 && n.input_size() > 0 &&
                std::all_of(constInputs.begin(), constInputs.end(),
                            [](const TensorProto *t) { return t != nullptr; })) {
-      if (auto folded = foldConstantNode(copy, constInputs)) {
+      if (auto folded = foldConstantNode(
+              copy, constInputs, std::min(budget.valueBytes(), budget.modelBytes - foldedBytes))) {
+        foldedBytes += folded->raw_data().size();
         emitConstantAs(copy.name(), copy.output(0), std::move(*folded));
         return;
       }
@@ -1038,7 +1044,7 @@ llvm::Expected<Signature>
 lowerStructuredValues(onnx::ModelProto &model,
                       const std::map<std::string, ValueShape> &inputShapes,
                       const std::set<std::string> &specialized,
-                      const std::string &modelPath) {
+                      const std::string &modelPath, const ConstantBudget &budget) {
   try {
     if (!needsStructureLowering(model, inputShapes)) {
       // Plain tensor graph: the signature is the graph's own.
@@ -1053,7 +1059,7 @@ lowerStructuredValues(onnx::ModelProto &model,
         sig.outputs.push_back({v.name(), ValueShape{}, {v.name()}});
       return sig;
     }
-    Lowerer lowerer(model);
+    Lowerer lowerer(model, budget);
     return lowerer.run(*model.mutable_graph(), inputShapes, specialized);
   } catch (const LowerError &e) {
     return makeError("model '" + modelPath + "': " + e.message);

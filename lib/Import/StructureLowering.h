@@ -16,6 +16,7 @@
 #ifndef LIB_IMPORT_STRUCTURELOWERING_H
 #define LIB_IMPORT_STRUCTURELOWERING_H
 
+#include "lib/Import/ConstantEvaluator.h"
 #include "onnx/onnx_pb.h"
 #include "llvm/Support/Error.h"
 
@@ -66,12 +67,13 @@ bool needsStructureLowering(const onnx::ModelProto &model,
 /// Rewrites `model` in place into plain tensor dataflow. `inputShapes` gives
 /// the form of graph inputs that are sequences or optionals (required) or
 /// tensors with dynamic dimensions (to fix them). `specialized` inputs have
-/// an initializer but stay in the signature. Errors name the model and node.
+/// an initializer but stay in the signature. Nodes of unrolled bodies are
+/// folded within `budget`. Errors name the model and node.
 llvm::Expected<Signature>
 lowerStructuredValues(onnx::ModelProto &model,
                       const std::map<std::string, ValueShape> &inputShapes,
                       const std::set<std::string> &specialized,
-                      const std::string &modelPath);
+                      const std::string &modelPath, const ConstantBudget &budget);
 
 } // namespace kiln
 

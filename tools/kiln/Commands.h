@@ -3,6 +3,8 @@
 #ifndef TOOLS_KILN_COMMANDS_H
 #define TOOLS_KILN_COMMANDS_H
 
+#include "lib/Import/ConstantEvaluator.h"
+
 #include <string>
 #include <vector>
 
@@ -43,6 +45,8 @@ struct RunOptions {
   bool emulate = false;
   /// Build with per-kernel timers and print where the time goes.
   bool profile = false;
+  /// `--max-constant-bytes`, as for compile.
+  int64_t maxConstantBytes = ConstantBudget::kDefaultModelBytes;
 };
 
 /// `kiln run`: returns the process exit code (0 match, 1 mismatch, 2 error).

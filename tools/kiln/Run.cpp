@@ -191,7 +191,7 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
                                const std::map<std::string, ValueShape> &inputShapes,
                                const std::set<std::string> &disabled,
                                const std::string &target, const std::string &cpu,
-                               bool deterministic, bool profile) {
+                               bool deterministic, bool profile, int64_t maxConstantBytes) {
   std::string bytes;
   if (!model.SerializeToString(&bytes))
     return makeError("model '" + modelPath + "': cannot serialise");
@@ -215,6 +215,7 @@ Expected<std::string> cacheKey(const onnx::ModelProto &model,
   hash.update("target:" + target + ":cpu:" + cpu + (deterministic ? ":deterministic" : ""));
   if (profile)
     hash.update("profile");
+  hash.update("constants:" + std::to_string(maxConstantBytes));
   hash.update(compilerIdentity());
   if (const char *extra = std::getenv("KILN_CXXFLAGS"))
     hash.update(extra);
@@ -316,7 +317,7 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
                           : options.target,
                       options.cpu,
                       options.deterministic,
-                      options.profile);
+                      options.profile, options.maxConstantBytes);
   if (!key)
     return key.takeError();
   std::string dir = cacheRoot() + "/" + *key;
@@ -341,6 +342,7 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   compile.precision = options.precision;
   compile.emulate = options.emulate;
   compile.deterministic = options.deterministic;
+  compile.maxConstantBytes = options.maxConstantBytes;
   auto result = compileModel(compile);
   if (!result)
     return result.takeError();
@@ -842,7 +844,7 @@ int runCommand(const RunOptions &options) {
   report["peak_rss_bytes"] = procStatusBytes("VmHWM:");
   report["model_peak_rss_bytes"] = procStatusBytes("VmHWM:") - rssBeforeModel;
   if (options.json)
-    std::cout << report.dump() << "\n";
+    std::cout << report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else
     std::cout << (!allMatch        ? "outputs DIFFER\n"
                   : compared == 0  ? "nothing was compared: the data directories have no "

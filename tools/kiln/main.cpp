@@ -33,8 +33,8 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
+#include <limits>
 
 using namespace kiln;
 
@@ -100,7 +100,7 @@ static int compileCommand(const std::string &model, const std::string &outDir,
 /// Prints the kiln IR straight after import (before any pass), for tests and
 /// for users who want to see how their model was understood.
 static int importCommand(const std::string &model, bool elide,
-                         const std::vector<std::string> &inputShapes) {
+                         const std::vector<std::string> &inputShapes, int64_t maxConstantBytes) {
   auto proto = loadModel(model);
   if (!proto)
     return reportError(proto.takeError());
@@ -108,6 +108,7 @@ static int importCommand(const std::string &model, bool elide,
   context.loadDialect<KilnDialect, mlir::func::FuncDialect>();
   ImportOptions options;
   options.modelPath = model;
+  options.constantBudget.modelBytes = maxConstantBytes;
   auto shapes = parseInputShapes(inputShapes);
   if (!shapes)
     return reportError(shapes.takeError());
@@ -132,16 +133,12 @@ static int convertCommand(const std::string &model, const std::string &out) {
     if (llvm::Error e = writeJsonModel(*proto, out, modelSourceFiles(model)))
       return reportError(std::move(e));
   } else if (ext == ".onnx") {
-    std::string tmp = out + ".tmp";
-    {
-      std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-      if (!proto->SerializeToOstream(&os) || !os.flush()) {
-        llvm::sys::fs::remove(tmp);
-        return reportError(makeError("cannot write '" + out + "'"));
-      }
-    }
-    if (llvm::sys::fs::rename(tmp, out))
-      return reportError(makeError("cannot write '" + out + "'"));
+    std::string bytes;
+    if (!proto->SerializeToString(&bytes))
+      return reportError(
+          makeError("cannot write '" + out + "': the model is too large to serialise"));
+    if (llvm::Error e = writeFileAtomically(out, bytes))
+      return reportError(std::move(e));
   } else {
     return reportError(makeError("output '" + out +
                                  "' must end in .json or .onnx"));
@@ -207,6 +204,12 @@ int main(int argc, char **argv) {
   bool &deterministic = targetOptions.deterministic;
   compile->add_flag("--deterministic", deterministic,
                     "Outputs bitwise identical across thread counts and runs");
+  const char *constantBudgetHelp =
+      "Budget in bytes for constants made at compile time (folded values, ConstantOfShape "
+      "fills); one folded value may take a sixteenth of it";
+  compile->add_option("--max-constant-bytes", targetOptions.maxConstantBytes, constantBudgetHelp)
+      ->check(CLI::Range(int64_t(0), std::numeric_limits<int64_t>::max()))
+      ->capture_default_str();
 
   // A tolerance: a finite number >= 0 (NaN and infinity compare with nothing).
   CLI::Validator tolerance(
@@ -262,6 +265,9 @@ int main(int argc, char **argv) {
   runCmd->add_flag("--profile", run.profile,
                    "Build with per-kernel timers (-DKILN_PROFILE) and, with --bench, print "
                    "the time, share and GFLOP/s of each kernel call");
+  runCmd->add_option("--max-constant-bytes", run.maxConstantBytes, constantBudgetHelp)
+      ->check(CLI::Range(int64_t(0), std::numeric_limits<int64_t>::max()))
+      ->capture_default_str();
   runCmd->add_option("--disable", run.disable, "Optimisations to leave out, as for compile");
 
   auto *convert = app.add_subcommand("convert", "Convert between ONNX and Kiln JSON");
@@ -280,6 +286,10 @@ int main(int argc, char **argv) {
   import->add_flag("--elide-constants", elide, "Print large constants as placeholders");
   std::vector<std::string> importShapes;
   import->add_option("--input-shape", importShapes, "NAME=SHAPE, as for compile");
+  int64_t importConstantBytes = ConstantBudget::kDefaultModelBytes;
+  import->add_option("--max-constant-bytes", importConstantBytes, constantBudgetHelp)
+      ->check(CLI::Range(int64_t(0), std::numeric_limits<int64_t>::max()))
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -298,7 +308,7 @@ int main(int argc, char **argv) {
     if (*convert)
       return convertCommand(convertIn, convertOut);
     if (*import)
-      return importCommand(importIn, elide, importShapes);
+      return importCommand(importIn, elide, importShapes, importConstantBytes);
     if (*ops) {
       if (markdown) {
         std::cout << operatorsMarkdown();
