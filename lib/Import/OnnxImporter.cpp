@@ -548,9 +548,35 @@ void importGlobalAveragePool(Importer &im) {
                                                 /*channels_last=*/UnitAttr()));
 }
 
+/// Constant indices (input `i`) are checked at compile time, so that a model
+/// indexing out of range fails to compile, naming the node, instead of
+/// failing every run. Index k (flat position) may address a dimension of
+/// `extentOf(k)` elements, from -extent to extent - 1; a dynamic extent is
+/// left to the run-time check.
+void checkConstantIndices(Importer &im, size_t i, llvm::function_ref<int64_t(int64_t)> extentOf) {
+  if (!im.isConstantInput(i))
+    return;
+  DenseElementsAttr indices = im.constantInput(i);
+  if (!isa<IntegerType>(indices.getElementType()))
+    return;
+  int64_t k = 0;
+  for (const APInt &value : indices.getValues<APInt>()) {
+    int64_t index = value.getSExtValue(), extent = extentOf(k);
+    if (!ShapedType::isDynamic(extent) && (index < -extent || index >= extent))
+      fail("index " + std::to_string(index) + " (element " + std::to_string(k) + " of input " +
+           std::to_string(i) + " '" + im.current().input(i) + "') is out of range for a dimension of " +
+           std::to_string(extent) + " (valid: " + std::to_string(-extent) + " to " +
+           std::to_string(extent - 1) + ")");
+    if (indices.isSplat())
+      break;
+    ++k;
+  }
+}
+
 void importGather(Importer &im) {
   Value data = im.input(0);
   int64_t axis = normalizeAxis(im.intAttr("axis", 0), shapeOf(data).size());
+  checkConstantIndices(im, 1, [&](int64_t) { return shapeOf(data)[axis]; });
   im.bind(0, im.create<GatherOp>(im.outputType(0), data, im.input(1),
                                  im.b().getI64IntegerAttr(axis)));
 }
@@ -1009,6 +1035,7 @@ void importHardmax(Importer &im) {
 void importGatherElements(Importer &im) {
   Value data = im.input(0);
   int64_t axis = normalizeAxis(im.intAttr("axis", 0), shapeOf(data).size());
+  checkConstantIndices(im, 1, [&](int64_t) { return shapeOf(data)[axis]; });
   im.bind(0, im.create<GatherElementsOp>(im.outputType(0), data, im.input(1),
                                          im.b().getI64IntegerAttr(axis)));
 }
@@ -1181,6 +1208,7 @@ void importTopK(Importer &im) {
 void importScatterElements(Importer &im) {
   Value data = im.input(0);
   int64_t axis = normalizeAxis(im.intAttr("axis", 0), shapeOf(data).size());
+  checkConstantIndices(im, 1, [&](int64_t) { return shapeOf(data)[axis]; });
   std::string reduction = im.stringAttr("reduction", "none");
   if (reduction != "none" && reduction != "add" && reduction != "mul")
     fail("reduction '" + reduction + "' is not supported");
@@ -1189,15 +1217,28 @@ void importScatterElements(Importer &im) {
                                           b.getI64IntegerAttr(axis), b.getStringAttr(reduction)));
 }
 
+/// GatherND and ScatterND: the last dimension of the indices holds tuples
+/// whose component c addresses dimension `batchDims + c` of the data.
+void checkTupleIndices(Importer &im, int64_t batchDims) {
+  ArrayRef<int64_t> data = shapeOf(im.input(0)), indices = shapeOf(im.input(1));
+  if (indices.empty() || ShapedType::isDynamic(indices.back()) || indices.back() < 1 || batchDims < 0 ||
+      batchDims + indices.back() > int64_t(data.size()))
+    return; // malformed shapes are reported by shape inference
+  int64_t tuple = indices.back();
+  checkConstantIndices(im, 1, [&](int64_t k) { return data[batchDims + k % tuple]; });
+}
+
 void importScatterND(Importer &im) {
   std::string reduction = im.stringAttr("reduction", "none");
   if (reduction != "none" && reduction != "add" && reduction != "mul")
     fail("reduction '" + reduction + "' is not supported");
+  checkTupleIndices(im, 0);
   im.bind(0, im.create<ScatterNDOp>(im.outputType(0), im.input(0), im.input(1), im.input(2),
                                     im.b().getStringAttr(reduction)));
 }
 
 void importGatherND(Importer &im) {
+  checkTupleIndices(im, im.intAttr("batch_dims", 0));
   im.bind(0, im.create<GatherNDOp>(im.outputType(0), im.input(0), im.input(1),
                                    im.b().getI64IntegerAttr(im.intAttr("batch_dims", 0))));
 }
