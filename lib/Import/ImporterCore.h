@@ -88,11 +88,14 @@ inline RankedTensorType tensorType(MLIRContext &ctx, const onnx::TypeProto &type
            "; Kiln compiles static shapes");
     if (d.dim_value() < 0)
       fail("value '" + valueName + "' has negative dimension " +
-           std::to_string(d.dim_value()));
+           std::to_string(d.dim_value()) +
+           " (from shape inference: the node's operands make a negative or overflowing size)");
     dims.push_back(d.dim_value());
   }
-  if (!checkedElementCount(dims))
-    fail("value '" + valueName + "' has too many elements");
+  if (auto count = checkedElementCount(dims); !count) {
+    llvm::consumeError(count.takeError());
+    fail("value '" + valueName + "' has too many elements (their count overflows int64)");
+  }
   return RankedTensorType::get(dims, elt);
 }
 

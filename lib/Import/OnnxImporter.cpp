@@ -33,6 +33,7 @@
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 #include <functional>
@@ -1762,6 +1763,108 @@ Error checkNodeInputs(const onnx::GraphProto &graph, std::set<std::string> visib
   return Error::success();
 }
 
+/// Kiln's own check of the size arithmetic of ops whose output shape comes
+/// from constant operands (Pad, Tile, Resize, Upsample), before ONNX shape
+/// inference computes it with unchecked int64 arithmetic: an output
+/// dimension that overflows or goes negative is an error naming the node,
+/// the axis and the operands. Runs after folding, when the operands are
+/// constants and the data shapes known.
+Error checkSizeArithmetic(const onnx::GraphProto &graph, const std::string &path) {
+  std::map<std::string, const onnx::TensorProto *> constants;
+  for (const auto &t : graph.initializer())
+    constants[t.name()] = &t;
+  for (const auto &n : graph.node())
+    if (n.op_type() == "Constant" && n.output_size() == 1 && n.attribute_size() == 1 &&
+        n.attribute(0).has_t())
+      constants[n.output(0)] = &n.attribute(0).t();
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto *list : {&graph.input(), &graph.value_info()})
+    for (const auto &v : *list)
+      if (auto dims = staticDims(v.type()))
+        shapes[v.name()] = *dims;
+  for (const auto &[name, t] : constants)
+    shapes[name] = std::vector<int64_t>(t->dims().begin(), t->dims().end());
+
+  for (int index = 0; index < graph.node_size(); ++index) {
+    const onnx::NodeProto &node = graph.node(index);
+    const std::string &op = node.op_type();
+    if (!isDefaultDomain(node.domain()) ||
+        (op != "Pad" && op != "Tile" && op != "Resize" && op != "Upsample"))
+      continue;
+    auto shape = node.input_size() ? shapes.find(node.input(0)) : shapes.end();
+    if (shape == shapes.end())
+      continue;
+    const std::vector<int64_t> &dims = shape->second;
+    auto operand = [&](int i) -> std::optional<EvalTensor> {
+      if (i >= node.input_size() || node.input(i).empty())
+        return std::nullopt;
+      auto it = constants.find(node.input(i));
+      return it == constants.end() ? std::nullopt : evalTensorFromProto(*it->second);
+    };
+    std::string where = "model '" + path + "': node '" +
+                        (node.name().empty() ? op + "_" + std::to_string(index) : node.name()) +
+                        "' (" + op + "): ";
+    auto bad = [&](size_t axis, const std::string &how) {
+      return makeError(where + "dimension " + std::to_string(axis) + " of input '" +
+                       node.input(0) + "' (" + std::to_string(dims[axis]) + ") " + how);
+    };
+    if (op == "Pad") {
+      auto pads = operand(1);
+      if (!pads || pads->isFloat() || pads->ints.size() % 2)
+        continue;
+      size_t n = pads->ints.size() / 2;
+      std::vector<int64_t> axes;
+      if (auto a = operand(3); a && !a->isFloat())
+        axes = a->ints;
+      else
+        for (size_t i = 0; i < n; ++i)
+          axes.push_back(i);
+      for (size_t i = 0; i < n && i < axes.size(); ++i) {
+        int64_t axis = axes[i] < 0 ? axes[i] + int64_t(dims.size()) : axes[i];
+        if (axis < 0 || axis >= int64_t(dims.size()))
+          continue; // shape inference names the bad axis
+        int64_t before = pads->ints[i], after = pads->ints[n + i], size;
+        std::string how = "padded by " + std::to_string(before) + " and " + std::to_string(after);
+        if (__builtin_add_overflow(dims[axis], before, &size) ||
+            __builtin_add_overflow(size, after, &size))
+          return bad(axis, how + " overflows int64");
+        if (size < 0)
+          return bad(axis, how + " is negative (" + std::to_string(size) + ")");
+      }
+    } else if (op == "Tile") {
+      auto repeats = operand(1);
+      if (!repeats || repeats->isFloat() || repeats->ints.size() != dims.size())
+        continue;
+      for (size_t axis = 0; axis < dims.size(); ++axis) {
+        int64_t r = repeats->ints[axis], size;
+        if (r < 0)
+          return bad(axis, "repeated " + std::to_string(r) + " times: repeats must be >= 0");
+        if (__builtin_mul_overflow(dims[axis], r, &size))
+          return bad(axis, "repeated " + std::to_string(r) + " times overflows int64");
+      }
+    } else {
+      // Resize (scales are input 2; sizes input 3) and Upsample (scales input 1).
+      int scalesInput = op == "Resize" ? 2 : 1;
+      if (auto scales = operand(scalesInput);
+          scales && scales->isFloat() && scales->floats.size() == dims.size())
+        for (size_t axis = 0; axis < dims.size(); ++axis) {
+          double scale = scales->floats[axis], size = std::floor(double(dims[axis]) * scale);
+          std::string text = llvm::formatv("{0}", scale).str();
+          if (!std::isfinite(scale) || scale <= 0)
+            return bad(axis, "has scale " + text + ": scales must be > 0");
+          if (!(size < 0x1p62))
+            return bad(axis, "scaled by " + text + " is too large");
+        }
+      if (auto sizes = operand(3); op == "Resize" && sizes && !sizes->isFloat())
+        for (size_t axis = 0; axis < sizes->ints.size() && axis < dims.size(); ++axis)
+          if (sizes->ints[axis] < 0)
+            return bad(axis, "resized to " + std::to_string(sizes->ints[axis]) +
+                                 ": sizes must be >= 0");
+    }
+  }
+  return Error::success();
+}
+
 /// Repairs two defects of older exporters that stop the version converter:
 /// value_info entries without a type, and initializers missing from the graph
 /// inputs under IR versions < 4.
@@ -2023,6 +2126,8 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
     return signature.takeError();
   result.signature = std::move(*signature);
   FoldReport folding = foldConstants(model, options.constantBudget);
+  if (Error e = checkSizeArithmetic(model.graph(), path))
+    return std::move(e);
   try {
     onnx::ShapeInferenceOptions sio(/*check_type=*/true, /*strict_mode=*/1,
                                     /*data_prop=*/true);
