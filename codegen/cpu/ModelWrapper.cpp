@@ -445,6 +445,7 @@ private:
     h.line("#include <cstddef>");
     h.line("#include <cstdint>");
     h.line("#include <memory>");
+    h.line("#include <mutex>");
     h.line("#include <string>");
     h.line("");
     h.open("namespace " + n);
@@ -513,6 +514,8 @@ private:
       h.line("std::unique_ptr<kiln::cuda::Device> dev_;");
       h.line("kiln::cuda::DevicePtr arena_ = 0, weightsDev_ = 0;");
       h.line("kiln::cuda::DevicePtr in_[kNumInputs + 1] = {}, out_[kNumOutputs + 1] = {};");
+      h.line("/// Calls from several threads take turns: they share the device buffers.");
+      h.line("std::mutex runLock_;");
     } else {
       h.line("explicit Model(int threads) : pool_(threads) {}");
       h.line("kiln::Status init();");
@@ -520,6 +523,8 @@ private:
       h.line("kiln::Weights weights_;");
       h.line("kiln::Arena arena_;");
       h.line("kiln::ThreadPool pool_;");
+      h.line("/// Calls from several threads take turns: they share the arena and threads.");
+      h.line("std::mutex runLock_;");
     }
     h.close(";");
     h.line("");
@@ -698,6 +703,7 @@ private:
     s.line("");
     s.open("kiln::Status Model::runChecked(const void *const *inputs, void *const *outputs)");
     s.line("(void)inputs;");
+    s.line("std::lock_guard<std::mutex> lock(runLock_);");
     for (auto [index, offset, bytes] : guards) {
       s.line("// Input '" + commentText(inputs[index].name) + "' was specialised at compile time.");
       s.line("if (std::memcmp(inputs[" + str(index) + "], weights_.at<char>(" + str(offset) +
@@ -799,6 +805,7 @@ private:
     s.close();
     s.line("");
     s.open("kiln::Status Model::captureGraph()");
+    s.line("std::lock_guard<std::mutex> lock(runLock_);");
     s.line("if (kiln::Status st = dev_->beginCapture(); !st.ok())");
     s.line("  return st.prepend(\"model '" + n + "': \");");
     s.line("kiln::Status launched = launchAll();");
@@ -809,6 +816,7 @@ private:
     s.open("kiln::Status Model::runOnDevice(const kiln::cuda::DevicePtr *inputs, const kiln::cuda::DevicePtr *outputs)");
     s.line("if ((kNumInputs && !inputs) || !outputs)");
     s.line("  return kiln::Status::error(\"model '" + n + "': null buffer array\");");
+    s.line("std::lock_guard<std::mutex> lock(runLock_);");
     s.line("// The launches read in_/out_; point them at the caller's buffers.");
     s.line("kiln::cuda::DevicePtr savedIn[kNumInputs + 1], savedOut[kNumOutputs + 1];");
     s.line("std::copy(in_, in_ + kNumInputs, savedIn);");

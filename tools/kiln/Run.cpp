@@ -290,10 +290,12 @@ Error buildSharedObject(const std::string &dir, const std::string &name,
 }
 
 /// Compiles and builds the model unless the cache already has it; returns the
-/// cache directory holding `<name>.so` and `<name>.weights`.
+/// cache directory holding `<name>.so` and `<name>.weights`; `cacheHit` says
+/// whether the cache had it.
 Expected<std::string> prepare(const RunOptions &options, std::string &name,
                               onnx::ModelProto &loaded,
-                              std::map<std::string, std::string> &specialized) {
+                              std::map<std::string, std::string> &specialized, bool &cacheHit) {
+  cacheHit = false;
   name = options.name.empty() ? defaultModelName(options.model) : options.name;
   auto model = loadModel(options.model);
   if (!model)
@@ -321,8 +323,10 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   if (!key)
     return key.takeError();
   std::string dir = cacheRoot() + "/" + *key;
-  if (llvm::sys::fs::exists(dir + "/" + name + ".so"))
+  if (llvm::sys::fs::exists(dir + "/" + name + ".so")) {
+    cacheHit = true;
     return dir;
+  }
   if (std::error_code ec = llvm::sys::fs::create_directories(cacheRoot()))
     return makeError("cannot create cache directory '" + cacheRoot() + "': " + ec.message());
   // Build in a private directory and rename it into place, so concurrent runs
@@ -580,7 +584,8 @@ int runCommand(const RunOptions &options) {
   std::string name;
   onnx::ModelProto onnxModel;
   std::map<std::string, std::string> specialized;
-  auto dir = prepare(options, name, onnxModel, specialized);
+  bool cacheHit = false;
+  auto dir = prepare(options, name, onnxModel, specialized, cacheHit);
   if (!dir)
     return fail(llvm::toString(dir.takeError()));
 
@@ -620,6 +625,7 @@ int runCommand(const RunOptions &options) {
   report["model"] = options.model;
   report["name"] = name;
   report["threads"] = options.threads;
+  report["cache_hit"] = cacheHit;
   report["generated_source_bytes"] = signature->sourceBytes;
   report["build_seconds"] = signature->buildSeconds;
   report["flops"] = signature->flops;
