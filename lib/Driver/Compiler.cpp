@@ -175,9 +175,8 @@ Expected<std::set<std::string>> parseDisabledPasses(const std::string &list) {
   return out;
 }
 
-Expected<CompileResult> compileModel(const CompileOptions &options) {
-  auto start = std::chrono::steady_clock::now();
-  const std::string &path = options.modelPath;
+/// The options' target, GPU, precision and CPU, checked against what Kiln knows.
+static Expected<const Backend *> checkTargetOptions(const CompileOptions &options) {
   const Backend *backend = lookupBackend(options.target);
   if (!backend) {
     std::string known;
@@ -199,9 +198,27 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   if (!vectorWidthForCpu(options.cpu))
     return makeError("unknown --cpu target '" + options.cpu +
                      "' (expected native, x86-64-v4, x86-64-v3 or generic)");
-  auto model = loadModel(path);
+  return backend;
+}
+
+Expected<CompileResult> compileModel(const CompileOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  if (auto backend = checkTargetOptions(options); !backend)
+    return backend.takeError();
+  auto model = loadModel(options.modelPath);
   if (!model)
     return model.takeError();
+  return compileLoadedModel(std::move(*model), options, start);
+}
+
+Expected<CompileResult> compileLoadedModel(onnx::ModelProto loaded, const CompileOptions &options,
+                                           std::chrono::steady_clock::time_point start) {
+  const std::string &path = options.modelPath;
+  auto checked = checkTargetOptions(options);
+  if (!checked)
+    return checked.takeError();
+  const Backend *backend = *checked;
+  auto model = &loaded;
   if (Error e = addSpecializedInputs(*model, options.specialize, path))
     return std::move(e);
 

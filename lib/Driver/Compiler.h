@@ -13,6 +13,7 @@
 #include "llvm/Support/Error.h"
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <string>
@@ -93,6 +94,12 @@ struct CompileResult {
 std::string defaultModelName(const std::string &modelPath);
 
 llvm::Expected<CompileResult> compileModel(const CompileOptions &options);
+
+/// compileModel for a model already loaded (`options.modelPath` names it in
+/// messages); `start` is when the work began, for the report's timings.
+llvm::Expected<CompileResult>
+compileLoadedModel(onnx::ModelProto model, const CompileOptions &options,
+                   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now());
 
 /// Writes `<dir>/<name>.h`, `.cpp`, `.weights` (and `.report.json` and
 /// `.mlir` when asked), each through a temporary file and a rename so that a

@@ -107,8 +107,12 @@ Expected<HostTensor> readTensorFile(const std::string &path) {
   auto bytes = readFileBytes(path, kMaxModelFileBytes);
   if (!bytes)
     return bytes.takeError();
+  return parseTensorFile(*bytes, path);
+}
+
+Expected<HostTensor> parseTensorFile(const std::string &bytes, const std::string &path) {
   onnx::TensorProto proto;
-  if (!proto.ParseFromString(*bytes))
+  if (!proto.ParseFromString(bytes))
     return makeError("'" + path + "' is not an ONNX TensorProto file");
   return fromProto(proto, path);
 }
@@ -118,22 +122,27 @@ Error writeTensorFile(const HostTensor &tensor, const std::string &path) {
 }
 
 Expected<HostValue> readValueFile(const std::string &path, const onnx::TypeProto &declared) {
-  if (declared.has_sequence_type() || declared.has_optional_type()) {
-    auto bytes = readFileBytes(path, kMaxModelFileBytes);
-    if (!bytes)
-      return bytes.takeError();
-    if (declared.has_sequence_type()) {
-      onnx::SequenceProto seq;
-      if (!seq.ParseFromString(*bytes))
-        return makeError("'" + path + "' is not an ONNX SequenceProto file");
-      return fromSequence(seq, path, 0);
-    }
+  auto bytes = readFileBytes(path, kMaxModelFileBytes);
+  if (!bytes)
+    return bytes.takeError();
+  return parseValueFile(*bytes, declared, path);
+}
+
+Expected<HostValue> parseValueFile(const std::string &bytes, const onnx::TypeProto &declared,
+                                   const std::string &path) {
+  if (declared.has_sequence_type()) {
+    onnx::SequenceProto seq;
+    if (!seq.ParseFromString(bytes))
+      return makeError("'" + path + "' is not an ONNX SequenceProto file");
+    return fromSequence(seq, path, 0);
+  }
+  if (declared.has_optional_type()) {
     onnx::OptionalProto opt;
-    if (!opt.ParseFromString(*bytes))
+    if (!opt.ParseFromString(bytes))
       return makeError("'" + path + "' is not an ONNX OptionalProto file");
     return fromOptional(opt, path, 0);
   }
-  auto t = readTensorFile(path);
+  auto t = parseTensorFile(bytes, path);
   if (!t)
     return t.takeError();
   HostValue v;

@@ -30,6 +30,8 @@ struct HostTensor {
 };
 
 llvm::Expected<HostTensor> readTensorFile(const std::string &path);
+/// Parses a `.pb` file's contents as readTensorFile would read `path`.
+llvm::Expected<HostTensor> parseTensorFile(const std::string &bytes, const std::string &path);
 llvm::Error writeTensorFile(const HostTensor &tensor, const std::string &path);
 
 /// A value of an ONNX test data file: a tensor (TensorProto file), a sequence
@@ -45,6 +47,10 @@ struct HostValue {
 /// Reads `path` as the kind of value `declared` (an onnx::TypeProto) says.
 llvm::Expected<HostValue> readValueFile(const std::string &path,
                                         const onnx::TypeProto &declared);
+/// Parses a value file's contents as readValueFile would read `path`.
+llvm::Expected<HostValue> parseValueFile(const std::string &bytes,
+                                         const onnx::TypeProto &declared,
+                                         const std::string &path);
 llvm::Error writeValueFile(const HostValue &value, const std::string &path);
 
 struct Comparison {

@@ -284,17 +284,21 @@ private:
 } // namespace
 
 Expected<onnx::ModelProto> loadJsonModel(const std::string &path) {
+  auto text = readFileBytes(path, kMaxModelFileBytes);
+  if (!text)
+    return makeError("model '" + path + "': " + toString(text.takeError()));
+  return parseJsonModel(*text, path);
+}
+
+Expected<onnx::ModelProto> parseJsonModel(const std::string &text, const std::string &path) {
   auto prefix = [&](const std::string &m) {
     return makeError("model '" + path + "': " + m);
   };
-  auto text = readFileBytes(path, kMaxModelFileBytes);
-  if (!text)
-    return prefix(toString(text.takeError()));
   json root;
   try {
     // The callback sees every nesting level; refuse pathological depth before
     // the recursive parser gets there.
-    root = json::parse(*text, [](int depth, json::parse_event_t, json &) {
+    root = json::parse(text, [](int depth, json::parse_event_t, json &) {
       if (depth > kMaxJsonDepth)
         throw JsonError{"nesting deeper than " + std::to_string(kMaxJsonDepth) +
                         " levels"};

@@ -22,6 +22,9 @@ constexpr int kMaxJsonDepth = 64;
 /// Reads a JSON model (and its weights file) into a ModelProto.
 llvm::Expected<onnx::ModelProto> loadJsonModel(const std::string &path);
 
+/// Parses JSON model text as loadJsonModel would read it from `path`.
+llvm::Expected<onnx::ModelProto> parseJsonModel(const std::string &text, const std::string &path);
+
 /// Writes `model` as JSON to `jsonPath`, with initializers in
 /// `<stem>.weights.bin` beside it. Nothing is left behind on failure. It
 /// refuses to replace any of `sourceFiles` (real paths of files the source

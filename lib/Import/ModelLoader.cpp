@@ -301,20 +301,24 @@ static Error checkNamesAreUtf8(const onnx::GraphProto &graph) {
 }
 
 Expected<onnx::ModelProto> loadModel(const std::string &path) {
+  auto bytes = readFileBytes(path, kMaxModelFileBytes);
+  if (!bytes)
+    return makeError("model '" + path + "': " + toString(bytes.takeError()));
+  return parseModel(*bytes, path);
+}
+
+Expected<onnx::ModelProto> parseModel(const std::string &bytes, const std::string &path) {
   auto withFile = [&](Error e) {
     return makeError("model '" + path + "': " + toString(std::move(e)));
   };
   StringRef ext = sys::path::extension(path);
   std::string dir = sys::path::parent_path(path).str();
   if (ext == ".json")
-    return loadJsonModel(path);
+    return parseJsonModel(bytes, path);
 
-  auto bytes = readFileBytes(path, kMaxModelFileBytes);
-  if (!bytes)
-    return withFile(bytes.takeError());
   onnx::ModelProto model;
   if (ext == ".onnxtxt") {
-    onnx::OnnxParser parser(bytes->c_str());
+    onnx::OnnxParser parser(bytes.c_str());
     onnx::Status status;
     try {
       status = parser.Parse(model);
@@ -329,7 +333,7 @@ Expected<onnx::ModelProto> loadModel(const std::string &path) {
     if (!status.IsOK())
       return withFile(makeError("cannot parse ONNX text: " +
                                 status.ErrorMessage()));
-  } else if (!model.ParseFromString(*bytes)) {
+  } else if (!model.ParseFromString(bytes)) {
     return withFile(makeError(
         "not a valid ONNX protobuf (truncated or not an ONNX file)"));
   }

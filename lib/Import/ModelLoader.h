@@ -23,6 +23,11 @@ constexpr uint64_t kMaxModelFileBytes = (1ull << 31) - 1;
 /// Reads `path` by its extension. Errors name the file and the reason.
 llvm::Expected<onnx::ModelProto> loadModel(const std::string &path);
 
+/// Parses a model file's contents `bytes` as loadModel would read `path`
+/// (the format from its extension; external data and a JSON model's weights
+/// file relative to its directory).
+llvm::Expected<onnx::ModelProto> parseModel(const std::string &bytes, const std::string &path);
+
 /// Real paths of the files reading `path` touches: the model file, a JSON
 /// model's weights file, and ONNX external-data files.
 std::vector<std::string> modelSourceFiles(const std::string &path);

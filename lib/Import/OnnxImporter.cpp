@@ -1713,10 +1713,88 @@ Error checkWindowAttributes(const onnx::GraphProto &graph, const std::string &pa
   return Error::success();
 }
 
-/// Every node input names a value defined before it: a graph input, an
-/// initializer, an earlier node's output or (in a subgraph) a value of an
-/// enclosing graph. Says which, where the ONNX checker only says the graph
-/// is not topologically sorted.
+/// The weights of convolutions against ONNX shape inference, which reads
+/// the kernel's spatial dims from the weight's shape and indexes them by the
+/// data's rank without checking (a rank-2 weight for 2-D data crashes it).
+/// Where both shapes are known (graph inputs, initializers, Constant nodes,
+/// value_info), their ranks must agree; a known weight gives an absent
+/// kernel_shape attribute, which ONNX then checks against the data's rank.
+/// Subgraphs included.
+Error checkConvOperands(onnx::GraphProto &graph, const std::string &path) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto *list : {&graph.input(), &graph.value_info()})
+    for (const auto &v : *list)
+      if (v.type().has_tensor_type() && v.type().tensor_type().has_shape()) {
+        std::vector<int64_t> dims;
+        for (const auto &d : v.type().tensor_type().shape().dim())
+          dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+        shapes[v.name()] = dims;
+      }
+  for (const auto &t : graph.initializer())
+    shapes[t.name()] = std::vector<int64_t>(t.dims().begin(), t.dims().end());
+  for (const auto &n : graph.node())
+    if (n.op_type() == "Constant" && n.output_size() == 1 && n.attribute_size() == 1 &&
+        n.attribute(0).has_t())
+      shapes[n.output(0)] =
+          std::vector<int64_t>(n.attribute(0).t().dims().begin(), n.attribute(0).t().dims().end());
+  // Op -> (data input, weight input).
+  static const std::map<std::string, std::pair<int, int>> convs = {
+      {"Conv", {0, 1}}, {"ConvTranspose", {0, 1}}, {"ConvInteger", {0, 1}},
+      {"QLinearConv", {0, 3}}, {"DeformConv", {0, 1}}};
+  for (int index = 0; index < graph.node_size(); ++index) {
+    onnx::NodeProto &node = *graph.mutable_node(index);
+    for (auto &attr : *node.mutable_attribute()) {
+      if (attr.has_g())
+        if (Error e = checkConvOperands(*attr.mutable_g(), path))
+          return e;
+      for (auto &g : *attr.mutable_graphs())
+        if (Error e = checkConvOperands(g, path))
+          return e;
+    }
+    auto it = convs.find(node.op_type());
+    if (!isDefaultDomain(node.domain()) || it == convs.end() ||
+        node.input_size() <= it->second.second)
+      continue;
+    auto data = shapes.find(node.input(it->second.first));
+    auto weight = shapes.find(node.input(it->second.second));
+    if (weight == shapes.end())
+      continue;
+    std::string where = "model '" + path + "': node '" +
+                        (node.name().empty() ? node.op_type() + "_" + std::to_string(index)
+                                             : node.name()) +
+                        "' (" + node.op_type() + "): ";
+    size_t rank = weight->second.size();
+    if (rank < 3)
+      return makeError(where + "weight '" + node.input(it->second.second) + "' has rank " +
+                       std::to_string(rank) +
+                       "; it must be [out channels, in channels / group, kernel dims...]");
+    if (data != shapes.end() && data->second.size() != rank)
+      return makeError(where + "weight '" + node.input(it->second.second) + "' has rank " +
+                       std::to_string(rank) + " but input '" + node.input(it->second.first) +
+                       "' has rank " + std::to_string(data->second.size()) +
+                       "; they must be equal");
+    bool hasKernelShape = false;
+    for (const auto &attr : node.attribute())
+      hasKernelShape |= attr.name() == "kernel_shape";
+    bool known = true;
+    for (size_t d = 2; d < rank; ++d)
+      known &= weight->second[d] >= 0;
+    if (!hasKernelShape && known) {
+      auto *attr = node.add_attribute();
+      attr->set_name("kernel_shape");
+      attr->set_type(onnx::AttributeProto::INTS);
+      for (size_t d = 2; d < rank; ++d)
+        attr->add_ints(weight->second[d]);
+    }
+  }
+  return Error::success();
+}
+
+/// Every node input and graph output names a value defined before it: a
+/// graph input, an initializer, an earlier node's output or (in a subgraph) a
+/// value of an enclosing graph. Says which, where the ONNX checker only says
+/// the graph is not topologically sorted (and ONNX's version converter
+/// crashes on an output nothing defines).
 Error checkNodeInputs(const onnx::GraphProto &graph, std::set<std::string> visible,
                       const std::string &path) {
   for (const auto &v : graph.input())
@@ -1760,6 +1838,13 @@ Error checkNodeInputs(const onnx::GraphProto &graph, std::set<std::string> visib
     for (const auto &out : node.output())
       visible.insert(out);
   }
+  for (const auto &out : graph.output())
+    if (!visible.count(out.name()))
+      return makeError("model '" + path + "': graph " +
+                       (graph.name().empty() ? std::string() : "'" + graph.name() + "' ") +
+                       "output '" + out.name() +
+                       "' names no value of the graph (no input, initializer or node output "
+                       "has that name)");
   return Error::success();
 }
 
@@ -2063,6 +2148,8 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
   if (Error e = checkWindowAttributes(model.graph(), path))
     return std::move(e);
   if (Error e = checkNodeInputs(model.graph(), {}, path))
+    return std::move(e);
+  if (Error e = checkConvOperands(*model.mutable_graph(), path))
     return std::move(e);
 
   ImportResult result;
