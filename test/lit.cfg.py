@@ -16,7 +16,8 @@ config.environment["PATH"] = os.pathsep.join(
 )
 # Each lit run compiles into its own cache so tests never see stale builds.
 config.environment["KILN_CACHE_DIR"] = os.path.join(config.test_exec_root, "kiln-cache")
-for var in ("HOME", "CXX", "TMPDIR"):
+# KILN_CXXFLAGS and the sanitizers' options pass through for scripts/sanitize.sh.
+for var in ("HOME", "CXX", "TMPDIR", "KILN_CXXFLAGS", "ASAN_OPTIONS", "UBSAN_OPTIONS"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
 

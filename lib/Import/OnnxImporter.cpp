@@ -1790,6 +1790,69 @@ Error checkConvOperands(onnx::GraphProto &graph, const std::string &path) {
   return Error::success();
 }
 
+/// Axis attributes against the input's rank where it is known before shape
+/// inference (graph inputs, initializers, Constant nodes, value_info): ONNX's
+/// inference of several ops (LayerNormalization among them) indexes shapes
+/// by `axis` unchecked. The bound here is the loosest any op allows (an axis
+/// may address the output, one rank up); the importer checks each op's own.
+Error checkAxisAttributes(const onnx::GraphProto &graph, const std::string &path) {
+  std::map<std::string, int64_t> ranks;
+  for (const auto *list : {&graph.input(), &graph.value_info()})
+    for (const auto &v : *list)
+      if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+        ranks[v.name()] = v.type().tensor_type().shape().dim_size();
+  for (const auto &t : graph.initializer())
+    ranks[t.name()] = t.dims_size();
+  for (const auto &n : graph.node())
+    if (n.op_type() == "Constant" && n.output_size() == 1 && n.attribute_size() == 1 &&
+        n.attribute(0).has_t())
+      ranks[n.output(0)] = n.attribute(0).t().dims_size();
+  for (int index = 0; index < graph.node_size(); ++index) {
+    const onnx::NodeProto &node = graph.node(index);
+    for (const auto &attr : node.attribute()) {
+      if (attr.has_g())
+        if (Error e = checkAxisAttributes(attr.g(), path))
+          return e;
+      for (const auto &g : attr.graphs())
+        if (Error e = checkAxisAttributes(g, path))
+          return e;
+    }
+    if (!isDefaultDomain(node.domain()) || node.input_size() == 0)
+      continue;
+    auto rank = ranks.find(node.input(0));
+    if (rank == ranks.end())
+      continue;
+    for (const auto &attr : node.attribute()) {
+      const std::string &name = attr.name();
+      if (name != "axis" && name != "axes" && name != "perm")
+        continue;
+      // Unsqueeze's axes address its output, one rank up per axis.
+      int64_t r = rank->second + (name == "axes" ? attr.ints_size() : 1);
+      auto bad = [&](int64_t v) {
+        return makeError("model '" + path + "': node '" +
+                         (node.name().empty() ? node.op_type() + "_" + std::to_string(index)
+                                              : node.name()) +
+                         "' (" + node.op_type() + "): attribute '" + name + "' has " +
+                         std::to_string(v) + ", out of range for input '" + node.input(0) +
+                         "' of rank " + std::to_string(rank->second));
+      };
+      if (name == "perm") {
+        for (int64_t v : attr.ints())
+          if (v < 0 || v >= rank->second)
+            return bad(v);
+      } else if (attr.type() == onnx::AttributeProto::INT) {
+        if (attr.i() < -r || attr.i() >= r)
+          return bad(attr.i());
+      } else {
+        for (int64_t v : attr.ints())
+          if (v < -r || v >= r)
+            return bad(v);
+      }
+    }
+  }
+  return Error::success();
+}
+
 /// Every node input and graph output names a value defined before it: a
 /// graph input, an initializer, an earlier node's output or (in a subgraph) a
 /// value of an enclosing graph. Says which, where the ONNX checker only says
@@ -2150,6 +2213,8 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
   if (Error e = checkNodeInputs(model.graph(), {}, path))
     return std::move(e);
   if (Error e = checkConvOperands(*model.mutable_graph(), path))
+    return std::move(e);
+  if (Error e = checkAxisAttributes(model.graph(), path))
     return std::move(e);
 
   ImportResult result;
