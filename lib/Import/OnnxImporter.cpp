@@ -1793,8 +1793,8 @@ Error checkConvOperands(onnx::GraphProto &graph, const std::string &path) {
 /// Axis attributes against the input's rank where it is known before shape
 /// inference (graph inputs, initializers, Constant nodes, value_info): ONNX's
 /// inference of several ops (LayerNormalization among them) indexes shapes
-/// by `axis` unchecked. The bound here is the loosest any op allows (an axis
-/// may address the output, one rank up); the importer checks each op's own.
+/// by `axis` unchecked. An axis addresses input 0, in [-rank, rank), except
+/// where it addresses a position in the output (Flatten, OneHot, Unsqueeze).
 Error checkAxisAttributes(const onnx::GraphProto &graph, const std::string &path) {
   std::map<std::string, int64_t> ranks;
   for (const auto *list : {&graph.input(), &graph.value_info()})
@@ -1826,8 +1826,13 @@ Error checkAxisAttributes(const onnx::GraphProto &graph, const std::string &path
       const std::string &name = attr.name();
       if (name != "axis" && name != "axes" && name != "perm")
         continue;
-      // Unsqueeze's axes address its output, one rank up per axis.
-      int64_t r = rank->second + (name == "axes" ? attr.ints_size() : 1);
+      int64_t r = rank->second, hi = r;
+      if (node.op_type() == "Unsqueeze")
+        r = hi = r + attr.ints_size();
+      else if (node.op_type() == "OneHot")
+        r = hi = r + 1;
+      else if (node.op_type() == "Flatten")
+        hi = r + 1;
       auto bad = [&](int64_t v) {
         return makeError("model '" + path + "': node '" +
                          (node.name().empty() ? node.op_type() + "_" + std::to_string(index)
@@ -1841,11 +1846,11 @@ Error checkAxisAttributes(const onnx::GraphProto &graph, const std::string &path
           if (v < 0 || v >= rank->second)
             return bad(v);
       } else if (attr.type() == onnx::AttributeProto::INT) {
-        if (attr.i() < -r || attr.i() >= r)
+        if (attr.i() < -r || attr.i() >= hi)
           return bad(attr.i());
       } else {
         for (int64_t v : attr.ints())
-          if (v < -r || v >= r)
+          if (v < -r || v >= hi)
             return bad(v);
       }
     }
