@@ -1218,14 +1218,30 @@ void importScatterElements(Importer &im) {
                                           b.getI64IntegerAttr(axis), b.getStringAttr(reduction)));
 }
 
+/// "[2,3,4]".
+std::string shapeText(ArrayRef<int64_t> dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i)
+    s += (i ? "," : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
 /// GatherND and ScatterND: the last dimension of the indices holds tuples
 /// whose component c addresses dimension `batchDims + c` of the data.
+/// Their shapes are checked here too: ONNX's shape inference of ScatterND
+/// does not check them.
 void checkTupleIndices(Importer &im, int64_t batchDims) {
   ArrayRef<int64_t> data = shapeOf(im.input(0)), indices = shapeOf(im.input(1));
-  if (indices.empty() || ShapedType::isDynamic(indices.back()) || indices.back() < 1 || batchDims < 0 ||
-      batchDims + indices.back() > int64_t(data.size()))
-    return; // malformed shapes are reported by shape inference
+  if (indices.empty())
+    fail("the indices must have rank >= 1");
   int64_t tuple = indices.back();
+  if (batchDims < 0 || (batchDims > 0 && batchDims >= int64_t(std::min(data.size(), indices.size()))))
+    fail("batch_dims " + std::to_string(batchDims) +
+         " must be at least 0 and less than the ranks of data and indices");
+  if (tuple < 1 || batchDims + tuple > int64_t(data.size()))
+    fail("index tuples of length " + std::to_string(tuple) + " do not fit data of rank " +
+         std::to_string(data.size()) +
+         (batchDims ? " after " + std::to_string(batchDims) + " batch dimensions" : ""));
   checkConstantIndices(im, 1, [&](int64_t k) { return data[batchDims + k % tuple]; });
 }
 
@@ -1234,6 +1250,13 @@ void importScatterND(Importer &im) {
   if (reduction != "none" && reduction != "add" && reduction != "mul")
     fail("reduction '" + reduction + "' is not supported");
   checkTupleIndices(im, 0);
+  // updates: indices.shape[:-1] + data.shape[tuple length:].
+  ArrayRef<int64_t> data = shapeOf(im.input(0)), indices = shapeOf(im.input(1));
+  SmallVector<int64_t> expected(indices.begin(), indices.end() - 1);
+  expected.append(data.begin() + indices.back(), data.end());
+  if (shapeOf(im.input(2)) != ArrayRef<int64_t>(expected))
+    fail("updates have shape " + shapeText(shapeOf(im.input(2))) + "; indices and data need " +
+         shapeText(expected));
   im.bind(0, im.create<ScatterNDOp>(im.outputType(0), im.input(0), im.input(1), im.input(2),
                                     im.b().getStringAttr(reduction)));
 }
