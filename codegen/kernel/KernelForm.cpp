@@ -197,7 +197,11 @@ Value KernelBuilder::view(Value buffer, Value at, int64_t n) {
 }
 
 void KernelBuilder::copy(Value src, Value srcAt, Value dst, Value dstAt, int64_t n) {
-  b.create<memref::CopyOp>(loc, view(src, srcAt, n), view(dst, dstAt, n));
+  // Named first: the order of the ops must not depend on the compiler's
+  // order of evaluating arguments.
+  Value from = view(src, srcAt, n);
+  Value to = view(dst, dstAt, n);
+  b.create<memref::CopyOp>(loc, from, to);
 }
 
 Value KernelBuilder::constant(Type elt, double v) {

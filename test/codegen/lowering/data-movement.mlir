@@ -31,8 +31,8 @@ func.func @main(%x: tensor<4x8xf32>) -> tensor<2x3xf32> {
 
 // Concat: one block copy per outer row and input.
 // MLIR-LABEL: func.func private @k0_concat
-// MLIR: %[[DST:.*]] = memref.subview %{{.*}}[%{{.*}}] [3] [1] : memref<16xf32> to memref<3xf32, strided<[1], offset: ?>>
 // MLIR: %[[SRC:.*]] = memref.subview %{{.*}}[%{{.*}}] [3] [1] : memref<6xf32> to memref<3xf32, strided<[1], offset: ?>>
+// MLIR: %[[DST:.*]] = memref.subview %{{.*}}[%{{.*}}] [3] [1] : memref<16xf32> to memref<3xf32, strided<[1], offset: ?>>
 // MLIR: memref.copy %[[SRC]], %[[DST]]
 // CPP-LABEL: void k0_concat(
 // CPP: std::memcpy(out0 + i0 * 8, in0 + i0 * 3, 3 * sizeof(float));
