@@ -249,9 +249,50 @@ Error writeFileAtomically(const std::string &path, StringRef bytes) {
   return Error::success();
 }
 
-/// Names must be UTF-8 (ONNX says so; proto2 does not check). A name that
-/// is not would otherwise fail deep in JSON output with no context.
+/// Whether the element types a type declares are ONNX data types.
+static bool knownElementTypes(const onnx::TypeProto &type) {
+  if (type.has_tensor_type())
+    return onnx::TensorProto_DataType_IsValid(type.tensor_type().elem_type());
+  if (type.has_sequence_type())
+    return knownElementTypes(type.sequence_type().elem_type());
+  if (type.has_optional_type())
+    return knownElementTypes(type.optional_type().elem_type());
+  return true;
+}
+
+/// What ONNX's own code takes on trust: names are UTF-8 (ONNX says so; proto2
+/// does not check; a bad one would fail deep in JSON output with no context),
+/// and every data type is one ONNX defines (its shape inference indexes
+/// tables by them: a Constant of type 71 crashes it).
 static Error checkNamesAreUtf8(const onnx::GraphProto &graph) {
+  auto checkType = [](const onnx::ValueInfoProto &v, const std::string &what) -> Error {
+    if (knownElementTypes(v.type()))
+      return Error::success();
+    return makeError(what + " '" + json::fixUTF8(v.name()) + "' has an unknown element type");
+  };
+  auto checkTensor = [](const onnx::TensorProto &t, const std::string &what) -> Error {
+    if (onnx::TensorProto_DataType_IsValid(t.data_type()))
+      return Error::success();
+    return makeError(what + " has unknown data type " + std::to_string(t.data_type()));
+  };
+  for (const auto *list : {&graph.input(), &graph.output(), &graph.value_info()})
+    for (const auto &v : *list)
+      if (Error e = checkType(v, "value"))
+        return e;
+  for (const auto &t : graph.initializer())
+    if (Error e = checkTensor(t, "initializer '" + json::fixUTF8(t.name()) + "'"))
+      return e;
+  for (const auto &node : graph.node())
+    for (const auto &attr : node.attribute()) {
+      std::string where = "node '" + json::fixUTF8(node.name()) + "': attribute '" +
+                          json::fixUTF8(attr.name()) + "'";
+      if (attr.has_t())
+        if (Error e = checkTensor(attr.t(), where))
+          return e;
+      for (const auto &t : attr.tensors())
+        if (Error e = checkTensor(t, where))
+          return e;
+    }
   auto check = [](const std::string &name, const std::string &what) -> Error {
     size_t offset = 0;
     if (json::isUTF8(name, &offset))
