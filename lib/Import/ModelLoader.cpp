@@ -264,7 +264,7 @@ static bool knownElementTypes(const onnx::TypeProto &type) {
 /// does not check; a bad one would fail deep in JSON output with no context),
 /// and every data type is one ONNX defines (its shape inference indexes
 /// tables by them: a Constant of type 71 crashes it).
-static Error checkNamesAreUtf8(const onnx::GraphProto &graph) {
+static Error checkNamesAndTypes(const onnx::GraphProto &graph) {
   auto checkType = [](const onnx::ValueInfoProto &v, const std::string &what) -> Error {
     if (knownElementTypes(v.type()))
       return Error::success();
@@ -331,10 +331,10 @@ static Error checkNamesAreUtf8(const onnx::GraphProto &graph) {
       if (Error e = check(attr.name(), where + ": attribute name"))
         return e;
       if (attr.has_g())
-        if (Error e = checkNamesAreUtf8(attr.g()))
+        if (Error e = checkNamesAndTypes(attr.g()))
           return e;
       for (const auto &g : attr.graphs())
-        if (Error e = checkNamesAreUtf8(g))
+        if (Error e = checkNamesAndTypes(g))
           return e;
     }
   }
@@ -380,7 +380,7 @@ Expected<onnx::ModelProto> parseModel(const std::string &bytes, const std::strin
   }
   if (!model.has_graph())
     return withFile(makeError("the model has no graph"));
-  if (Error e = checkNamesAreUtf8(model.graph()))
+  if (Error e = checkNamesAndTypes(model.graph()))
     return withFile(std::move(e));
   if (Error e = resolveGraphExternalData(*model.mutable_graph(), dir))
     return withFile(std::move(e));

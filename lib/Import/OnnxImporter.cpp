@@ -1736,6 +1736,13 @@ Error checkWindowAttributes(const onnx::GraphProto &graph, const std::string &pa
   return Error::success();
 }
 
+/// "model 'P': node 'N' (Op): " for errors of the checks before shape
+/// inference; an unnamed node is called as the importer calls it (Op_index).
+std::string nodeContext(const std::string &path, const onnx::NodeProto &node, int index) {
+  std::string name = node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name();
+  return "model '" + path + "': node '" + name + "' (" + node.op_type() + "): ";
+}
+
 /// The weights of convolutions against ONNX shape inference, which reads
 /// the kernel's spatial dims from the weight's shape and indexes them by the
 /// data's rank without checking (a rank-2 weight for 2-D data crashes it).
@@ -1782,10 +1789,7 @@ Error checkConvOperands(onnx::GraphProto &graph, const std::string &path) {
     auto weight = shapes.find(node.input(it->second.second));
     if (weight == shapes.end())
       continue;
-    std::string where = "model '" + path + "': node '" +
-                        (node.name().empty() ? node.op_type() + "_" + std::to_string(index)
-                                             : node.name()) +
-                        "' (" + node.op_type() + "): ";
+    std::string where = nodeContext(path, node, index);
     size_t rank = weight->second.size();
     if (rank < 3)
       return makeError(where + "weight '" + node.input(it->second.second) + "' has rank " +
@@ -1857,10 +1861,7 @@ Error checkAxisAttributes(const onnx::GraphProto &graph, const std::string &path
       else if (node.op_type() == "Flatten")
         hi = r + 1;
       auto bad = [&](int64_t v) {
-        return makeError("model '" + path + "': node '" +
-                         (node.name().empty() ? node.op_type() + "_" + std::to_string(index)
-                                              : node.name()) +
-                         "' (" + node.op_type() + "): attribute '" + name + "' has " +
+        return makeError(nodeContext(path, node, index) + "attribute '" + name + "' has " +
                          std::to_string(v) + ", out of range for input '" + node.input(0) +
                          "' of rank " + std::to_string(rank->second));
       };
@@ -1977,9 +1978,7 @@ Error checkSizeArithmetic(const onnx::GraphProto &graph, const std::string &path
       auto it = constants.find(node.input(i));
       return it == constants.end() ? std::nullopt : evalTensorFromProto(*it->second);
     };
-    std::string where = "model '" + path + "': node '" +
-                        (node.name().empty() ? op + "_" + std::to_string(index) : node.name()) +
-                        "' (" + op + "): ";
+    std::string where = nodeContext(path, node, index);
     auto bad = [&](size_t axis, const std::string &how) {
       return makeError(where + "dimension " + std::to_string(axis) + " of input '" +
                        node.input(0) + "' (" + std::to_string(dims[axis]) + ") " + how);
