@@ -93,6 +93,16 @@ fuzzmodel::Model *sharedModel() {
   return model.get();
 }
 
+/// The typed run() on three indices (the model's int64[3] input).
+void runTyped(fuzzmodel::Model &model, const int64_t *idx) {
+  float y[6];
+  fuzzmodel::Inputs in;
+  in.idx = idx;
+  fuzzmodel::Outputs out;
+  out.y = y;
+  (void)model.run(in, out);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -104,13 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::unique_ptr<fuzzmodel::Model> fresh;
     int threads = int(in.u8() % 4);
     if (fuzzmodel::Model::createFromMemory(image.data(), image.size(), threads, fresh).ok()) {
-      int64_t idx[3] = {0, 1, 3};
-      float y[6];
-      fuzzmodel::Inputs i;
-      i.idx = idx;
-      fuzzmodel::Outputs o;
-      o.y = y;
-      (void)fresh->run(i, o);
+      const int64_t idx[3] = {0, 1, 3};
+      runTyped(*fresh, idx);
     }
     break;
   }
@@ -152,13 +157,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   default: {
     int64_t idx[3];
-    float y[6];
     in.fill(idx, sizeof idx);
-    fuzzmodel::Inputs i;
-    i.idx = idx;
-    fuzzmodel::Outputs o;
-    o.y = y;
-    (void)model->run(i, o);
+    runTyped(*model, idx);
     break;
   }
   }
