@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Import/OnnxImporter.h"
+#include "lib/Import/AttributeChecks.h"
 #include "lib/Import/ImporterCore.h"
 #include "lib/Import/ModelLoader.h"
 #include "lib/Import/CompositeOps.h"
@@ -1643,10 +1644,6 @@ const llvm::StringMap<Handler> &handlerTable() {
 // Validation and normalisation with the ONNX library
 //===----------------------------------------------------------------------===//
 
-bool isDefaultDomain(const std::string &domain) {
-  return domain.empty() || domain == "ai.onnx";
-}
-
 /// The handler-table key of a node: op type, prefixed by a non-default domain.
 std::string handlerKey(const onnx::NodeProto &n) {
   return isDefaultDomain(n.domain()) ? n.op_type() : n.domain() + "." + n.op_type();
@@ -1692,352 +1689,6 @@ Error checkSupportedOps(const onnx::GraphProto &graph, const std::string &path) 
     msg += ")";
   }
   return makeError(msg);
-}
-
-/// Kiln's own check of the window attributes of convolutions and pooling,
-/// before ONNX shape inference sees them (which divides by a stride of 0):
-/// strides, dilations and kernel sizes positive, pads and output padding not
-/// negative, group positive. Subgraphs included.
-Error checkWindowAttributes(const onnx::GraphProto &graph, const std::string &path) {
-  static const std::set<std::string> windowed = {
-      "Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "DeformConv", "MaxPool",
-      "AveragePool", "LpPool", "MaxUnpool", "Col2Im"};
-  for (const auto &node : graph.node()) {
-    for (const auto &attr : node.attribute())
-      if (attr.type() == onnx::AttributeProto::GRAPH) {
-        if (Error e = checkWindowAttributes(attr.g(), path))
-          return e;
-      } else if (attr.type() == onnx::AttributeProto::GRAPHS) {
-        for (const auto &g : attr.graphs())
-          if (Error e = checkWindowAttributes(g, path))
-            return e;
-      }
-    if (!isDefaultDomain(node.domain()) || !windowed.count(node.op_type()))
-      continue;
-    for (const auto &attr : node.attribute()) {
-      const std::string &name = attr.name();
-      bool positive = name == "strides" || name == "dilations" || name == "kernel_shape";
-      bool nonNegative = name == "pads" || name == "output_padding";
-      auto bad = [&](int64_t v) {
-        return makeError("model '" + path + "': node '" + node.name() + "' (" + node.op_type() +
-                         "): attribute '" + name + "' has " + std::to_string(v) + "; it must be " +
-                         (positive ? "positive" : "at least 0"));
-      };
-      if (positive || nonNegative)
-        for (int64_t v : attr.ints())
-          if (positive ? v < 1 : v < 0)
-            return bad(v);
-      if (name == "group" && attr.i() < 1) {
-        positive = true;
-        return bad(attr.i());
-      }
-    }
-  }
-  return Error::success();
-}
-
-/// "model 'P': node 'N' (Op): " for errors of the checks before shape
-/// inference; an unnamed node is called as the importer calls it (Op_index).
-std::string nodeContext(const std::string &path, const onnx::NodeProto &node, int index) {
-  std::string name = node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name();
-  return "model '" + path + "': node '" + name + "' (" + node.op_type() + "): ";
-}
-
-/// The weights of convolutions against ONNX shape inference, which reads
-/// the kernel's spatial dims from the weight's shape and indexes them by the
-/// data's rank without checking (a rank-2 weight for 2-D data crashes it).
-/// Where both shapes are known (graph inputs, initializers, Constant nodes,
-/// value_info), their ranks must agree; a known weight gives an absent
-/// kernel_shape attribute, which ONNX then checks against the data's rank.
-/// Subgraphs included.
-Error checkConvOperands(onnx::GraphProto &graph, const std::string &path) {
-  std::map<std::string, std::vector<int64_t>> shapes;
-  for (const auto *list : {&graph.input(), &graph.value_info()})
-    for (const auto &v : *list)
-      if (v.type().has_tensor_type() && v.type().tensor_type().has_shape()) {
-        std::vector<int64_t> dims;
-        for (const auto &d : v.type().tensor_type().shape().dim())
-          dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
-        shapes[v.name()] = dims;
-      }
-  for (const auto &t : graph.initializer())
-    shapes[t.name()] = std::vector<int64_t>(t.dims().begin(), t.dims().end());
-  for (const auto &n : graph.node())
-    if (n.op_type() == "Constant" && n.output_size() == 1 && n.attribute_size() == 1 &&
-        n.attribute(0).has_t())
-      shapes[n.output(0)] =
-          std::vector<int64_t>(n.attribute(0).t().dims().begin(), n.attribute(0).t().dims().end());
-  // Op -> (data input, weight input).
-  static const std::map<std::string, std::pair<int, int>> convs = {
-      {"Conv", {0, 1}}, {"ConvTranspose", {0, 1}}, {"ConvInteger", {0, 1}},
-      {"QLinearConv", {0, 3}}, {"DeformConv", {0, 1}}};
-  for (int index = 0; index < graph.node_size(); ++index) {
-    onnx::NodeProto &node = *graph.mutable_node(index);
-    for (auto &attr : *node.mutable_attribute()) {
-      if (attr.has_g())
-        if (Error e = checkConvOperands(*attr.mutable_g(), path))
-          return e;
-      for (auto &g : *attr.mutable_graphs())
-        if (Error e = checkConvOperands(g, path))
-          return e;
-    }
-    auto it = convs.find(node.op_type());
-    if (!isDefaultDomain(node.domain()) || it == convs.end() ||
-        node.input_size() <= it->second.second)
-      continue;
-    auto data = shapes.find(node.input(it->second.first));
-    auto weight = shapes.find(node.input(it->second.second));
-    if (weight == shapes.end())
-      continue;
-    std::string where = nodeContext(path, node, index);
-    size_t rank = weight->second.size();
-    if (rank < 3)
-      return makeError(where + "weight '" + node.input(it->second.second) + "' has rank " +
-                       std::to_string(rank) +
-                       "; it must be [out channels, in channels / group, kernel dims...]");
-    if (data != shapes.end() && data->second.size() != rank)
-      return makeError(where + "weight '" + node.input(it->second.second) + "' has rank " +
-                       std::to_string(rank) + " but input '" + node.input(it->second.first) +
-                       "' has rank " + std::to_string(data->second.size()) +
-                       "; they must be equal");
-    bool hasKernelShape = false;
-    for (const auto &attr : node.attribute())
-      hasKernelShape |= attr.name() == "kernel_shape";
-    bool known = true;
-    for (size_t d = 2; d < rank; ++d)
-      known &= weight->second[d] >= 0;
-    if (!hasKernelShape && known) {
-      auto *attr = node.add_attribute();
-      attr->set_name("kernel_shape");
-      attr->set_type(onnx::AttributeProto::INTS);
-      for (size_t d = 2; d < rank; ++d)
-        attr->add_ints(weight->second[d]);
-    }
-  }
-  return Error::success();
-}
-
-/// Axis attributes against the input's rank where it is known before shape
-/// inference (graph inputs, initializers, Constant nodes, value_info): ONNX's
-/// inference of several ops (LayerNormalization among them) indexes shapes
-/// by `axis` unchecked. An axis addresses input 0, in [-rank, rank), except
-/// where it addresses a position in the output (Flatten, OneHot, Unsqueeze).
-Error checkAxisAttributes(const onnx::GraphProto &graph, const std::string &path) {
-  std::map<std::string, int64_t> ranks;
-  for (const auto *list : {&graph.input(), &graph.value_info()})
-    for (const auto &v : *list)
-      if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
-        ranks[v.name()] = v.type().tensor_type().shape().dim_size();
-  for (const auto &t : graph.initializer())
-    ranks[t.name()] = t.dims_size();
-  for (const auto &n : graph.node())
-    if (n.op_type() == "Constant" && n.output_size() == 1 && n.attribute_size() == 1 &&
-        n.attribute(0).has_t())
-      ranks[n.output(0)] = n.attribute(0).t().dims_size();
-  for (int index = 0; index < graph.node_size(); ++index) {
-    const onnx::NodeProto &node = graph.node(index);
-    for (const auto &attr : node.attribute()) {
-      if (attr.has_g())
-        if (Error e = checkAxisAttributes(attr.g(), path))
-          return e;
-      for (const auto &g : attr.graphs())
-        if (Error e = checkAxisAttributes(g, path))
-          return e;
-    }
-    if (!isDefaultDomain(node.domain()) || node.input_size() == 0)
-      continue;
-    auto rank = ranks.find(node.input(0));
-    if (rank == ranks.end())
-      continue;
-    for (const auto &attr : node.attribute()) {
-      const std::string &name = attr.name();
-      if (name != "axis" && name != "axes" && name != "perm")
-        continue;
-      int64_t r = rank->second, hi = r;
-      if (node.op_type() == "Unsqueeze")
-        r = hi = r + attr.ints_size();
-      else if (node.op_type() == "OneHot")
-        r = hi = r + 1;
-      else if (node.op_type() == "Flatten")
-        hi = r + 1;
-      auto bad = [&](int64_t v) {
-        return makeError(nodeContext(path, node, index) + "attribute '" + name + "' has " +
-                         std::to_string(v) + ", out of range for input '" + node.input(0) +
-                         "' of rank " + std::to_string(rank->second));
-      };
-      if (name == "perm") {
-        for (int64_t v : attr.ints())
-          if (v < 0 || v >= rank->second)
-            return bad(v);
-      } else if (attr.type() == onnx::AttributeProto::INT) {
-        if (attr.i() < -r || attr.i() >= hi)
-          return bad(attr.i());
-      } else {
-        for (int64_t v : attr.ints())
-          if (v < -r || v >= hi)
-            return bad(v);
-      }
-    }
-  }
-  return Error::success();
-}
-
-/// Every node input and graph output names a value defined before it: a
-/// graph input, an initializer, an earlier node's output or (in a subgraph) a
-/// value of an enclosing graph. Says which, where the ONNX checker only says
-/// the graph is not topologically sorted (and ONNX's version converter
-/// crashes on an output nothing defines).
-Error checkNodeInputs(const onnx::GraphProto &graph, std::set<std::string> visible,
-                      const std::string &path) {
-  for (const auto &v : graph.input())
-    visible.insert(v.name());
-  for (const auto &t : graph.initializer())
-    visible.insert(t.name());
-  for (const auto &t : graph.sparse_initializer())
-    visible.insert(t.values().name());
-  // A node by name, or by its position when it has none.
-  auto label = [&](int i) {
-    const std::string &name = graph.node(i).name();
-    return name.empty() ? "#" + std::to_string(i) : "'" + name + "'";
-  };
-  std::map<std::string, int> producer; // value -> node, for all nodes
-  for (int i = 0; i < graph.node_size(); ++i)
-    for (const auto &out : graph.node(i).output())
-      producer.emplace(out, i);
-  for (int i = 0; i < graph.node_size(); ++i) {
-    const auto &node = graph.node(i);
-    for (const auto &in : node.input()) {
-      if (in.empty() || visible.count(in))
-        continue;
-      std::string where = "model '" + path + "': node " + label(i) + " (" + node.op_type() +
-                          "): input '" + in + "' ";
-      auto it = producer.find(in);
-      if (it != producer.end())
-        return makeError(where + "is produced by node " + label(it->second) +
-                         ", which comes later: the graph must be topologically sorted");
-      return makeError(where + "names no value of the graph (no input, initializer or node "
-                               "output has that name)");
-    }
-    for (const auto &attr : node.attribute()) {
-      if (attr.type() == onnx::AttributeProto::GRAPH)
-        if (Error e = checkNodeInputs(attr.g(), visible, path))
-          return e;
-      if (attr.type() == onnx::AttributeProto::GRAPHS)
-        for (const auto &g : attr.graphs())
-          if (Error e = checkNodeInputs(g, visible, path))
-            return e;
-    }
-    for (const auto &out : node.output())
-      visible.insert(out);
-  }
-  for (const auto &out : graph.output())
-    if (!visible.count(out.name()))
-      return makeError("model '" + path + "': graph " +
-                       (graph.name().empty() ? std::string() : "'" + graph.name() + "' ") +
-                       "output '" + out.name() +
-                       "' names no value of the graph (no input, initializer or node output "
-                       "has that name)");
-  return Error::success();
-}
-
-/// Kiln's own check of the size arithmetic of ops whose output shape comes
-/// from constant operands (Pad, Tile, Resize, Upsample), before ONNX shape
-/// inference computes it with unchecked int64 arithmetic: an output
-/// dimension that overflows or goes negative is an error naming the node,
-/// the axis and the operands. Runs after folding, when the operands are
-/// constants and the data shapes known.
-Error checkSizeArithmetic(const onnx::GraphProto &graph, const std::string &path) {
-  std::map<std::string, const onnx::TensorProto *> constants;
-  for (const auto &t : graph.initializer())
-    constants[t.name()] = &t;
-  for (const auto &n : graph.node())
-    if (n.op_type() == "Constant" && n.output_size() == 1 && n.attribute_size() == 1 &&
-        n.attribute(0).has_t())
-      constants[n.output(0)] = &n.attribute(0).t();
-  std::map<std::string, std::vector<int64_t>> shapes;
-  for (const auto *list : {&graph.input(), &graph.value_info()})
-    for (const auto &v : *list)
-      if (auto dims = staticDims(v.type()))
-        shapes[v.name()] = *dims;
-  for (const auto &[name, t] : constants)
-    shapes[name] = std::vector<int64_t>(t->dims().begin(), t->dims().end());
-
-  for (int index = 0; index < graph.node_size(); ++index) {
-    const onnx::NodeProto &node = graph.node(index);
-    const std::string &op = node.op_type();
-    if (!isDefaultDomain(node.domain()) ||
-        (op != "Pad" && op != "Tile" && op != "Resize" && op != "Upsample"))
-      continue;
-    auto shape = node.input_size() ? shapes.find(node.input(0)) : shapes.end();
-    if (shape == shapes.end())
-      continue;
-    const std::vector<int64_t> &dims = shape->second;
-    auto operand = [&](int i) -> std::optional<EvalTensor> {
-      if (i >= node.input_size() || node.input(i).empty())
-        return std::nullopt;
-      auto it = constants.find(node.input(i));
-      return it == constants.end() ? std::nullopt : evalTensorFromProto(*it->second);
-    };
-    std::string where = nodeContext(path, node, index);
-    auto bad = [&](size_t axis, const std::string &how) {
-      return makeError(where + "dimension " + std::to_string(axis) + " of input '" +
-                       node.input(0) + "' (" + std::to_string(dims[axis]) + ") " + how);
-    };
-    if (op == "Pad") {
-      auto pads = operand(1);
-      if (!pads || pads->isFloat() || pads->ints.size() % 2)
-        continue;
-      size_t n = pads->ints.size() / 2;
-      std::vector<int64_t> axes;
-      if (auto a = operand(3); a && !a->isFloat())
-        axes = a->ints;
-      else
-        for (size_t i = 0; i < n; ++i)
-          axes.push_back(i);
-      for (size_t i = 0; i < n && i < axes.size(); ++i) {
-        int64_t axis = axes[i] < 0 ? axes[i] + int64_t(dims.size()) : axes[i];
-        if (axis < 0 || axis >= int64_t(dims.size()))
-          continue; // shape inference names the bad axis
-        int64_t before = pads->ints[i], after = pads->ints[n + i], size;
-        std::string how = "padded by " + std::to_string(before) + " and " + std::to_string(after);
-        if (__builtin_add_overflow(dims[axis], before, &size) ||
-            __builtin_add_overflow(size, after, &size))
-          return bad(axis, how + " overflows int64");
-        if (size < 0)
-          return bad(axis, how + " is negative (" + std::to_string(size) + ")");
-      }
-    } else if (op == "Tile") {
-      auto repeats = operand(1);
-      if (!repeats || repeats->isFloat() || repeats->ints.size() != dims.size())
-        continue;
-      for (size_t axis = 0; axis < dims.size(); ++axis) {
-        int64_t r = repeats->ints[axis], size;
-        if (r < 0)
-          return bad(axis, "repeated " + std::to_string(r) + " times: repeats must be >= 0");
-        if (__builtin_mul_overflow(dims[axis], r, &size))
-          return bad(axis, "repeated " + std::to_string(r) + " times overflows int64");
-      }
-    } else {
-      // Resize (scales are input 2; sizes input 3) and Upsample (scales input 1).
-      int scalesInput = op == "Resize" ? 2 : 1;
-      if (auto scales = operand(scalesInput);
-          scales && scales->isFloat() && scales->floats.size() == dims.size())
-        for (size_t axis = 0; axis < dims.size(); ++axis) {
-          double scale = scales->floats[axis], size = std::floor(double(dims[axis]) * scale);
-          std::string text = llvm::formatv("{0}", scale).str();
-          if (!std::isfinite(scale) || scale <= 0)
-            return bad(axis, "has scale " + text + ": scales must be > 0");
-          if (!(size < 0x1p62))
-            return bad(axis, "scaled by " + text + " is too large");
-        }
-      if (auto sizes = operand(3); op == "Resize" && sizes && !sizes->isFloat())
-        for (size_t axis = 0; axis < sizes->ints.size() && axis < dims.size(); ++axis)
-          if (sizes->ints[axis] < 0)
-            return bad(axis, "resized to " + std::to_string(sizes->ints[axis]) +
-                                 ": sizes must be >= 0");
-    }
-  }
-  return Error::success();
 }
 
 /// Repairs two defects of older exporters that stop the version converter:
@@ -2239,10 +1890,6 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
     return std::move(e);
   if (Error e = checkNodeInputs(model.graph(), {}, path))
     return std::move(e);
-  if (Error e = checkConvOperands(*model.mutable_graph(), path))
-    return std::move(e);
-  if (Error e = checkAxisAttributes(model.graph(), path))
-    return std::move(e);
 
   ImportResult result;
   result.graphName = model.graph().name();
@@ -2272,6 +1919,8 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
   } catch (const std::exception &e) {
     return makeError("model '" + path + "': ONNX checker: " + e.what());
   }
+  if (Error e = checkAgainstShapes(model, path))
+    return std::move(e);
   if (opset != kCanonicalOpset) {
     try {
       repairForConversion(model);
@@ -2305,7 +1954,9 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
     return signature.takeError();
   result.signature = std::move(*signature);
   FoldReport folding = foldConstants(model, options.constantBudget);
-  if (Error e = checkSizeArithmetic(model.graph(), path))
+  // Again on the folded, converted graph: folding makes operands constant
+  // and lowering adds the unrolled bodies of loops.
+  if (Error e = checkAgainstShapes(model, path))
     return std::move(e);
   try {
     onnx::ShapeInferenceOptions sio(/*check_type=*/true, /*strict_mode=*/1,
