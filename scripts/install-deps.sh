@@ -11,7 +11,7 @@ packages=(
   # Model formats and command line
   libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libcli11-dev
   # Tests
-  catch2 python3 python3-numpy python3-onnx python3-torch python3-torchvision
+  catch2 pkgconf python3 python3-numpy python3-onnx python3-torch python3-torchvision
   libonnx-testdata
 )
 

@@ -43,6 +43,8 @@ struct CppEmitOptions {
 
 struct CppArtifacts {
   std::string header;
+  /// <name>_c.h: the C ABI, for C programs (the C++ header includes it).
+  std::string cHeader;
   std::string source;
   /// Target "cuda": the kernels' PTX (written as <name>.ptx), and every
   /// kernel launch in order.

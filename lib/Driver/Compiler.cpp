@@ -285,6 +285,7 @@ Expected<CompileResult> compileLoadedModel(onnx::ModelProto loaded, const Compil
     return makeError("model '" + path + "': code generation failed:\n" +
                      diagnostics);
   result.header = std::move(artifacts.header);
+  result.cHeader = std::move(artifacts.cHeader);
   result.source = std::move(artifacts.source);
   result.ptx = artifacts.ptx;
   result.weightsFile = std::move(artifacts.weightsFile);
@@ -342,7 +343,8 @@ Expected<CompileResult> compileLoadedModel(onnx::ModelProto loaded, const Compil
   r["arena_live_bound_bytes"] = artifacts.liveBytesBound;
   r["weights_bytes"] = artifacts.weightsBytes;
   r["flops"] = artifacts.flops;
-  r["generated_source_bytes"] = result.header.size() + result.source.size();
+  r["generated_source_bytes"] =
+      result.header.size() + result.cHeader.size() + result.source.size();
   r["compile_seconds"] = seconds;
   r["signature"] = signatureJson(imported->signature, func);
   return std::move(result);
@@ -366,6 +368,8 @@ Error writeCompileResult(const CompileResult &result, const std::string &dir,
   // layout, goes after the weights.
   if (Error e = writeAtomically(file(".weights"), result.weightsFile.data(),
                                 result.weightsFile.size()))
+    return e;
+  if (Error e = writeAtomically(file("_c.h"), result.cHeader.data(), result.cHeader.size()))
     return e;
   if (Error e = writeAtomically(file(".h"), result.header.data(), result.header.size()))
     return e;

@@ -78,7 +78,7 @@ llvm::Expected<std::set<std::string>> parseDisabledPasses(const std::string &lis
 
 struct CompileResult {
   std::string name;
-  std::string header, source;
+  std::string header, cHeader, source;
   /// Target cuda (not emulated): the PTX the source embeds, also written as
   /// <name>.ptx for inspection and ptxas.
   std::string ptx;

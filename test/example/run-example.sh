@@ -18,6 +18,7 @@ for kind in ("input", "output"):
     numpy_helper.to_array(t).astype("<f4").tofile(f"{work}/{kind}_0.raw")
 PY
 "$work/build/cnn_classifier" "$work/input_0.raw" "$work/output_0.raw"
+"$work/build/cnn_classifier_c" "$work/input_0.raw" "$work/output_0.raw"
 # The CUDA build: checked against the expected output where a GPU is present,
 # otherwise it must fail with a clear error (not crash).
 if out=$("$work/build/cnn_classifier_cuda" "$work/input_0.raw" "$work/output_0.raw" 2>&1); then

@@ -10,6 +10,7 @@
 #include "codegen/KernelPasses.h"
 #include "dialects/Kiln/KilnDialect.h"
 #include "passes/Passes.h"
+#include "KilnVersion.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -18,6 +19,9 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -29,6 +33,9 @@ int main(int argc, char **argv) {
   kiln::registerKernelPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
+  llvm::cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "kiln-opt " KILN_VERSION " (MLIR " LLVM_VERSION_STRING ")\n";
+  });
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Kiln optimizer driver\n", registry));
 }

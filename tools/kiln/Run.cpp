@@ -95,16 +95,41 @@ std::string cacheRoot() {
   return path.str().str();
 }
 
+/// Where the runtime that `kiln run` builds against lives: beside an
+/// installed kiln (<prefix>/bin/kiln with <prefix>/include and <prefix>/lib,
+/// wherever the prefix was moved), or else in the build tree kiln came from.
+struct RuntimeLocation {
+  std::string includeDir, library;
+};
+
+const RuntimeLocation &runtimeLocation() {
+  static const RuntimeLocation location = [] {
+    llvm::SmallString<256> prefix(llvm::sys::fs::getMainExecutable(nullptr, nullptr));
+    llvm::sys::path::remove_filename(prefix); // bin
+    llvm::sys::path::remove_filename(prefix);
+    llvm::SmallString<256> include(prefix), library(prefix);
+    llvm::sys::path::append(include, "include");
+    llvm::sys::path::append(library, "lib", "libkiln_runtime.a");
+    llvm::SmallString<256> abi(include);
+    llvm::sys::path::append(abi, "kiln", "runtime", "Abi.h");
+    if (llvm::sys::fs::exists(abi) && llvm::sys::fs::exists(library))
+      return RuntimeLocation{include.str().str(), library.str().str()};
+    return RuntimeLocation{KILN_RUNTIME_INCLUDE_DIR, KILN_RUNTIME_LIBRARY};
+  }();
+  return location;
+}
+
 /// Identifies this kiln build: path, size and modification time of the
 /// binary, the runtime library and the runtime headers.
 std::string compilerIdentity() {
   // Size and time of each file that decides the built code: the kiln binary,
   // the runtime library and the runtime headers the generated code includes
   // (a changed micro-kernel header must not reuse a stale build).
+  const RuntimeLocation &runtime = runtimeLocation();
   std::vector<std::string> files = {llvm::sys::fs::getMainExecutable(nullptr, nullptr),
-                                    KILN_RUNTIME_LIBRARY};
+                                    runtime.library};
   std::error_code ec;
-  std::string headers = std::string(KILN_RUNTIME_INCLUDE_DIR) + "/kiln/runtime";
+  std::string headers = runtime.includeDir + "/kiln/runtime";
   for (llvm::sys::fs::directory_iterator it(headers, ec), end; it != end && !ec;
        it.increment(ec))
     files.push_back(it->path());
@@ -243,8 +268,8 @@ Error buildSharedObject(const std::string &dir, const std::string &name,
   std::vector<std::string> args = {*program, "-std=c++17", "-O3",
                                    cpu == "generic" ? "-mtune=generic" : "-march=" + cpu,
                                    "-fPIC", "-shared", "-w",
-                                   "-I" + dir, "-I" KILN_RUNTIME_INCLUDE_DIR,
-                                   src, KILN_RUNTIME_LIBRARY, "-lpthread",
+                                   "-I" + dir, "-I" + runtimeLocation().includeDir,
+                                   src, runtimeLocation().library, "-lpthread",
                                    "-o", so};
   if (profile)
     args.insert(args.begin() + 4, "-DKILN_PROFILE");

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/kiln/Commands.h"
+#include "KilnVersion.h"
 
 #include "codegen/Backend.h"
 #include "codegen/cuda/GpuForm.h"
@@ -150,7 +151,7 @@ static int convertCommand(const std::string &model, const std::string &out) {
 int main(int argc, char **argv) {
   CLI::App app{"Kiln: an ahead-of-time compiler from ONNX and JSON models to C++"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "kiln 0.1.0");
+  app.set_version_flag("--version", "kiln " KILN_VERSION);
 
   std::string model, outDir, name, convertOut;
   bool report = false, emitMlir = false, noFoldBn = false, embed = false;
