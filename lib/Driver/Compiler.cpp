@@ -1,6 +1,7 @@
 //===- Compiler.cpp - Model file -> generated C++ and report --------------===//
 
 #include "lib/Driver/Compiler.h"
+#include "lib/Driver/Progress.h"
 
 #include "codegen/Backend.h"
 #include "codegen/cpu/CppBackend.h"
@@ -205,7 +206,10 @@ Expected<CompileResult> compileModel(const CompileOptions &options) {
   auto start = std::chrono::steady_clock::now();
   if (auto backend = checkTargetOptions(options); !backend)
     return backend.takeError();
-  auto model = loadModel(options.modelPath);
+  auto model = [&] {
+    ProgressStep step("loading " + options.modelPath);
+    return loadModel(options.modelPath);
+  }();
   if (!model)
     return model.takeError();
   return compileLoadedModel(std::move(*model), options, start);
@@ -244,7 +248,10 @@ Expected<CompileResult> compileLoadedModel(onnx::ModelProto loaded, const Compil
     importOptions.specializedInputs.insert(entry.first);
   importOptions.inputShapes = options.inputShapes;
   importOptions.constantBudget.modelBytes = options.maxConstantBytes;
-  auto imported = importOnnxModel(std::move(*model), context, importOptions);
+  auto imported = [&] {
+    ProgressStep step("importing (checks, folding, shape inference)");
+    return importOnnxModel(std::move(*model), context, importOptions);
+  }();
   if (!imported)
     return imported.takeError();
   ModuleOp module = imported->module.get();
@@ -259,7 +266,10 @@ Expected<CompileResult> compileLoadedModel(onnx::ModelProto loaded, const Compil
   pipeline.foldTransposes = pipeline.fuseElementwise;
   pipeline.fuseRows = pipeline.fuseElementwise;
   buildDefaultPipeline(pm, pipeline);
-  if (failed(pm.run(module)))
+  if (failed([&] {
+        ProgressStep step("optimising (graph passes)");
+        return pm.run(module);
+      }()))
     return makeError("model '" + path + "': optimisation failed:\n" + diagnostics);
 
   CompileResult result;
@@ -281,7 +291,10 @@ Expected<CompileResult> compileLoadedModel(onnx::ModelProto loaded, const Compil
   emitOptions.emulate = options.emulate;
   result.embedWeights = options.embedWeights;
   CppArtifacts artifacts;
-  if (failed(backend->emit(func, emitOptions, artifacts)))
+  if (failed([&] {
+        ProgressStep step("generating " + std::string(backend->name) + " code");
+        return backend->emit(func, emitOptions, artifacts);
+      }()))
     return makeError("model '" + path + "': code generation failed:\n" +
                      diagnostics);
   result.header = std::move(artifacts.header);

@@ -12,6 +12,7 @@
 #include "tools/kiln/Commands.h"
 
 #include "lib/Driver/Compiler.h"
+#include "lib/Driver/Progress.h"
 #include "lib/Driver/TensorFile.h"
 #include "lib/Import/ModelLoader.h"
 #include "lib/Import/ShapeOperands.h"
@@ -19,6 +20,7 @@
 
 #include "kiln/runtime/Abi.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -303,6 +305,10 @@ Error buildSharedObject(const std::string &dir, const std::string &name,
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
                                                 llvm::StringRef(log)};
   std::string errMsg;
+  progressDetail("build command: " + llvm::join(args, " "));
+  ProgressStep step("building the generated C++ (" + llvm::sys::path::filename(*program).str() +
+                        " -O3 " + args[3] + "; cached for later runs)",
+                    /*announce=*/true);
   int rc = llvm::sys::ExecuteAndWait(*program, argRefs, std::nullopt, redirects,
                                      0, 0, &errMsg);
   if (rc != 0) {
@@ -350,8 +356,10 @@ Expected<std::string> prepare(const RunOptions &options, std::string &name,
   std::string dir = cacheRoot() + "/" + *key;
   if (llvm::sys::fs::exists(dir + "/" + name + ".so")) {
     cacheHit = true;
+    progressNote("using the cached build in " + dir);
     return dir;
   }
+  progressDetail("not in the cache: compiling into " + dir);
   if (std::error_code ec = llvm::sys::fs::create_directories(cacheRoot()))
     return makeError("cannot create cache directory '" + cacheRoot() + "': " + ec.message());
   // Build in a private directory and rename it into place, so concurrent runs

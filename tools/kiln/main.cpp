@@ -20,6 +20,7 @@
 #include "codegen/Backend.h"
 #include "codegen/cuda/GpuForm.h"
 #include "lib/Driver/Compiler.h"
+#include "lib/Driver/Progress.h"
 #include "lib/Import/JsonModel.h"
 #include "lib/Import/ModelLoader.h"
 #include "lib/Import/OnnxImporter.h"
@@ -28,6 +29,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include <CLI/CLI.hpp>
@@ -89,7 +91,8 @@ static int compileCommand(const std::string &model, const std::string &outDir,
     return reportError(result.takeError());
   if (llvm::Error e = writeCompileResult(*result, outDir, report, emitMlir))
     return reportError(std::move(e));
-  std::cout << "kiln: compiled '" << model << "' as '" << result->name
+  if (verbosity() != Verbosity::Quiet)
+    std::cout << "kiln: compiled '" << model << "' as '" << result->name
             << "' into " << outDir << " (" << result->report["kernels"]
             << " kernel calls, " << result->report["unique_kernels"]
             << " kernel functions, arena " << result->report["arena_bytes"]
@@ -144,14 +147,64 @@ static int convertCommand(const std::string &model, const std::string &out) {
     return reportError(makeError("output '" + out +
                                  "' must end in .json or .onnx"));
   }
-  std::cout << "kiln: wrote " << out << "\n";
+  if (verbosity() != Verbosity::Quiet)
+    std::cout << "kiln: wrote " << out << "\n";
   return 0;
+}
+
+/// The candidate `word` is most likely a typo of, or "" if none is close.
+static std::string closestName(const std::string &word, const std::vector<std::string> &candidates) {
+  std::string best;
+  unsigned limit = std::max<unsigned>(2, word.size() / 3), bestDistance = limit + 1;
+  for (const std::string &c : candidates) {
+    unsigned d = llvm::StringRef(word).edit_distance(c, /*AllowReplacements=*/true, limit + 1);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/// The command line's leftovers (arguments no option took) as an error,
+/// suggesting the option of the subcommand (or kiln's) closest to the first.
+static int reportUnexpected(const CLI::App &app, const CLI::App *sub,
+                            const std::vector<std::string> &extras) {
+  std::string first = extras.front();
+  std::string where = sub ? "'kiln " + sub->get_name() + "'" : "kiln";
+  std::string msg = "kiln: error: unexpected argument '" + first + "' for " + where;
+  if (!first.empty() && first[0] == '-') {
+    std::string flag = first.substr(0, first.find('='));
+    std::vector<std::string> names;
+    for (const CLI::App *a : {sub, &app})
+      if (a)
+        for (const CLI::Option *o : a->get_options()) {
+          for (const std::string &l : o->get_lnames())
+            names.push_back("--" + l);
+          for (const std::string &s : o->get_snames())
+            names.push_back("-" + s);
+        }
+    msg = "kiln: error: unknown option '" + flag + "' for " + where;
+    if (std::string close = closestName(flag, names); !close.empty())
+      msg += "; did you mean '" + close + "'?";
+  }
+  std::cerr << msg << " (see kiln " << (sub ? sub->get_name() + " " : "") << "--help)\n";
+  return 2;
 }
 
 int main(int argc, char **argv) {
   CLI::App app{"Kiln: an ahead-of-time compiler from ONNX and JSON models to C++"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "kiln " KILN_VERSION);
+  // --help shows each option's default; unknown arguments are reported by
+  // reportUnexpected (with a suggestion), and -q/-v work after a subcommand.
+  app.option_defaults()->always_capture_default();
+  app.allow_extras();
+  app.fallthrough();
+  bool quiet = false, verbose = false;
+  app.add_flag("-q,--quiet", quiet, "Print errors only (no progress lines on stderr)");
+  app.add_flag("-v,--verbose", verbose,
+               "Print every step with its time, and the commands kiln runs, on stderr");
 
   std::string model, outDir, name, convertOut;
   bool report = false, emitMlir = false, noFoldBn = false, embed = false;
@@ -231,16 +284,19 @@ int main(int argc, char **argv) {
   runCmd->add_option("--rtol", run.rtol,
                      "Relative tolerance (default 1e-3; x10 under --precision tf32 or fp16, "
                      "x50 under bf16)")
-      ->check(tolerance);
+      ->check(tolerance)
+      ->default_str(""); // the default is computed, as the text says
   runCmd->add_option("--atol", run.atol,
                      "Absolute tolerance (default 1e-3 x the largest |expected| element of "
                      "each output, at least 1e-7; scaled for --precision as --rtol)")
-      ->check(tolerance);
+      ->check(tolerance)
+      ->default_str("");
   runCmd->add_option("--bench", run.bench, "Time this many runs after warm-up")
       ->check(CLI::Range(0, 1000000));
   runCmd->add_option("--warmup", run.warmup,
                      "Untimed runs before the --bench runs (default max(2, N/10))")
-      ->check(CLI::Range(0, 1000000));
+      ->check(CLI::Range(0, 1000000))
+      ->default_str("");
   runCmd->add_option("--threads", run.threads, "Threads the compiled model uses")->check(CLI::Range(1, 1024));
   runCmd->add_option("--name", run.name, "Model name (default: from the file name)");
   runCmd->add_flag("--json", run.json, "Print one JSON object instead of text");
@@ -292,11 +348,31 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(int64_t(0), std::numeric_limits<int64_t>::max()))
       ->capture_default_str();
 
+  // A mistyped command: suggest the closest.
+  std::vector<std::string> commands;
+  for (const CLI::App *sub : app.get_subcommands({}))
+    commands.push_back(sub->get_name());
+  if (argc > 1 && argv[1][0] != '-' && !llvm::is_contained(commands, argv[1])) {
+    std::string close = closestName(argv[1], commands);
+    std::cerr << "kiln: error: unknown command '" << argv[1] << "'"
+              << (close.empty() ? "" : "; did you mean '" + close + "'?")
+              << " (commands: " << llvm::join(commands, ", ") << ")\n";
+    return 2;
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  const CLI::App *chosen = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();
+  if (std::vector<std::string> extras = app.remaining(/*recurse=*/true); !extras.empty())
+    return reportUnexpected(app, chosen, extras);
+  if (quiet && verbose) {
+    std::cerr << "kiln: error: --quiet and --verbose exclude each other\n";
+    return 2;
+  }
+  setVerbosity(quiet ? Verbosity::Quiet : verbose ? Verbosity::Verbose : Verbosity::Normal);
 
   try {
     if (*compile)
