@@ -304,7 +304,10 @@ Expected<CompileResult> compileLoadedModel(onnx::ModelProto loaded, const Compil
   result.weightsFile = std::move(artifacts.weightsFile);
   {
     llvm::raw_string_ostream os(result.mlir);
-    module.print(os, OpPrintingFlags().elideLargeElementsAttrs(16));
+    OpPrintingFlags flags;
+    if (!options.mlirWithWeights)
+      flags.elideLargeElementsAttrs(16);
+    module.print(os, flags);
   }
 
   std::map<std::string, int64_t> kilnOps;

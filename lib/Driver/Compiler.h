@@ -57,6 +57,10 @@ struct CompileOptions {
   /// `--max-constant-bytes`: the budget for constants made at compile time
   /// (see ConstantBudget).
   int64_t maxConstantBytes = ConstantBudget::kDefaultModelBytes;
+  /// Print the weights in CompileResult::mlir (`--emit-mlir-with-weights`),
+  /// so the file parses back with kiln-opt; otherwise large constants are
+  /// elided.
+  bool mlirWithWeights = false;
 };
 
 /// The names `--precision` accepts.

@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -403,11 +405,75 @@ Expected<onnx::ModelProto> parseJsonModel(const std::string &text, const std::st
 
 namespace {
 
+// The writer keeps keys in the documented order (docs/json-format.md).
+using ojson = nlohmann::ordered_json;
+
+/// `v` on one line, with a space after each ',' and ':' as people write JSON.
+void writeInline(const ojson &v, std::string &out) {
+  if (v.is_object()) {
+    out += '{';
+    bool first = true;
+    for (const auto &[key, value] : v.items()) {
+      out += first ? "" : ", ";
+      first = false;
+      out += ojson(key).dump() + ": ";
+      writeInline(value, out);
+    }
+    out += '}';
+  } else if (v.is_array()) {
+    out += '[';
+    for (size_t i = 0; i < v.size(); ++i) {
+      out += i ? ", " : "";
+      writeInline(v[i], out);
+    }
+    out += ']';
+  } else {
+    out += v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+/// The model's layout: one top-level key per line, and one line per value
+/// info, initializer and node (8,000 lines of shape numbers otherwise).
+std::string formatModel(const ojson &root) {
+  std::string out = "{\n";
+  size_t k = 0;
+  for (const auto &[key, value] : root.items()) {
+    out += "  " + ojson(key).dump() + ": ";
+    if (value.is_array() && !value.empty()) {
+      out += "[\n";
+      for (size_t i = 0; i < value.size(); ++i) {
+        out += "    ";
+        writeInline(value[i], out);
+        out += i + 1 < value.size() ? ",\n" : "\n";
+      }
+      out += "  ]";
+    } else {
+      writeInline(value, out);
+    }
+    out += ++k < root.size() ? ",\n" : "\n";
+  }
+  return out + "}\n";
+}
+
+/// The double with the fewest digits that reads back as `f`, so that a
+/// float attribute prints as 1e-05 rather than 9.999999747378752e-06.
+double shortestFloat(float f) {
+  if (!std::isfinite(f))
+    return f;
+  char buf[32];
+  for (int digits = 6; digits < 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(f));
+    if (std::strtof(buf, nullptr) == f)
+      return std::strtod(buf, nullptr);
+  }
+  return f;
+}
+
 /// Collects tensor bytes into the side file, 64-byte aligned.
 struct WeightsWriter {
   std::string bytes;
-  Expected<json> tensor(const onnx::TensorProto &t) {
-    json j;
+  Expected<ojson> tensor(const onnx::TensorProto &t) {
+    ojson j;
     if (!t.name().empty())
       j["name"] = t.name();
     std::string dtype = onnxElementName(t.data_type());
@@ -427,35 +493,37 @@ struct WeightsWriter {
   }
 };
 
-Expected<json> attributeJson(const onnx::AttributeProto &a,
+Expected<ojson> attributeJson(const onnx::AttributeProto &a,
                              WeightsWriter &weights) {
   using A = onnx::AttributeProto;
   switch (a.type()) {
   case A::INT:
-    return json(a.i());
+    return ojson(a.i());
   case A::FLOAT:
     // Keep a fraction so it reads back as FLOAT even when integral.
     if (std::isfinite(a.f()) && a.f() == std::floor(a.f()))
-      return json{{"type", "float"}, {"value", static_cast<double>(a.f())}};
-    return json(static_cast<double>(a.f()));
+      return ojson{{"type", "float"}, {"value", static_cast<double>(a.f())}};
+    return ojson(shortestFloat(a.f()));
   case A::STRING:
-    return json(a.s());
+    return ojson(a.s());
   case A::INTS:
-    return json{{"type", "ints"},
+    return ojson{{"type", "ints"},
                 {"value", std::vector<int64_t>(a.ints().begin(), a.ints().end())}};
   case A::FLOATS: {
-    std::vector<double> v(a.floats().begin(), a.floats().end());
-    return json{{"type", "floats"}, {"value", v}};
+    std::vector<double> v;
+    for (float f : a.floats())
+      v.push_back(shortestFloat(f));
+    return ojson{{"type", "floats"}, {"value", v}};
   }
   case A::STRINGS:
-    return json{{"type", "strings"},
+    return ojson{{"type", "strings"},
                 {"value", std::vector<std::string>(a.strings().begin(),
                                                    a.strings().end())}};
   case A::TENSOR: {
     auto t = weights.tensor(a.t());
     if (!t)
       return t.takeError();
-    return json{{"tensor", *t}};
+    return ojson{{"tensor", *t}};
   }
   default:
     return makeError("attribute '" + a.name() + "' of type " +
@@ -463,8 +531,8 @@ Expected<json> attributeJson(const onnx::AttributeProto &a,
   }
 }
 
-Expected<json> valueInfoJson(const onnx::ValueInfoProto &v) {
-  json j;
+Expected<ojson> valueInfoJson(const onnx::ValueInfoProto &v) {
+  ojson j;
   j["name"] = v.name();
   const auto &tt = v.type().tensor_type();
   std::string dtype = onnxElementName(tt.elem_type());
@@ -490,7 +558,7 @@ Error writeJsonModel(const onnx::ModelProto &model, const std::string &jsonPath,
                      const std::vector<std::string> &sourceFiles) {
   const onnx::GraphProto &g = model.graph();
   WeightsWriter weights;
-  json root;
+  ojson root;
   root["format"] = "kiln-graph";
   root["version"] = 1;
   root["name"] = g.name();
@@ -518,8 +586,8 @@ Error writeJsonModel(const onnx::ModelProto &model, const std::string &jsonPath,
   std::set<std::string> initNames;
   for (const auto &t : g.initializer())
     initNames.insert(t.name());
-  json inputs = json::array(), outputs = json::array(),
-       inits = json::array(), nodes = json::array();
+  ojson inputs = ojson::array(), outputs = ojson::array(),
+       inits = ojson::array(), nodes = ojson::array();
   for (const auto &v : g.input()) {
     if (initNames.count(v.name()))
       continue;
@@ -541,7 +609,7 @@ Error writeJsonModel(const onnx::ModelProto &model, const std::string &jsonPath,
     inits.push_back(*j);
   }
   for (const auto &n : g.node()) {
-    json jn;
+    ojson jn;
     if (!n.name().empty())
       jn["name"] = n.name();
     jn["op_type"] = n.op_type();
@@ -550,7 +618,7 @@ Error writeJsonModel(const onnx::ModelProto &model, const std::string &jsonPath,
     jn["inputs"] = std::vector<std::string>(n.input().begin(), n.input().end());
     jn["outputs"] =
         std::vector<std::string>(n.output().begin(), n.output().end());
-    json attrs = json::object();
+    ojson attrs = ojson::object();
     for (const auto &a : n.attribute()) {
       auto j = attributeJson(a, weights);
       if (!j)
@@ -573,7 +641,7 @@ Error writeJsonModel(const onnx::ModelProto &model, const std::string &jsonPath,
   if (Error e = writeFileAtomically(weightsPath.str().str(),
                                     StringRef(weights.bytes.data(), weights.bytes.size())))
     return e;
-  std::string text = root.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string text = formatModel(root);
   if (Error e = writeFileAtomically(jsonPath, text)) {
     sys::fs::remove(weightsPath);
     return e;

@@ -13,7 +13,14 @@ namespace kiln {
 struct RunOptions {
   std::string model;
   std::vector<std::string> dataDirs;
+  /// `--input NAME=FILE` (.npy or .pb) and `--random-inputs` (seeded by
+  /// `--seed`): the inputs without a data directory (RunInputs.h).
+  std::vector<std::string> inputs;
+  bool randomInputs = false;
+  uint64_t seed = 1;
   std::string saveDir;
+  /// `--save-format`: "pb" (ONNX TensorProto) or "npy".
+  std::string saveFormat = "pb";
   std::string name;
   /// Negative: the default, 1e-3 scaled for --precision
   /// (precisionToleranceScale).

@@ -10,8 +10,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/kiln/Commands.h"
+#include "tools/kiln/RunInputs.h"
 
 #include "lib/Driver/Compiler.h"
+#include "lib/Driver/NpyFile.h"
 #include "lib/Driver/Progress.h"
 #include "lib/Driver/TensorFile.h"
 #include "lib/Import/ModelLoader.h"
@@ -609,11 +611,43 @@ Expected<HostValue> assembleValue(const ValueShape &shape, const std::vector<std
 
 } // namespace
 
-int runCommand(const RunOptions &options) {
+int runCommand(const RunOptions &given) {
   auto fail = [](const std::string &msg) {
     std::cerr << "kiln: error: " << msg << "\n";
     return 2;
   };
+  RunOptions options = given;
+  // --input and --random-inputs become a data directory of their own, which
+  // goes when the run ends.
+  std::string dataLabel;
+  struct RemoveDirectory {
+    std::string path;
+    ~RemoveDirectory() {
+      if (!path.empty())
+        llvm::sys::fs::remove_directories(path);
+    }
+  } inputsDir;
+  if (!options.inputs.empty() || options.randomInputs) {
+    if (!options.dataDirs.empty())
+      return fail("--data and --input/--random-inputs exclude each other");
+    auto model = loadModel(options.model);
+    if (!model)
+      return fail(llvm::toString(model.takeError()));
+    llvm::SmallString<128> dir;
+    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("kiln-inputs", dir))
+      return fail("cannot create a directory for the inputs: " + ec.message());
+    inputsDir.path = dir.str().str();
+    auto label = writeInputDirectory(*model, options.model, options.inputs, options.randomInputs,
+                                     options.seed, inputsDir.path);
+    if (!label)
+      return fail(llvm::toString(label.takeError()));
+    dataLabel = "inputs: " + *label;
+    options.dataDirs = {inputsDir.path};
+  } else if (options.dataDirs.empty()) {
+    return fail("kiln run needs inputs: --data DIR, --input NAME=FILE or --random-inputs");
+  }
+  if (options.saveFormat != "pb" && options.saveFormat != "npy")
+    return fail("--save-format must be pb or npy (got '" + options.saveFormat + "')");
   std::string name;
   onnx::ModelProto onnxModel;
   std::map<std::string, std::string> specialized;
@@ -748,10 +782,10 @@ int runCommand(const RunOptions &options) {
       byName[t.name] = &t;
 
     nlohmann::json ds;
-    ds["data"] = dataDir;
+    ds["data"] = dataLabel.empty() ? dataDir : dataLabel;
     nlohmann::json outs = nlohmann::json::array();
     if (!options.json)
-      std::cout << "== " << dataDir << "\n";
+      std::cout << "== " << (dataLabel.empty() ? dataDir : dataLabel) << "\n";
     std::vector<HostValue> values;
     for (size_t k = 0; k < signature->outputs.size(); ++k) {
       const SignatureValue &entry = signature->outputs[k];
@@ -793,7 +827,8 @@ int runCommand(const RunOptions &options) {
         }
       } else {
         notCompared.push_back(expectedPath);
-        line += "\n  not compared: no " + expectedPath;
+        if (dataLabel.empty())
+          line += "\n  not compared: no " + expectedPath;
       }
       if (!options.json)
         std::cout << line << "\n";
@@ -809,9 +844,20 @@ int runCommand(const RunOptions &options) {
         out += "/" + llvm::sys::path::filename(dataDir).str();
       if (std::error_code ec = llvm::sys::fs::create_directories(out))
         return fail("cannot create '" + out + "': " + ec.message());
-      for (size_t k = 0; k < values.size(); ++k)
-        if (Error e = writeValueFile(values[k], out + "/output_" + std::to_string(k) + ".pb"))
+      for (size_t k = 0; k < values.size(); ++k) {
+        std::string file = out + "/output_" + std::to_string(k) + "." + options.saveFormat;
+        if (options.saveFormat == "npy") {
+          if (values[k].kind != HostValue::Kind::Tensor)
+            return fail("model '" + name + "': output " + std::to_string(k) + " '" +
+                        signature->outputs[k].name + "' is a " + signature->outputs[k].structure +
+                        ", which .npy cannot hold: use --save-format pb");
+          HostTensor t = values[k].tensor;
+          if (Error e = writeNpyFile(t, file))
+            return fail(llvm::toString(std::move(e)));
+        } else if (Error e = writeValueFile(values[k], file)) {
           return fail(llvm::toString(std::move(e)));
+        }
+      }
     }
     lastInputs = inT;
     lastInputData = std::move(inputs);
@@ -886,6 +932,7 @@ int runCommand(const RunOptions &options) {
     std::cout << report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else
     std::cout << (!allMatch        ? "outputs DIFFER\n"
+                  : compared == 0 && !dataLabel.empty() ? "ran (no expected outputs to compare with)\n"
                   : compared == 0  ? "nothing was compared: the data directories have no "
                                      "output_<i>.pb\n"
                   : notCompared.empty() ? "all outputs match\n"

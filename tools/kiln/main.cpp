@@ -89,7 +89,8 @@ static int compileCommand(const std::string &model, const std::string &outDir,
   auto result = compileModel(options);
   if (!result)
     return reportError(result.takeError());
-  if (llvm::Error e = writeCompileResult(*result, outDir, report, emitMlir))
+  if (llvm::Error e = writeCompileResult(*result, outDir, report,
+                                         emitMlir || options.mlirWithWeights))
     return reportError(std::move(e));
   if (verbosity() != Verbosity::Quiet)
     std::cout << "kiln: compiled '" << model << "' as '" << result->name
@@ -213,7 +214,8 @@ int main(int argc, char **argv) {
   compile->add_option("-o,--output", outDir, "Output directory")->required();
   compile->add_option("--name", name, "C++ namespace and C ABI prefix (default: from the file name)");
   compile->add_flag("--report", report, "Also write <name>.report.json");
-  compile->add_flag("--emit-mlir", emitMlir, "Also write the optimised IR as <name>.mlir");
+  compile->add_flag("--emit-mlir", emitMlir,
+                    "Also write the optimised IR as <name>.mlir (large weights elided)");
   compile->add_flag("--no-fold-batch-norm", noFoldBn, "Keep batch normalisation as its own kernel");
   std::vector<std::string> specialize;
   compile->add_option("--specialize", specialize,
@@ -232,6 +234,8 @@ int main(int argc, char **argv) {
                       "opt(2x3) or none for an optional");
   compile->add_flag("--embed-weights", embed, "Also write <name>.weights.S embedding the weights, and Model::createEmbedded()");
   CompileOptions targetOptions;
+  compile->add_flag("--emit-mlir-with-weights", targetOptions.mlirWithWeights,
+                    "As --emit-mlir, with every weight, so the file parses back with kiln-opt");
   compile->add_option("--target", targetOptions.target,
                       "Backend: cpu (C++ source for the CPU) or cuda (PTX and C++ host code)")
       ->check(CLI::IsMember(backendNames()))
@@ -279,8 +283,17 @@ int main(int argc, char **argv) {
   bool runNoFoldBn = false;
   auto *runCmd = app.add_subcommand("run", "Compile (cached), build, run and check a model on test data");
   runCmd->add_option("model", run.model, "Model file (.onnx, .onnxtxt or .json)")->required();
-  runCmd->add_option("--data", run.dataDirs, "Directory with input_<i>.pb (and output_<i>.pb to compare)")->required();
-  runCmd->add_option("--save", run.saveDir, "Write the outputs as output_<i>.pb into this directory");
+  runCmd->add_option("--data", run.dataDirs,
+                     "Directory with input_<i>.pb (and output_<i>.pb to compare); repeatable");
+  runCmd->add_option("--input", run.inputs,
+                     "NAME=FILE: an input from a .npy or .pb file, instead of --data; repeatable");
+  runCmd->add_flag("--random-inputs", run.randomInputs,
+                   "Draw the inputs not given by --input (floats in [-1, 1], integers in [0, 3]), "
+                   "e.g. to benchmark a model without data");
+  runCmd->add_option("--seed", run.seed, "Seed of --random-inputs");
+  runCmd->add_option("--save", run.saveDir, "Write the outputs as output_<i>.<format> into this directory");
+  runCmd->add_option("--save-format", run.saveFormat, "Format of --save: pb (ONNX TensorProto) or npy")
+      ->check(CLI::IsMember({"pb", "npy"}));
   runCmd->add_option("--rtol", run.rtol,
                      "Relative tolerance (default 1e-3; x10 under --precision tf32 or fp16, "
                      "x50 under bf16)")
