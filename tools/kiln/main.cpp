@@ -209,7 +209,7 @@ int main(int argc, char **argv) {
 
   std::string model, outDir, name, convertOut;
   bool report = false, emitMlir = false, noFoldBn = false, embed = false;
-  auto *compile = app.add_subcommand("compile", "Compile a model to C++ source, header and weights");
+  auto *compile = app.add_subcommand("compile", "Compile a model to C++ source, C++ and C headers, and weights");
   compile->add_option("model", model, "Model file (.onnx, .onnxtxt or .json)")->required();
   compile->add_option("-o,--output", outDir, "Output directory")->required();
   compile->add_option("--name", name, "C++ namespace and C ABI prefix (default: from the file name)");
