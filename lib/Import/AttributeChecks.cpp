@@ -168,17 +168,17 @@ public:
   }
 
   /// Records the output types ONNX's inference gives a node of the default
-  /// domain whose input types are all known. Nodes with subgraphs are left
-  /// to the full inference.
-  void infer(onnx::NodeProto &node, int opset) {
+  /// domain whose input types are all known; returns its error if it fails.
+  /// Nodes with subgraphs are left to the full inference.
+  std::optional<std::string> infer(onnx::NodeProto &node, int opset) {
     if (!isDefaultDomain(node.domain()) || opset <= 0)
-      return;
+      return std::nullopt;
     for (const auto &attr : node.attribute())
       if (attr.has_g() || attr.graphs_size())
-        return;
+        return std::nullopt;
     const auto *schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, "");
     if (!schema || !schema->has_type_and_shape_inference_function())
-      return;
+      return std::nullopt;
     std::unordered_map<std::string, onnx::TypeProto *> types;
     std::unordered_map<std::string, const onnx::TensorProto *> data;
     for (const auto &in : node.input()) {
@@ -186,7 +186,7 @@ public:
         continue;
       auto it = types_.find(in);
       if (it == types_.end())
-        return;
+        return std::nullopt;
       types[in] = &it->second;
       if (const auto *c = constant(in))
         data[in] = c;
@@ -194,8 +194,12 @@ public:
     onnx::shape_inference::InferenceContextImpl context(node, types, data, {});
     try {
       schema->GetTypeAndShapeInferenceFunction()(context);
-    } catch (const std::exception &) {
-      return; // the full inference reports it
+    } catch (const std::exception &e) {
+      // With every input type known, more information cannot resolve the
+      // conflict. Stop here: ONNX's full inference, which continues past a
+      // failed node in its lenient passes, crashes on the untyped outputs
+      // (Shape's data propagation reads them unchecked).
+      return std::string(e.what());
     }
     for (int i = 0; i < node.output_size(); ++i) {
       const onnx::TypeProto *type = context.getOutputType(i);
@@ -203,6 +207,7 @@ public:
           type->value_case() != onnx::TypeProto::VALUE_NOT_SET)
         types_[node.output(i)] = *type;
     }
+    return std::nullopt;
   }
 
 private:
@@ -214,8 +219,10 @@ using NodeCheck =
     llvm::function_ref<Error(onnx::NodeProto &node, int index, const KnownValues &known)>;
 
 /// Runs `check` on every node of `graph` and its subgraphs in order, each
-/// with the values known before it; `known` holds the enclosing graphs'.
-Error walkGraph(onnx::GraphProto &graph, KnownValues known, int opset, NodeCheck check) {
+/// with the values known before it (`known` holds the enclosing graphs'),
+/// and fails at the first node whose inference fails.
+Error walkGraph(onnx::GraphProto &graph, KnownValues known, int opset, const std::string &path,
+                NodeCheck check) {
   for (const auto *list : {&graph.input(), &graph.value_info()})
     for (const auto &v : *list)
       if (v.has_type())
@@ -226,10 +233,10 @@ Error walkGraph(onnx::GraphProto &graph, KnownValues known, int opset, NodeCheck
     onnx::NodeProto &node = *graph.mutable_node(index);
     for (auto &attr : *node.mutable_attribute()) {
       if (attr.has_g())
-        if (Error e = walkGraph(*attr.mutable_g(), known, opset, check))
+        if (Error e = walkGraph(*attr.mutable_g(), known, opset, path, check))
           return e;
       for (auto &g : *attr.mutable_graphs())
-        if (Error e = walkGraph(g, known, opset, check))
+        if (Error e = walkGraph(g, known, opset, path, check))
           return e;
     }
     if (Error e = check(node, index, known))
@@ -237,8 +244,8 @@ Error walkGraph(onnx::GraphProto &graph, KnownValues known, int opset, NodeCheck
     if (node.op_type() == "Constant" && node.output_size() == 1 && node.attribute_size() == 1 &&
         node.attribute(0).has_t())
       known.addConstant(node.output(0), node.attribute(0).t());
-    else
-      known.infer(node, opset);
+    else if (auto failure = known.infer(node, opset))
+      return makeError(nodeContext(path, node, index) + "shape inference: " + *failure);
   }
   return Error::success();
 }
@@ -419,7 +426,7 @@ Error checkAgainstShapes(onnx::ModelProto &model, const std::string &path) {
   for (const auto &o : model.opset_import())
     if (isDefaultDomain(o.domain()))
       opset = o.version();
-  return walkGraph(*model.mutable_graph(), KnownValues(), opset,
+  return walkGraph(*model.mutable_graph(), KnownValues(), opset, path,
                    [&](onnx::NodeProto &node, int index, const KnownValues &known) -> Error {
                      if (Error e = checkConvOperands(node, index, known, path))
                        return e;

@@ -40,8 +40,9 @@ llvm::Error checkNodeInputs(const onnx::GraphProto &graph, std::set<std::string>
 /// arithmetic of Pad, Tile, Resize and Upsample against constant operands.
 /// Walks the graph node by node, running ONNX's inference of a node only
 /// after the node has passed, so a node deep in the graph is checked against
-/// the shapes inferred up to it. May add `kernel_shape` to convolutions whose
-/// weight shape is known, for ONNX to check against the data's rank.
+/// the shapes inferred up to it; a node whose inference fails is an error.
+/// May add `kernel_shape` to convolutions whose weight shape is known, for
+/// ONNX to check against the data's rank.
 llvm::Error checkAgainstShapes(onnx::ModelProto &model, const std::string &path);
 
 } // namespace kiln

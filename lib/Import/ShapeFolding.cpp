@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Import/ShapeFolding.h"
+#include "lib/Import/AttributeChecks.h"
 #include "lib/Import/EinsumEquation.h"
 #include "lib/Import/TensorData.h"
 
@@ -52,7 +53,6 @@ foldConstantNode(const onnx::NodeProto &node,
 
 namespace {
 
-bool isDefaultDomain(const std::string &d) { return d.empty() || d == "ai.onnx"; }
 
 /// The node as the importer's errors name it (unnamed nodes by op and index).
 std::string describe(const onnx::NodeProto &n, int index) {
