@@ -68,6 +68,14 @@ FailureOr<func::FuncOp> lowerToKernel(Operation *op, const TargetDescription &ta
     return func::FuncOp();
   KernelBuilder k(op, kernels, name);
   k.parallelNests = target.parallelLoopNests;
+  // Results with a zero-sized dimension hold nothing to compute: the
+  // kernel is empty (lowerings size tiles and strides by extents, and a
+  // zero extent would divide by zero).
+  if (op->getNumResults() > 0 && llvm::all_of(op->getResultTypes(), [](Type t) {
+        auto shaped = dyn_cast<ShapedType>(t);
+        return shaped && shaped.hasStaticShape() && shaped.getNumElements() == 0;
+      }))
+    return k.finish();
   auto f = lower(op, target, k);
   // Null: no lowering takes the op (the caller says so).
   if (failed(f) || !*f)
