@@ -3,8 +3,10 @@
 // The checks that need shapes walk the graph node by node, keeping the types
 // ONNX's inference gives each value so far; a node's checks run before its
 // own inference does. The walk is a guard, not the inference Kiln relies on:
-// a node whose inference fails or whose inputs are unknown leaves its outputs
-// unknown here, and the full ONNX inference after it reports the error.
+// a node whose inputs are unknown (after a custom-domain or control-flow op)
+// leaves its outputs unknown, and the full ONNX inference after the walk
+// gives the types Kiln imports. A node whose inference fails, all its inputs
+// known, is an error here already.
 //
 //===----------------------------------------------------------------------===//
 
