@@ -7,7 +7,7 @@ Usage:
                                squeezenet1_1,bert_encoder,gpt_decoder,
                                vit_cls,swin_tiny,seg_head,shufflenet_dyn,
                                encoder_shared,decoder_tied,lstm,gru_bidir]
-                       [--layers N]
+                       [--set default|families|all] [--layers N]
 
 For each model this writes
     DIR/<name>/model.onnx
@@ -26,6 +26,11 @@ an LSTM and a bidirectional GRU (see the builders' docstrings).
 gpt_decoder is a GPT-like stack of pre-norm decoder blocks with a causal mask
 (width 384, 6 heads, 6 layers, sequence 64); it takes float activations
 [1, 64, 384] rather than token ids, so it has no embedding or vocab head.
+
+`--set families` writes the CNN-family benchmark set instead of the default
+(CI) set: resnext_grouped, aspp_dilated, densenet_concat, inception_branches,
+vgg_plain, convnext_block and resnet50_b8 (see FAMILY_MODELS); `--set all`
+writes both.
 
 `--layers N` changes the number of encoder layers of bert_encoder; with
 N != 4 the model is written as bert_encoder_<N>l (e.g. bert_encoder_8l).
@@ -398,6 +403,145 @@ def build_gru_bidir():
     return BiGru().eval(), torch.randn(2, 16, 64, generator=g), "input", "output"
 
 
+# ---------------------------------------------------------------------------
+# The CNN-family benchmark set (--set families): one model per convolution
+# family users bring, built from stock torchvision modules at reduced depth
+# and resolution so that each runs in tens of milliseconds. Not part of the
+# default (CI) set; bench/run.sh times whatever is in its models directory.
+# ---------------------------------------------------------------------------
+
+def _classifier_input(model, shape, batch=1):
+    """Recalibrate batch norm on seed-1 data and draw the seed-2 test input."""
+    recalibrate_batchnorm(model, (8,) + tuple(shape), n_batches=3, seed=1)
+    g = torch.Generator().manual_seed(2)
+    return model, torch.randn((batch,) + tuple(shape), generator=g), "input", "output"
+
+
+def _reset_linears(model):
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            m.reset_parameters()
+
+
+def build_resnext_grouped():
+    """torchvision ResNet with ResNeXt bottlenecks (32 groups of width 4):
+    grouped 3x3 convolutions with 4 to 32 channels per group."""
+    from torchvision.models.resnet import ResNet, Bottleneck
+    torch.manual_seed(0)
+    model = ResNet(Bottleneck, [1, 2, 2, 1], groups=32, width_per_group=4, num_classes=100)
+    _reset_linears(model)
+    return _classifier_input(model, (3, 128, 128))
+
+
+class AsppSegmenter(nn.Module):
+    """A stride-8 backbone with 256 output channels (as DeepLabV3's dilated
+    ResNet gives its head), torchvision's DeepLabHead (ASPP: dilations
+    12/24/36 and image pooling) and the bilinear Resize to the input size
+    that torchvision's segmentation models end with."""
+
+    def __init__(self, classes=21):
+        super().__init__()
+        from torchvision.models.segmentation.deeplabv3 import DeepLabHead
+
+        def block(cin, cout, stride):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+                                 nn.BatchNorm2d(cout), nn.ReLU())
+        self.backbone = nn.Sequential(block(3, 32, 2), block(32, 64, 2), block(64, 128, 2),
+                                      block(128, 256, 1))
+        self.head = DeepLabHead(256, classes)
+
+    def forward(self, x):
+        y = self.head(self.backbone(x))
+        return F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def build_aspp_dilated():
+    torch.manual_seed(0)
+    return _classifier_input(AsppSegmenter(), (3, 192, 192))
+
+
+def build_densenet_concat():
+    """torchvision DenseNet (growth 32, blocks of 3/6/6/3 layers): every layer
+    concatenates its 32 new channels onto all earlier ones."""
+    from torchvision.models.densenet import DenseNet
+    torch.manual_seed(0)
+    model = DenseNet(growth_rate=32, block_config=(3, 6, 6, 3), num_init_features=64,
+                     num_classes=100)
+    _reset_linears(model)
+    return _classifier_input(model, (3, 128, 128))
+
+
+def build_inception_branches():
+    """torchvision GoogLeNet (no auxiliary heads): inception modules whose
+    1x1, 3x3, 5x5 (exported as 3x3) and pool branches meet in a Concat."""
+    from torchvision.models.googlenet import GoogLeNet
+    torch.manual_seed(0)
+    model = GoogLeNet(num_classes=100, aux_logits=False, init_weights=True)
+    _reset_linears(model)
+    return _classifier_input(model, (3, 128, 128))
+
+
+class PlainVgg(nn.Module):
+    """torchvision's VGG-11-with-batch-norm feature stack (large plain 3x3
+    convolutions, 64 to 512 channels) and a pooled linear classifier in
+    place of VGG's 100-million-weight one."""
+
+    def __init__(self, classes=100):
+        super().__init__()
+        from torchvision.models.vgg import make_layers
+        self.features = make_layers([64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512],
+                                    batch_norm=True)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(512, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+
+
+def build_vgg_plain():
+    torch.manual_seed(0)
+    return _classifier_input(PlainVgg(), (3, 128, 128))
+
+
+def build_convnext_block():
+    """torchvision ConvNeXt (stages of 2/2/4/2 blocks, 48 to 384 channels):
+    7x7 depthwise convolutions, LayerNorm over channels (channels-last
+    permutes) and a 4x MLP with GELU. Layer scale starts at 1e-6 in
+    torchvision, which would make every block an identity; it is set to
+    0.2 here so that the blocks count."""
+    from torchvision.models.convnext import ConvNeXt, CNBlockConfig
+    torch.manual_seed(0)
+    stages = [CNBlockConfig(48, 96, 2), CNBlockConfig(96, 192, 2), CNBlockConfig(192, 384, 4),
+              CNBlockConfig(384, None, 2)]
+    model = ConvNeXt(stages, layer_scale=0.2, num_classes=100)
+    _reset_linears(model)
+    perturb_layernorms(model)  # LayerNorm2d is an nn.LayerNorm
+    model.eval()
+    g = torch.Generator().manual_seed(2)
+    return model, torch.randn(1, 3, 128, 128, generator=g), "input", "output"
+
+
+def build_resnet50_b8():
+    """torchvision ResNet-50 at batch 8 (112x112): a batch large enough
+    that threads can split it."""
+    import torchvision
+    torch.manual_seed(0)
+    model = torchvision.models.resnet50(weights=None)
+    _reset_linears(model)
+    return _classifier_input(model, (3, 112, 112), batch=8)
+
+
+FAMILY_MODELS = {
+    "resnext_grouped": build_resnext_grouped,
+    "aspp_dilated": build_aspp_dilated,
+    "densenet_concat": build_densenet_concat,
+    "inception_branches": build_inception_branches,
+    "vgg_plain": build_vgg_plain,
+    "convnext_block": build_convnext_block,
+    "resnet50_b8": build_resnet50_b8,
+}
+
+
 REAL_MODELS = {
     "vit_cls": build_vit_cls,
     "swin_tiny": build_swin_tiny,
@@ -484,15 +628,23 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="output directory")
-    choices = ALL_MODELS + list(REAL_MODELS)
-    ap.add_argument("--only", default=",".join(choices),
-                    help="comma-separated subset of: " + ",".join(choices))
+    default_set = ALL_MODELS + list(REAL_MODELS)
+    choices = default_set + list(FAMILY_MODELS)
+    ap.add_argument("--set", choices=["default", "families", "all"], default="default",
+                    help="default: the CI set; families: the CNN-family benchmark "
+                         "set; all: both")
+    ap.add_argument("--only", default=None,
+                    help="comma-separated models (overrides --set), from: " + ",".join(choices))
     ap.add_argument("--layers", type=int, default=4,
                     help="encoder layers for bert_encoder (default 4; "
                          "other values are written as bert_encoder_<N>l)")
     args = ap.parse_args()
 
-    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    if args.only is None:
+        names = {"default": default_set, "families": list(FAMILY_MODELS),
+                 "all": choices}[args.set]
+    else:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in choices]
     if unknown:
         ap.error(f"unknown model(s): {', '.join(unknown)}; "
@@ -518,6 +670,9 @@ def main():
             out_name = name
         elif name in REAL_MODELS:
             model, x, i, o = REAL_MODELS[name]()
+            out_name = name
+        elif name in FAMILY_MODELS:
+            model, x, i, o = FAMILY_MODELS[name]()
             out_name = name
         else:
             model, x, i, o = build_cnn(name)

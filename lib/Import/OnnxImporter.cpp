@@ -1691,6 +1691,15 @@ Error checkSupportedOps(const onnx::GraphProto &graph, const std::string &path) 
   return makeError(msg);
 }
 
+/// onnx::version_conversion::ConvertVersion builds a converter per call, which
+/// copies every operator schema and registers every adapter (most of the time
+/// of importing a small model). The converter is immutable once built and
+/// convert_version is const, so one instance serves every call and thread.
+onnx::ModelProto convertOpset(const onnx::ModelProto &model, int64_t from, int64_t to) {
+  static const onnx::version_conversion::DefaultVersionConverter converter;
+  return converter.convert_version(model, onnx::OpSetID(from), onnx::OpSetID(to));
+}
+
 /// Repairs two defects of older exporters that stop the version converter:
 /// value_info entries without a type, and initializers missing from the graph
 /// inputs under IR versions < 4.
@@ -1931,7 +1940,7 @@ Expected<ImportResult> importOnnxModel(onnx::ModelProto model,
         for (const auto &v : list)
           if (v.has_type() && !v.type().has_tensor_type())
             interfaceTypes[v.name()] = v.type();
-      model = onnx::version_conversion::ConvertVersion(model, kCanonicalOpset);
+      model = convertOpset(model, opset, kCanonicalOpset);
       auto *graph = model.mutable_graph();
       for (auto *list : {graph->mutable_input(), graph->mutable_output()})
         for (auto &v : *list)
