@@ -33,6 +33,34 @@ def FoldBatchNorm : Pass<"kiln-fold-batch-norm", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def TrimConvTaps : Pass<"kiln-trim-conv-taps", "mlir::func::FuncOp"> {
+  let summary = "Drop the kernel taps of a convolution that read only padding";
+  let description = [{
+    A tap of a (typically dilated) NCHW `kiln.conv` with constant weights
+    that reads padding for every output position contributes nothing. The
+    weights are sliced to the taps that read the input somewhere, the
+    leading pads shrink by the dropped taps' extent and the trailing pads
+    are recomputed so the result shape stays; a kernel dimension left with
+    one tap gets dilation 1. Taps whose weights include inf or NaN are kept
+    (0 * inf is NaN). A leading tap is kept where dropping it would need a
+    negative pad.
+
+    Before (dilation 36 on a 24x24 map: only the centre tap reads the input):
+    ```mlir
+    %y = kiln.conv %x, %w {dilations = array<i64: 36, 36>, group = 1 : i64,
+           pads = array<i64: 36, 36, 36, 36>, strides = array<i64: 1, 1>}
+         : (tensor<1x8x24x24xf32>, tensor<8x8x3x3xf32>) -> tensor<1x8x24x24xf32>
+    ```
+    After:
+    ```mlir
+    %y = kiln.conv %x, %w_centre {dilations = array<i64: 1, 1>, group = 1 : i64,
+           pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>}
+         : (tensor<1x8x24x24xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x24x24xf32>
+    ```
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
 def ChannelsLast : Pass<"kiln-channels-last", "mlir::func::FuncOp"> {
   let summary = "Run 2-D convolutions and pooling in NHWC and cancel the layout conversions";
   let description = [{

@@ -9,6 +9,8 @@ void kiln::buildDefaultPipeline(mlir::OpPassManager &pm,
   auto &fpm = pm.nest<mlir::func::FuncOp>();
   if (options.foldBatchNorm)
     fpm.addPass(createFoldBatchNorm());
+  // Exact, so not optional; on NCHW convolutions after batch-norm folding.
+  fpm.addPass(createTrimConvTaps());
   // After batch-norm folding, which works on NCHW convolutions.
   if (options.channelsLast)
     fpm.addPass(createChannelsLast());

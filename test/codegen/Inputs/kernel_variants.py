@@ -24,6 +24,8 @@ input_<i>.pb and output_<i>.pb for each case:
             two images
   matmul    batched matmul + bias + tanh, gemm (transB) + relu
   rows      bias + scale + softmax + scale, add + layer norm + relu
+  dilated   dilations as large as the map (taps that read only padding),
+            dense, strided and depthwise
 """
 
 import os
@@ -282,6 +284,28 @@ def case_matmul(out):
           {"b": b, "bias": bias, "gb": gb, "gc": gc})
 
 
+def case_dilated(out):
+    """ASPP-style dilations on maps no larger than the dilation: taps that
+    read only padding (kiln-trim-conv-taps drops them)."""
+    x, z = rand(1, 8, 5, 5), rand(1, 4, 3, 3)
+    wa, ba = rand(8, 8, 3, 3), rand(8)
+    wb, wc, wd = rand(8, 8, 3, 3), rand(6, 4, 3, 3), rand(8, 1, 3, 3)
+    a = np.maximum(conv(x, wa, ba, pads=(6, 6, 6, 6), dil=(6, 6)), 0)
+    b = conv(x, wb, pads=(3, 5, 3, 5), dil=(3, 5))
+    c = conv(z, wc, stride=(2, 2), pads=(4, 4, 4, 4), dil=(4, 4))
+    d = conv(x, wd, pads=(6, 6, 6, 6), dil=(6, 6), group=8)
+    nodes = [
+        node("Conv", ["x", "wa", "ba"], ["ca"], pads=[6, 6, 6, 6], dilations=[6, 6]),
+        node("Relu", ["ca"], ["a"]),
+        node("Conv", ["x", "wb"], ["b"], pads=[3, 5, 3, 5], dilations=[3, 5]),
+        node("Conv", ["z", "wc"], ["c"], strides=[2, 2], pads=[4, 4, 4, 4], dilations=[4, 4]),
+        node("Conv", ["x", "wd"], ["d"], pads=[6, 6, 6, 6], dilations=[6, 6], group=8),
+    ]
+    inits = {"wa": wa, "ba": ba, "wb": wb, "wc": wc, "wd": wd}
+    write(out, "dilated", nodes, [("x", x), ("z", z)],
+          [("a", a), ("b", b), ("c", c), ("d", d)], inits)
+
+
 def case_rows(out):
     x, bias = rand(2, 8, 16), rand(16)
     p, q, scale, shift = rand(6, 40), rand(6, 40), rand(40), rand(40)
@@ -309,5 +333,6 @@ def case_rows(out):
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    for case in (case_conv, case_depthwise, case_attention, case_pool, case_se, case_matmul, case_rows):
+    for case in (case_conv, case_depthwise, case_attention, case_pool, case_se, case_matmul, case_rows,
+                 case_dilated):
         case(sys.argv[1])
