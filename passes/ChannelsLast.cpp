@@ -317,18 +317,66 @@ struct SinkThroughElementwise : RewritePattern {
   }
 };
 
+/// The NHWC form of a concat input that is a single-use resize of an NHWC
+/// value (converted, or reshaped where only unit dimensions move, as a
+/// pooled 1x1 image is): the resize in NHWC, with its scales and region
+/// moved to NHWC dimensions. Null for anything else. (DeepLab's image
+/// pooling branch and FPN-style upsampling feed a concat this way.)
+Value resizedInNhwc(PatternRewriter &rewriter, Value v) {
+  auto resize = v.getDefiningOp<ResizeOp>();
+  if (!resize || !resize->hasOneUse() || cast<ShapedType>(v.getType()).getRank() != 4)
+    return Value();
+  Value input = resize.getInput();
+  Value nhwc;
+  if (auto t = toNchwConversion(input))
+    nhwc = t.getInput();
+  else if (isPureReshape(cast<ShapedType>(input.getType()).getShape(), kToNhwc))
+    nhwc = rewriter.create<ReshapeOp>(resize.getLoc(), permuteType(input, kToNhwc), input);
+  else
+    return Value();
+  auto moved = [&](ArrayAttr values) {
+    if (values.empty())
+      return values;
+    int64_t rank = 4, halves = values.size() / rank;
+    SmallVector<Attribute> out;
+    for (int64_t h = 0; h < halves; ++h)
+      for (int64_t d : kToNhwc)
+        out.push_back(values[h * rank + d]);
+    return rewriter.getArrayAttr(out);
+  };
+  auto r = rewriter.create<ResizeOp>(
+      resize.getLoc(), permuteType(v, kToNhwc), nhwc, resize.getModeAttr(),
+      resize.getCoordinateTransformationModeAttr(), resize.getNearestModeAttr(),
+      resize.getCubicCoeffAAttr(), resize.getExcludeOutsideAttr(),
+      resize.getExtrapolationValueAttr(), moved(resize.getScales()), moved(resize.getRoi()));
+  return r.getOutput();
+}
+
 /// concat(toNchw(a), toNchw(b)) along channels = toNchw(concat(a, b)) along
-/// the last axis.
+/// the last axis. Inputs may also be resizes of NHWC values (resizedInNhwc).
 struct SinkThroughConcat : OpRewritePattern<ConcatOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(ConcatOp op, PatternRewriter &rewriter) const override {
+    // Every input must come from NHWC, and one at least through a conversion
+    // (the concat of resizes alone is no gain).
+    bool converted = false;
+    for (Value v : op.getInputs()) {
+      auto resize = v.getDefiningOp<ResizeOp>();
+      bool nhwcResize = resize && resize->hasOneUse() &&
+                        (toNchwConversion(resize.getInput()) ||
+                         isPureReshape(cast<ShapedType>(resize.getInput().getType()).getShape(),
+                                       kToNhwc));
+      if (!toNchwConversion(v) && !nhwcResize)
+        return failure();
+      converted |= bool(toNchwConversion(v));
+    }
+    if (!converted)
+      return failure();
     SmallVector<Value> inputs;
     for (Value v : op.getInputs()) {
       auto t = toNchwConversion(v);
-      if (!t)
-        return failure();
-      inputs.push_back(t.getInput());
+      inputs.push_back(t ? t.getInput() : resizedInNhwc(rewriter, v));
     }
     auto nhwc = rewriter.create<ConcatOp>(op.getLoc(), permuteType(op.getOutput(), kToNhwc),
                                           inputs, kToNchw[op.getAxis()]);

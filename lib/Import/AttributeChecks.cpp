@@ -12,6 +12,7 @@
 
 #include "lib/Import/AttributeChecks.h"
 #include "lib/Import/ConstantEvaluator.h"
+#include "lib/Import/EinsumEquation.h"
 #include "lib/Import/ModelLoader.h"
 
 #include "onnx/defs/schema.h"
@@ -421,6 +422,36 @@ Error checkSizeArithmetic(const onnx::NodeProto &node, int index, const KnownVal
   return Error::success();
 }
 
+/// The Einsum equation, parsed as the importer will: ONNX's inference of an
+/// equation without "->" counts letters in an array of 26, which an
+/// upper-case letter or another character indexes out of bounds (a fuzzed
+/// "i,U" corrupted the heap).
+Error checkEinsumEquation(const onnx::NodeProto &node, int index, const KnownValues &known,
+                          const std::string &path) {
+  if (!isDefaultDomain(node.domain()) || node.op_type() != "Einsum")
+    return Error::success();
+  std::string equation;
+  for (const auto &attr : node.attribute())
+    if (attr.name() == "equation")
+      equation = attr.s();
+  std::vector<int64_t> ranks;
+  for (const auto &input : node.input()) {
+    auto dims = known.dims(input);
+    ranks.push_back(dims ? int64_t(dims->size()) : -1);
+  }
+  auto bad = [&](const std::string &why) {
+    return makeError(nodeContext(path, node, index) + "equation '" + equation + "': " + why);
+  };
+  if (auto terms = parseEinsum(equation, ranks); !terms)
+    return bad(llvm::toString(terms.takeError()));
+  if (equation.find("->") == std::string::npos)
+    for (char ch : equation)
+      if (ch >= 'A' && ch <= 'Z')
+        return bad("upper-case indices need an explicit output (\"->\"); without one ONNX "
+                   "infers shapes from lower-case letters only");
+  return Error::success();
+}
+
 } // namespace
 
 Error checkAgainstShapes(onnx::ModelProto &model, const std::string &path) {
@@ -433,6 +464,8 @@ Error checkAgainstShapes(onnx::ModelProto &model, const std::string &path) {
                      if (Error e = checkConvOperands(node, index, known, path))
                        return e;
                      if (Error e = checkAxisAttributes(node, index, known, path))
+                       return e;
+                     if (Error e = checkEinsumEquation(node, index, known, path))
                        return e;
                      return checkSizeArithmetic(node, index, known, path);
                    });
