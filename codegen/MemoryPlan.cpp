@@ -100,8 +100,10 @@ LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse,
       // Weights of a micro-kernel contraction are stored in its tile layout.
       Operation *user = c->hasOneUse() ? *c->user_begin() : nullptr;
       if (vectorWidth && user && packedWeightsOf(user) == c) {
+        auto grouped = chooseGroupedTile(user, vectorWidth);
         std::vector<float> packed =
-            packWeights(user, chooseTile(*microKernelDims(user), vectorWidth));
+            grouped ? packGroupedWeights(user, *grouped)
+                    : packWeights(user, chooseTile(*microKernelDims(user), vectorWidth));
         ArrayRef<char> bytes(reinterpret_cast<const char *>(packed.data()),
                              packed.size() * sizeof(float));
         auto &same = packedOffsets[size_t(llvm::hash_value(bytes))];

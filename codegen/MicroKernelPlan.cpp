@@ -222,6 +222,42 @@ std::optional<DepthwiseTile> chooseDepthwiseTile(int64_t channels, int64_t vecto
   return std::nullopt;
 }
 
+std::optional<DepthwiseTile> chooseGroupedTile(Operation *op, int64_t vectorWidth) {
+  Operation *head = headOf(op);
+  auto conv = dyn_cast_or_null<ConvOp>(head);
+  if (!vectorWidth || !conv || !conv.getChannelsLast() || !packedWeightsOf(op))
+    return std::nullopt;
+  ArrayRef<int64_t> w = shapeOf(conv.getWeight());
+  int64_t g = w[2], oc = w[3];
+  if (conv.getGroup() < 2 || oc / conv.getGroup() != g || g < 2)
+    return std::nullopt;
+  // The widest vector of whole groups whose multiple the channels are.
+  for (int64_t width = vectorWidth; width > g; width /= 2) {
+    if (width % g || oc % width)
+      continue;
+    // Registers: the accumulators, the G rotations of one input vector and
+    // the vector they come from.
+    int64_t regs = vectorWidth == 16 ? 32 : 16;
+    int64_t pixels = std::min<int64_t>(regs - g - 2, 8);
+    return DepthwiseTile{width, 1, pixels, g};
+  }
+  return std::nullopt;
+}
+
+std::vector<float> packGroupedWeights(Operation *op, const DepthwiseTile &tile) {
+  auto conv = cast<ConvOp>(headOf(op));
+  ArrayRef<int64_t> shape = shapeOf(conv.getWeight()); // HWIO: [kh][kw][G][C]
+  int64_t taps = shape[0] * shape[1], g = tile.groupSize, c = shape[3];
+  auto weights = cast<DenseElementsAttr>(packedWeightsOf(op).getValue());
+  std::vector<float> src(weights.getValues<float>().begin(), weights.getValues<float>().end());
+  std::vector<float> packed(src.size());
+  for (int64_t t = 0; t < taps; ++t)
+    for (int64_t r = 0; r < g; ++r)
+      for (int64_t j = 0; j < c; ++j)
+        packed[(t * g + r) * c + j] = src[(t * g + (j % g + r) % g) * c + j];
+  return packed;
+}
+
 std::vector<float> packWeights(Operation *op, const TileShape &tile) {
   Operation *head = headOf(op);
   GemmDims d = *contractionDims(head);

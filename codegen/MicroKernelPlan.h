@@ -66,9 +66,11 @@ int64_t maxTileRows(int64_t w, int64_t nv);
 bool allBlocksPerTask(const GemmDims &dims, const TileShape &tile);
 
 /// Tile of the depthwise-convolution kernel (kiln::mk::depthwiseTile):
-/// `pixels` output pixels by `nv` vectors of `w` channels.
+/// `pixels` output pixels by `nv` vectors of `w` channels. With
+/// `groupSize` G > 1 it is a tile of the grouped-convolution kernel
+/// (kiln::mk::groupedTile) for groups of G input and G output channels.
 struct DepthwiseTile {
-  int64_t w = 0, nv = 0, pixels = 0;
+  int64_t w = 0, nv = 0, pixels = 0, groupSize = 1;
   int64_t channels() const { return nv * w; }
 };
 
@@ -77,6 +79,20 @@ struct DepthwiseTile {
 /// channels (so no tile has a channel tail), or nothing when the channels
 /// are not a multiple of 4.
 std::optional<DepthwiseTile> chooseDepthwiseTile(int64_t channels, int64_t vectorWidth);
+
+/// The grouped-convolution tile for `op` (a channels-last conv, or a fused
+/// contraction headed by one, with constant weights) on vectors of
+/// `vectorWidth` floats, where its groups are narrower than a vector: G
+/// input and G output channels per group, 1 < G < the vector width. The
+/// GEMM micro-kernel would leave most lanes of each vector idle there;
+/// groupedTile fills them with several groups, rotating the inputs within
+/// each group instead of broadcasting them. Nothing for other ops.
+std::optional<DepthwiseTile> chooseGroupedTile(mlir::Operation *op, int64_t vectorWidth);
+
+/// The weights of `op` for `tile` (from chooseGroupedTile):
+/// [kh][kw][r][C], where element c of row r is the weight from input
+/// channel (c % G + r) % G of c's group to output channel c.
+std::vector<float> packGroupedWeights(mlir::Operation *op, const DepthwiseTile &tile);
 
 /// The constant that `op` reads as packed weights: its B (or conv weight)
 /// operand when `op` runs on the micro-kernel and is that constant's only user.

@@ -578,10 +578,14 @@ private:
           std::string range;
           if (o.getKwBegin() != 0 || o.getKwEnd() != o.getKernelW())
             range = ", " + str(o.getKwBegin()) + ", " + str(o.getKwEnd());
-          c.line("kiln::mk::depthwiseTile<" + str(o.getWidth()) + ", " + str(o.getPixels()) +
+          bool grouped = o.getGroupSize() > 1;
+          c.line(std::string("kiln::mk::") + (grouped ? "groupedTile<" : "depthwiseTile<") +
+                 str(o.getWidth()) + ", " + str(o.getPixels()) +
                  ", " + str(o.getVectors()) + ", " + str(o.getKernelH()) + ", " +
                  str(o.getKernelW()) + ", " + str(o.getStride()) + ", " + str(o.getDilation()) +
-                 ", " + str(o.getChannels()) + range + ">(" + ptrs + ", " +
+                 ", " + str(o.getChannels()) +
+                 (grouped ? ", " + str(o.getGroupSize()) : std::string()) + range + ">(" + ptrs +
+                 ", " +
                  at(o.getW(), o.getWBase()) + ", " +
                  (o.getBias() ? at(o.getBias(), o.getBiasBase()) : std::string("nullptr")) +
                  ", " + names.lookup(o.getAcc()) + ");");

@@ -6,6 +6,9 @@
 //     block of channels; the columns whose taps all lie inside the input run
 //     in register tiles of pixels, the few edge columns one pixel at a time
 //     over the taps that read inside the row;
+//   - grouped ones whose groups are narrower than a vector (G input and G
+//     output channels, ResNeXt's 4 to 8) on the same tiles, through
+//     kiln.depthwise_tile with group_size G (kiln::mk::groupedTile);
 //   - depthwise ones on plain loops along the channels of a pixel, in long
 //     channel blocks (each tap's bounds checks paid once per block);
 //   - the others as direct loops: a task is one output row and a block of
@@ -94,7 +97,10 @@ LogicalResult ConvNhwc::depthwiseTiled(const DepthwiseTile &t) {
   int64_t full = (hi - lo) / t.pixels, rest = (hi - lo) % t.pixels;
   OpBuilder &b = k.b;
   Type index = b.getIndexType();
-  k.describe("NHWC depthwise convolution: " + Twine(ch) + " channels, kernel " + Twine(kh) +
+  std::string what = t.groupSize == 1 ? std::string("depthwise convolution")
+                                       : "grouped convolution, " + std::to_string(group) +
+                                             " groups of " + std::to_string(t.groupSize);
+  k.describe("NHWC " + what + ": " + Twine(ch) + " channels, kernel " + Twine(kh) +
              "x" + Twine(kw) + ", stride " + Twine(sh) + "x" + Twine(sw) + "; tiles of " +
              Twine(t.pixels) + " pixels x " + Twine(cb) + " channels over columns [" + Twine(lo) +
              ", " + Twine(hi) + "), the " + Twine(ow - (hi - lo)) +
@@ -129,7 +135,8 @@ LogicalResult ConvNhwc::depthwiseTiled(const DepthwiseTile &t) {
           o.getBias() ? c0 : Value(), b.getI64IntegerAttr(t.w), b.getI64IntegerAttr(pixels),
           b.getI64IntegerAttr(t.nv), b.getI64IntegerAttr(kh), b.getI64IntegerAttr(kw),
           b.getI64IntegerAttr(sw), b.getI64IntegerAttr(dw), b.getI64IntegerAttr(ch),
-          b.getI64IntegerAttr(kw0), b.getI64IntegerAttr(kw1));
+          b.getI64IntegerAttr(kw0), b.getI64IntegerAttr(kw1),
+          b.getI64IntegerAttr(t.groupSize));
       k.loop(pixels, [&](Value p) {
         auto value = [&](Value j) { return k.load(acc, k.linear({p, j}, {cb, 1})); };
         if (failed(store(n, ohv, k.add(ow0, p), c0, k.index(cb), cb, value)))
@@ -157,8 +164,9 @@ LogicalResult ConvNhwc::depthwiseTiled(const DepthwiseTile &t) {
       tile(k.index(col), 1, std::min(kw0, kw1), kw1);
     }
   });
-  k.kernel()->setAttr(kFlopsAttr, b.getI64IntegerAttr(2 * batch * oh * ow * ch * kh * kw +
-                                                      batch * oh * ow * oc * ops));
+  k.kernel()->setAttr(kFlopsAttr,
+                      b.getI64IntegerAttr(2 * batch * oh * ow * ch * kh * kw * t.groupSize +
+                                          batch * oh * ow * oc * ops));
   return status;
 }
 
@@ -386,6 +394,8 @@ FailureOr<func::FuncOp> lowerConvNhwc(Operation *op, const TargetDescription &ta
   std::optional<DepthwiseTile> tile;
   if (depthwise && target.vectorWidth && !c.inputScale())
     tile = chooseDepthwiseTile(c.ch, target.vectorWidth);
+  else if (!target.parallelLoopNests)
+    tile = chooseGroupedTile(op, target.vectorWidth);
   if (target.parallelLoopNests && target.precision != "fp32" && c.group == 1 &&
       !c.inputScale()) {
     status = c.onTensorCores(target.precision);

@@ -331,7 +331,7 @@ private:
 FailureOr<func::FuncOp> lowerTiledProduct(Operation *op, const TargetDescription &target,
                                           KernelBuilder &k) {
   std::optional<GemmDims> dims = target.vectorWidth ? microKernelDims(op) : std::nullopt;
-  if (!dims)
+  if (!dims || chooseGroupedTile(op, target.vectorWidth)) // narrow groups: ConvNhwc.cpp
     return func::FuncOp();
   auto fused = dyn_cast<FusedContractionOp>(op);
   Operation *head = fused ? fused.getContraction() : op;

@@ -1084,6 +1084,8 @@ LogicalResult DepthwiseTileOp::verify() {
   int64_t kw0 = getKwBeginAttr().getInt(), kw1 = getKwEndAttr().getInt();
   if (kw0 < 0 || kw0 > kw1 || kw1 > getKernelWAttr().getInt())
     return emitOpError("needs 0 <= kw_begin <= kw_end <= kernel_w");
+  if (getGroupSize() < 1 || getWidth() % getGroupSize())
+    return emitOpError("group_size must be positive and divide width");
   if (!isFlatBuffer(getRows(), getKernelH(), [](Type t) { return t.isIndex(); }))
     return emitOpError("rows must hold kernel_h = ") << getKernelH() << " indices";
   int64_t n = getPixels() * getWidth() * getVectors();

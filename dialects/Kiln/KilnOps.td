@@ -1069,19 +1069,26 @@ def Kiln_GemmTileOp : Kiln_Op<"gemm_tile", [MemoryEffects<[MemRead, MemWrite]>,
 
 def Kiln_DepthwiseTileOp : Kiln_Op<"depthwise_tile", [MemoryEffects<[MemRead, MemWrite]>,
                                                        AttrSizedOperandSegments]> {
-  let summary = "One register tile of a channels-last depthwise convolution";
+  let summary = "One register tile of a channels-last depthwise or grouped convolution";
   let description = [{
     With P = `pixels`, N = `width` * `vectors`, C = `channels` (the pixel
-    stride of `x`) and KW = `kernel_w`, for p < P and j < N it sets
+    stride of `x`), KW = `kernel_w` and G = `group_size` (1 for a depthwise
+    convolution; otherwise each group has G input and G output channels and
+    G divides `width`), for p < P and j < N it sets
 
         acc[p * N + j] = bias[bias_base + j] (0 without bias)
-            + sum over kh < kernel_h with rows[kh] >= 0, kw_begin <= kw < kw_end of
-              x[rows[kh] + (p * stride + (kw - kw_begin) * dilation) * C + j]
-              * w[w_base + (kh * KW + kw) * C + j]
+            + sum over kh < kernel_h with rows[kh] >= 0, kw_begin <= kw < kw_end,
+                       r < G of
+              x[rows[kh] + (p * stride + (kw - kw_begin) * dilation) * C + rot(j, r)]
+              * w[w_base + ((kh * KW + kw) * G + r) * C + j]
 
-    `rows[kh]` is where tap `kw_begin` of pixel 0 reads in tap row kh, or
-    negative where that input row is padding. The CPU backend calls
-    `kiln::mk::depthwiseTile`.
+    where rot(j, r) = (j / G) * G + (j % G + r) % G: input channel r places
+    further in the group of output channel j (weights packed that way at
+    compile time, so that the inputs of a vector rotate within its groups
+    rather than being broadcast). `rows[kh]` is where tap `kw_begin` of
+    pixel 0 reads in tap row kh, or negative where that input row is
+    padding. The CPU backend calls `kiln::mk::depthwiseTile` or, for G > 1,
+    `kiln::mk::groupedTile`.
 
     ```mlir
     kiln.depthwise_tile %x[%rows], %w[%c0], %acc bias %b[%c0] {width = 8 : i64, pixels = 4 : i64, vectors = 2 : i64, kernel_h = 3 : i64, kernel_w = 3 : i64, stride = 1 : i64, dilation = 1 : i64, channels = 32 : i64, kw_begin = 0 : i64, kw_end = 3 : i64} : memref<4096xf32>, memref<3xindex>, memref<288xf32>, memref<64xf32>, memref<32xf32>
@@ -1091,7 +1098,8 @@ def Kiln_DepthwiseTileOp : Kiln_Op<"depthwise_tile", [MemoryEffects<[MemRead, Me
                        AnyMemRef:$acc, Optional<AnyMemRef>:$bias, Optional<Index>:$bias_base,
                        I64Attr:$width, I64Attr:$pixels, I64Attr:$vectors, I64Attr:$kernel_h,
                        I64Attr:$kernel_w, I64Attr:$stride, I64Attr:$dilation,
-                       I64Attr:$channels, I64Attr:$kw_begin, I64Attr:$kw_end);
+                       I64Attr:$channels, I64Attr:$kw_begin, I64Attr:$kw_end,
+                       DefaultValuedAttr<I64Attr, "1">:$group_size);
   let assemblyFormat = [{
     $x `[` $rows `]` `,` $w `[` $w_base `]` `,` $acc (`bias` $bias^ `[` $bias_base `]`)?
     attr-dict `:` type($x) `,` type($rows) `,` type($w) `,` type($acc) (`,` type($bias)^)?

@@ -226,6 +226,17 @@ using NodeCheck =
 /// and fails at the first node whose inference fails.
 Error walkGraph(onnx::GraphProto &graph, KnownValues known, int opset, const std::string &path,
                 NodeCheck check) {
+  // ONNX's inference reads a sparse tensor's type as a dense one without a
+  // shape (a fuzzed sparse weight crashed ConvTranspose's); Kiln has no
+  // sparse tensors.
+  for (const auto *list : {&graph.input(), &graph.output(), &graph.value_info()})
+    for (const auto &v : *list)
+      if (v.type().has_sparse_tensor_type())
+        return makeError("model '" + path + "': value '" + v.name() +
+                         "' is a sparse tensor; Kiln supports dense tensors only");
+  for (const auto &t : graph.sparse_initializer())
+    return makeError("model '" + path + "': initializer '" + t.values().name() +
+                     "' is a sparse tensor; Kiln supports dense tensors only");
   for (const auto *list : {&graph.input(), &graph.value_info()})
     for (const auto &v : *list)
       if (v.has_type())
@@ -271,10 +282,19 @@ Error checkConvOperands(onnx::NodeProto &node, int index, const KnownValues &kno
   const std::string &dataName = node.input(it->second.first);
   const std::string &weightName = node.input(it->second.second);
   auto weight = known.dims(weightName);
+  std::string where = nodeContext(path, node, index);
+  bool kernelShape = llvm::any_of(node.attribute(), [](const onnx::AttributeProto &a) {
+    return a.name() == "kernel_shape";
+  });
+  // ONNX's ConvTranspose inference then indexes an empty kernel shape (a
+  // fuzzed model with an unshaped weight input crashed it).
+  if (!weight && !kernelShape && node.op_type() == "ConvTranspose")
+    return makeError(where + "weight '" + weightName +
+                     "' has no known shape and the node no kernel_shape attribute; give the "
+                     "weight's shape (--input-shape) or kernel_shape");
   if (!weight)
     return Error::success();
   auto data = known.dims(dataName);
-  std::string where = nodeContext(path, node, index);
   size_t rank = weight->size();
   if (rank < 3)
     return makeError(where + "weight '" + weightName + "' has rank " + std::to_string(rank) +
@@ -283,9 +303,8 @@ Error checkConvOperands(onnx::NodeProto &node, int index, const KnownValues &kno
     return makeError(where + "weight '" + weightName + "' has rank " + std::to_string(rank) +
                      " but input '" + dataName + "' has rank " + std::to_string(data->size()) +
                      "; they must be equal");
-  for (const auto &attr : node.attribute())
-    if (attr.name() == "kernel_shape")
-      return Error::success();
+  if (kernelShape)
+    return Error::success();
   for (size_t d = 2; d < rank; ++d)
     if ((*weight)[d] < 0)
       return Error::success();

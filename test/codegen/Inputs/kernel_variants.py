@@ -24,6 +24,8 @@ input_<i>.pb and output_<i>.pb for each case:
             two images
   matmul    batched matmul + bias + tanh, gemm (transB) + relu
   rows      bias + scale + softmax + scale, add + layer norm + relu
+  grouped   groups narrower than a vector (2, 4 and 8 channels), stride 2,
+            dilation, uneven pads
   dilated   dilations as large as the map (taps that read only padding),
             dense, strided and depthwise
 """
@@ -306,6 +308,30 @@ def case_dilated(out):
           [("a", a), ("b", b), ("c", c), ("d", d)], inits)
 
 
+def case_grouped(out):
+    """Groups narrower than a vector (ResNeXt): 4 channels per group at
+    stride 1 and 2 with a bias and relu, 8 per group with dilation and
+    uneven pads, 2 per group; rows of 11 and 9 columns give whole tiles,
+    short tiles and edge columns."""
+    x, y = rand(1, 32, 9, 11), rand(1, 64, 7, 9)
+    wa, ba = rand(32, 4, 3, 3), rand(32)
+    wb, wc, wd = rand(32, 4, 3, 3), rand(64, 8, 3, 3), rand(32, 2, 3, 3)
+    a = np.maximum(conv(x, wa, ba, pads=(1, 1, 1, 1), group=8), 0)
+    b = conv(x, wb, stride=(2, 2), pads=(1, 1, 1, 1), group=8)
+    c = conv(y, wc, pads=(2, 1, 2, 3), dil=(2, 2), group=8)
+    d = conv(x, wd, pads=(1, 1, 1, 1), group=16)
+    nodes = [
+        node("Conv", ["x", "wa", "ba"], ["ca"], pads=[1, 1, 1, 1], group=8),
+        node("Relu", ["ca"], ["a"]),
+        node("Conv", ["x", "wb"], ["b"], strides=[2, 2], pads=[1, 1, 1, 1], group=8),
+        node("Conv", ["y", "wc"], ["c"], pads=[2, 1, 2, 3], dilations=[2, 2], group=8),
+        node("Conv", ["x", "wd"], ["d"], pads=[1, 1, 1, 1], group=16),
+    ]
+    inits = {"wa": wa, "ba": ba, "wb": wb, "wc": wc, "wd": wd}
+    write(out, "grouped", nodes, [("x", x), ("y", y)], [("a", a), ("b", b), ("c", c), ("d", d)],
+          inits)
+
+
 def case_rows(out):
     x, bias = rand(2, 8, 16), rand(16)
     p, q, scale, shift = rand(6, 40), rand(6, 40), rand(40), rand(40)
@@ -334,5 +360,5 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     for case in (case_conv, case_depthwise, case_attention, case_pool, case_se, case_matmul, case_rows,
-                 case_dilated):
+                 case_dilated, case_grouped):
         case(sys.argv[1])

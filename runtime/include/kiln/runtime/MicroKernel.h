@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -176,6 +177,104 @@ inline void depthwiseTile(const float *const *rows, const float *w, const float 
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v)
           acc[p][v] = fma<W>(load<W>(r + (p * SW + (kw - KW0) * DW) * C + v * W), b[v], acc[p][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      store<W>(tile + (p * NV + v) * W, acc[p][v]);
+}
+
+/// v with each block of G lanes rotated down by R: lane j takes lane
+/// (j / G) * G + (j % G + R) % G. One shuffle (on x86 an in-lane vpermilps
+/// for G = 4, else vpermps).
+template <int W, int G, int R> inline vec_t<W> rotateGroups(vec_t<W> v) {
+  static_assert(W % G == 0 && R >= 0 && R < G, "R rotates within groups of G lanes");
+  if constexpr (R == 0)
+    return v;
+#if defined(__AVX512F__) || defined(__AVX__)
+  if constexpr (G == 4 && (W == 16 || W == 8)) {
+    constexpr int imm = ((0 + R) % 4) | ((1 + R) % 4) << 2 | ((2 + R) % 4) << 4 | ((3 + R) % 4) << 6;
+#if defined(__AVX512F__)
+    if constexpr (W == 16)
+      return (vec_t<W>)_mm512_permute_ps((__m512)v, imm);
+#endif
+    if constexpr (W == 8)
+      return (vec_t<W>)_mm256_permute_ps((__m256)v, imm);
+  }
+#endif
+  alignas(64) static constexpr struct Lanes {
+    int32_t at[W];
+    constexpr Lanes() : at() {
+      for (int j = 0; j < W; ++j)
+        at[j] = j / G * G + (j % G + R) % G;
+    }
+  } lanes;
+#if defined(__AVX512F__)
+  if constexpr (W == 16)
+    return (vec_t<W>)_mm512_permutexvar_ps(_mm512_load_si512(lanes.at), (__m512)v);
+#endif
+#if defined(__AVX2__)
+  if constexpr (W == 8)
+    return (vec_t<W>)_mm256_permutevar8x32_ps((__m256)v,
+                                              _mm256_load_si256((const __m256i *)lanes.at));
+#endif
+  vec_t<W> r;
+  for (int j = 0; j < W; ++j)
+    r[j] = v[lanes.at[j]];
+  return r;
+}
+
+/// rot[r] = rotateGroups<W, G, r>(x) for every r < G.
+template <int W, int G, int... R>
+inline void rotations(vec_t<W> x, vec_t<W> *rot, std::integer_sequence<int, R...>) {
+  ((rot[R] = rotateGroups<W, G, R>(x)), ...);
+}
+
+/// One tile of a grouped convolution whose groups have G input and G
+/// output channels (G divides W): P output pixels of one output row by NV
+/// vectors of W channels, like depthwiseTile. Lane j of a vector sums, over
+/// the taps and r < G, input channel (j % G + r) % G of its group times
+/// w[((kh * KW + kw) * G + r) * C + j] (weights packed that way at compile
+/// time): the input vector of a pixel, rotated r lanes within each group,
+/// replaces the broadcast of a GEMM, so every lane does useful work even
+/// where a group is narrower than a vector. Each input column of the tile
+/// is loaded and rotated once per tap row and used by every (pixel, tap)
+/// that reads it.
+template <int W, int P, int NV, int KH, int KW, int SW, int DW, int64_t C, int G, int KW0 = 0,
+          int KW1 = KW>
+inline void groupedTile(const float *const *rows, const float *w, const float *bias,
+                        float *tile) {
+  constexpr int Q = (P - 1) * SW + (KW1 - KW0 - 1) * DW + 1; // input columns read
+  vec_t<W> acc[P][NV];
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      acc[p][v] = bias ? load<W>(bias + v * W) : vec_t<W>{};
+  for (int kh = 0; kh < KH; ++kh) {
+    const float *r = rows[kh];
+    if (!r)
+      continue;
+#pragma GCC unroll 64
+    for (int q = 0; q < Q; ++q) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        const vec_t<W> x = load<W>(r + q * C + v * W);
+        vec_t<W> rot[G];
+        rotations<W, G>(x, rot, std::make_integer_sequence<int, G>{});
+#pragma GCC unroll 16
+        for (int kw = KW0; kw < KW1; ++kw) {
+          const int at = q - (kw - KW0) * DW; // = p * SW for the pixel this tap serves
+          if (at < 0 || at % SW || at / SW >= P)
+            continue;
+          const float *wt = w + (kh * KW + kw) * G * C + v * W;
+#pragma GCC unroll 16
+          for (int g = 0; g < G; ++g)
+            acc[at / SW][v] = fma<W>(rot[g], load<W>(wt + g * C), acc[at / SW][v]);
+        }
+      }
     }
   }
 #pragma GCC unroll 16
