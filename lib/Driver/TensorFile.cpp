@@ -16,13 +16,6 @@ using llvm::Expected;
 
 namespace kiln {
 
-std::string dimsString(const std::vector<int64_t> &dims) {
-  std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i)
-    s += (i ? "," : "") + std::to_string(dims[i]);
-  return s + "]";
-}
-
 namespace {
 
 Expected<HostTensor> fromProto(const onnx::TensorProto &proto, const std::string &path) {
@@ -262,7 +255,7 @@ std::string unravel(size_t index, const std::vector<int64_t> &dims) {
     idx[d] = index % n;
     index /= n;
   }
-  return dimsString(idx);
+  return dimsText(idx);
 }
 
 std::string number(double v) {
@@ -299,8 +292,8 @@ Comparison compareTensors(const HostTensor &actual, const HostTensor &expected,
   }
   if (actual.dims != expected.dims) {
     c.match = false;
-    c.message = "shape " + dimsString(actual.dims) + " differs from expected " +
-                dimsString(expected.dims);
+    c.message = "shape " + dimsText(actual.dims) + " differs from expected " +
+                dimsText(expected.dims);
     return c;
   }
   size_t elt = onnxElementSize(actual.dtype);

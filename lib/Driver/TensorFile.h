@@ -82,9 +82,6 @@ Comparison compareTensors(const HostTensor &actual, const HostTensor &expected,
 Comparison compareValues(const HostValue &actual, const HostValue &expected,
                          double rtol, double atol);
 
-/// "[1,3,224,224]".
-std::string dimsString(const std::vector<int64_t> &dims);
-
 } // namespace kiln
 
 #endif // LIB_DRIVER_TENSORFILE_H

@@ -272,15 +272,13 @@ static Error checkTensorData(const onnx::TensorProto &t, const std::string &what
   auto count = checkedElementCount(dims);
   if (!count)
     return makeError(what + ": " + toString(count.takeError()));
-  std::string shape;
-  for (int64_t d : dims)
-    shape += (shape.empty() ? "" : ",") + std::to_string(d);
+  const std::string shape = dimsText(dims);
   uint64_t want = static_cast<uint64_t>(*count);
   if (t.has_raw_data()) {
     uint64_t elt = onnxElementSize(t.data_type()), bytes = t.raw_data().size();
     if (elt && (bytes % elt || bytes / elt != want))
-      return makeError(what + " has " + std::to_string(bytes) + " bytes of data, but its dims [" +
-                       shape + "] need " + std::to_string(want) + " elements of " +
+      return makeError(what + " has " + std::to_string(bytes) + " bytes of data, but its dims " +
+                       shape + " need " + std::to_string(want) + " elements of " +
                        std::to_string(elt) + " bytes");
     return Error::success();
   }
@@ -316,8 +314,8 @@ static Error checkTensorData(const onnx::TensorProto &t, const std::string &what
     return Error::success(); // complex and undefined: Kiln refuses them later
   }
   if (have != want)
-    return makeError(what + " holds " + std::to_string(have) + " elements, but its dims [" +
-                     shape + "] need " + std::to_string(want));
+    return makeError(what + " holds " + std::to_string(have) + " elements, but its dims " +
+                     shape + " need " + std::to_string(want));
   return Error::success();
 }
 

@@ -1219,14 +1219,6 @@ void importScatterElements(Importer &im) {
                                           b.getI64IntegerAttr(axis), b.getStringAttr(reduction)));
 }
 
-/// "[2,3,4]".
-std::string shapeText(ArrayRef<int64_t> dims) {
-  std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i)
-    s += (i ? "," : "") + std::to_string(dims[i]);
-  return s + "]";
-}
-
 /// GatherND and ScatterND: the last dimension of the indices holds tuples
 /// whose component c addresses dimension `batchDims + c` of the data.
 /// Their shapes are checked here too: ONNX's shape inference of ScatterND
@@ -1256,8 +1248,8 @@ void importScatterND(Importer &im) {
   SmallVector<int64_t> expected(indices.begin(), indices.end() - 1);
   expected.append(data.begin() + indices.back(), data.end());
   if (shapeOf(im.input(2)) != ArrayRef<int64_t>(expected))
-    fail("updates have shape " + shapeText(shapeOf(im.input(2))) + "; indices and data need " +
-         shapeText(expected));
+    fail("updates have shape " + dimsText(shapeOf(im.input(2))) + "; indices and data need " +
+         dimsText(expected));
   im.bind(0, im.create<ScatterNDOp>(im.outputType(0), im.input(0), im.input(1), im.input(2),
                                     im.b().getStringAttr(reduction)));
 }

@@ -19,18 +19,12 @@
 
 #include "lib/Import/ImporterCore.h"
 #include "lib/Import/RecurrentOps.h"
+#include "lib/Import/TensorData.h"
 
 namespace kiln::import {
 namespace {
 
 enum class Cell { Rnn, Gru, Lstm };
-
-std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 /// An activation named by the ONNX RNN attributes, with its alpha and beta.
 struct Activation {
@@ -178,8 +172,8 @@ void importRecurrent(Importer &im, Cell cell) {
   const int64_t dirs = direction == "bidirectional" ? 2 : 1;
   auto expectShape = [&](Value v, ArrayRef<int64_t> shape, const char *what) {
     if (v && shapeOf(v) != shape)
-      fail(std::string(what) + " has shape " + shapeString(shapeOf(v)) +
-           ", expected " + shapeString(shape));
+      fail(std::string(what) + " has shape " + dimsText(shapeOf(v)) +
+           ", expected " + dimsText(shape));
   };
   expectShape(w, {dirs, gates * hidden, inputSize}, "W");
   expectShape(r, {dirs, gates * hidden, hidden}, "R");

@@ -67,7 +67,7 @@ Expected<int64_t> checkedElementCount(ArrayRef<int64_t> dims) {
   return count;
 }
 
-static std::string dimsText(ArrayRef<int64_t> dims) {
+std::string dimsText(ArrayRef<int64_t> dims) {
   std::string s = "[";
   for (size_t i = 0; i < dims.size(); ++i)
     s += (i ? "," : "") + std::to_string(dims[i]);

@@ -10,6 +10,7 @@
 #define LIB_IMPORT_TENSORDATA_H
 
 #include "onnx/onnx_pb.h"
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 
 #include <optional>
@@ -17,6 +18,9 @@
 #include <vector>
 
 namespace kiln {
+
+/// Dimensions as messages print them: "[2,3,4]".
+std::string dimsText(llvm::ArrayRef<int64_t> dims);
 
 /// Bytes per element of an ONNX element type, or 0 if Kiln does not support it.
 size_t onnxElementSize(int32_t elemType);

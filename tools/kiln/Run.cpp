@@ -752,9 +752,9 @@ int runCommand(const RunOptions &given) {
       std::vector<int64_t> want(inInfo[i].dims, inInfo[i].dims + inInfo[i].rank);
       if (inputs[i].dtype != inInfo[i].dtype || inputs[i].dims != want)
         return fail("model '" + name + "': " + sources[inInfo[i].name].first + " expects " +
-                    onnxElementName(inInfo[i].dtype) + dimsString(want) + ", but '" +
+                    onnxElementName(inInfo[i].dtype) + dimsText(want) + ", but '" +
                     sources[inInfo[i].name].second + "' holds " +
-                    onnxElementName(inputs[i].dtype) + dimsString(inputs[i].dims));
+                    onnxElementName(inputs[i].dtype) + dimsText(inputs[i].dims));
       inT[i].dtype = inputs[i].dtype;
       inT[i].rank = inputs[i].dims.size();
       std::copy(inputs[i].dims.begin(), inputs[i].dims.end(), inT[i].dims);
@@ -798,7 +798,7 @@ int runCommand(const RunOptions &given) {
       std::string line = "output " + std::to_string(k) + " '" + entry.name + "' ";
       if (value->kind == HostValue::Kind::Tensor) {
         o["shape"] = value->tensor.dims;
-        line += onnxElementName(value->tensor.dtype) + dimsString(value->tensor.dims) +
+        line += onnxElementName(value->tensor.dtype) + dimsText(value->tensor.dims) +
                 ": " + previewValues(value->tensor);
       } else {
         o["structure"] = entry.structure;

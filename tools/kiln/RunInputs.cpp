@@ -127,17 +127,10 @@ llvm::Expected<std::string> writeInputDirectory(const onnx::ModelProto &model,
           int32_t want = v.type().tensor_type().elem_type();
           auto dims = staticDims(v.type());
           if ((want && want != t->dtype) || (dims && *dims != t->dims)) {
-            std::string shape;
-            for (int64_t d : t->dims)
-              shape += (shape.empty() ? "" : ",") + std::to_string(d);
-            std::string declared;
-            if (dims)
-              for (int64_t d : *dims)
-                declared += (declared.empty() ? "" : ",") + std::to_string(d);
             return makeError("model '" + path + "': input '" + v.name() + "' is " +
-                             onnxElementName(want) + (dims ? "[" + declared + "]" : "") +
+                             onnxElementName(want) + (dims ? dimsText(*dims) : "") +
                              ", but '" + file->second + "' holds " +
-                             onnxElementName(t->dtype) + "[" + shape + "]");
+                             onnxElementName(t->dtype) + dimsText(t->dims));
           }
         }
         if (llvm::Error e = writeTensorFile(*t, target))
