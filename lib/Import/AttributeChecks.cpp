@@ -321,14 +321,28 @@ Error checkConvOperands(onnx::NodeProto &node, int index, const KnownValues &kno
 /// axis addresses input 0, in [-rank, rank), except where it addresses a
 /// position in the output (Flatten, OneHot, Unsqueeze).
 Error checkAxisAttributes(const onnx::NodeProto &node, int index, const KnownValues &known,
-                          const std::string &path) {
+                          int opset, const std::string &path) {
   if (!isDefaultDomain(node.domain()) || node.input_size() == 0)
     return Error::success();
   auto dims = known.dims(node.input(0));
   if (!dims)
     return Error::success();
   const int64_t rank = dims->size();
-  for (const auto &attr : node.attribute()) {
+  // An absent axis is its default, which ONNX applies unchecked (a
+  // LayerNormalization of a scalar, default axis -1, crashed it). Defaults
+  // of 0 and -1 address input 0 for every op that has them; a default of 1
+  // (QuantizeLinear's, pre-13 Softmax's) may address nothing, so it is left
+  // to the op.
+  std::vector<onnx::AttributeProto> attributes(node.attribute().begin(), node.attribute().end());
+  bool hasAxis = llvm::any_of(attributes, [](const auto &a) { return a.name() == "axis"; });
+  if (const auto *schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, "");
+      schema && !hasAxis) {
+    auto it = schema->attributes().find("axis");
+    if (it != schema->attributes().end() && it->second.default_value.has_i() &&
+        (it->second.default_value.i() == 0 || it->second.default_value.i() == -1))
+      attributes.push_back(it->second.default_value);
+  }
+  for (const auto &attr : attributes) {
     const std::string &name = attr.name();
     if (name != "axis" && name != "axes" && name != "perm")
       continue;
@@ -482,7 +496,7 @@ Error checkAgainstShapes(onnx::ModelProto &model, const std::string &path) {
                    [&](onnx::NodeProto &node, int index, const KnownValues &known) -> Error {
                      if (Error e = checkConvOperands(node, index, known, path))
                        return e;
-                     if (Error e = checkAxisAttributes(node, index, known, path))
+                     if (Error e = checkAxisAttributes(node, index, known, opset, path))
                        return e;
                      if (Error e = checkEinsumEquation(node, index, known, path))
                        return e;
