@@ -101,11 +101,20 @@ LogicalResult planMemory(func::FuncOp func, MemoryPlan &plan, bool reuse,
       Operation *user = c->hasOneUse() ? *c->user_begin() : nullptr;
       if (vectorWidth && user && packedWeightsOf(user) == c) {
         auto grouped = chooseGroupedTile(user, vectorWidth);
-        std::vector<float> packed =
-            grouped ? packGroupedWeights(user, *grouped)
-                    : packWeights(user, chooseTile(*microKernelDims(user), vectorWidth));
-        ArrayRef<char> bytes(reinterpret_cast<const char *>(packed.data()),
-                             packed.size() * sizeof(float));
+        GemmDims dims = *microKernelDims(user);
+        std::vector<float> packed;
+        std::vector<int8_t> packedInt8;
+        if (grouped)
+          packed = packGroupedWeights(user, *grouped);
+        else if (dims.int8)
+          packedInt8 = packInt8Weights(user, chooseTile(dims, vectorWidth));
+        else
+          packed = packWeights(user, chooseTile(dims, vectorWidth));
+        ArrayRef<char> bytes =
+            dims.int8 ? ArrayRef<char>(reinterpret_cast<const char *>(packedInt8.data()),
+                                       packedInt8.size())
+                      : ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
+                                       packed.size() * sizeof(float));
         auto &same = packedOffsets[size_t(llvm::hash_value(bytes))];
         offset = -1;
         for (auto [at, size] : same)

@@ -6,6 +6,7 @@
 
 #include "mlir/IR/TypeUtilities.h"
 
+#include <cstring>
 #include <limits>
 
 using namespace mlir;
@@ -65,6 +66,17 @@ constexpr int64_t kRowTapsMaxChannels = 16;
 
 /// The GEMM of a head contraction, whatever its weights are.
 static std::optional<GemmDims> contractionDims(Operation *head) {
+  if (auto conv = dyn_cast<ConvOp>(head); conv && conv.getInputZeroPoint()) {
+    if (!conv.getChannelsLast())
+      return std::nullopt;
+    ArrayRef<int64_t> w = shapeOf(conv.getWeight()), y = shapeOf(conv.getOutput());
+    int64_t group = conv.getGroup(), icg = w[2], ocg = w[3] / group;
+    if (icg % 4) // depthwise, or too few channels per step
+      return std::nullopt;
+    GemmDims d{y[0] * y[1] * y[2], ocg, icg, w[0] * w[1], group};
+    d.int8 = true;
+    return d;
+  }
   if (auto conv = dyn_cast<ConvOp>(head)) {
     if (!conv.getChannelsLast() || !isF32(conv.getInput()) || !isF32(conv.getOutput()))
       return std::nullopt;
@@ -170,10 +182,13 @@ int64_t maxTileRows(int64_t w, int64_t nv) {
 bool allBlocksPerTask(const GemmDims &d, const TileShape &t) {
   int64_t blocks = (d.n + t.nb() - 1) / t.nb(), tiles = (d.m + t.mr - 1) / t.mr;
   return blocks > 1 && d.groups * tiles >= 16 &&
-         blocks * d.taps * d.k * t.nb() * int64_t(sizeof(float)) <= kL2AllBlocksBytes;
+         blocks * d.taps * d.steps() * t.nb() * int64_t(sizeof(float)) <= kL2AllBlocksBytes;
 }
 
-TileShape chooseTile(const GemmDims &d, int64_t w) {
+TileShape chooseTile(const GemmDims &dims, int64_t w) {
+  // An int8 step (4 k) streams as many weight bytes as a float32 one.
+  GemmDims d = dims;
+  d.k = dims.steps();
   TileShape best{w, 1, 1};
   double bestCost = std::numeric_limits<double>::infinity();
   // Every row tile streams its block of packed weights: a block that does
@@ -232,7 +247,8 @@ std::optional<DepthwiseTile> chooseDepthwiseTile(int64_t channels, int64_t vecto
 std::optional<DepthwiseTile> chooseGroupedTile(Operation *op, int64_t vectorWidth) {
   Operation *head = headOf(op);
   auto conv = dyn_cast_or_null<ConvOp>(head);
-  if (!vectorWidth || !conv || !conv.getChannelsLast() || !packedWeightsOf(op))
+  if (!vectorWidth || !conv || !conv.getChannelsLast() || conv.getInputZeroPoint() ||
+      !packedWeightsOf(op))
     return std::nullopt;
   ArrayRef<int64_t> w = shapeOf(conv.getWeight());
   int64_t g = w[2], oc = w[3];
@@ -290,6 +306,50 @@ std::vector<float> packWeights(Operation *op, const TileShape &tile) {
         for (int64_t k = 0; k < d.k; ++k, dst += nb)
           for (int64_t j = 0; j < nb && b * nb + j < d.n; ++j)
             dst[j] = src[g * groupStride + (t * d.k + k) * kStride + (b * nb + j) * jStride];
+  return packed;
+}
+
+int64_t int8BlockBytes(const GemmDims &d, const TileShape &tile) {
+  return tile.nb() * int64_t(sizeof(int32_t)) + d.taps * d.k * tile.nb();
+}
+
+std::vector<int8_t> packInt8Weights(Operation *op, const TileShape &tile) {
+  auto conv = cast<ConvOp>(headOf(op));
+  GemmDims d = *contractionDims(conv);
+  auto weights = cast<DenseElementsAttr>(packedWeightsOf(op).getValue());
+  std::vector<int8_t> src;
+  for (const APInt &v : weights.getValues<APInt>())
+    src.push_back(int8_t(v.getSExtValue()));
+  // The tile sums u(x) * w with u(x) the input byte as unsigned (int8 inputs
+  // shifted by 128), so it starts from -u(zero point) * sum(w).
+  int64_t zeroPoint = *conv.getInputZeroPoint();
+  if (!getElementTypeOrSelf(conv.getInput().getType()).isUnsignedInteger())
+    zeroPoint += 128;
+  int64_t nb = tile.nb(), blocks = (d.n + nb - 1) / nb, channels = d.n * d.groups;
+  int64_t blockBytes = int8BlockBytes(d, tile);
+  std::vector<int8_t> packed(d.groups * blocks * blockBytes, 0);
+  // HWIO: element (tap t, k, output j of group g) is at (t * K + k) * C + g * n + j.
+  auto at = [&](int64_t g, int64_t t, int64_t k, int64_t j) {
+    return src[(t * d.k + k) * channels + g * d.n + j];
+  };
+  for (int64_t g = 0; g < d.groups; ++g)
+    for (int64_t b = 0; b < blocks; ++b) {
+      int8_t *block = packed.data() + (g * blocks + b) * blockBytes;
+      for (int64_t j = 0; j < nb && b * nb + j < d.n; ++j) {
+        int64_t sum = 0;
+        for (int64_t t = 0; t < d.taps; ++t)
+          for (int64_t k = 0; k < d.k; ++k)
+            sum += at(g, t, k, b * nb + j);
+        int32_t start = int32_t(-zeroPoint * sum);
+        std::memcpy(block + j * sizeof(int32_t), &start, sizeof(start));
+      }
+      int8_t *dst = block + nb * sizeof(int32_t);
+      for (int64_t t = 0; t < d.taps; ++t)
+        for (int64_t s = 0; s < d.k / 4; ++s, dst += nb * 4)
+          for (int64_t j = 0; j < nb && b * nb + j < d.n; ++j)
+            for (int64_t i = 0; i < 4; ++i)
+              dst[j * 4 + i] = at(g, t, 4 * s + i, b * nb + j);
+    }
   return packed;
 }
 

@@ -35,6 +35,11 @@ namespace kiln {
 struct GemmDims {
   int64_t m = 0, n = 0, k = 0, taps = 1, groups = 1;
   bool rowTaps = false;
+  /// A quantised conv on the int8 tile (kiln::mk::gemmTileInt8): each step
+  /// of the micro-kernel takes 4 of the k, which is a multiple of 4.
+  bool int8 = false;
+  /// Steps of the micro-kernel per tap.
+  int64_t steps() const { return int8 ? k / 4 : k; }
 };
 
 /// Rows by vectors of the accumulator tile, and the vector width in floats.
@@ -93,6 +98,15 @@ std::optional<DepthwiseTile> chooseGroupedTile(mlir::Operation *op, int64_t vect
 /// [kh][kw][r][C], where element c of row r is the weight from input
 /// channel (c % G + r) % G of c's group to output channel c.
 std::vector<float> packGroupedWeights(mlir::Operation *op, const DepthwiseTile &tile);
+
+/// The int8 weights of a quantised conv `op` for `tile`, per group and
+/// block of nb outputs: nb int32 (minus the input zero point, shifted to
+/// unsigned, times the sum of each output's weights), then
+/// [tap][k/4][nb][4] int8, zero-padded to whole blocks.
+std::vector<int8_t> packInt8Weights(mlir::Operation *op, const TileShape &tile);
+
+/// Bytes of one block of packInt8Weights.
+int64_t int8BlockBytes(const GemmDims &dims, const TileShape &tile);
 
 /// The constant that `op` reads as packed weights: its B (or conv weight)
 /// operand when `op` runs on the micro-kernel and is that constant's only user.

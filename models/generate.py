@@ -30,7 +30,13 @@ gpt_decoder is a GPT-like stack of pre-norm decoder blocks with a causal mask
 `--set families` writes the CNN-family benchmark set instead of the default
 (CI) set: resnext_grouped, aspp_dilated, densenet_concat, inception_branches,
 vgg_plain, convnext_block and resnet50_b8 (see FAMILY_MODELS); `--set all`
-writes both.
+writes every set.
+
+`--set qdq` writes the int8 benchmark set (see QDQ_MODELS): resnet18,
+resnext_grouped and vgg_plain with a calibrated QuantizeLinear ->
+DequantizeLinear pair in front of every convolution (uint8 activations,
+per-tensor; int8 weights, symmetric, per output channel), as PyTorch exports
+fake quantisation.
 
 `--layers N` changes the number of encoder layers of bert_encoder; with
 N != 4 the model is written as bert_encoder_<N>l (e.g. bert_encoder_8l).
@@ -542,6 +548,82 @@ FAMILY_MODELS = {
 }
 
 
+# The int8 benchmark set (--set qdq): CNNs with a calibrated QDQ pair in front
+# of every convolution, as PyTorch's exporter writes fake quantisation
+# (QuantizeLinear -> DequantizeLinear): activations uint8 with a per-tensor
+# scale and zero point from their range on a calibration batch, weights int8,
+# symmetric, per output channel.
+
+class QdqConv2d(nn.Module):
+    """`conv` on fake-quantised input and weights. In float64 (the
+    reference) the same rounding is written out, since torch's fake
+    quantisation takes float32 only."""
+
+    def __init__(self, conv, lo, hi):
+        super().__init__()
+        self.conv = conv
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+        self.scale = max((hi - lo) / 255.0, 1e-8)
+        self.zero = int(min(max(round(-lo / self.scale), 0), 255))
+        w = conv.weight.detach()
+        self.register_buffer("w_scale", (w.abs().amax(dim=(1, 2, 3)) / 127.0).clamp(min=1e-8))
+
+    def forward(self, x):
+        w, c = self.conv.weight, self.conv
+        if x.dtype == torch.float64:
+            x = (torch.clamp(torch.round(x / self.scale) + self.zero, 0, 255) - self.zero) \
+                * self.scale
+            s = self.w_scale.double().reshape(-1, 1, 1, 1)
+            w = torch.clamp(torch.round(w / s), -128, 127) * s
+        else:
+            x = torch.fake_quantize_per_tensor_affine(x, self.scale, self.zero, 0, 255)
+            w = torch.fake_quantize_per_channel_affine(
+                w, self.w_scale.float(), torch.zeros_like(self.w_scale, dtype=torch.int32), 0,
+                -128, 127)
+        return F.conv2d(x, w, c.bias, c.stride, c.padding, c.dilation, c.groups)
+
+
+def insert_qdq(model, x):
+    """Replaces every Conv2d of `model` by a QdqConv2d calibrated on `x`
+    and two more random batches."""
+    ranges = {}
+    hooks = []
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv2d):
+            def record(mod, inputs, name=name):
+                lo, hi = float(inputs[0].min()), float(inputs[0].max())
+                old = ranges.get(name, (lo, hi))
+                ranges[name] = (min(lo, old[0]), max(hi, old[1]))
+            hooks.append(m.register_forward_pre_hook(record))
+    model.eval()
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for batch in (x, torch.randn(x.shape, generator=g), torch.randn(x.shape, generator=g)):
+            model(batch)
+    for h in hooks:
+        h.remove()
+    for name, m in list(model.named_modules()):
+        for child_name, child in list(m.named_children()):
+            full = f"{name}.{child_name}" if name else child_name
+            if isinstance(child, nn.Conv2d):
+                setattr(m, child_name, QdqConv2d(child, *ranges[full]))
+    return model
+
+
+def _qdq(build):
+    def wrapped():
+        model, x, i, o = build()
+        return insert_qdq(model.eval(), x), x, i, o
+    return wrapped
+
+
+QDQ_MODELS = {
+    "resnet18_qdq": _qdq(lambda: build_cnn("resnet18")),
+    "resnext_grouped_qdq": _qdq(build_resnext_grouped),
+    "vgg_plain_qdq": _qdq(build_vgg_plain),
+}
+
+
 REAL_MODELS = {
     "vit_cls": build_vit_cls,
     "swin_tiny": build_swin_tiny,
@@ -629,10 +711,10 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="output directory")
     default_set = ALL_MODELS + list(REAL_MODELS)
-    choices = default_set + list(FAMILY_MODELS)
-    ap.add_argument("--set", choices=["default", "families", "all"], default="default",
+    choices = default_set + list(FAMILY_MODELS) + list(QDQ_MODELS)
+    ap.add_argument("--set", choices=["default", "families", "qdq", "all"], default="default",
                     help="default: the CI set; families: the CNN-family benchmark "
-                         "set; all: both")
+                         "set; qdq: the int8 (QDQ) benchmark set; all: every set")
     ap.add_argument("--only", default=None,
                     help="comma-separated models (overrides --set), from: " + ",".join(choices))
     ap.add_argument("--layers", type=int, default=4,
@@ -642,7 +724,7 @@ def main():
 
     if args.only is None:
         names = {"default": default_set, "families": list(FAMILY_MODELS),
-                 "all": choices}[args.set]
+                 "qdq": list(QDQ_MODELS), "all": choices}[args.set]
     else:
         names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in choices]
@@ -673,6 +755,9 @@ def main():
             out_name = name
         elif name in FAMILY_MODELS:
             model, x, i, o = FAMILY_MODELS[name]()
+            out_name = name
+        elif name in QDQ_MODELS:
+            model, x, i, o = QDQ_MODELS[name]()
             out_name = name
         else:
             model, x, i, o = build_cnn(name)

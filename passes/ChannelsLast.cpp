@@ -156,8 +156,11 @@ Value toNhwc(PatternRewriter &rewriter, Value v, Operation *user) {
 /// 2-D float32 ops with one NCHW activation operand (operand 0) and result.
 template <typename OpTy>
 bool wantsChannelsLast(OpTy op) {
+  bool quantized = false; // quantised convs (input_zero_point) have their own types
+  if constexpr (std::is_same_v<OpTy, ConvOp>)
+    quantized = op.getInputZeroPoint().has_value();
   return !op.getChannelsLast() && cast<ShapedType>(op->getOperand(0).getType()).getRank() == 4 &&
-         llvm::all_of(op->getOperands(), isF32);
+         (quantized || llvm::all_of(op->getOperands(), isF32));
 }
 
 template <typename OpTy>

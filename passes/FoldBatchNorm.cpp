@@ -79,7 +79,7 @@ struct FoldIntoConv : OpRewritePattern<BatchNormOp> {
         rewriter.getFusedLoc({conv.getLoc(), bn.getLoc()}), bn.getType(),
         conv.getInput(), wConst, bConst, conv.getStridesAttr(),
         conv.getPadsAttr(), conv.getDilationsAttr(), conv.getGroupAttr(),
-        conv.getChannelsLastAttr());
+        conv.getChannelsLastAttr(), conv.getInputZeroPointAttr());
     rewriter.replaceOp(bn, folded.getResult());
     rewriter.eraseOp(conv);
     return success();

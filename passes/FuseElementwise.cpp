@@ -51,7 +51,8 @@ struct FuseElementwise : kiln::impl::FuseElementwiseBase<FuseElementwise> {
           // A smaller producer that broadcasts into the chain would be
           // recomputed for every element of the result; it stays outside
           // (where it can be another kernel's epilogue).
-          if (def->getResult(0).getType() != root->getResult(0).getType())
+          if (cast<ShapedType>(def->getResult(0).getType()).getShape() !=
+              cast<ShapedType>(root->getResult(0).getType()).getShape())
             continue;
           if (llvm::all_of(def->getUsers(), [&](Operation *u) { return group.contains(u); }))
             group.insert(def);
@@ -96,7 +97,26 @@ struct FuseElementwise : kiln::impl::FuseElementwiseBase<FuseElementwise> {
 
 static bool isF32(Value v) { return getElementTypeOrSelf(v.getType()).isF32(); }
 
+/// The ends of a quantised chain: int32 sums of a quantised conv made
+/// float, and (de)quantisation between float32 and 8 bits.
+static bool isQuantizationStep(Operation *op) {
+  auto is8Bit = [](Value v) { return getElementTypeOrSelf(v.getType()).isInteger(8); };
+  if (auto cast = dyn_cast<CastOp>(op))
+    return getElementTypeOrSelf(cast.getInput().getType()).isInteger(32) &&
+           isF32(cast.getOutput());
+  auto p = dyn_cast<PointwiseOp>(op);
+  if (!p || p->getNumOperands() != 3 || !isF32(p->getOperand(1)))
+    return false;
+  if (p.getFn() == "quantize_linear")
+    return isF32(p->getOperand(0)) && is8Bit(p->getOperand(2)) && is8Bit(p->getResult(0));
+  if (p.getFn() == "dequantize_linear")
+    return is8Bit(p->getOperand(0)) && is8Bit(p->getOperand(2)) && isF32(p->getResult(0));
+  return false;
+}
+
 bool kiln::isFusableElementwise(Operation *op) {
+  if (op->getNumResults() == 1 && isElementwise(op) && isQuantizationStep(op))
+    return true;
   if (op->getNumResults() != 1 || !isF32(op->getResult(0)))
     return false;
   if (!isElementwise(op) || isa<FusedElementwiseOp, BatchNormOp>(op))

@@ -38,6 +38,8 @@ bool canHeadEpilogue(Operation *op) {
     return false;
   if (!isa<ConvOp, GemmOp, MatMulOp>(op))
     return false;
+  if (auto conv = dyn_cast<ConvOp>(op); conv && conv.getInputZeroPoint())
+    return true; // int32 sums, scaled and requantised by the epilogue
   return llvm::all_of(op->getOperands(),
                       [](Value v) { return getElementTypeOrSelf(v.getType()).isF32(); });
 }
@@ -77,7 +79,8 @@ struct FuseEpilogue : kiln::impl::FuseEpilogueBase<FuseEpilogue> {
       if (user && !isa<FusedElementwiseOp>(user) && !isFusableElementwise(user))
         user = nullptr;
       // The consumer must not broadcast the contraction's result.
-      if (user && user->getResult(0).getType() != head->getResult(0).getType())
+      if (user && cast<ShapedType>(user->getResult(0).getType()).getShape() !=
+                      cast<ShapedType>(head->getResult(0).getType()).getShape())
         user = nullptr;
       Value x, scale;
       MulOp prologue = inputScaling(head, x, scale);

@@ -125,7 +125,7 @@ struct TrimTaps : OpRewritePattern<ConvOp> {
     rewriter.replaceOpWithNewOp<ConvOp>(
         conv, conv.getType(), conv.getInput(), weights, conv.getBias(), conv.getStridesAttr(),
         rewriter.getDenseI64ArrayAttr(pads), rewriter.getDenseI64ArrayAttr(dilations),
-        conv.getGroupAttr(), conv.getChannelsLastAttr());
+        conv.getGroupAttr(), conv.getChannelsLastAttr(), conv.getInputZeroPointAttr());
     return success();
   }
 };

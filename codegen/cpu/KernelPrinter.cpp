@@ -541,6 +541,10 @@ private:
         .Case<GemmTileOp>([&](GemmTileOp o) {
           // The micro-kernel takes row pointers: one per offset in `rows`.
           out.usesMicroKernel = true;
+          if (cast<MemRefType>(o.getAcc().getType()).getElementType().isInteger(32)) {
+            printInt8Tile(o);
+            return;
+          }
           int64_t count = o.getTileRows() * o.getTaps();
           std::string ptrs = "p" + str(nextArray++), rows = names.lookup(o.getRows());
           std::string depth = operand(o.getDepth(), kAdd);
@@ -792,6 +796,31 @@ private:
       c.close();
       taskErrors.pop_back();
     }
+  }
+
+  /// kiln::mk::gemmTileInt8 over byte row pointers; padding rows read a
+  /// row of the input zero point.
+  void printInt8Tile(GemmTileOp o) {
+    int64_t count = o.getTileRows() * o.getTaps();
+    std::string ptrs = "p" + str(nextArray++), rows = names.lookup(o.getRows());
+    std::string depth = operand(o.getDepth(), kAdd);
+    std::string a = "reinterpret_cast<const uint8_t *>(" + names.lookup(o.getA()) + ")";
+    std::string row = a + " + " + rows + "[q]";
+    if (o.getZeroRows()) {
+      c.line("alignas(64) uint8_t " + ptrs + "z[" + depth + "];");
+      c.line("std::memset(" + ptrs + "z, " + str(uint8_t(o.getZeroPoint().value_or(0))) +
+             ", sizeof(" + ptrs + "z));");
+      row = rows + "[q] < 0 ? " + ptrs + "z : " + row;
+    }
+    c.line("const uint8_t *" + ptrs + "[" + str(count) + "];");
+    c.line("for (int64_t q = 0; q < " + str(count) + "; ++q) " + ptrs + "[q] = " + row + ";");
+    std::string base = operand(o.getBBase(), kAdd);
+    bool signedA = !cast<MemRefType>(o.getA().getType()).getElementType().isUnsignedInteger();
+    c.line("kiln::mk::gemmTileInt8<" + str(o.getWidth()) + ", " + str(o.getTileRows()) + ", " +
+           str(o.getVectors()) + ", " + (signedA ? "true" : "false") + ">(" + ptrs + ", " +
+           str(o.getTaps()) + ", " + depth + ", reinterpret_cast<const int8_t *>(" +
+           names.lookup(o.getB()) + ")" + (base == "0" ? "" : " + " + base) + ", " +
+           names.lookup(o.getAcc()) + ");");
   }
 
   /// if (!ok) { error = message with {i} replaced by values; return false; }

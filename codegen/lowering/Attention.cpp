@@ -344,7 +344,7 @@ void lowerAttentionTiled(AttentionOp o, const AttentionLayout &a, int64_t w,
     b.create<GemmTileOp>(loc, src, rows, Value(), Value(), block, k.index(0), acc, depth,
                          b.getI64IntegerAttr(w), b.getI64IntegerAttr(mr),
                          b.getI64IntegerAttr(nv), b.getI64IntegerAttr(1),
-                         b.getI64IntegerAttr(stride), UnitAttr());
+                         b.getI64IntegerAttr(stride), UnitAttr(), IntegerAttr());
   };
 
   k.parallel(a.batches * qblocks, [&](Value task) {

@@ -359,6 +359,7 @@ void lowerConvNchw(ConvOp o, KernelBuilder &k) {
   int64_t dh = o.getDilations()[0], dw = o.getDilations()[1];
   int64_t pt = o.getPads()[0], pl = o.getPads()[1];
   Type t = eltOf(o.getOutput());
+  std::optional<int64_t> zeroPoint = o.getInputZeroPoint();
   auto cmp = [&](arith::CmpIPredicate p, Value a, Value c) {
     return b.create<arith::CmpIOp>(k.loc, p, a, c);
   };
@@ -376,6 +377,8 @@ void lowerConvNchw(ConvOp o, KernelBuilder &k) {
       k.loop(w[2], [&](Value kh) {
         k.loop(w[3], [&](Value kw) {
           Value wv = k.load(k.in(1), k.add(wk, k.linear({kh, kw}, {w[3], 1})));
+          if (zeroPoint)
+            wv = widenedWeight(k, wv);
           // Output columns whose input column lies inside the image.
           Value shift = k.linear({kw}, {dw}, -pl);
           Value neg = cmp(arith::CmpIPredicate::slt, shift, k.index(0));
@@ -399,6 +402,8 @@ void lowerConvNchw(ConvOp o, KernelBuilder &k) {
               k.loop(lo, hi, 1, [&](Value ow) {
                 Value at = k.add(drow, ow);
                 Value v = k.load(k.in(0), k.add(row, k.mul(ow, sw)));
+                if (zeroPoint)
+                  v = centeredInput(k, v, eltOf(o.getInput()), *zeroPoint);
                 k.store(madd(k, k.load(k.out(), at), wv, v), k.out(), at);
               });
             });
@@ -488,7 +493,7 @@ FailureOr<func::FuncOp> lowerContraction(Operation *op, const TargetDescription 
   }
   if (auto conv = dyn_cast<ConvOp>(op);
       conv && !conv.getChannelsLast() && shapeOf(conv.getInput()).size() == 4) {
-    if (failed(requireContractionTypes(op)))
+    if (!conv.getInputZeroPoint() && failed(requireContractionTypes(op)))
       return failure();
     lowerConvNchw(conv, k);
     return k.finish();

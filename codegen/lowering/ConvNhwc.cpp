@@ -232,7 +232,9 @@ LogicalResult ConvNhwc::perElement() {
              Twine(oc) + " channels, kernel " + Twine(kh) + "x" + Twine(kw) + ", stride " +
              Twine(sh) + "x" + Twine(sw) + ", group " + Twine(group) + ".");
   LogicalResult status = success();
-  Value zero = k.constant(f32(), 0);
+  std::optional<int64_t> zeroPoint = o.getInputZeroPoint();
+  Type acct = zeroPoint ? Type(k.b.getI32Type()) : f32();
+  Value zero = k.constant(acct, 0);
   k.parallel(batch * oh * ow * oc, [&](Value p) {
     Value c = k.rem(p, oc), pixel = k.div(p, oc);
     Value owv = k.rem(pixel, ow), row = k.div(pixel, ow);
@@ -250,9 +252,17 @@ LogicalResult ConvNhwc::perElement() {
         Value wAt = k.add(k.mul(k.linear({r, s}, {kw * icg, icg}), oc), c);
         return k.reduce(icg, a2, [&](Value ic, Value a3) {
           Value xv = k.load(k.in(0), k.add(at, ic));
+          Value wv = k.load(k.in(1), k.add(wAt, k.mul(ic, oc)));
+          if (zeroPoint) {
+            Value term = k.b.create<arith::MulIOp>(
+                k.loc, centeredInput(k, xv, eltOf(o.getInput()), *zeroPoint),
+                widenedWeight(k, wv));
+            return k.b.create<arith::AddIOp>(k.loc, a3, k.select(inside, term, zero))
+                .getResult();
+          }
           if (inputScale())
             xv = fmul(xv, scaleAt(n, k.add(firstIn, ic)));
-          Value term = fmul(xv, k.load(k.in(1), k.add(wAt, k.mul(ic, oc))));
+          Value term = fmul(xv, wv);
           return fadd(a3, k.select(inside, term, zero));
         });
       });
@@ -386,6 +396,16 @@ FailureOr<func::FuncOp> lowerConvNhwc(Operation *op, const TargetDescription &ta
   auto conv = dyn_cast<ConvOp>(fused ? fused.getContraction() : op);
   if (!conv || !conv.getChannelsLast() || shapeOf(conv.getInput()).size() != 4)
     return func::FuncOp();
+  if (conv.getInputZeroPoint()) {
+    // Quantised convs the int8 micro-kernel does not take (TiledProduct.cpp):
+    // depthwise, fewer than 4 channels per group, or a target without it.
+    ConvNhwc c(conv, fused, k);
+    k.kernel()->setAttr(kFallbackAttr,
+                        k.b.getStringAttr("quantised convolution off the int8 micro-kernel"));
+    if (failed(c.perElement()))
+      return failure();
+    return k.finish();
+  }
   if (failed(requireF32(conv)))
     return failure();
   ConvNhwc c(conv, fused, k);

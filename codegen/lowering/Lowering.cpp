@@ -2,6 +2,8 @@
 
 #include "codegen/lowering/Lowering.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
 #include "dialects/Kiln/KilnOps.h"
 
 using namespace mlir;
@@ -25,6 +27,17 @@ LogicalResult requireContractionTypes(Operation *op) {
     return op->emitOpError("is only supported on float32, float64, int32 and int64 "
                            "tensors of one element type");
   return success();
+}
+
+Value centeredInput(KernelBuilder &k, Value x, Type elt, int64_t zeroPoint) {
+  Type i32 = k.b.getI32Type();
+  Value wide = elt.isUnsignedInteger() ? k.b.create<arith::ExtUIOp>(k.loc, i32, x).getResult()
+                                       : k.b.create<arith::ExtSIOp>(k.loc, i32, x).getResult();
+  return k.b.create<arith::SubIOp>(k.loc, wide, k.constant(i32, double(zeroPoint)));
+}
+
+Value widenedWeight(KernelBuilder &k, Value w) {
+  return k.b.create<arith::ExtSIOp>(k.loc, k.b.getI32Type(), w);
 }
 
 using FamilyLowering = FailureOr<func::FuncOp> (*)(Operation *, const TargetDescription &,

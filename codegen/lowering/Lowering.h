@@ -39,6 +39,12 @@ llvm::ArrayRef<llvm::StringRef> loweringFamilies();
 mlir::LogicalResult requireF32(mlir::Operation *op);
 mlir::LogicalResult requireContractionTypes(mlir::Operation *op);
 
+/// A quantised conv (kiln.conv with input_zero_point) reads 8-bit inputs and
+/// int8 weights and sums in int32: `x` (loaded from the input of element
+/// type `elt`) minus the zero point, and `w` widened.
+mlir::Value centeredInput(KernelBuilder &k, mlir::Value x, mlir::Type elt, int64_t zeroPoint);
+mlir::Value widenedWeight(KernelBuilder &k, mlir::Value w);
+
 /// Attribute on kernel functions: floating-point operations per call.
 inline constexpr llvm::StringLiteral kFlopsAttr = "kiln.flops";
 /// Attribute on kernel functions of contractions on plain loops: why they

@@ -57,7 +57,7 @@ void productOnMicroKernel(KernelBuilder &k, Value h, Value weights, Value rec,
     b.create<GemmTileOp>(k.loc, h, rows, Value(), Value(), weights, k.mul(blk, hidden * nb), acc,
                          k.index(hidden), b.getI64IntegerAttr(tile.w),
                          b.getI64IntegerAttr(tile.mr), b.getI64IntegerAttr(tile.nv),
-                         b.getI64IntegerAttr(1), b.getI64IntegerAttr(1), UnitAttr());
+                         b.getI64IntegerAttr(1), b.getI64IntegerAttr(1), UnitAttr(), IntegerAttr());
     Value count = k.min(k.sub(k.index(batch), m0), tile.mr);
     Value width = n % nb == 0 ? k.index(nb) : k.min(k.sub(k.index(n), col0), nb);
     k.loop(k.index(0), count, 1, [&](Value p) {

@@ -72,7 +72,7 @@ public:
     std::string tile = std::to_string(t.mr) + " rows x " + std::to_string(nb) + " outputs";
     if (conv) {
       ArrayRef<int64_t> x = shapeOf(conv.getInput()), w = shapeOf(conv.getWeight());
-      k.describe("NHWC convolution as implicit GEMM: " + Twine(x[3]) + " -> " + Twine(w[3]) +
+      k.describe(Twine(d.int8 ? "Quantised (int8) " : "") + "NHWC convolution as implicit GEMM: " + Twine(x[3]) + " -> " + Twine(w[3]) +
                  " channels, kernel " + Twine(w[0]) + "x" + Twine(w[1]) + ", stride " +
                  Twine(conv.getStrides()[0]) + "x" + Twine(conv.getStrides()[1]) + ", group " +
                  Twine(d.groups) + "; tiles of " + tile + ".");
@@ -240,13 +240,15 @@ private:
     OpBuilder &b = k.b;
     int64_t nb = t.nb();
     Value col0 = k.mul(blk, nb);
-    Value acc = k.local(b.getF32Type(), t.mr * nb, 64);
-    Value base = k.mul(k.add(k.mul(g, blocks), blk), d.taps * d.k * nb);
+    Value acc = k.local(d.int8 ? Type(b.getI32Type()) : b.getF32Type(), t.mr * nb, 64);
+    Value base = k.mul(k.add(k.mul(g, blocks), blk),
+                       d.int8 ? int8BlockBytes(d, t) : d.taps * d.k * nb);
     b.create<GemmTileOp>(
         k.loc, input(), rows.offsets, rows.alt, rows.altRows, k.in(1), base, acc, k.index(d.k),
         b.getI64IntegerAttr(t.w), b.getI64IntegerAttr(t.mr), b.getI64IntegerAttr(t.nv),
         b.getI64IntegerAttr(d.taps), b.getI64IntegerAttr(1),
-        conv ? b.getUnitAttr() : UnitAttr());
+        conv ? b.getUnitAttr() : UnitAttr(),
+        d.int8 ? b.getI64IntegerAttr(*conv.getInputZeroPoint()) : IntegerAttr());
     Value count = k.min(k.sub(k.index(d.m), m0), t.mr);
     // A constant width lets the epilogue loop vectorise without a remainder.
     Value width = d.n % nb == 0 ? k.index(nb) : k.min(k.sub(k.index(d.n), col0), nb);
@@ -335,7 +337,8 @@ FailureOr<func::FuncOp> lowerTiledProduct(Operation *op, const TargetDescription
     return func::FuncOp();
   auto fused = dyn_cast<FusedContractionOp>(op);
   Operation *head = fused ? fused.getContraction() : op;
-  if (failed(isa<MatMulOp>(head) ? requireContractionTypes(head) : requireF32(head)))
+  if (!dims->int8 &&
+      failed(isa<MatMulOp>(head) ? requireContractionTypes(head) : requireF32(head)))
     return failure();
   if (failed(TiledProduct(head, fused, *dims, target.vectorWidth, k).lower()))
     return failure();

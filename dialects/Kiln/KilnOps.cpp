@@ -151,6 +151,12 @@ LogicalResult ConvOp::verify() {
   size_t rank = x.size(), n = rank - 2;
   if ((rank != 4 && rank != 5) || w.size() != rank || y.size() != rank)
     return emitOpError("expects rank-4 (NCHW) or rank-5 (NCDHW) input, weight and result");
+  auto elementOf = [](Value v) { return cast<ShapedType>(v.getType()).getElementType(); };
+  if (getInputZeroPoint() &&
+      (!elementOf(getInput()).isInteger(8) || !elementOf(getWeight()).isSignlessInteger(8) ||
+       !elementOf(getOutput()).isInteger(32) || getBias()))
+    return emitOpError("a quantised conv (input_zero_point) takes 8-bit input, int8 weight, no "
+                       "bias and gives int32");
   if (getStrides().size() != n || getDilations().size() != n || getPads().size() != 2 * n)
     return emitOpError("expects one stride and dilation and two pads per spatial dimension");
   int64_t group = getGroup();
@@ -297,9 +303,14 @@ LogicalResult FusedContractionOp::verify() {
       return emitOpError("only a per-channel scale of a conv's input may precede the "
                          "contraction");
   }
-  if (head->getResult(0).getType() != getOutput().getType() ||
-      !getElementTypeOrSelf(head->getResult(0).getType()).isF32())
-    return emitOpError("the contraction must produce a float32 value of the result type");
+  // A quantised conv's int32 sums become float (and maybe 8-bit) in the
+  // epilogue; other contractions produce float32 of the result type.
+  bool quantized = conv && conv.getInputZeroPoint();
+  auto headType = cast<ShapedType>(head->getResult(0).getType());
+  if (quantized ? headType.getShape() != cast<ShapedType>(getOutput().getType()).getShape()
+                : (headType != getOutput().getType() || !headType.getElementType().isF32()))
+    return emitOpError("the contraction must produce a float32 value of the result type (or "
+                       "int32 sums of its shape, for a quantised conv)");
   return verifyFusedBody(*this, body, getInputs(), head);
 }
 
@@ -1025,9 +1036,17 @@ bool isF32Buffer(Value v) { return cast<MemRefType>(v.getType()).getElementType(
 } // namespace
 
 LogicalResult GemmTileOp::verify() {
-  if (!isF32Buffer(getA()) || !isF32Buffer(getB()) || !isF32Buffer(getAcc()) ||
-      (getAlt() && !isF32Buffer(getAlt())))
-    return emitOpError("a, alt, b and acc must be float32 memrefs");
+  auto elementOf = [](Value v) { return cast<MemRefType>(v.getType()).getElementType(); };
+  bool int8 = elementOf(getAcc()).isInteger(32);
+  if (int8) {
+    if (!elementOf(getA()).isInteger(8) || !elementOf(getB()).isInteger(8) || getAlt() ||
+        getAStride() != 1)
+      return emitOpError("an int8 tile reads 8-bit a and b (no alt rows, unit stride)");
+  } else if (!isF32Buffer(getA()) || !isF32Buffer(getB()) || !isF32Buffer(getAcc()) ||
+             (getAlt() && !isF32Buffer(getAlt()))) {
+    return emitOpError("a, alt, b and acc must be float32 memrefs (or 8-bit a and b with an "
+                       "int32 acc)");
+  }
   if (getWidth() <= 0 || getTileRows() <= 0 || getVectors() <= 0 || getTaps() <= 0 ||
       getAStride() <= 0)
     return emitOpError("width, tile_rows, vectors, taps and a_stride must be positive");

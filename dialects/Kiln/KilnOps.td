@@ -210,6 +210,11 @@ def Kiln_ConvOp : Kiln_Op<"conv", [Kiln_Contraction, Pure]> {
     result are NHWC and the weight is HWIO (`[kH, kW, I, O]`), so the output
     channels of one pixel are contiguous in both the weight and the result.
 
+    A quantised convolution has 8-bit input (ui8 or i8), int8 weight and an
+    int32 result, no bias, and `input_zero_point`: it sums
+    `(x - input_zero_point) * w` exactly in int32, padding reading the zero
+    point (a real zero). Scales, bias and requantisation follow as ops.
+
     ```mlir
     %y = kiln.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64,
            pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>}
@@ -220,7 +225,7 @@ def Kiln_ConvOp : Kiln_Op<"conv", [Kiln_Contraction, Pure]> {
                        Optional<Kiln_Tensor>:$bias,
                        DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
                        DenseI64ArrayAttr:$dilations, I64Attr:$group,
-                       UnitAttr:$channels_last);
+                       UnitAttr:$channels_last, OptionalAttr<I64Attr>:$input_zero_point);
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
@@ -1050,6 +1055,11 @@ def Kiln_GemmTileOp : Kiln_Op<"gemm_tile", [MemoryEffects<[MemRead, MemWrite]>,
     weights packed for the micro-kernel, or any such block. The CPU backend
     calls `kiln::mk::gemmTile<width, tile_rows, vectors>`.
 
+    With 8-bit `a` (ui8 or i8), int8 `b` and int32 `acc` it is the int8
+    tile `kiln::mk::gemmTileInt8`: `b[b_base]` starts a block of N int32
+    (each output's starting sum) followed by `[taps][K/4][N][4]` int8
+    weights, K is a multiple of 4, and padding rows hold `zero_point`.
+
     ```mlir
     kiln.gemm_tile %h[%rows], %w[%base], %acc depth %c64 {width = 16 : i64, tile_rows = 4 : i64, vectors = 2 : i64, taps = 1 : i64} : memref<256xf32>[memref<4xindex>], memref<8192xf32>, memref<128xf32>
     ```
@@ -1058,7 +1068,8 @@ def Kiln_GemmTileOp : Kiln_Op<"gemm_tile", [MemoryEffects<[MemRead, MemWrite]>,
                        Optional<AnyMemRef>:$alt_rows, AnyMemRef:$b, Index:$b_base,
                        AnyMemRef:$acc, Index:$depth, I64Attr:$width, I64Attr:$tile_rows,
                        I64Attr:$vectors, I64Attr:$taps,
-                       DefaultValuedAttr<I64Attr, "1">:$a_stride, UnitAttr:$zero_rows);
+                       DefaultValuedAttr<I64Attr, "1">:$a_stride, UnitAttr:$zero_rows,
+                       OptionalAttr<I64Attr>:$zero_point);
   let assemblyFormat = [{
     $a `[` $rows `]` (`or` $alt^ `[` $alt_rows `]`)? `,` $b `[` $b_base `]` `,` $acc
     `depth` $depth attr-dict `:` type($a) `[` type($rows) `]`

@@ -303,12 +303,17 @@ void importConv(Importer &im) {
     fail("kernel_shape disagrees with the weight shape");
   Spatial s = spatialAttrs(im, shapeOf(x).drop_front(2), kernel);
   auto &b = im.b();
+  int64_t group = im.intAttr("group", 1);
+  if (Value q = quantizedConv(im, x, w, bias, s.strides, s.pads, s.dilations, group)) {
+    im.bind(0, im.reshape(q, im.outputType(0).getShape()));
+    return;
+  }
+  w = foldDequantized(im, w);
   Value y = im.create<ConvOp>(resultAs2d(im), to2d(im, x), to2d(im, w), bias,
                               b.getDenseI64ArrayAttr(s.strides),
                               b.getDenseI64ArrayAttr(s.pads),
-                              b.getDenseI64ArrayAttr(s.dilations),
-                              b.getI64IntegerAttr(im.intAttr("group", 1)),
-                              /*channels_last=*/UnitAttr());
+                              b.getDenseI64ArrayAttr(s.dilations), b.getI64IntegerAttr(group),
+                              /*channels_last=*/UnitAttr(), /*input_zero_point=*/IntegerAttr());
   im.bind(0, im.reshape(y, im.outputType(0).getShape()));
 }
 

@@ -11,6 +11,9 @@
 #include "lib/Import/ImporterCore.h"
 #include "lib/Import/QuantizedOps.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace kiln::import {
 namespace {
 
@@ -162,7 +165,7 @@ Value convInt32(Importer &im, ValueBuilder &u, Value x, Value w, Value bias,
                            b.getDenseI64ArrayAttr(p.strides),
                            b.getDenseI64ArrayAttr(p.pads),
                            b.getDenseI64ArrayAttr(p.dilations), b.getI64IntegerAttr(p.group),
-                           /*channels_last=*/UnitAttr());
+                           /*channels_last=*/UnitAttr(), /*input_zero_point=*/IntegerAttr());
 }
 
 void importConvInteger(Importer &im) {
@@ -230,7 +233,177 @@ void importDynamicQuantizeLinear(Importer &im) {
     im.bind(2, zp);
 }
 
+/// The constant behind `v`, looking through reshapes.
+DenseElementsAttr constantBehind(Value v) {
+  while (auto r = v.getDefiningOp<ReshapeOp>())
+    v = r.getInput();
+  auto c = v.getDefiningOp<ConstantOp>();
+  return c ? dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
+}
+
+/// The 8-bit constant behind `v`: a constant, or a QuantizeLinear of
+/// constants (PyTorch exports quantised weights as float weights, quantised
+/// in the graph), evaluated as ONNX does: x / scale rounded half to even,
+/// plus the zero point, saturated.
+DenseElementsAttr quantizedConstant(Value v) {
+  if (DenseElementsAttr c = constantBehind(v))
+    return c;
+  auto q = v.getDefiningOp<PointwiseOp>();
+  if (!q || q.getFn() != "quantize_linear" || q->getNumOperands() != 3)
+    return DenseElementsAttr();
+  DenseElementsAttr x = constantBehind(q->getOperand(0)), scale = constantBehind(q->getOperand(1)),
+                    zp = constantBehind(q->getOperand(2));
+  auto type = cast<RankedTensorType>(v.getType());
+  auto zt = zp ? dyn_cast<IntegerType>(zp.getElementType()) : IntegerType();
+  if (!x || !scale || !zt || zt.getWidth() != 8 || !x.getElementType().isF32() ||
+      !scale.getElementType().isF32())
+    return DenseElementsAttr();
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t rank = shape.size(), axis = -1, n = scale.getNumElements();
+  if (n != 1)
+    axis = rank - int64_t(shapeOf(q->getOperand(1)).size());
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; axis >= 0 && d < rank; ++d)
+    inner *= shape[d];
+  std::vector<float> xs, ss;
+  for (const APFloat &f : x.getValues<APFloat>())
+    xs.push_back(f.convertToFloat());
+  for (const APFloat &f : scale.getValues<APFloat>())
+    ss.push_back(f.convertToFloat());
+  std::vector<int64_t> zs;
+  for (const APInt &z : zp.getValues<APInt>())
+    zs.push_back(zt.isUnsigned() ? int64_t(z.getZExtValue()) : z.getSExtValue());
+  double lo = zt.isUnsigned() ? 0 : -128, hi = zt.isUnsigned() ? 255 : 127;
+  SmallVector<APInt> out;
+  for (size_t e = 0; e < xs.size(); ++e) {
+    size_t i = axis < 0 ? 0 : (e / inner) % n;
+    double r = std::nearbyint(double(xs[e] / ss[ss.size() == 1 ? 0 : i])) +
+               double(zs[zs.size() == 1 ? 0 : i]);
+    out.push_back(APInt(8, uint64_t(int64_t(std::clamp(r, lo, hi))), !zt.isUnsigned()));
+  }
+  return DenseElementsAttr::get(type, out);
+}
+
+PointwiseOp dequantization(Value v) {
+  auto p = v.getDefiningOp<PointwiseOp>();
+  return p && p.getFn() == "dequantize_linear" && p->getNumOperands() == 3 ? p : PointwiseOp();
+}
+
+std::vector<int64_t> intsOf(DenseElementsAttr a) {
+  std::vector<int64_t> out;
+  bool isUnsigned = a.getElementType().isUnsignedInteger();
+  for (const APInt &v : a.getValues<APInt>())
+    out.push_back(isUnsigned ? int64_t(v.getZExtValue()) : v.getSExtValue());
+  return out;
+}
+
+std::vector<float> floatsOf(DenseElementsAttr a) {
+  std::vector<float> out;
+  for (const APFloat &v : a.getValues<APFloat>())
+    out.push_back(float(v.convertToDouble()));
+  return out;
+}
+
+/// Entries of a per-axis parameter, laid out (by quantParams) as
+/// [n, 1, ..., 1] over the trailing dims of a rank-`rank` value, or a
+/// scalar: the axis it runs along (-1 for a scalar) and n.
+std::pair<int64_t, int64_t> paramAxis(Value param, int64_t rank) {
+  ArrayRef<int64_t> s = shapeOf(param);
+  int64_t n = cast<ShapedType>(param.getType()).getNumElements();
+  if (n == 1)
+    return {-1, 1};
+  return {rank - int64_t(s.size()), n};
+}
+
 } // namespace
+
+Value foldDequantized(Importer &im, Value v) {
+  PointwiseOp dq = dequantization(v);
+  if (!dq)
+    return v;
+  DenseElementsAttr q = quantizedConstant(dq->getOperand(0)),
+                    scale = constantBehind(dq->getOperand(1)),
+                    zp = constantBehind(dq->getOperand(2));
+  if (!q || !scale || !zp || !isa<IntegerType>(q.getElementType()) ||
+      !isa<IntegerType>(zp.getElementType()) || !scale.getElementType().isF32())
+    return v;
+  ArrayRef<int64_t> shape = shapeOf(v);
+  int64_t rank = shape.size();
+  auto [axis, n] = paramAxis(dq->getOperand(1), rank);
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; axis >= 0 && d < rank; ++d)
+    inner *= shape[d];
+  std::vector<int64_t> qs = intsOf(q), zs = intsOf(zp);
+  std::vector<float> ss = floatsOf(scale), out(qs.size());
+  for (size_t e = 0; e < qs.size(); ++e) {
+    size_t i = axis < 0 ? 0 : (e / inner) % n;
+    // As the ONNX reference: (q - zero point) in float, times the scale.
+    out[e] = float(qs[e] - zs[zs.size() == 1 ? 0 : i]) * ss[ss.size() == 1 ? 0 : i];
+  }
+  auto type = RankedTensorType::get(shape, im.b().getF32Type());
+  return im.create<ConstantOp>(DenseElementsAttr::get(type, ArrayRef<float>(out)));
+}
+
+Value quantizedConv(Importer &im, Value x, Value w, Value bias, ArrayRef<int64_t> strides,
+                    ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations, int64_t group) {
+  PointwiseOp dx = dequantization(x), dw = dequantization(w);
+  if (!dx || !dw || shapeOf(x).size() != 4 || shapeOf(w).size() != 4)
+    return Value();
+  // The int8 kernel takes 4 input channels per step; narrower convs (first
+  // layers, depthwise) run faster on the float kernels.
+  if (shapeOf(w)[1] % 4)
+    return Value();
+  Value xq = dx->getOperand(0);
+  DenseElementsAttr sx = constantBehind(dx->getOperand(1)), zx = constantBehind(dx->getOperand(2));
+  DenseElementsAttr wq = quantizedConstant(dw->getOperand(0)),
+                    sw = constantBehind(dw->getOperand(1)),
+                    zw = constantBehind(dw->getOperand(2));
+  Type xt = ValueBuilder::elementOf(xq);
+  if (!sx || !zx || !wq || !sw || !zw || !xt.isInteger(8) || sx.getNumElements() != 1 ||
+      zx.getNumElements() != 1 || !sx.getElementType().isF32() ||
+      !sw.getElementType().isF32() || !wq.getElementType().isSignlessInteger(8))
+    return Value();
+  // Zero weight zero points only: a nonzero one would need each pixel's
+  // input sum.
+  for (int64_t z : intsOf(zw))
+    if (z != 0)
+      return Value();
+  int64_t channels = shapeOf(w)[0];
+  auto [axis, n] = paramAxis(dw->getOperand(1), 4);
+  if (axis > 0)
+    return Value();
+  float inputScale = floatsOf(sx)[0];
+  std::vector<float> weightScales = floatsOf(sw), scales(channels);
+  for (int64_t o = 0; o < channels; ++o)
+    scales[o] = inputScale * weightScales[n == 1 ? 0 : o];
+
+  auto &b = im.b();
+  ArrayRef<int64_t> xs = shapeOf(x), ws = shapeOf(w);
+  SmallVector<int64_t> y = {xs[0], ws[0]};
+  for (int d = 0; d < 2; ++d) {
+    int64_t span = dilations[d] * (ws[2 + d] - 1) + 1;
+    int64_t extent = xs[2 + d] + pads[d] + pads[d + 2] - span;
+    if (extent < 0 || strides[d] < 1)
+      return Value(); // the float path reports it
+    y.push_back(extent / strides[d] + 1);
+  }
+  Type i32 = IntegerType::get(&im.context(), 32);
+  Value weights = im.create<ConstantOp>(wq.reshape(cast<ShapedType>(w.getType()).clone(
+      wq.getElementType())));
+  Value acc = im.create<ConvOp>(
+      RankedTensorType::get(y, i32), xq, weights, Value(), b.getDenseI64ArrayAttr(strides),
+      b.getDenseI64ArrayAttr(pads), b.getDenseI64ArrayAttr(dilations),
+      b.getI64IntegerAttr(group), /*channels_last=*/UnitAttr(),
+      b.getI64IntegerAttr(intsOf(zx)[0]));
+  ValueBuilder fu(im, b.getF32Type());
+  auto scaleType = RankedTensorType::get({1, channels, 1, 1}, b.getF32Type());
+  Value scaled = fu.mul(fu.castTo(acc, b.getF32Type()),
+                        im.create<ConstantOp>(DenseElementsAttr::get(scaleType,
+                                                                     ArrayRef<float>(scales))));
+  if (bias)
+    scaled = fu.add(scaled, fu.reshape(bias, {1, channels, 1, 1}));
+  return scaled;
+}
 
 void addQuantizedHandlers(llvm::StringMap<Handler> &table) {
   table["ConvInteger"] = importConvInteger;

@@ -16,6 +16,7 @@
 #include "onnx/shape_inference/implementation.h"
 
 #include <unordered_map>
+#include <unordered_set>
 
 namespace kiln {
 
@@ -145,6 +146,28 @@ bool completeShapes(onnx::GraphProto &graph,
   return added;
 }
 
+/// Outputs of DequantizeLinear nodes read only as Conv weights: they stay
+/// unfolded so that the importer sees the int8 weights and their scales
+/// (QuantizedOps.h: quantizedConv), and folds them itself otherwise.
+std::unordered_set<std::string> dequantizedConvWeights(const onnx::GraphProto &graph) {
+  std::unordered_map<std::string, int> uses, weightUses;
+  for (const auto &node : graph.node())
+    for (int i = 0; i < node.input_size(); ++i) {
+      ++uses[node.input(i)];
+      if (i == 1 && node.op_type() == "Conv" && isDefaultDomain(node.domain()))
+        ++weightUses[node.input(i)];
+    }
+  for (const auto &out : graph.output())
+    ++uses[out.name()];
+  std::unordered_set<std::string> kept;
+  for (const auto &node : graph.node())
+    if (node.op_type() == "DequantizeLinear" && isDefaultDomain(node.domain()) &&
+        node.output_size() == 1 && weightUses[node.output(0)] > 0 &&
+        weightUses[node.output(0)] == uses[node.output(0)])
+      kept.insert(node.output(0));
+  return kept;
+}
+
 } // namespace
 
 FoldReport foldConstants(onnx::ModelProto &model, const ConstantBudget &budget) {
@@ -177,9 +200,11 @@ FoldReport foldConstants(onnx::ModelProto &model, const ConstantBudget &budget) 
     // Constants of further outputs are inserted after it once the walk ends
     // (so pointers into the node list stay valid while it runs).
     std::vector<std::pair<int, onnx::NodeProto>> extra;
+    std::unordered_set<std::string> quantizedWeights = dequantizedConvWeights(*graph);
     for (int index = 0; index < graph->node_size(); ++index) {
       onnx::NodeProto &node = *graph->mutable_node(index);
-      if (!isDefaultDomain(node.domain()) || node.output_size() == 0)
+      if (!isDefaultDomain(node.domain()) || node.output_size() == 0 ||
+          quantizedWeights.count(node.output(0)))
         continue;
       if (node.op_type() == "Constant") {
         if (node.attribute_size() == 1 && node.attribute(0).has_t())

@@ -28,6 +28,11 @@ input_<i>.pb and output_<i>.pb for each case:
             dilation, uneven pads
   dilated   dilations as large as the map (taps that read only padding),
             dense, strided and depthwise
+  qdq       quantised (QDQ) convolutions on the int8 kernel: uint8 and int8
+            activations with zero points, per-channel and per-tensor int8
+            weights, bias, stride 2, uneven pads, 70 outputs, 8 groups of 4
+            channels, a requantising relu epilogue feeding the next conv,
+            and the convs off the int8 kernel (3 input channels, depthwise)
 """
 
 import os
@@ -94,7 +99,8 @@ def write(out_dir, name, nodes, inputs, outputs, inits):
         nodes, name,
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in inputs],
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in outputs],
-        [numpy_helper.from_array(a.astype(np.float32), n) for n, a in inits.items()])
+        [numpy_helper.from_array(a if a.dtype in (np.int8, np.uint8) else a.astype(np.float32), n)
+         for n, a in inits.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
     data = os.path.join(out_dir, name, "test_data_set_0")
@@ -332,6 +338,69 @@ def case_grouped(out):
           inits)
 
 
+def quantize(x, scale, zero, dtype):
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(x.astype(np.float32) / np.float32(scale)) + zero,
+                   info.min, info.max).astype(dtype)
+
+
+def case_qdq(out):
+    """QDQ convolutions as quantisers write them: x -> QuantizeLinear ->
+    DequantizeLinear -> Conv, with weights DequantizeLinear(int8 constant,
+    per-output-channel scales, zero zero points). The reference convolves
+    the dequantised values in float64 (exact), so only the requantisation
+    between the chained convs rounds, identically on both sides."""
+    inits, nodes = {}, []
+
+    def qdq(name, src, scale, zero, dtype):
+        inits[name + "_s"] = np.array(scale, np.float32)
+        inits[name + "_z"] = np.array(zero, dtype)
+        nodes.append(node("QuantizeLinear", [src, name + "_s", name + "_z"], [name + "_q"]))
+        nodes.append(node("DequantizeLinear", [name + "_q", name + "_s", name + "_z"], [name]))
+        q = quantize(VALUES[src], scale, zero, dtype)
+        return (q.astype(np.float64) - zero) * np.float64(np.float32(scale))
+
+    def weights(name, shape, per_channel=True):
+        q = rng.integers(-127, 128, size=shape).astype(np.int8)
+        s = (rng.random(shape[0]) * 0.02 + 0.002).astype(np.float32) if per_channel \
+            else np.array(0.00913, np.float32)
+        inits[name + "_q"], inits[name + "_s"] = q, s
+        inits[name + "_z"] = np.zeros(s.shape, np.int8)
+        nodes.append(node("DequantizeLinear", [name + "_q", name + "_s", name + "_z"], [name],
+                          axis=0))
+        return q.astype(np.float64) * (s.astype(np.float64).reshape(-1, 1, 1, 1)
+                                       if per_channel else np.float64(s))
+
+    x, z = rand(1, 16, 9, 11) * 2, rand(1, 3, 10, 7)
+    VALUES = {"x": x, "z": z}
+    xu = qdq("xu", "x", 0.03, 131, np.uint8)
+    xs = qdq("xs", "x", 0.0247, -5, np.int8)
+    wa, ba = weights("wa", (70, 16, 3, 3)), rand(70)
+    inits["ba"] = ba
+    a = conv(xu, wa, ba, stride=(2, 2), pads=(1, 0, 2, 1))
+    nodes.append(node("Conv", ["xu", "wa", "ba"], ["a"], strides=[2, 2], pads=[1, 0, 2, 1]))
+    # int8 activations, a per-tensor weight scale, 1x1; then relu, requantised
+    # to uint8 (the epilogue), into 8 groups of 4 channels.
+    wb = weights("wb", (32, 16, 1, 1), per_channel=False)
+    rb = np.maximum(conv(xs, wb), 0).astype(np.float32)
+    nodes += [node("Conv", ["xs", "wb"], ["cb"]), node("Relu", ["cb"], ["rb"])]
+    VALUES["rb"] = rb
+    rq = qdq("rq", "rb", 0.0371, 0, np.uint8)
+    wc, bc = weights("wc", (32, 4, 3, 3)), rand(32)
+    inits["bc"] = bc
+    c = conv(rq, wc, bc, pads=(1, 1, 1, 1), group=8)
+    nodes.append(node("Conv", ["rq", "wc", "bc"], ["c"], pads=[1, 1, 1, 1], group=8))
+    # Off the int8 kernel: 3 input channels; depthwise.
+    zq = qdq("zq", "z", 0.02, 120, np.uint8)
+    wd, wdw = weights("wd", (8, 3, 3, 3)), weights("wdw", (16, 1, 3, 3))
+    d = conv(zq, wd, pads=(1, 1, 1, 1))
+    e = conv(xu, wdw, pads=(1, 1, 1, 1), group=16)
+    nodes += [node("Conv", ["zq", "wd"], ["d"], pads=[1, 1, 1, 1]),
+              node("Conv", ["xu", "wdw"], ["e"], pads=[1, 1, 1, 1], group=16)]
+    write(out, "qdq", nodes, [("x", x), ("z", z)],
+          [("a", a), ("c", c), ("d", d), ("e", e)], inits)
+
+
 def case_rows(out):
     x, bias = rand(2, 8, 16), rand(16)
     p, q, scale, shift = rand(6, 40), rand(6, 40), rand(40), rand(40)
@@ -360,5 +429,5 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     for case in (case_conv, case_depthwise, case_attention, case_pool, case_se, case_matmul, case_rows,
-                 case_dilated, case_grouped):
+                 case_dilated, case_grouped, case_qdq):
         case(sys.argv[1])

@@ -34,6 +34,12 @@ template <int W> struct Vec {
 
 template <int W> using vec_t = typename Vec<W>::type;
 
+/// W int32 lanes, and the 4 * W bytes that pack 4 int8 into each.
+template <int W> struct IntLanes {
+  typedef int32_t type __attribute__((vector_size(W * sizeof(int32_t))));
+  typedef int8_t bytes __attribute__((vector_size(W * 4)));
+};
+
 template <int W> inline vec_t<W> load(const float *p) {
   vec_t<W> v;
   std::memcpy(&v, p, sizeof(v)); // packed weights are aligned; this stays one load
@@ -282,6 +288,105 @@ inline void groupedTile(const float *const *rows, const float *w, const float *b
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v)
       store<W>(tile + (p * NV + v) * W, acc[p][v]);
+}
+
+/// The int8 tile (8-bit activations, int8 weights, exact int32 sums) of
+/// quantised convolutions: tile[p][0 .. NV*W) = init[...] + sum over taps t
+/// and k of u(rows[t*MR + p][k]) * wq(t, k, ...), where u(x) is the byte as
+/// unsigned (for SignedA, x + 128: the input is int8). K is a multiple of 4.
+/// A block of packed weights starts with NV*W int32 (the start of each
+/// output's sum: minus the zero point times the sum of its weights, so that
+/// the tile sums (x - zero point) * w), followed by [tap][K/4][NV*W][4]
+/// int8: four consecutive k of one output are one 32-bit lane, the operand
+/// of AVX-512 VNNI's vpdpbusd (u8 x s8, four products added into an int32
+/// lane). Without VNNI the same layout is multiplied out in int32 lanes.
+template <int W, int MR, int NV, bool SignedA>
+inline void gemmTileInt8(const uint8_t *const *rows, int64_t taps, int64_t K, const int8_t *w,
+                         int32_t *tile) {
+  const int32_t *init = reinterpret_cast<const int32_t *>(w);
+  const int8_t *wq = w + NV * W * sizeof(int32_t);
+  const int64_t steps = K / 4;
+  const uint32_t flip = SignedA ? 0x80808080u : 0u;
+#if defined(__AVX512VNNI__)
+  if constexpr (W == 16) {
+    __m512i acc[MR][NV];
+#pragma GCC unroll 16
+    for (int p = 0; p < MR; ++p)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        acc[p][v] = _mm512_loadu_si512(init + v * W);
+    for (int64_t t = 0; t < taps; ++t) {
+      const uint8_t *r[MR];
+#pragma GCC unroll 16
+      for (int p = 0; p < MR; ++p)
+        r[p] = rows[t * MR + p];
+      const int8_t *wt = wq + t * K * NV * W;
+      for (int64_t s = 0; s < steps; ++s) {
+        __m512i b[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+          b[v] = _mm512_loadu_si512(wt + (s * NV + v) * W * 4);
+#pragma GCC unroll 16
+        for (int p = 0; p < MR; ++p) {
+          uint32_t four;
+          std::memcpy(&four, r[p] + 4 * s, 4);
+          const __m512i a = _mm512_set1_epi32(int32_t(four ^ flip));
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v)
+            acc[p][v] = _mm512_dpbusd_epi32(acc[p][v], a, b[v]);
+        }
+      }
+    }
+#pragma GCC unroll 16
+    for (int p = 0; p < MR; ++p)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        _mm512_storeu_si512(tile + (p * NV + v) * W, acc[p][v]);
+    return;
+  }
+#endif
+  // Portable: int32 lanes; the four k of a step are taken out of the packed
+  // lanes with shuffles, once per step and vector for all rows.
+  using ivec = typename IntLanes<W>::type;
+  using bvec = typename IntLanes<W>::bytes;
+  ivec acc[MR][NV];
+#pragma GCC unroll 16
+  for (int p = 0; p < MR; ++p)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      std::memcpy(&acc[p][v], init + v * W, sizeof(ivec));
+  for (int64_t t = 0; t < taps; ++t) {
+    const int8_t *wt = wq + t * K * NV * W;
+    for (int64_t s = 0; s < steps; ++s) {
+      ivec b[NV][4];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        bvec packed;
+        std::memcpy(&packed, wt + (s * NV + v) * W * 4, sizeof(bvec));
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i)
+#pragma GCC unroll 16
+          for (int j = 0; j < W; ++j)
+            b[v][i][j] = packed[j * 4 + i];
+      }
+#pragma GCC unroll 16
+      for (int p = 0; p < MR; ++p) {
+        const uint8_t *a = rows[t * MR + p] + 4 * s;
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+          const int32_t x = int32_t(uint8_t(a[i] ^ uint8_t(flip)));
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v)
+            acc[p][v] += x * b[v][i];
+        }
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int p = 0; p < MR; ++p)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      std::memcpy(tile + (p * NV + v) * W, &acc[p][v], sizeof(ivec));
 }
 
 } // namespace kiln::mk
