@@ -32,7 +32,8 @@ input_<i>.pb and output_<i>.pb for each case:
             activations with zero points, per-channel and per-tensor int8
             weights, bias, stride 2, uneven pads, 70 outputs, 8 groups of 4
             channels, a requantising relu epilogue feeding the next conv,
-            and the convs off the int8 kernel (3 input channels, depthwise)
+            and the convs left to the float kernels (3 input channels,
+            depthwise)
 """
 
 import os
