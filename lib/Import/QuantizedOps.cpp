@@ -128,6 +128,9 @@ struct ConvParams {
   int64_t group;
 };
 
+Value integerConvSums(Importer &im, Value x, Value xZero, Value w, Value wZero,
+                      const ConvParams &p);
+
 /// The attributes of an integer conv over 2-D NCHW operands.
 ConvParams convParams(Importer &im, Value x, Value w) {
   ArrayRef<int64_t> xs = shapeOf(x), ws = shapeOf(w);
@@ -173,6 +176,10 @@ void importConvInteger(Importer &im) {
   ValueBuilder u(im, i32);
   Value x = im.input(0), w = im.input(1);
   ConvParams p = convParams(im, x, w);
+  if (Value sums = integerConvSums(im, x, im.optionalInput(2), w, im.optionalInput(3), p)) {
+    im.bind(0, sums);
+    return;
+  }
   Value xc = centered(u, x, im.optionalInput(2), 1, "x");
   if (im.hasInput(2) && cast<ShapedType>(im.input(2).getType()).getNumElements() != 1)
     fail("x_zero_point must be a scalar");
@@ -187,12 +194,15 @@ void importQLinearConv(Importer &im) {
   ConvParams p = convParams(im, x, w);
   if (cast<ShapedType>(im.input(2).getType()).getNumElements() != 1)
     fail("x_zero_point must be a scalar");
-  Value xc = centered(u, x, im.input(2), 1, "x");
-  Value wc = centered(u, w, im.input(5), 0, "w");
   Value bias = im.optionalInput(8);
   if (bias && ValueBuilder::elementOf(bias) != i32)
     fail("the bias must be int32");
-  Value acc = convInt32(im, u, xc, wc, bias, p);
+  Value acc = integerConvSums(im, x, im.input(2), w, im.input(5), p);
+  if (acc && bias)
+    acc = u.add(acc, u.reshape(bias, {1, shapeOf(w)[0], 1, 1}));
+  if (!acc)
+    acc = convInt32(im, u, centered(u, x, im.input(2), 1, "x"),
+                    centered(u, w, im.input(5), 0, "w"), bias, p);
   int64_t channels = shapeOf(w)[0];
   ValueBuilder fu(im, ValueBuilder::elementOf(im.input(1)));
   Value multiplier =
@@ -315,6 +325,55 @@ std::pair<int64_t, int64_t> paramAxis(Value param, int64_t rank) {
   return {rank - int64_t(s.size()), n};
 }
 
+/// The quantised kiln.conv (int32 sums of (x - zeroPoint) * w) of 8-bit
+/// `xq` and the int8 OIHW weights `wq`, where the int8 kernel takes it
+/// (4 or more input channels per group, a multiple of 4); null otherwise.
+Value int8Conv(Importer &im, Value xq, int64_t zeroPoint, DenseElementsAttr wq,
+               ArrayRef<int64_t> ws, ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+               ArrayRef<int64_t> dilations, int64_t group) {
+  ArrayRef<int64_t> xs = shapeOf(xq);
+  if (!ValueBuilder::elementOf(xq).isInteger(8) || !wq ||
+      !wq.getElementType().isSignlessInteger(8) || xs.size() != 4 || ws.size() != 4 ||
+      ws[1] % 4 || group < 1 || xs[1] != ws[1] * group || ws[0] % group)
+    return Value();
+  SmallVector<int64_t> y = {xs[0], ws[0]};
+  for (int d = 0; d < 2; ++d) {
+    int64_t span = dilations[d] * (ws[2 + d] - 1) + 1;
+    int64_t extent = xs[2 + d] + pads[d] + pads[d + 2] - span;
+    if (extent < 0 || strides[d] < 1)
+      return Value(); // the general path reports it
+    y.push_back(extent / strides[d] + 1);
+  }
+  auto &b = im.b();
+  Value weights = im.create<ConstantOp>(
+      wq.reshape(RankedTensorType::get(ws, wq.getElementType())));
+  return im.create<ConvOp>(RankedTensorType::get(y, b.getI32Type()), xq, weights, Value(),
+                           b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(pads),
+                           b.getDenseI64ArrayAttr(dilations), b.getI64IntegerAttr(group),
+                           /*channels_last=*/UnitAttr(), b.getI64IntegerAttr(zeroPoint));
+}
+
+/// ConvInteger's and QLinearConv's int32 sums on the int8 kernel: constant
+/// int8 weights with zero zero points and a constant scalar x zero point.
+/// Null where they are not of that form.
+Value integerConvSums(Importer &im, Value x, Value xZero, Value w, Value wZero,
+                      const ConvParams &p) {
+  DenseElementsAttr zx = xZero ? constantBehind(xZero) : DenseElementsAttr();
+  DenseElementsAttr wq = quantizedConstant(w);
+  if ((xZero && (!zx || zx.getNumElements() != 1)) || !wq)
+    return Value();
+  if (wZero) {
+    DenseElementsAttr zw = constantBehind(wZero);
+    if (!zw)
+      return Value();
+    for (int64_t z : intsOf(zw))
+      if (z != 0)
+        return Value();
+  }
+  return int8Conv(im, x, zx ? intsOf(zx)[0] : 0, wq, shapeOf(w), p.strides, p.pads, p.dilations,
+                  p.group);
+}
+
 } // namespace
 
 Value foldDequantized(Importer &im, Value v) {
@@ -378,23 +437,9 @@ Value quantizedConv(Importer &im, Value x, Value w, Value bias, ArrayRef<int64_t
     scales[o] = inputScale * weightScales[n == 1 ? 0 : o];
 
   auto &b = im.b();
-  ArrayRef<int64_t> xs = shapeOf(x), ws = shapeOf(w);
-  SmallVector<int64_t> y = {xs[0], ws[0]};
-  for (int d = 0; d < 2; ++d) {
-    int64_t span = dilations[d] * (ws[2 + d] - 1) + 1;
-    int64_t extent = xs[2 + d] + pads[d] + pads[d + 2] - span;
-    if (extent < 0 || strides[d] < 1)
-      return Value(); // the float path reports it
-    y.push_back(extent / strides[d] + 1);
-  }
-  Type i32 = IntegerType::get(&im.context(), 32);
-  Value weights = im.create<ConstantOp>(wq.reshape(cast<ShapedType>(w.getType()).clone(
-      wq.getElementType())));
-  Value acc = im.create<ConvOp>(
-      RankedTensorType::get(y, i32), xq, weights, Value(), b.getDenseI64ArrayAttr(strides),
-      b.getDenseI64ArrayAttr(pads), b.getDenseI64ArrayAttr(dilations),
-      b.getI64IntegerAttr(group), /*channels_last=*/UnitAttr(),
-      b.getI64IntegerAttr(intsOf(zx)[0]));
+  Value acc = int8Conv(im, xq, intsOf(zx)[0], wq, shapeOf(w), strides, pads, dilations, group);
+  if (!acc)
+    return Value();
   ValueBuilder fu(im, b.getF32Type());
   auto scaleType = RankedTensorType::get({1, channels, 1, 1}, b.getF32Type());
   Value scaled = fu.mul(fu.castTo(acc, b.getF32Type()),

@@ -32,6 +32,7 @@ input_<i>.pb and output_<i>.pb for each case:
             activations with zero points, per-channel and per-tensor int8
             weights, bias, stride 2, uneven pads, 70 outputs, 8 groups of 4
             channels, a requantising relu epilogue feeding the next conv,
+            QLinearConv (int32 bias, uint8 result) and ConvInteger,
             and the convs left to the float kernels (3 input channels,
             depthwise)
 """
@@ -100,7 +101,7 @@ def write(out_dir, name, nodes, inputs, outputs, inits):
         nodes, name,
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in inputs],
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in outputs],
-        [numpy_helper.from_array(a if a.dtype in (np.int8, np.uint8) else a.astype(np.float32), n)
+        [numpy_helper.from_array(a if a.dtype in (np.int8, np.uint8, np.int32) else a.astype(np.float32), n)
          for n, a in inits.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
@@ -398,8 +399,27 @@ def case_qdq(out):
     e = conv(xu, wdw, pads=(1, 1, 1, 1), group=16)
     nodes += [node("Conv", ["zq", "wd"], ["d"], pads=[1, 1, 1, 1]),
               node("Conv", ["xu", "wdw"], ["e"], pads=[1, 1, 1, 1], group=16)]
+    # QLinearConv (int32 bias, requantised to uint8, read back as float) and
+    # ConvInteger with int8 weights: integer results, exact.
+    xq = quantize(x, 0.03, 131, np.uint8).astype(np.int64)
+    wf, bf = inits["wa_q"][:24], rng.integers(-2000, 2000, 24).astype(np.int32)
+    inits.update({"wf_q": wf, "wf_s": inits["wa_s"][:24], "wf_z": np.zeros(24, np.int8),
+                  "bf": bf, "yf_s": np.array(0.713, np.float32),
+                  "yf_z": np.array(100, np.uint8)})
+    acc = np.rint(conv(xq - 131, wf.astype(np.int64), bf, pads=(1, 1, 1, 1))).astype(np.int64)
+    multiplier = np.float32(0.03) * inits["wf_s"] / np.float32(0.713)  # float32, as ONNX
+    f = np.clip(np.rint(acc * multiplier.astype(np.float64).reshape(1, -1, 1, 1)) + 100, 0, 255)
+    f = (f - 100) * np.float64(np.float32(0.713))
+    acc_g = np.rint(conv(xq - 131, wf.astype(np.int64), stride=(2, 2)))
+    nodes += [
+        node("QLinearConv", ["xu_q", "xu_s", "xu_z", "wf_q", "wf_s", "wf_z", "yf_s", "yf_z", "bf"],
+             ["fq"], pads=[1, 1, 1, 1]),
+        node("DequantizeLinear", ["fq", "yf_s", "yf_z"], ["f"]),
+        node("ConvInteger", ["xu_q", "wf_q", "xu_z"], ["gi"], strides=[2, 2]),
+        node("Cast", ["gi"], ["g"], to=TensorProto.FLOAT),
+    ]
     write(out, "qdq", nodes, [("x", x), ("z", z)],
-          [("a", a), ("c", c), ("d", d), ("e", e)], inits)
+          [("a", a), ("c", c), ("d", d), ("e", e), ("f", f), ("g", acc_g)], inits)
 
 
 def case_rows(out):
