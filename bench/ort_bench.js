@@ -2,6 +2,7 @@
 // ONNX Runtime (onnxruntime-node) baseline for bench/run.sh.
 //
 // usage: node bench/ort_bench.js <model.onnx> <test_data_dir> <runs> <threads> [--warmup N]
+//        [--rtol R --atol A] (default: kiln run's tolerance)
 //
 // Reads <test_data_dir>/input_<i>.pb (ONNX TensorProto files), creates a CPU
 // session with intraOpNumThreads=<threads>, interOpNumThreads=1 and
@@ -182,12 +183,18 @@ function median(xs) {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+// Tolerance of the output check, from --rtol/--atol (bench/run.sh passes a
+// model's tolerance.txt).
+let rtolGiven, atolGiven;
+
 async function main() {
   const argv = process.argv.slice(2);
   let warmup = null;
   const pos = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--warmup') warmup = Number(argv[++i]);
+    else if (argv[i] === '--rtol') rtolGiven = Number(argv[++i]);
+    else if (argv[i] === '--atol') atolGiven = Number(argv[++i]);
     else pos.push(argv[i]);
   }
   if (pos.length !== 4) {
@@ -241,7 +248,8 @@ async function main() {
         const e = Math.abs(Number(exp.data[j]));
         if (Number.isFinite(e) && e > largest) largest = e;
       }
-      const atol = Math.max(1e-7, 1e-3 * largest), rtol = 1e-3;
+      const atol = atolGiven !== undefined ? atolGiven : Math.max(1e-7, 1e-3 * largest);
+      const rtol = rtolGiven !== undefined ? rtolGiven : 1e-3;
       for (let j = 0; j < got.length; j++) {
         const g = Number(got[j]), e = Number(exp.data[j]);
         const d = Math.abs(g - e);

@@ -12,7 +12,8 @@
 # interleaved: Kiln, ORT, Kiln, ORT ... R turns each (--repeat, default 2),
 # each engine keeping its fastest median; both get the same W untimed warm-up
 # runs per turn (--warmup, default min(10, max(2, N/5))). ORT's own outputs are
-# checked against output_<i>.pb with kiln run's tolerance ("ort output" column).
+# checked against output_<i>.pb with kiln run's tolerance ("ort output" column),
+# or with the RTOL ATOL in the model's tolerance.txt where it has one.
 # --baseline PATH times a second kiln binary (an earlier build) in the same
 # turns and adds the table "Against the baseline": each model's ort/kiln ratio
 # beside the baseline's and their quotient (new/base, < 1 means slower), so
@@ -218,7 +219,7 @@ kiln_bench() {
   echo "== $name threads=$t: $what" >&2
   KILN_JSON="null"
   if "$bin" run "$model" --data "$data" --bench "$RUNS" --threads "$t" "${warm[@]}" --json \
-       "${disable[@]}" > "$TMP/kiln.out" 2> "$TMP/kiln.err"; then
+       "${disable[@]}" "${TOLERANCE[@]}" > "$TMP/kiln.out" 2> "$TMP/kiln.err"; then
     KILN_JSON="$(json_line "$TMP/kiln.out")"
     if [[ -z "$KILN_JSON" ]]; then
       echo "bench/run.sh: $what printed no JSON object for $name (threads=$t); stdout was:" >&2
@@ -246,6 +247,13 @@ for d in "${MODEL_DIRS[@]}"; do
   name="$(basename "$d")"
   model="$d/model.onnx"
   data="$d/test_data_set_0"
+  # A model whose reference its kernels cannot match to float32 rounding
+  # (quantised models) states its own tolerance: "RTOL ATOL" in tolerance.txt.
+  TOLERANCE=()
+  if [[ -f "$d/tolerance.txt" ]]; then
+    read -r rtol atol < "$d/tolerance.txt"
+    TOLERANCE=(--rtol "$rtol" --atol "$atol")
+  fi
   # Compile and build once, untimed, so that no timed run follows straight
   # after the C++ build (the machine is still busy with it); failures show
   # in the timed runs below.
@@ -269,7 +277,7 @@ for d in "${MODEL_DIRS[@]}"; do
       fi
       echo "== $name threads=$t: onnxruntime" >&2
       if node "$BENCH_DIR/ort_bench.js" "$model" "$data" "$RUNS" "$t" --warmup "$WARMUP" \
-           > "$TMP/ort.out" 2> "$TMP/ort.err"; then
+           "${TOLERANCE[@]}" > "$TMP/ort.out" 2> "$TMP/ort.err"; then
         this="$(json_line "$TMP/ort.out")"
         [[ -n "$this" ]] || { echo "bench/run.sh: ort_bench.js printed no JSON for $name" >&2; this="null"; FAILED=1; }
         ort_json="$(faster "$ort_json" "$this")"
