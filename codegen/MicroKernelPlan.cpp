@@ -99,6 +99,17 @@ static std::optional<GemmDims> contractionDims(Operation *head) {
     ArrayRef<int64_t> r = shapeOf(loop.getWeights());
     return GemmDims{shapeOf(loop.getY())[1], r[0], r[1], 1, 1};
   }
+  if (auto mm = dyn_cast<MatMulOp>(head); mm && mm.getAZeroPoint()) {
+    ArrayRef<int64_t> a = shapeOf(mm.getA()), b = shapeOf(mm.getB());
+    if (b.size() != 2 || b[0] % 4)
+      return std::nullopt;
+    int64_t m = 1;
+    for (int64_t dim : a.drop_back())
+      m *= dim;
+    GemmDims d{m, b[1], b[0], 1, 1};
+    d.int8 = true;
+    return d;
+  }
   if (auto mm = dyn_cast<MatMulOp>(head)) {
     ArrayRef<int64_t> a = shapeOf(mm.getA()), b = shapeOf(mm.getB());
     if (!isF32(mm.getA()) || !isF32(mm.getB()) || b.size() != 2 || a.size() < 2)
@@ -314,21 +325,23 @@ int64_t int8BlockBytes(const GemmDims &d, const TileShape &tile) {
 }
 
 std::vector<int8_t> packInt8Weights(Operation *op, const TileShape &tile) {
-  auto conv = cast<ConvOp>(headOf(op));
-  GemmDims d = *contractionDims(conv);
+  Operation *head = headOf(op);
+  auto conv = dyn_cast<ConvOp>(head);
+  GemmDims d = *contractionDims(head);
   auto weights = cast<DenseElementsAttr>(packedWeightsOf(op).getValue());
   std::vector<int8_t> src;
   for (const APInt &v : weights.getValues<APInt>())
     src.push_back(int8_t(v.getSExtValue()));
   // The tile sums u(x) * w with u(x) the input byte as unsigned (int8 inputs
   // shifted by 128), so it starts from -u(zero point) * sum(w).
-  int64_t zeroPoint = *conv.getInputZeroPoint();
-  if (!getElementTypeOrSelf(conv.getInput().getType()).isUnsignedInteger())
+  int64_t zeroPoint = conv ? *conv.getInputZeroPoint() : *cast<MatMulOp>(head).getAZeroPoint();
+  if (!getElementTypeOrSelf(head->getOperand(0).getType()).isUnsignedInteger())
     zeroPoint += 128;
   int64_t nb = tile.nb(), blocks = (d.n + nb - 1) / nb, channels = d.n * d.groups;
   int64_t blockBytes = int8BlockBytes(d, tile);
   std::vector<int8_t> packed(d.groups * blocks * blockBytes, 0);
-  // HWIO: element (tap t, k, output j of group g) is at (t * K + k) * C + g * n + j.
+  // HWIO: element (tap t, k, output j of group g) is at (t * K + k) * C + g * n
+  // + j; a matmul's [K][N] B is the one-tap, one-group case.
   auto at = [&](int64_t g, int64_t t, int64_t k, int64_t j) {
     return src[(t * d.k + k) * channels + g * d.n + j];
   };

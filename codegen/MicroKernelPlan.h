@@ -99,7 +99,7 @@ std::optional<DepthwiseTile> chooseGroupedTile(mlir::Operation *op, int64_t vect
 /// channel (c % G + r) % G of c's group to output channel c.
 std::vector<float> packGroupedWeights(mlir::Operation *op, const DepthwiseTile &tile);
 
-/// The int8 weights of a quantised conv `op` for `tile`, per group and
+/// The int8 weights of a quantised conv or matmul `op` for `tile`, per group and
 /// block of nb outputs: nb int32 (minus the input zero point, shifted to
 /// unsigned, times the sum of each output's weights), then
 /// [tap][k/4][nb][4] int8, zero-padded to whole blocks.

@@ -40,6 +40,8 @@ bool canHeadEpilogue(Operation *op) {
     return false;
   if (auto conv = dyn_cast<ConvOp>(op); conv && conv.getInputZeroPoint())
     return true; // int32 sums, scaled and requantised by the epilogue
+  if (auto mm = dyn_cast<MatMulOp>(op); mm && mm.getAZeroPoint())
+    return true;
   return llvm::all_of(op->getOperands(),
                       [](Value v) { return getElementTypeOrSelf(v.getType()).isF32(); });
 }

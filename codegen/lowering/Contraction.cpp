@@ -417,6 +417,41 @@ void lowerConvNchw(ConvOp o, KernelBuilder &k) {
                       b.getStringAttr("NCHW convolution (the channels-last layout was not applied)"));
 }
 
+/// A quantised matmul off the int8 micro-kernel (a target without vectors):
+/// each result element sums (a - zero point) * b in int32, then goes
+/// through the fused epilogue to the only store, as the tiled kernel does
+/// (the result's element type is the epilogue's, not int32).
+LogicalResult lowerQuantizedMatMul(MatMulOp o, FusedContractionOp fused, KernelBuilder &k) {
+  ArrayRef<int64_t> a = shapeOf(o.getA()), b = shapeOf(o.getB()), y = shapeOf(o.getOutput());
+  if (b.size() != 2)
+    return o.emitOpError("a quantised matmul needs a 2-D b");
+  int64_t m = product(a.drop_back()), kk = a.back(), n = b.back();
+  Type i32 = k.b.getI32Type();
+  int64_t zeroPoint = *o.getAZeroPoint(), ops = 0;
+  LogicalResult status = success();
+  k.parallel(m, [&](Value r) {
+    auto value = [&](Value j) -> Value {
+      return k.reduce(kk, k.constant(i32, 0), [&](Value c, Value s) {
+        Value av = centeredInput(k, k.load(k.in(0), k.add(k.mul(r, kk), c)), eltOf(o.getA()),
+                                 zeroPoint);
+        Value bv = widenedWeight(k, k.load(k.in(1), k.add(k.mul(c, n), j)));
+        return madd(k, s, av, bv);
+      });
+    };
+    SmallVector<Value> lead = k.unravel(r, y.drop_back());
+    auto coords = [&](Value j) {
+      SmallVector<Value> c(lead);
+      c.push_back(j);
+      return c;
+    };
+    auto target = [&](Value j) { return k.add(k.mul(r, n), j); };
+    if (failed(storeContractionTile(k, fused, value, coords, target, k.index(n), 1, ops)))
+      status = failure();
+  });
+  k.kernel()->setAttr(kFlopsAttr, k.b.getI64IntegerAttr(2 * m * n * kk + m * n * ops));
+  return status;
+}
+
 /// Matmuls and gemms that the micro-kernel does not run (plain loops).
 FailureOr<func::FuncOp> lowerPlainProduct(Operation *op, const TargetDescription &target,
                                           KernelBuilder &k) {
@@ -426,6 +461,13 @@ FailureOr<func::FuncOp> lowerPlainProduct(Operation *op, const TargetDescription
     return func::FuncOp();
   if (fused && fused.getInputScale())
     return func::FuncOp();
+  if (auto mm = dyn_cast<MatMulOp>(head); mm && mm.getAZeroPoint()) {
+    if (failed(lowerQuantizedMatMul(mm, fused, k)))
+      return failure();
+    k.kernel()->setAttr(kFallbackAttr,
+                        k.b.getStringAttr("quantised matmul off the int8 micro-kernel"));
+    return k.finish();
+  }
   if (failed(isa<GemmOp>(head) ? requireF32(head) : requireContractionTypes(head)))
     return failure();
   // The head's operands are the fused op's first inputs, in order.

@@ -77,7 +77,8 @@ public:
                  Twine(conv.getStrides()[0]) + "x" + Twine(conv.getStrides()[1]) + ", group " +
                  Twine(d.groups) + "; tiles of " + tile + ".");
     } else {
-      k.describe("GEMM " + Twine(d.m) + " x " + Twine(d.n) + " x " + Twine(d.k) +
+      k.describe(Twine(d.int8 ? "Quantised (int8) " : "") + "GEMM " + Twine(d.m) + " x " +
+                 Twine(d.n) + " x " + Twine(d.k) +
                  " with packed constant B; tiles of " + tile + ".");
     }
     LogicalResult status = success();
@@ -248,7 +249,7 @@ private:
         b.getI64IntegerAttr(t.w), b.getI64IntegerAttr(t.mr), b.getI64IntegerAttr(t.nv),
         b.getI64IntegerAttr(d.taps), b.getI64IntegerAttr(1),
         conv ? b.getUnitAttr() : UnitAttr(),
-        d.int8 ? b.getI64IntegerAttr(*conv.getInputZeroPoint()) : IntegerAttr());
+        conv && d.int8 ? b.getI64IntegerAttr(*conv.getInputZeroPoint()) : IntegerAttr());
     Value count = k.min(k.sub(k.index(d.m), m0), t.mr);
     // A constant width lets the epilogue loop vectorise without a remainder.
     Value width = d.n % nb == 0 ? k.index(nb) : k.min(k.sub(k.index(d.n), col0), nb);

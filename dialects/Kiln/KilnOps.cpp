@@ -305,7 +305,8 @@ LogicalResult FusedContractionOp::verify() {
   }
   // A quantised conv's int32 sums become float (and maybe 8-bit) in the
   // epilogue; other contractions produce float32 of the result type.
-  bool quantized = conv && conv.getInputZeroPoint();
+  auto mm = dyn_cast<MatMulOp>(head);
+  bool quantized = (conv && conv.getInputZeroPoint()) || (mm && mm.getAZeroPoint());
   auto headType = cast<ShapedType>(head->getResult(0).getType());
   if (quantized ? headType.getShape() != cast<ShapedType>(getOutput().getType()).getShape()
                 : (headType != getOutput().getType() || !headType.getElementType().isF32()))
@@ -469,6 +470,11 @@ LogicalResult MatMulOp::verify() {
                     y = shapeOf(getOutput());
   if (a.size() < 2 || b.size() < 2)
     return emitOpError("expects operands of rank 2 or more");
+  auto elementOf = [](Value v) { return cast<ShapedType>(v.getType()).getElementType(); };
+  if (getAZeroPoint() &&
+      (!elementOf(getA()).isInteger(8) || !elementOf(getB()).isSignlessInteger(8) ||
+       !elementOf(getOutput()).isInteger(32)))
+    return emitOpError("a quantised matmul (a_zero_point) takes 8-bit a, int8 b and gives int32");
   if (a.back() != b[b.size() - 2])
     return emitOpError("inner dimensions differ: ")
            << a.back() << " vs " << b[b.size() - 2];

@@ -285,11 +285,14 @@ def Kiln_MatMulOp : Kiln_Op<"matmul", [Kiln_Contraction, Pure]> {
     ONNX MatMul restricted to operands of rank 2 or more (the importer reshapes
     1-D operands). Leading dimensions broadcast.
 
+    A quantised matmul has 8-bit `a` (ui8 or i8), int8 `b`, an int32 result
+    and `a_zero_point`: it sums `(a - a_zero_point) * b` exactly in int32.
+
     ```mlir
     %y = kiln.matmul %a, %b : (tensor<2x4x8xf32>, tensor<8x16xf32>) -> tensor<2x4x16xf32>
     ```
   }];
-  let arguments = (ins Kiln_Tensor:$a, Kiln_Tensor:$b);
+  let arguments = (ins Kiln_Tensor:$a, Kiln_Tensor:$b, OptionalAttr<I64Attr>:$a_zero_point);
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = "$a `,` $b attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

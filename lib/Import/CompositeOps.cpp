@@ -241,7 +241,7 @@ void importEinsum(Importer &im) {
     freeShape.push_back(size[id]);
   Value lhs = u.reshape(permuteTo(u, av, a, concat({&batch, &freeA, &contracted})), aShape);
   Value rhs = u.reshape(permuteTo(u, bv, b, concat({&batch, &contracted, &freeB})), bShape);
-  Value y = im.create<MatMulOp>(u.type(yShape), lhs, rhs);
+  Value y = im.create<MatMulOp>(u.type(yShape), lhs, rhs, /*a_zero_point=*/IntegerAttr());
   y = u.reshape(y, freeShape);
   im.bind(0, permuteTo(u, y, concat({&batch, &freeA, &freeB}), terms.output));
 }

@@ -402,8 +402,19 @@ void importMaxPool(Importer &im) {
 
 void importGemm(Importer &im) {
   auto &b = im.b();
+  if (im.intAttr("transA", 0) == 0 && ValueBuilder::elementOf(im.input(0)).isF32()) {
+    GemmForm form{im.intAttr("transB", 0) != 0, im.floatAttr("alpha", 1.0f),
+                  im.floatAttr("beta", 1.0f), im.optionalInput(2)};
+    if (Value q = quantizedMatMul(im, im.input(0), im.input(1), form)) {
+      if (cast<ShapedType>(q.getType()).getShape() != im.outputType(0).getShape())
+        fail("C does not broadcast to the result");
+      im.bind(0, q);
+      return;
+    }
+  }
   im.bind(0, im.create<GemmOp>(
-                 im.outputType(0), im.input(0), im.input(1), im.optionalInput(2),
+                 im.outputType(0), im.input(0), foldDequantized(im, im.input(1)),
+                 im.optionalInput(2),
                  b.getBoolAttr(im.intAttr("transA", 0) != 0),
                  b.getBoolAttr(im.intAttr("transB", 0) != 0),
                  b.getF32FloatAttr(im.floatAttr("alpha", 1.0f)),
@@ -413,6 +424,11 @@ void importGemm(Importer &im) {
 void importMatMul(Importer &im) {
   Value a = im.input(0), bm = im.input(1);
   RankedTensorType outType = im.outputType(0);
+  if (Value q = quantizedMatMul(im, a, bm)) {
+    im.bind(0, im.reshape(q, outType.getShape()));
+    return;
+  }
+  bm = foldDequantized(im, bm);
   if (shapeOf(a).empty() || shapeOf(bm).empty())
     fail("MatMul operands must have rank 1 or more");
   // numpy semantics: a 1-D operand is a row (lhs) or a column (rhs) vector.
@@ -430,8 +446,8 @@ void importMatMul(Importer &im) {
   SmallVector<int64_t> shape = *batch;
   shape.push_back(as[as.size() - 2]);
   shape.push_back(bs.back());
-  Value y = im.create<MatMulOp>(
-      RankedTensorType::get(shape, outType.getElementType()), a, bm);
+  Value y = im.create<MatMulOp>(RankedTensorType::get(shape, outType.getElementType()), a, bm,
+                                /*a_zero_point=*/IntegerAttr());
   im.bind(0, im.reshape(y, outType.getShape()));
 }
 

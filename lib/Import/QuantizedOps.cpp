@@ -60,7 +60,8 @@ Value matmulInt32(Importer &im, ValueBuilder &u, Value a, Value b) {
   SmallVector<int64_t> shape(*batch);
   shape.push_back(as[as.size() - 2]);
   shape.push_back(bs.back());
-  return im.create<MatMulOp>(u.type(shape, ValueBuilder::elementOf(a)), a, b);
+  return im.create<MatMulOp>(u.type(shape, ValueBuilder::elementOf(a)), a, b,
+                             /*a_zero_point=*/IntegerAttr());
 }
 
 /// int32 `acc * multiplier` requantised to the type of `zeroPoint` (8-bit).
@@ -401,6 +402,54 @@ Value foldDequantized(Importer &im, Value v) {
   }
   auto type = RankedTensorType::get(shape, im.b().getF32Type());
   return im.create<ConstantOp>(DenseElementsAttr::get(type, ArrayRef<float>(out)));
+}
+
+Value quantizedMatMul(Importer &im, Value a, Value b, const GemmForm &gemm) {
+  PointwiseOp da = dequantization(a), db = dequantization(b);
+  if (!da || !db || shapeOf(a).size() < 2 || shapeOf(b).size() != 2)
+    return Value();
+  Value aq = da->getOperand(0);
+  DenseElementsAttr sa = constantBehind(da->getOperand(1)), za = constantBehind(da->getOperand(2));
+  DenseElementsAttr wq = quantizedConstant(db->getOperand(0)),
+                    sw = constantBehind(db->getOperand(1)), zw = constantBehind(db->getOperand(2));
+  if (!sa || !za || !wq || !sw || !zw || !ValueBuilder::elementOf(aq).isInteger(8) ||
+      sa.getNumElements() != 1 || za.getNumElements() != 1 || !sa.getElementType().isF32() ||
+      !sw.getElementType().isF32() || !wq.getElementType().isSignlessInteger(8))
+    return Value();
+  for (int64_t z : intsOf(zw))
+    if (z != 0)
+      return Value();
+  ArrayRef<int64_t> bs = shapeOf(b);
+  int64_t k = gemm.transB ? bs[1] : bs[0], n = gemm.transB ? bs[0] : bs[1];
+  if (k % 4 || shapeOf(a).back() != k)
+    return Value();
+  // Scales per output column: along B's axis 1, or axis 0 with transB.
+  auto [axis, count] = paramAxis(db->getOperand(1), 2);
+  if (axis >= 0 && axis != (gemm.transB ? 0 : 1))
+    return Value();
+  std::vector<int64_t> src = intsOf(wq);
+  SmallVector<APInt> kn;
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      kn.push_back(APInt(8, uint64_t(src[gemm.transB ? j * k + i : i * n + j]), true));
+  auto &bld = im.b();
+  auto wType = RankedTensorType::get({k, n}, wq.getElementType());
+  Value weights = im.create<ConstantOp>(DenseElementsAttr::get(wType, kn));
+  SmallVector<int64_t> shape(shapeOf(a).drop_back());
+  shape.push_back(n);
+  Value acc = im.create<MatMulOp>(RankedTensorType::get(shape, bld.getI32Type()), aq, weights,
+                                  bld.getI64IntegerAttr(intsOf(za)[0]));
+  float inputScale = floatsOf(sa)[0];
+  std::vector<float> weightScales = floatsOf(sw), scales(n);
+  for (int64_t j = 0; j < n; ++j)
+    scales[j] = inputScale * weightScales[count == 1 ? 0 : j] * gemm.alpha;
+  ValueBuilder fu(im, bld.getF32Type());
+  auto scaleType = RankedTensorType::get({n}, bld.getF32Type());
+  Value y = fu.mul(fu.castTo(acc, bld.getF32Type()),
+                   im.create<ConstantOp>(DenseElementsAttr::get(scaleType, ArrayRef<float>(scales))));
+  if (gemm.c && gemm.beta != 0.0f)
+    y = fu.add(y, gemm.beta == 1.0f ? gemm.c : fu.mul(gemm.c, fu.scalar(gemm.beta)));
+  return y;
 }
 
 Value quantizedConv(Importer &im, Value x, Value w, Value bias, ArrayRef<int64_t> strides,

@@ -19,6 +19,19 @@ void addQuantizedHandlers(llvm::StringMap<Handler> &table);
 Value quantizedConv(Importer &im, Value x, Value w, Value bias, ArrayRef<int64_t> strides,
                     ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations, int64_t group);
 
+/// The int8 form of a MatMul (or of a Gemm with transA = 0, where `gemm`
+/// gives transB, alpha and C with beta) of dequantised operands: 8-bit `a`
+/// with one scale and zero point times constant int8 B [K, N] (or [N, K]
+/// with transB) with per-tensor or per-column scales and zero zero points,
+/// K a multiple of 4. A kiln.matmul with a_zero_point sums in int32; the
+/// scales, alpha and C follow as float ops. Null otherwise.
+struct GemmForm {
+  bool transB = false;
+  float alpha = 1.0f, beta = 1.0f;
+  Value c;
+};
+Value quantizedMatMul(Importer &im, Value a, Value b, const GemmForm &gemm = {});
+
 /// `v`, or where `v` dequantises constants (a Conv weight left unfolded for
 /// quantizedConv), its value as a float constant.
 Value foldDequantized(Importer &im, Value v);

@@ -146,15 +146,16 @@ bool completeShapes(onnx::GraphProto &graph,
   return added;
 }
 
-/// Outputs of DequantizeLinear nodes read only as Conv weights: they stay
-/// unfolded so that the importer sees the int8 weights and their scales
-/// (QuantizedOps.h: quantizedConv), and folds them itself otherwise.
+/// Outputs of DequantizeLinear nodes read only as Conv weights or MatMul and
+/// Gemm B: they stay unfolded so that the importer sees the int8 weights and
+/// their scales (QuantizedOps.h), and folds them itself otherwise.
 std::unordered_set<std::string> dequantizedConvWeights(const onnx::GraphProto &graph) {
   std::unordered_map<std::string, int> uses, weightUses;
   for (const auto &node : graph.node())
     for (int i = 0; i < node.input_size(); ++i) {
       ++uses[node.input(i)];
-      if (i == 1 && node.op_type() == "Conv" && isDefaultDomain(node.domain()))
+      if (i == 1 && isDefaultDomain(node.domain()) &&
+          (node.op_type() == "Conv" || node.op_type() == "MatMul" || node.op_type() == "Gemm"))
         ++weightUses[node.input(i)];
     }
   for (const auto &out : graph.output())

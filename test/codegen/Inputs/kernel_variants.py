@@ -32,7 +32,8 @@ input_<i>.pb and output_<i>.pb for each case:
             activations with zero points, per-channel and per-tensor int8
             weights, bias, stride 2, uneven pads, 70 outputs, 8 groups of 4
             channels, a requantising relu epilogue feeding the next conv,
-            QLinearConv (int32 bias, uint8 result) and ConvInteger,
+            QLinearConv (int32 bias, uint8 result) and ConvInteger, QDQ
+            MatMul (3-D activations) and Gemm (transB, alpha, bias),
             and the convs left to the float kernels (3 input channels,
             depthwise)
 """
@@ -418,8 +419,30 @@ def case_qdq(out):
         node("ConvInteger", ["xu_q", "wf_q", "xu_z"], ["gi"], strides=[2, 2]),
         node("Cast", ["gi"], ["g"], to=TensorProto.FLOAT),
     ]
-    write(out, "qdq", nodes, [("x", x), ("z", z)],
-          [("a", a), ("c", c), ("d", d), ("e", e), ("f", f), ("g", acc_g)], inits)
+    # QDQ MatMul (3-D activations, per-column scales) and Gemm (transB,
+    # per-row scales of B, alpha, bias); K = 18 stays on the float kernel.
+    p_in = rand(2, 5, 16) * 2
+    VALUES["p"] = p_in
+    pq = qdq("pq", "p", 0.0213, 7, np.int8)
+    wm_q = rng.integers(-127, 128, size=(16, 24)).astype(np.int8)
+    wm_s = (rng.random(24) * 0.02 + 0.002).astype(np.float32)
+    inits.update({"wm_q": wm_q, "wm_s": wm_s, "wm_z": np.zeros(24, np.int8)})
+    nodes += [node("DequantizeLinear", ["wm_q", "wm_s", "wm_z"], ["wm"], axis=1),
+              node("MatMul", ["pq", "wm"], ["h"])]
+    h = pq @ (wm_q.astype(np.float64) * wm_s.astype(np.float64))
+    g_in = rand(3, 16)
+    VALUES["gi_in"] = g_in
+    gq = qdq("gq", "gi_in", 0.0177, 120, np.uint8)
+    wg_q = rng.integers(-127, 128, size=(10, 16)).astype(np.int8)
+    wg_s = (rng.random(10) * 0.02 + 0.002).astype(np.float32)
+    bg = rand(10)
+    inits.update({"wg_q": wg_q, "wg_s": wg_s, "wg_z": np.zeros(10, np.int8), "bg": bg})
+    nodes += [node("DequantizeLinear", ["wg_q", "wg_s", "wg_z"], ["wg"], axis=0),
+              node("Gemm", ["gq", "wg", "bg"], ["k"], transB=1, alpha=0.5)]
+    kk = 0.5 * gq @ (wg_q.astype(np.float64) * wg_s.astype(np.float64).reshape(-1, 1)).T + bg
+    write(out, "qdq", nodes, [("x", x), ("z", z), ("p", p_in), ("gi_in", g_in)],
+          [("a", a), ("c", c), ("d", d), ("e", e), ("f", f), ("g", acc_g), ("h", h), ("k", kk)],
+          inits)
 
 
 def case_rows(out):
