@@ -33,10 +33,10 @@ vgg_plain, convnext_block and resnet50_b8 (see FAMILY_MODELS); `--set all`
 writes every set.
 
 `--set qdq` writes the int8 benchmark set (see QDQ_MODELS): resnet18,
-resnext_grouped and vgg_plain with a calibrated QuantizeLinear ->
-DequantizeLinear pair in front of every convolution (uint8 activations,
-per-tensor; int8 weights, symmetric, per output channel), as PyTorch exports
-fake quantisation.
+resnext_grouped, vgg_plain and bert_encoder with a calibrated QuantizeLinear
+-> DequantizeLinear pair in front of every convolution and linear layer
+(uint8 activations, per-tensor; int8 weights, symmetric, per output
+channel), as PyTorch exports fake quantisation.
 
 `--layers N` changes the number of encoder layers of bert_encoder; with
 N != 4 the model is written as bert_encoder_<N>l (e.g. bert_encoder_8l).
@@ -548,8 +548,8 @@ FAMILY_MODELS = {
 }
 
 
-# The int8 benchmark set (--set qdq): CNNs with a calibrated QDQ pair in front
-# of every convolution, as PyTorch's exporter writes fake quantisation
+# The int8 benchmark set (--set qdq): CNNs and an encoder with a calibrated QDQ
+# pair in front of every convolution and linear layer, as PyTorch's exporter writes fake quantisation
 # (QuantizeLinear -> DequantizeLinear): activations uint8 with a per-tensor
 # scale and zero point from their range on a calibration batch, weights int8,
 # symmetric, per output channel.
@@ -583,13 +583,45 @@ class QdqConv2d(nn.Module):
         return F.conv2d(x, w, c.bias, c.stride, c.padding, c.dilation, c.groups)
 
 
+class QdqLinear(nn.Module):
+    """`linear` as x @ W^T + b on a fake-quantised input and W^T, whose
+    scales run along the output columns (axis 1): the MatMul form of
+    ONNX Runtime's per-channel quantiser."""
+
+    def __init__(self, linear, lo, hi):
+        super().__init__()
+        self.bias = linear.bias
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+        self.scale = max((hi - lo) / 255.0, 1e-8)
+        self.zero = int(min(max(round(-lo / self.scale), 0), 255))
+        self.weight_t = nn.Parameter(linear.weight.detach().t().contiguous())
+        self.register_buffer("w_scale", (self.weight_t.detach().abs().amax(dim=0) / 127.0)
+                             .clamp(min=1e-8))
+
+    def forward(self, x):
+        w = self.weight_t
+        if x.dtype == torch.float64:
+            x = (torch.clamp(torch.round(x / self.scale) + self.zero, 0, 255) - self.zero) \
+                * self.scale
+            s = self.w_scale.double()
+            w = torch.clamp(torch.round(w / s), -128, 127) * s
+        else:
+            x = torch.fake_quantize_per_tensor_affine(x, self.scale, self.zero, 0, 255)
+            w = torch.fake_quantize_per_channel_affine(
+                w, self.w_scale.float(), torch.zeros_like(self.w_scale, dtype=torch.int32), 1,
+                -128, 127)
+        y = torch.matmul(x, w)
+        return y + self.bias if self.bias is not None else y
+
+
 def insert_qdq(model, x):
-    """Replaces every Conv2d of `model` by a QdqConv2d calibrated on `x`
-    and two more random batches."""
+    """Replaces every Conv2d and Linear of `model` by a QdqConv2d or
+    QdqLinear calibrated on `x` and two more random batches."""
+    quantized = {nn.Conv2d: QdqConv2d, nn.Linear: QdqLinear}
     ranges = {}
     hooks = []
     for name, m in model.named_modules():
-        if isinstance(m, nn.Conv2d):
+        if type(m) in quantized:
             def record(mod, inputs, name=name):
                 lo, hi = float(inputs[0].min()), float(inputs[0].max())
                 old = ranges.get(name, (lo, hi))
@@ -597,16 +629,21 @@ def insert_qdq(model, x):
             hooks.append(m.register_forward_pre_hook(record))
     model.eval()
     g = torch.Generator().manual_seed(3)
+
+    def another():
+        if x.is_floating_point():
+            return torch.randn(x.shape, generator=g)
+        return torch.randint(0, int(x.max()) + 1, x.shape, generator=g, dtype=x.dtype)
     with torch.no_grad():
-        for batch in (x, torch.randn(x.shape, generator=g), torch.randn(x.shape, generator=g)):
+        for batch in (x, another(), another()):
             model(batch)
     for h in hooks:
         h.remove()
     for name, m in list(model.named_modules()):
         for child_name, child in list(m.named_children()):
             full = f"{name}.{child_name}" if name else child_name
-            if isinstance(child, nn.Conv2d):
-                setattr(m, child_name, QdqConv2d(child, *ranges[full]))
+            if type(child) in quantized and full in ranges:
+                setattr(m, child_name, quantized[type(child)](child, *ranges[full]))
     return model
 
 
@@ -621,6 +658,7 @@ QDQ_MODELS = {
     "resnet18_qdq": _qdq(lambda: build_cnn("resnet18")),
     "resnext_grouped_qdq": _qdq(build_resnext_grouped),
     "vgg_plain_qdq": _qdq(build_vgg_plain),
+    "bert_encoder_qdq": _qdq(lambda: build_bert(4)),
 }
 
 
