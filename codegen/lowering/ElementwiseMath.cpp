@@ -274,17 +274,22 @@ FailureOr<Value> buildPointwise(Scalar &s, PointwiseOp o, ValueRange a) {
   if (fn == "prelu") return s.sel(s.lt(x, s.c(t, 0), u), s.mul(y, x), x);
   if (fn == "quantize_linear") {
     // Divide in the input's precision, as the ONNX reference does: a
-    // float32 quotient can round to .5 where the exact one does not.
-    Value q = b.create<math::RoundEvenOp>(loc, f64(s.divf(x, y)));
+    // float32 quotient can round to .5 where the exact one does not. A
+    // float32 quotient is rounded, shifted and clamped in float32 (vector
+    // lanes twice as wide): exact, since an integer-valued float32 of
+    // magnitude 2^24 or more saturates whatever the zero point adds.
+    Value quotient = s.divf(x, y);
+    Type ft = quotient.getType().isF32() ? quotient.getType() : b.getF64Type();
+    Value q = b.create<math::RoundEvenOp>(loc, ft.isF32() ? quotient : f64(quotient));
     Type zt = eltOf(o.getInputs()[2]);
-    Value sum = s.add(q, s.toF64(a[2], zt));
+    Value sum = s.add(q, s.convert(a[2], zt, ft));
     unsigned w = res.getIntOrFloatBitWidth();
     bool ru = res.isUnsignedInteger();
     double lo = ru ? 0 : -std::ldexp(1.0, w - 1);
     double hi = ru ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
-    sum = s.sel(s.lt(sum, s.f64(lo)), s.f64(lo), sum);
-    sum = s.sel(s.lt(s.f64(hi), sum), s.f64(hi), sum);
-    return back(sum);
+    sum = s.sel(s.lt(sum, s.c(ft, lo)), s.c(ft, lo), sum);
+    sum = s.sel(s.lt(s.c(ft, hi), sum), s.c(ft, hi), sum);
+    return s.convert(sum, ft, res);
   }
   if (fn == "dequantize_linear") {
     Type i32 = b.getI32Type();
