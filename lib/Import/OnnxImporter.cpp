@@ -1795,20 +1795,25 @@ const std::map<std::string, std::string> &opNotes() {
       {"Clip", "numeric; min/max constants or run-time scalars"},
       {"Constant", "value, value_float(s), value_int(s)"},
       {"ConstantOfShape", "shape must be a constant; evaluated at compile time"},
-      {"Conv", "float32; 1-D, 2-D and 3-D; groups, strides, dilations, auto_pad"},
+      {"Conv", "float32; 1-D, 2-D and 3-D; groups, strides, dilations, auto_pad; 2-D QDQ "
+               "(dequantised 8-bit input, int8 weights with zero zero points, 4+ input channels "
+               "per group) on the int8 kernel"},
       {"ConvTranspose", "float32; 1-D and 2-D; groups, strides, dilations, pads/auto_pad/output_shape"},
       {"CumSum", "numeric; axis must be a constant"},
       {"Dropout", "inference mode (identity), or training mode with ratio 0; mask output all true; ratio and training_mode must be constants"},
       {"EyeLike", "evaluated at compile time"},
-      {"Gemm", "float32"},
+      {"Gemm", "float32; QDQ (8-bit A, int8 B with zero zero points, K a multiple of 4) on "
+               "the int8 kernel"},
       {"Einsum", "one operand (sums and transposes) or two float32 operands (batched products); no diagonals, no broadcasting"},
       {"LRN", "floating point; rank 3 or more"},
       {"MeanVarianceNormalization", "floating point"},
       {"ReverseSequence", "time and batch axes 0 and 1; sequence_lens read at run time"},
-      {"ConvInteger", "uint8/int8; 2-D; per-channel weight zero points; exact int32 accumulation"},
+      {"ConvInteger", "uint8/int8; 2-D; per-channel weight zero points; exact int32 accumulation; "
+                      "constant int8 weights with zero zero points on the int8 kernel"},
       {"DynamicQuantizeLinear", "float32 to uint8"},
       {"MatMulInteger", "uint8/int8, rank 2 or more; per-row/per-column zero points; exact int32 accumulation"},
-      {"QLinearConv", "uint8/int8; 2-D; per-channel weight scales and zero points; int32 bias"},
+      {"QLinearConv", "uint8/int8; 2-D; per-channel weight scales and zero points; int32 bias; "
+                      "constant int8 weights with zero zero points on the int8 kernel"},
       {"QLinearMatMul", "uint8/int8, rank 2 or more; requantised as the ONNX reference (float64 scaling, round half to even)"},
       {"GRU", "float32; one loop kernel per direction (kiln.recurrence), unrolled over time without linear_before_reset; all directions, layouts, activations, clip, linear_before_reset, sequence_lens"},
       {"LSTM", "float32; one loop kernel per direction (kiln.recurrence); all directions, layouts, activations, clip, peepholes, input_forget, sequence_lens"},
@@ -1816,7 +1821,8 @@ const std::map<std::string, std::string> &opNotes() {
       {"GlobalAveragePool", "float32"},
       {"LayerNormalization", "float32; Mean/InvStdDev outputs supported"},
       {"LogSoftmax", "float32"},
-      {"MatMul", "float32; numpy batching and 1-D operands"},
+      {"MatMul", "float32; numpy batching and 1-D operands; QDQ (8-bit A, constant 2-D int8 B "
+                 "with zero zero points, K a multiple of 4) on the int8 kernel"},
       {"MaxPool", "float32; 1-D, 2-D and 3-D; no Indices output"},
       {"NegativeLogLikelihoodLoss", "float32, float64; weights, ignore_index, all reductions"},
       {"Pad", "pads and axes must be constants; the value may be a run-time scalar; constant, reflect, edge"},
