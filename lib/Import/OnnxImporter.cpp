@@ -1184,10 +1184,18 @@ std::pair<Value, Value> quantParams(Importer &im, Value x, Type zeroPointType) {
   int64_t rank = shapeOf(x).size();
   auto &b = im.b();
   Value zp = im.optionalInput(2);
+  // ONNX asks for equal shapes; [] against [1] is let through.
+  if (zp && cast<ShapedType>(zp.getType()).getNumElements() !=
+                cast<ShapedType>(scale.getType()).getNumElements())
+    fail("the zero point has shape " + dimsText(shapeOf(zp)) + ", the scale " +
+         dimsText(shapeOf(scale)) + " (they must match)");
   if (!zp)
     zp = im.create<ConstantOp>(splatOf(RankedTensorType::get({}, zeroPointType), 0.0));
   if (shapeOf(scale).size() == 1 && rank > 0) {
     int64_t axis = normalizeAxis(im.intAttr("axis", 1), rank);
+    if (shapeOf(scale)[0] != shapeOf(x)[axis])
+      fail("the scale has " + std::to_string(shapeOf(scale)[0]) + " entries for axis " +
+           std::to_string(axis) + " of size " + std::to_string(shapeOf(x)[axis]));
     SmallVector<int64_t> shape(rank - axis, 1);
     shape[0] = shapeOf(scale)[0];
     scale = im.reshape(scale, shape);

@@ -252,6 +252,16 @@ DenseElementsAttr constantBehind(Value v) {
   return c ? dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
 }
 
+/// Whether a per-axis parameter of n entries along `axis` (-1: a scalar),
+/// with a zero point of `zeros` entries, fits a value of `shape`.
+bool perAxisFits(ArrayRef<int64_t> shape, int64_t axis, int64_t n, size_t zeros) {
+  if (zeros != 1 && int64_t(zeros) != n)
+    return false;
+  if (axis < 0)
+    return n == 1;
+  return axis < int64_t(shape.size()) && shape[axis] == n;
+}
+
 /// The 8-bit constant behind `v`: a constant, or a QuantizeLinear of
 /// constants (PyTorch exports quantised weights as float weights, quantised
 /// in the graph), evaluated as ONNX does: x / scale rounded half to even,
@@ -284,6 +294,8 @@ DenseElementsAttr quantizedConstant(Value v) {
   std::vector<int64_t> zs;
   for (const APInt &z : zp.getValues<APInt>())
     zs.push_back(zt.isUnsigned() ? int64_t(z.getZExtValue()) : z.getSExtValue());
+  if (!perAxisFits(shape, axis, n, zs.size()))
+    return DenseElementsAttr(); // left to the run-time op, which reports it
   double lo = zt.isUnsigned() ? 0 : -128, hi = zt.isUnsigned() ? 255 : 127;
   SmallVector<APInt> out;
   for (size_t e = 0; e < xs.size(); ++e) {
@@ -395,6 +407,8 @@ Value foldDequantized(Importer &im, Value v) {
     inner *= shape[d];
   std::vector<int64_t> qs = intsOf(q), zs = intsOf(zp);
   std::vector<float> ss = floatsOf(scale), out(qs.size());
+  if (!perAxisFits(shape, axis, n, zs.size()))
+    return v;
   for (size_t e = 0; e < qs.size(); ++e) {
     size_t i = axis < 0 ? 0 : (e / inner) % n;
     // As the ONNX reference: (q - zero point) in float, times the scale.
@@ -425,7 +439,7 @@ Value quantizedMatMul(Importer &im, Value a, Value b, const GemmForm &gemm) {
     return Value();
   // Scales per output column: along B's axis 1, or axis 0 with transB.
   auto [axis, count] = paramAxis(db->getOperand(1), 2);
-  if (axis >= 0 && axis != (gemm.transB ? 0 : 1))
+  if ((axis >= 0 && axis != (gemm.transB ? 0 : 1)) || (count != 1 && count != n))
     return Value();
   std::vector<int64_t> src = intsOf(wq);
   SmallVector<APInt> kn;
@@ -478,7 +492,7 @@ Value quantizedConv(Importer &im, Value x, Value w, Value bias, ArrayRef<int64_t
       return Value();
   int64_t channels = shapeOf(w)[0];
   auto [axis, n] = paramAxis(dw->getOperand(1), 4);
-  if (axis > 0)
+  if (axis > 0 || (n != 1 && n != channels))
     return Value();
   float inputScale = floatsOf(sx)[0];
   std::vector<float> weightScales = floatsOf(sw), scales(channels);
