@@ -1819,10 +1819,13 @@ const std::map<std::string, std::string> &opNotes() {
       {"ConvInteger", "uint8/int8; 2-D; per-channel weight zero points; exact int32 accumulation; "
                       "constant int8 weights with zero zero points on the int8 kernel"},
       {"DynamicQuantizeLinear", "float32 to uint8"},
-      {"MatMulInteger", "uint8/int8, rank 2 or more; per-row/per-column zero points; exact int32 accumulation"},
+      {"MatMulInteger", "uint8/int8, rank 2 or more; per-row/per-column zero points; exact int32 "
+                        "accumulation; constant 2-D int8 B with zero zero points on the int8 kernel"},
       {"QLinearConv", "uint8/int8; 2-D; per-channel weight scales and zero points; int32 bias; "
                       "constant int8 weights with zero zero points on the int8 kernel"},
-      {"QLinearMatMul", "uint8/int8, rank 2 or more; requantised as the ONNX reference (float64 scaling, round half to even)"},
+      {"QLinearMatMul", "uint8/int8, rank 2 or more; requantised as the ONNX reference (float64 "
+                        "scaling, round half to even); constant 2-D int8 B with zero zero points "
+                        "on the int8 kernel"},
       {"GRU", "float32; one loop kernel per direction (kiln.recurrence), unrolled over time without linear_before_reset; all directions, layouts, activations, clip, linear_before_reset, sequence_lens"},
       {"LSTM", "float32; one loop kernel per direction (kiln.recurrence); all directions, layouts, activations, clip, peepholes, input_forget, sequence_lens"},
       {"RNN", "float32; one loop kernel per direction (kiln.recurrence); all directions, layouts, activations, clip, sequence_lens"},

@@ -90,12 +90,16 @@ Value channelScale(ValueBuilder &u, Value scale, int64_t channels, int64_t rank)
   return u.reshape(scale, shape);
 }
 
+Value integerMatMulSums(Importer &im, Value a, Value aZero, Value b, Value bZero);
+
 /// (a - aZero) @ (b - bZero) in int32; a's zero point is per row, b's per
 /// column.
 Value centeredMatMul(Importer &im, ValueBuilder &u, Value a, Value aZero, Value b,
                      Value bZero, const char *aName, const char *bName) {
   if (shapeOf(a).size() < 2 || shapeOf(b).size() < 2)
     fail("operands of rank 1 are not supported");
+  if (Value sums = integerMatMulSums(im, a, aZero, b, bZero))
+    return sums;
   Value ac = centered(u, a, aZero, shapeOf(a).size() - 2, aName);
   Value bc = centered(u, b, bZero, shapeOf(b).size() - 1, bName);
   return matmulInt32(im, u, ac, bc);
@@ -385,6 +389,33 @@ Value integerConvSums(Importer &im, Value x, Value xZero, Value w, Value wZero,
   }
   return int8Conv(im, x, zx ? intsOf(zx)[0] : 0, wq, shapeOf(w), p.strides, p.pads, p.dilations,
                   p.group);
+}
+
+/// MatMulInteger's and QLinearMatMul's int32 sums on the int8 kernel: a
+/// constant 2-D int8 B with zero zero points, K a multiple of 4, and a
+/// constant scalar zero point of A. Null where they are not of that form.
+Value integerMatMulSums(Importer &im, Value a, Value aZero, Value b, Value bZero) {
+  DenseElementsAttr za = aZero ? constantBehind(aZero) : DenseElementsAttr();
+  DenseElementsAttr wq = quantizedConstant(b);
+  ArrayRef<int64_t> as = shapeOf(a), bs = shapeOf(b);
+  if ((aZero && (!za || za.getNumElements() != 1)) || !wq ||
+      !wq.getElementType().isSignlessInteger(8) || !ValueBuilder::elementOf(a).isInteger(8) ||
+      as.size() < 2 || bs.size() != 2 || as.back() != bs[0] || bs[0] % 4)
+    return Value();
+  if (bZero) {
+    DenseElementsAttr zb = constantBehind(bZero);
+    if (!zb)
+      return Value();
+    for (int64_t z : intsOf(zb))
+      if (z != 0)
+        return Value();
+  }
+  auto &bld = im.b();
+  Value weights = im.create<ConstantOp>(wq.reshape(RankedTensorType::get(bs, wq.getElementType())));
+  SmallVector<int64_t> shape(as.drop_back());
+  shape.push_back(bs[1]);
+  return im.create<MatMulOp>(RankedTensorType::get(shape, bld.getI32Type()), a, weights,
+                             bld.getI64IntegerAttr(za ? intsOf(za)[0] : 0));
 }
 
 } // namespace

@@ -34,6 +34,7 @@ input_<i>.pb and output_<i>.pb for each case:
             channels, a requantising relu epilogue feeding the next conv,
             QLinearConv (int32 bias, uint8 result) and ConvInteger, QDQ
             MatMul (3-D activations) and Gemm (transB, alpha, bias),
+            MatMulInteger and QLinearMatMul,
             and the convs left to the float kernels (3 input channels,
             depthwise)
 """
@@ -440,8 +441,23 @@ def case_qdq(out):
     nodes += [node("DequantizeLinear", ["wg_q", "wg_s", "wg_z"], ["wg"], axis=0),
               node("Gemm", ["gq", "wg", "bg"], ["k"], transB=1, alpha=0.5)]
     kk = 0.5 * gq @ (wg_q.astype(np.float64) * wg_s.astype(np.float64).reshape(-1, 1)).T + bg
+    # MatMulInteger and QLinearMatMul with a constant int8 B (zero zero
+    # points): integer sums, exact.
+    aq = quantize(p_in, 0.0213, 7, np.int8).astype(np.int64)
+    inits.update({"mz": np.zeros(24, np.int8), "ms": np.array(0.37, np.float32),
+                  "mzy": np.array(-3, np.int8)})
+    mi = (aq - 7) @ wm_q.astype(np.int64)
+    mult = (np.float32(0.0213) * wm_s / np.float32(0.37)).astype(np.float64)
+    ml = (np.clip(np.rint(mi * mult) - 3, -128, 127) + 3) * np.float64(np.float32(0.37))
+    nodes += [
+        node("MatMulInteger", ["pq_q", "wm_q", "pq_z", "mz"], ["mii"]),
+        node("Cast", ["mii"], ["mi"], to=TensorProto.FLOAT),
+        node("QLinearMatMul", ["pq_q", "pq_s", "pq_z", "wm_q", "wm_s", "mz", "ms", "mzy"], ["mlq"]),
+        node("DequantizeLinear", ["mlq", "ms", "mzy"], ["ml"]),
+    ]
     write(out, "qdq", nodes, [("x", x), ("z", z), ("p", p_in), ("gi_in", g_in)],
-          [("a", a), ("c", c), ("d", d), ("e", e), ("f", f), ("g", acc_g), ("h", h), ("k", kk)],
+          [("a", a), ("c", c), ("d", d), ("e", e), ("f", f), ("g", acc_g), ("h", h), ("k", kk),
+           ("mi", mi), ("ml", ml)],
           inits)
 
 
