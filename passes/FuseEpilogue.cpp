@@ -31,6 +31,13 @@ using namespace kiln;
 
 namespace {
 
+/// A quantised conv or matmul (int32 sums of 8-bit operands).
+bool isQuantized(Operation *op) {
+  auto conv = dyn_cast<ConvOp>(op);
+  auto mm = dyn_cast<MatMulOp>(op);
+  return (conv && conv.getInputZeroPoint()) || (mm && mm.getAZeroPoint());
+}
+
 /// Contractions whose kernels can run an epilogue: float32 matmul and gemm,
 /// and channels-last convolutions.
 bool canHeadEpilogue(Operation *op) {
@@ -38,10 +45,8 @@ bool canHeadEpilogue(Operation *op) {
     return false;
   if (!isa<ConvOp, GemmOp, MatMulOp>(op))
     return false;
-  if (auto conv = dyn_cast<ConvOp>(op); conv && conv.getInputZeroPoint())
+  if (isQuantized(op))
     return true; // int32 sums, scaled and requantised by the epilogue
-  if (auto mm = dyn_cast<MatMulOp>(op); mm && mm.getAZeroPoint())
-    return true;
   return llvm::all_of(op->getOperands(),
                       [](Value v) { return getElementTypeOrSelf(v.getType()).isF32(); });
 }
@@ -80,9 +85,13 @@ struct FuseEpilogue : kiln::impl::FuseEpilogueBase<FuseEpilogue> {
                             : nullptr;
       if (user && !isa<FusedElementwiseOp>(user) && !isFusableElementwise(user))
         user = nullptr;
-      // The consumer must not broadcast the contraction's result.
-      if (user && cast<ShapedType>(user->getResult(0).getType()).getShape() !=
-                      cast<ShapedType>(head->getResult(0).getType()).getShape())
+      // The consumer must not broadcast the contraction's result, and only a
+      // quantised contraction's epilogue changes the element type (its int32
+      // sums to float, or on to 8 bits).
+      auto userType = user ? cast<ShapedType>(user->getResult(0).getType()) : ShapedType();
+      auto headType = cast<ShapedType>(head->getResult(0).getType());
+      if (user && (userType.getShape() != headType.getShape() ||
+                   (!isQuantized(head) && userType != headType)))
         user = nullptr;
       Value x, scale;
       MulOp prologue = inputScaling(head, x, scale);

@@ -34,7 +34,8 @@ input_<i>.pb and output_<i>.pb for each case:
             channels, a requantising relu epilogue feeding the next conv,
             QLinearConv (int32 bias, uint8 result) and ConvInteger, QDQ
             MatMul (3-D activations) and Gemm (transB, alpha, bias),
-            MatMulInteger and QLinearMatMul,
+            MatMulInteger and QLinearMatMul, and a float depthwise conv
+            whose epilogue requantises for a quantised 1x1 (MobileNet),
             and the convs left to the float kernels (3 input channels,
             depthwise)
 """
@@ -441,6 +442,18 @@ def case_qdq(out):
     nodes += [node("DequantizeLinear", ["wg_q", "wg_s", "wg_z"], ["wg"], axis=0),
               node("Gemm", ["gq", "wg", "bg"], ["k"], transB=1, alpha=0.5)]
     kk = 0.5 * gq @ (wg_q.astype(np.float64) * wg_s.astype(np.float64).reshape(-1, 1)).T + bg
+    # MobileNet's block: a float depthwise conv (3 channels per tap row is no
+    # int8 form) whose epilogue requantises for the next, quantised, 1x1.
+    wdw2 = weights("wdw2", (16, 1, 3, 3))
+    VALUES["er"] = np.clip(conv(xu, wdw2, pads=(1, 1, 1, 1), group=16), 0, 6).astype(np.float32)
+    nodes += [node("Conv", ["xu", "wdw2"], ["e2"], pads=[1, 1, 1, 1], group=16),
+              node("Clip", ["e2", "lo6", "hi6"], ["er"])]
+    inits.update({"lo6": np.array(0, np.float32), "hi6": np.array(6, np.float32)})
+    eq = qdq("eq", "er", 0.0237, 0, np.uint8)
+    wl = weights("wl", (12, 16, 1, 1))
+    l_out = conv(eq, wl)
+    nodes.append(node("Conv", ["eq", "wl"], ["l"]))
+
     # MatMulInteger and QLinearMatMul with a constant int8 B (zero zero
     # points): integer sums, exact.
     aq = quantize(p_in, 0.0213, 7, np.int8).astype(np.int64)
@@ -457,7 +470,7 @@ def case_qdq(out):
     ]
     write(out, "qdq", nodes, [("x", x), ("z", z), ("p", p_in), ("gi_in", g_in)],
           [("a", a), ("c", c), ("d", d), ("e", e), ("f", f), ("g", acc_g), ("h", h), ("k", kk),
-           ("mi", mi), ("ml", ml)],
+           ("mi", mi), ("ml", ml), ("l", l_out)],
           inits)
 
 
