@@ -17,7 +17,10 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/SetVector.h"
+
+#include <cmath>
 
 namespace kiln {
 #define GEN_PASS_DEF_FUSEELEMENTWISE
@@ -29,9 +32,53 @@ using namespace kiln;
 
 namespace {
 
+/// DequantizeLinear(QuantizeLinear(x, s, z), s, z) that a float consumer
+/// reads (a quantised contraction reads the 8-bit value itself) becomes
+/// (clip(round(x / s) + z, lo, hi) - z) * s in float32: the same values,
+/// without 8-bit lanes in the fused chain, which vectorise poorly.
+void fakeQuantizeRoundTrips(func::FuncOp func) {
+  auto isF32 = [](Value v) { return getElementTypeOrSelf(v.getType()).isF32(); };
+  SmallVector<PointwiseOp> roundTrips;
+  func.walk([&](PointwiseOp dq) {
+    auto q = dq->getOperand(0).getDefiningOp<PointwiseOp>();
+    if (dq.getFn() == "dequantize_linear" && q && q.getFn() == "quantize_linear" &&
+        q->getNumOperands() == 3 && dq->getNumOperands() == 3 &&
+        q->getOperand(1) == dq->getOperand(1) && q->getOperand(2) == dq->getOperand(2) &&
+        isF32(q->getOperand(0)) && isF32(q->getOperand(1)) && isF32(dq->getResult(0)) &&
+        q->getOperand(0).getType() == dq->getResult(0).getType())
+      roundTrips.push_back(dq);
+  });
+  for (PointwiseOp dq : roundTrips) {
+    auto q = dq->getOperand(0).getDefiningOp<PointwiseOp>();
+    OpBuilder b(dq);
+    Location loc = dq.getLoc();
+    Value x = q->getOperand(0), scale = q->getOperand(1), zero = q->getOperand(2);
+    auto type = cast<RankedTensorType>(dq.getType());
+    auto zeroType = cast<RankedTensorType>(zero.getType());
+    Type qt = getElementTypeOrSelf(q->getResult(0).getType());
+    bool isUnsigned = qt.isUnsignedInteger();
+    unsigned width = qt.getIntOrFloatBitWidth();
+    double lo = isUnsigned ? 0 : -std::ldexp(1.0, width - 1);
+    double hi = isUnsigned ? std::ldexp(1.0, width) - 1 : std::ldexp(1.0, width - 1) - 1;
+    Value zf = b.create<CastOp>(loc, zeroType.clone(b.getF32Type()), zero);
+    Value v = b.create<DivOp>(loc, type, x, scale);
+    v = b.create<PointwiseOp>(loc, type, b.getStringAttr("round"), ValueRange{v},
+                              b.getArrayAttr({}));
+    v = b.create<AddOp>(loc, type, v, zf);
+    v = b.create<ClipOp>(loc, type, v, b.getF64FloatAttr(lo), b.getF64FloatAttr(hi));
+    v = b.create<SubOp>(loc, type, v, zf);
+    v = b.create<MulOp>(loc, type, v, scale);
+    dq.getResult().replaceAllUsesWith(v);
+    dq->erase();
+    if (q->use_empty())
+      q->erase();
+  }
+}
+
 struct FuseElementwise : kiln::impl::FuseElementwiseBase<FuseElementwise> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    fakeQuantizeRoundTrips(func);
     SmallVector<Operation *> ops;
     func.walk([&](Operation *op) {
       if (op->getParentOp() == func.getOperation())
