@@ -554,6 +554,29 @@ FAMILY_MODELS = {
 # scale and zero point from their range on a calibration batch, weights int8,
 # symmetric, per output channel.
 
+def _activation_qparams(lo, hi):
+    """uint8 scale and zero point covering [min(lo, 0), max(hi, 0)]."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    scale = max((hi - lo) / 255.0, 1e-8)
+    return scale, int(min(max(round(-lo / scale), 0), 255))
+
+
+def _fake_quantize(x, scale, zero, w, w_scale, axis):
+    """x (uint8, per tensor) and w (int8, per channel along `axis`) fake
+    quantised: with torch's ops in float32 (they export as QDQ pairs), and
+    with the same rounding written out in float64 (the reference)."""
+    if x.dtype == torch.float64:
+        x = (torch.clamp(torch.round(x / scale) + zero, 0, 255) - zero) * scale
+        shape = [1] * w.dim()
+        shape[axis] = -1
+        s = w_scale.double().reshape(shape)
+        return x, torch.clamp(torch.round(w / s), -128, 127) * s
+    x = torch.fake_quantize_per_tensor_affine(x, scale, zero, 0, 255)
+    w = torch.fake_quantize_per_channel_affine(
+        w, w_scale.float(), torch.zeros_like(w_scale, dtype=torch.int32), axis, -128, 127)
+    return x, w
+
+
 class QdqConv2d(nn.Module):
     """`conv` on fake-quantised input and weights. In float64 (the
     reference) the same rounding is written out, since torch's fake
@@ -562,24 +585,13 @@ class QdqConv2d(nn.Module):
     def __init__(self, conv, lo, hi):
         super().__init__()
         self.conv = conv
-        lo, hi = min(lo, 0.0), max(hi, 0.0)
-        self.scale = max((hi - lo) / 255.0, 1e-8)
-        self.zero = int(min(max(round(-lo / self.scale), 0), 255))
+        self.scale, self.zero = _activation_qparams(lo, hi)
         w = conv.weight.detach()
         self.register_buffer("w_scale", (w.abs().amax(dim=(1, 2, 3)) / 127.0).clamp(min=1e-8))
 
     def forward(self, x):
-        w, c = self.conv.weight, self.conv
-        if x.dtype == torch.float64:
-            x = (torch.clamp(torch.round(x / self.scale) + self.zero, 0, 255) - self.zero) \
-                * self.scale
-            s = self.w_scale.double().reshape(-1, 1, 1, 1)
-            w = torch.clamp(torch.round(w / s), -128, 127) * s
-        else:
-            x = torch.fake_quantize_per_tensor_affine(x, self.scale, self.zero, 0, 255)
-            w = torch.fake_quantize_per_channel_affine(
-                w, self.w_scale.float(), torch.zeros_like(self.w_scale, dtype=torch.int32), 0,
-                -128, 127)
+        c = self.conv
+        x, w = _fake_quantize(x, self.scale, self.zero, c.weight, self.w_scale, 0)
         return F.conv2d(x, w, c.bias, c.stride, c.padding, c.dilation, c.groups)
 
 
@@ -591,25 +603,13 @@ class QdqLinear(nn.Module):
     def __init__(self, linear, lo, hi):
         super().__init__()
         self.bias = linear.bias
-        lo, hi = min(lo, 0.0), max(hi, 0.0)
-        self.scale = max((hi - lo) / 255.0, 1e-8)
-        self.zero = int(min(max(round(-lo / self.scale), 0), 255))
+        self.scale, self.zero = _activation_qparams(lo, hi)
         self.weight_t = nn.Parameter(linear.weight.detach().t().contiguous())
         self.register_buffer("w_scale", (self.weight_t.detach().abs().amax(dim=0) / 127.0)
                              .clamp(min=1e-8))
 
     def forward(self, x):
-        w = self.weight_t
-        if x.dtype == torch.float64:
-            x = (torch.clamp(torch.round(x / self.scale) + self.zero, 0, 255) - self.zero) \
-                * self.scale
-            s = self.w_scale.double()
-            w = torch.clamp(torch.round(w / s), -128, 127) * s
-        else:
-            x = torch.fake_quantize_per_tensor_affine(x, self.scale, self.zero, 0, 255)
-            w = torch.fake_quantize_per_channel_affine(
-                w, self.w_scale.float(), torch.zeros_like(self.w_scale, dtype=torch.int32), 1,
-                -128, 127)
+        x, w = _fake_quantize(x, self.scale, self.zero, self.weight_t, self.w_scale, 1)
         y = torch.matmul(x, w)
         return y + self.bias if self.bias is not None else y
 

@@ -324,6 +324,15 @@ std::vector<int64_t> intsOf(DenseElementsAttr a) {
   return out;
 }
 
+/// Whether a weight zero point is absent or a constant of zeros (the int8
+/// kernel's form).
+bool absentOrZero(Value zeroPoint) {
+  if (!zeroPoint)
+    return true;
+  DenseElementsAttr z = constantBehind(zeroPoint);
+  return z && llvm::all_of(intsOf(z), [](int64_t v) { return v == 0; });
+}
+
 std::vector<float> floatsOf(DenseElementsAttr a) {
   std::vector<float> out;
   for (const APFloat &v : a.getValues<APFloat>())
@@ -379,14 +388,8 @@ Value integerConvSums(Importer &im, Value x, Value xZero, Value w, Value wZero,
   DenseElementsAttr wq = quantizedConstant(w);
   if ((xZero && (!zx || zx.getNumElements() != 1)) || !wq)
     return Value();
-  if (wZero) {
-    DenseElementsAttr zw = constantBehind(wZero);
-    if (!zw)
-      return Value();
-    for (int64_t z : intsOf(zw))
-      if (z != 0)
-        return Value();
-  }
+  if (!absentOrZero(wZero))
+    return Value();
   return int8Conv(im, x, zx ? intsOf(zx)[0] : 0, wq, shapeOf(w), p.strides, p.pads, p.dilations,
                   p.group);
 }
@@ -402,14 +405,8 @@ Value integerMatMulSums(Importer &im, Value a, Value aZero, Value b, Value bZero
       !wq.getElementType().isSignlessInteger(8) || !ValueBuilder::elementOf(a).isInteger(8) ||
       as.size() < 2 || bs.size() != 2 || as.back() != bs[0] || bs[0] % 4)
     return Value();
-  if (bZero) {
-    DenseElementsAttr zb = constantBehind(bZero);
-    if (!zb)
-      return Value();
-    for (int64_t z : intsOf(zb))
-      if (z != 0)
-        return Value();
-  }
+  if (!absentOrZero(bZero))
+    return Value();
   auto &bld = im.b();
   Value weights = im.create<ConstantOp>(wq.reshape(RankedTensorType::get(bs, wq.getElementType())));
   SmallVector<int64_t> shape(as.drop_back());
@@ -461,9 +458,8 @@ Value quantizedMatMul(Importer &im, Value a, Value b, const GemmForm &gemm) {
       sa.getNumElements() != 1 || za.getNumElements() != 1 || !sa.getElementType().isF32() ||
       !sw.getElementType().isF32() || !wq.getElementType().isSignlessInteger(8))
     return Value();
-  for (int64_t z : intsOf(zw))
-    if (z != 0)
-      return Value();
+  if (!absentOrZero(db->getOperand(2)))
+    return Value();
   ArrayRef<int64_t> bs = shapeOf(b);
   int64_t k = gemm.transB ? bs[1] : bs[0], n = gemm.transB ? bs[0] : bs[1];
   if (k % 4 || shapeOf(a).back() != k)
@@ -518,9 +514,8 @@ Value quantizedConv(Importer &im, Value x, Value w, Value bias, ArrayRef<int64_t
     return Value();
   // Zero weight zero points only: a nonzero one would need each pixel's
   // input sum.
-  for (int64_t z : intsOf(zw))
-    if (z != 0)
-      return Value();
+  if (!absentOrZero(dw->getOperand(2)))
+    return Value();
   int64_t channels = shapeOf(w)[0];
   auto [axis, n] = paramAxis(dw->getOperand(1), 4);
   if (axis > 0 || (n != 1 && n != channels))
